@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Prepare and build the pinned kernel tree for the PAGEMAP_SCAN Rust module.
+#
+#   tools/kernel.sh tree     unpack linux-source-6.12 into $KCACHE and apply the overlay
+#   tools/kernel.sh config   tinyconfig + tools/kconfig/*.config, verified
+#   tools/kernel.sh build    bzImage + modules_prepare + headers (incremental)
+#   tools/kernel.sh all      all of the above
+#
+# Variables: KCACHE (cache directory, default ~/.cache/pmscan), KVARIANT
+# (build flavour: "default" or "debug"), JOBS.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+KCACHE=${KCACHE:-$HOME/.cache/pmscan}
+KVARIANT=${KVARIANT:-default}
+JOBS=${JOBS:-$(($(nproc) + 1))}
+KSRC=$KCACHE/linux-source-6.12
+KOUT=$KCACHE/build-$KVARIANT
+TARBALL=/usr/src/linux-source-6.12.tar.xz
+KMAKE=(make -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM=-19 -j"$JOBS")
+
+log() { printf '[kernel] %s\n' "$*" >&2; }
+
+# Copy $1 to $2 only when the content differs, so unchanged files keep their
+# mtime and do not trigger rebuilds.
+sync_file() {
+	if ! cmp -s "$1" "$2"; then
+		mkdir -p "$(dirname "$2")"
+		cp "$1" "$2"
+		log "overlay: updated ${2#"$KSRC"/}"
+	fi
+}
+
+tree() {
+	if [ ! -f "$KSRC/Makefile" ]; then
+		[ -f "$TARBALL" ] || { log "missing $TARBALL (run tools/setup.sh)"; exit 1; }
+		log "unpacking $TARBALL into $KCACHE"
+		mkdir -p "$KCACHE"
+		tar -C "$KCACHE" -xf "$TARBALL"
+	fi
+	local v
+	v=$(make -s -C "$KSRC" kernelversion)
+	log "kernel tree: $KSRC, version $v (package $(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown))"
+	apply_overlay
+}
+
+# The overlay has two parts:
+#  - new files under rust/ and include/ of this repository that do not
+#    exist in the pristine tree (copied, stale ones removed);
+#  - patches/*.patch against pristine files. The applied set is recorded in
+#    $KSRC/.pmscan/applied; when the set in the repo changes, the recorded
+#    patches are reversed first, so a patch is never applied twice.
+apply_overlay() {
+	local state=$KSRC/.pmscan
+	mkdir -p "$state"
+
+	# Patches.
+	local want have
+	want=$(cat "$REPO"/patches/*.patch 2>/dev/null | sha256sum | cut -d' ' -f1)
+	have=$(cat "$state/applied.sha" 2>/dev/null || true)
+	if [ "$want" != "$have" ]; then
+		if [ -d "$state/applied" ]; then
+			local p
+			for p in $(ls -r "$state/applied"/*.patch 2>/dev/null); do
+				log "reverting $(basename "$p")"
+				patch -d "$KSRC" -p1 -R -s --no-backup-if-mismatch < "$p"
+			done
+			rm -rf "$state/applied"
+		fi
+		mkdir -p "$state/applied"
+		for p in "$REPO"/patches/*.patch; do
+			[ -f "$p" ] || continue
+			log "applying $(basename "$p")"
+			patch -d "$KSRC" -p1 -s -N --no-backup-if-mismatch < "$p"
+			cp "$p" "$state/applied/"
+		done
+		echo "$want" > "$state/applied.sha"
+	fi
+
+	# New files.
+	local f new_manifest=$state/files.new
+	: > "$new_manifest"
+	for f in $(cd "$REPO" && find rust include -type f 2>/dev/null | sort); do
+		sync_file "$REPO/$f" "$KSRC/$f"
+		echo "$f" >> "$new_manifest"
+	done
+	if [ -f "$state/files" ]; then
+		for f in $(comm -23 "$state/files" "$new_manifest"); do
+			log "overlay: removing stale $f"
+			rm -f "$KSRC/$f"
+		done
+	fi
+	mv "$new_manifest" "$state/files"
+}
+
+config() {
+	mkdir -p "$KOUT"
+	local frags=("$REPO/tools/kconfig/pagemap_scan.config")
+	if [ "$KVARIANT" = debug ]; then
+		frags+=("$REPO/tools/kconfig/debug.config")
+	fi
+	local stamp=$KOUT/.pmscan-config.sha
+	local want
+	want=$(cat "${frags[@]}" | sha256sum | cut -d' ' -f1)
+	if [ -f "$KOUT/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+		return 0
+	fi
+	log "configuring $KVARIANT: tinyconfig + ${frags[*]##*/}"
+	"${KMAKE[@]}" -s tinyconfig
+	(cd "$KOUT" && "$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KOUT" .config "${frags[@]}" >/dev/null)
+	"${KMAKE[@]}" -s olddefconfig
+	# Kconfig silently drops options whose dependencies are missing: check
+	# that every requested option is really set as asked.
+	local line opt val bad=0
+	while IFS= read -r line; do
+		case "$line" in CONFIG_*=*) ;; *) continue ;; esac
+		opt=${line%%=*}
+		val=${line#*=}
+		if ! grep -qx "$opt=$val" "$KOUT/.config"; then
+			log "ERROR: $opt=$val requested but .config has: $(grep -E "^(# )?$opt[= ]" "$KOUT/.config" || echo 'nothing')"
+			bad=1
+		fi
+	done < <(cat "${frags[@]}")
+	[ $bad = 0 ] || { log "config verification failed"; exit 1; }
+	echo "$want" > "$stamp"
+	log "config verified: $(grep -c '=y' "$KOUT/.config") options set"
+}
+
+build() {
+	log "building $KVARIANT kernel in $KOUT (-j$JOBS)"
+	local t0=$SECONDS
+	set -o pipefail
+	"${KMAKE[@]}" bzImage modules 2>&1 | awk '!/^[ \t]+(CC|LD|AR|AS|RUSTC|BINDGEN|EXPORTS|HOSTCC|HOSTLD|GEN|SYNC|CALL|UPD|WRAP|RUSTDOC|OBJCOPY|MKPIGGY|VOFFSET|ZOFFSET|CPUSTR|BUILD|KSYMS|SORTTAB|MODPOST|CHKSHA1|COPY|HYPERCALLS|DESCEND|INSTALL|SYSHDR|SYSTBL|TBLSHDR|POLICY|MKELF|MKCAP|RELOCS|UNROLL|MKREQ|TEST|HDRTEST|LDS|CHK|CPP|DTC|VDSO2C|CLNG|DUMP) / { print; fflush() }'
+	"${KMAKE[@]}" -s headers_install INSTALL_HDR_PATH="$KOUT/usr-headers"
+	log "build done in $((SECONDS - t0)) s: $KOUT/arch/x86/boot/bzImage"
+}
+
+case "${1:-all}" in
+tree) tree ;;
+config) config ;;
+build) build ;;
+all) tree; config; build ;;
+print-kout) echo "$KOUT" ;;
+print-ksrc) echo "$KSRC" ;;
+*) echo "usage: $0 tree|config|build|all" >&2; exit 2 ;;
+esac
