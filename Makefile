@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Top-level targets of the PAGEMAP_SCAN-in-Rust project. The module itself is
+# described by ./Kbuild; this Makefile drives setup, the kernel tree in a
+# cache directory, the guest and the tests. See Documentation/pipeline.rst.
+
+KCACHE   ?= $(HOME)/.cache/pmscan
+KVARIANT ?= default
+export KCACHE KVARIANT
+
+KSRC    := $(KCACHE)/linux-source-6.12
+KOUT    := $(KCACHE)/build-$(KVARIANT)
+OUT     ?= $(CURDIR)/out/$(KVARIANT)
+PAYLOAD := $(OUT)/payload
+KHDR    := $(KOUT)/usr-headers
+KMAKE    = $(MAKE) -C $(KSRC) O=$(KOUT) ARCH=x86_64 LLVM=-19
+VMRUN    = tools/vm/run.sh
+SELFTEST_MM := $(KSRC)/tools/testing/selftests/mm
+
+# Fuzz budget inside `make check`; `make fuzz FUZZ_CASES=...` for more.
+FUZZ_CASES ?= 20000
+
+.PHONY: all setup kernel module payload check run shell fuzz clean help
+
+all: module
+
+help:
+	@echo "make run      set up, build, boot the guest, run the demo"
+	@echo "make check    set up, build, run every test in the guest"
+	@echo "make shell    interactive guest shell (module and tests in /pmscan)"
+	@echo "make fuzz     differential fuzzer, FUZZ_CASES=N (default $(FUZZ_CASES))"
+
+setup:
+	@tools/setup.sh
+
+kernel: setup
+	@tools/kernel.sh all
+
+module: kernel
+	$(KMAKE) M=$(CURDIR) modules
+
+# Everything the guest needs, in one directory copied to /pmscan.
+payload: module
+	@rm -rf $(PAYLOAD) && mkdir -p $(PAYLOAD)/bin
+	cp pagemap_scan_rs.ko $(PAYLOAD)/
+	cp tools/testing/guest-lib.sh tools/testing/guest-check.sh tools/testing/guest-demo.sh $(PAYLOAD)/
+	$(MAKE) -C $(SELFTEST_MM) -s -f /dev/null pagemap_ioctl_static >/dev/null 2>&1 || true
+	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
+		-o $(PAYLOAD)/bin/pagemap_ioctl pagemap_ioctl.c vm_util.c thp_settings.c -lm -lpthread
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c
+	@if [ -f tools/testing/selftests/pagemap_scan/Makefile ]; then \
+		$(MAKE) -s -C tools/testing/selftests/pagemap_scan KHDR=$(KHDR)/include KSRC=$(KSRC) OUT=$(PAYLOAD)/bin; fi
+	@if [ -x tools/pagemap-scan/build-static.sh ]; then tools/pagemap-scan/build-static.sh $(PAYLOAD)/bin; fi
+
+check: payload
+	@tools/testing/check.sh $(PAYLOAD) $(FUZZ_CASES)
+
+run: payload
+	@$(VMRUN) --payload $(PAYLOAD) --log $(OUT)/demo-console.log --timeout 600 tools/testing/guest-demo.sh
+
+shell: payload
+	@$(VMRUN) --payload $(PAYLOAD) --shell
+
+fuzz: payload
+	@FUZZ_ONLY=1 tools/testing/check.sh $(PAYLOAD) $(FUZZ_CASES)
+
+clean:
+	-$(KMAKE) M=$(CURDIR) clean
+	rm -rf out

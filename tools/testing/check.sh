@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Host side of `make check`: boot the guest once, run tools/testing/guest-check.sh,
+# collect the suite lines and print the final "N passed, N failed".
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+PAYLOAD=$1
+FUZZ_CASES=${2:-20000}
+KCACHE=${KCACHE:-$HOME/.cache/pmscan}
+OUTDIR=$(dirname "$PAYLOAD")
+log=$OUTDIR/check-console.log
+result=$OUTDIR/check-output.txt
+
+echo "FUZZ_CASES=$FUZZ_CASES" > "$PAYLOAD/config.sh"
+echo "FUZZ_ONLY=${FUZZ_ONLY:-0}" >> "$PAYLOAD/config.sh"
+"$REPO/tools/vm/run.sh" --payload "$PAYLOAD" --log "$log" --timeout "${CHECK_TIMEOUT:-3000}" \
+	"$REPO/tools/testing/guest-check.sh" | tee "$result"
+vmrc=${PIPESTATUS[0]}
+
+passed=0 failed=0
+while read -r _ name impl pass fail skip; do
+	passed=$((passed + ${pass#pass=}))
+	failed=$((failed + ${fail#fail=} + ${skip#skip=}))
+done < <(grep -a '^suite: ' "$result" | tr -d '\r')
+
+echo
+echo "=== summary (console log: $log)"
+grep -a '^suite: ' "$result" | tr -d '\r'
+if [ "$vmrc" -ne 0 ]; then
+	echo "vm run failed with status $vmrc (timeout, crash or kernel splat)"
+	failed=$((failed + 1))
+fi
+if ! grep -aq '^suite: ' "$result"; then
+	echo "no suite ran"
+	failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

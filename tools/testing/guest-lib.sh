@@ -1,0 +1,90 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Shared guest-side helpers: implementation switch and result lines.
+#
+# Every suite run prints exactly one line
+#   suite: <name> impl=<c|rust> pass=<n> fail=<n> skip=<n>
+# A skip, a suite that runs fewer tests than it planned, a non-zero exit
+# status and a run of zero tests all count as failures.
+
+SYSFS=/sys/kernel/mm/pagemap_scan
+MODULE=/pmscan/pagemap_scan_rs.ko
+
+impl_now() { cat $SYSFS/impl 2>/dev/null || echo c; }
+rust_calls() { cat $SYSFS/rust_calls 2>/dev/null || echo 0; }
+
+load_rust() {
+	grep -q '^pagemap_scan_rs ' /proc/modules || insmod $MODULE || return 1
+	[ "$(impl_now)" = rust ]
+}
+
+unload_rust() {
+	grep -q '^pagemap_scan_rs ' /proc/modules || return 0
+	rmmod pagemap_scan_rs && [ "$(impl_now)" = c ]
+}
+
+# select_impl c|rust: route PAGEMAP_SCAN ioctls to that implementation.
+select_impl() {
+	if [ "$1" = rust ]; then load_rust || return 1; fi
+	echo "$1" > $SYSFS/impl 2>/dev/null || [ "$1" = c ]
+	[ "$(impl_now)" = "$1" ]
+}
+
+# parse_ksft NAME IMPL FILE RC: turn kselftest TAP output into a suite line.
+emit_suite() {
+	name=$1 impl=$2 file=$3 rc=$4 calls=$5
+	totals=$(grep '^# Totals:' "$file" | tail -1)
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$file" | tail -1)
+	pass=$(echo "$totals" | sed -n 's/.*pass:\([0-9]*\).*/\1/p')
+	fail=$(echo "$totals" | sed -n 's/.* fail:\([0-9]*\).*/\1/p')
+	skip=$(echo "$totals" | sed -n 's/.* skip:\([0-9]*\).*/\1/p')
+	err=$(echo "$totals" | sed -n 's/.* error:\([0-9]*\).*/\1/p')
+	xfail=$(echo "$totals" | sed -n 's/.* xfail:\([0-9]*\).*/\1/p')
+	pass=${pass:-0} fail=${fail:-0} skip=${skip:-0} err=${err:-0} xfail=${xfail:-0}
+	fail=$((fail + err))
+	if [ -z "$totals" ]; then
+		echo "# $name: no kselftest totals line"
+		fail=$((fail + 1))
+	fi
+	ran=$((pass + fail + skip + xfail))
+	if [ "$ran" -eq 0 ]; then
+		echo "# $name: ran no test"
+		fail=$((fail + 1))
+	fi
+	if [ -n "$plan" ] && [ "$ran" -lt "$plan" ]; then
+		echo "# $name: planned $plan tests, ran $ran"
+		fail=$((fail + plan - ran))
+	fi
+	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && [ "$skip" -eq 0 ]; then
+		echo "# $name: exit status $rc"
+		fail=$((fail + 1))
+	fi
+	if [ -n "$calls" ]; then
+		if [ "$impl" = rust ] && [ "$calls" -eq 0 ]; then
+			echo "# $name: the Rust handler served no ioctl"
+			fail=$((fail + 1))
+		fi
+		if [ "$impl" = c ] && [ "$calls" -ne 0 ]; then
+			echo "# $name: the Rust handler served $calls ioctls on a C run"
+			fail=$((fail + 1))
+		fi
+	fi
+	echo "suite: $name impl=$impl pass=$pass fail=$fail skip=$skip"
+}
+
+# run_ksft NAME IMPL CMD...: run a kselftest-style program on IMPL.
+run_ksft() {
+	name=$1 impl=$2
+	shift 2
+	if ! select_impl "$impl"; then
+		echo "# $name: cannot select implementation $impl"
+		echo "suite: $name impl=$impl pass=0 fail=1 skip=0"
+		return
+	fi
+	before=$(rust_calls)
+	out=/tmp/suite.$name.$impl.out
+	"$@" > "$out" 2>&1
+	rc=$?
+	cat "$out"
+	emit_suite "$name" "$impl" "$out" "$rc" $(( $(rust_calls) - before ))
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the test kernel in QEMU (TCG) and run a script in the guest.
+#
+#   tools/vm/run.sh [options] [--] [SCRIPT]
+#
+#   SCRIPT        shell script run as /pmscan/guest.sh in the guest; without
+#                 it (or with --shell) the guest gives an interactive shell.
+#   --payload DIR files copied to /pmscan in the guest (binaries in bin/).
+#   --log FILE    console log (default $KCACHE/vm-console.log).
+#   --timeout S   kill QEMU after S seconds (default 1200) and fail.
+#   --icount      use -icount shift=0 (guest time follows instructions).
+#   --shell       interactive shell, no log scan.
+#
+# Exit status: the script's status; 124 on timeout; 3 when the console log
+# has a kernel splat (WARNING:, BUG:, Oops, KASAN, lockdep report, RCU
+# stall, hung task) even if the script passed.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+KCACHE=${KCACHE:-$HOME/.cache/pmscan}
+KVARIANT=${KVARIANT:-default}
+KOUT=$KCACHE/build-$KVARIANT
+VM_MEM=${VM_MEM:-3G}
+VM_CPUS=${VM_CPUS:-2}
+payload="" log="$KCACHE/vm-console-$KVARIANT.log" timeout=1200 icount=0 shell=0 script=""
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--payload) payload=$2; shift 2 ;;
+	--log) log=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--icount) icount=1; shift ;;
+	--shell) shell=1; shift ;;
+	--) shift; script=${1:-}; shift || true ;;
+	-*) echo "unknown option $1" >&2; exit 2 ;;
+	*) script=$1; shift ;;
+	esac
+done
+
+bzimage=$KOUT/arch/x86/boot/bzImage
+[ -f "$bzimage" ] || { echo "vm: no kernel at $bzimage (run make kernel)" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pmscan-vm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# initramfs: busybox, /init, the payload.
+root=$work/root
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,pmscan/bin}
+cp /bin/busybox "$root/bin/busybox"
+for app in $("$root/bin/busybox" --list); do
+	[ "$app" = busybox ] || ln -sf busybox "$root/bin/$app"
+done
+cp "$REPO/tools/vm/init" "$root/init"
+chmod +x "$root/init"
+echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+echo "nobody:x:65534:65534:nobody:/:/bin/sh" >> "$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+if [ -n "$payload" ]; then
+	cp -a "$payload"/. "$root/pmscan/"
+fi
+if [ $shell = 0 ] && [ -n "$script" ]; then
+	cp "$script" "$root/pmscan/guest.sh"
+	chmod +x "$root/pmscan/guest.sh"
+fi
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
+
+# Disks: raw swap and a fresh ext2 filesystem.
+truncate -s 256M "$work/swap.img"
+truncate -s 128M "$work/ext2.img"
+mkfs.ext2 -q -F "$work/ext2.img"
+
+append="console=ttyS0 panic=-1 oops=panic hung_task_panic=0 \
+hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=96 \
+transparent_hugepage=always loglevel=7 ${VM_APPEND:-}"
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$VM_MEM" -smp "$VM_CPUS"
+	-nographic -no-reboot -kernel "$bzimage" -initrd "$work/initramfs.cpio.gz"
+	-drive "file=$work/swap.img,if=virtio,format=raw"
+	-drive "file=$work/ext2.img,if=virtio,format=raw"
+	-append "$append")
+[ $icount = 1 ] && qemu+=(-icount shift=0)
+
+if [ $shell = 1 ]; then
+	exec "${qemu[@]}"
+fi
+
+mkdir -p "$(dirname "$log")"
+echo "vm: booting $bzimage (TCG, ${VM_CPUS} cpus, $VM_MEM), console log: $log" >&2
+set +e
+timeout --foreground -k 10 "$timeout" "${qemu[@]}" < /dev/null 2>&1 | tee "$log" | \
+	awk '!/^\[ *[0-9]+\.[0-9]+\]/ { print; fflush() }'
+qrc=${PIPESTATUS[0]}
+set -e
+
+rc=$(sed -n 's/^PMSCAN-EXIT: \([0-9]*\).*/\1/p' "$log" | tr -d '\r' | tail -1)
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "vm: FAIL: timeout after ${timeout}s" >&2
+	exit 124
+fi
+if [ -z "$rc" ]; then
+	echo "vm: FAIL: guest did not report an exit status (crash?), see $log" >&2
+	exit 1
+fi
+splat='WARNING:|BUG:|Oops|KASAN|possible circular locking|possible recursive locking|inconsistent lock state|RCU stall|rcu_sched self-detected stall|hung task|blocked for more than|Kernel panic|general protection fault|UBSAN'
+if grep -E "$splat" "$log" >/dev/null; then
+	echo "vm: FAIL: kernel splat in console log:" >&2
+	grep -nE "$splat" "$log" | head -20 >&2
+	exit 3
+fi
+exit "$rc"
