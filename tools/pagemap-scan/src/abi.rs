@@ -236,7 +236,11 @@ pub unsafe fn pagemap_scan_raw(fd: impl AsFd, arg: &mut PmScanArg) -> io::Result
 /// Safe form of [`pagemap_scan_raw`]: points `arg.vec`/`arg.vec_len` at
 /// `out` (or at nothing when `out` is empty) and returns the number of
 /// regions written to the front of `out`.
-pub fn pagemap_scan(fd: impl AsFd, arg: &mut PmScanArg, out: &mut [PageRegion]) -> io::Result<usize> {
+pub fn pagemap_scan(
+    fd: impl AsFd,
+    arg: &mut PmScanArg,
+    out: &mut [PageRegion],
+) -> io::Result<usize> {
     if out.is_empty() {
         arg.vec = 0;
         arg.vec_len = 0;

@@ -1,0 +1,1020 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Integration tests of PAGEMAP_SCAN against the running kernel.
+//!
+//! A test whose kernel feature is missing prints `SKIP <test>: <cause>` on
+//! the real stderr (not captured by the harness) and returns. With
+//! `PAGEMAP_SCAN_REQUIRE_ALL=1` in the environment every skip is a failure
+//! instead (for guests whose kernel is expected to have everything).
+//!
+//! In a guest run as `pagemap-scan-tests --test-threads=1`.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{self, Write};
+use std::ops::Range;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use pagemap_scan::abi::PM_SCAN_FLAGS;
+use pagemap_scan::mem::{page_size, pmd_size, Mapping};
+use pagemap_scan::probe::{check_soft_dirty, swap_active};
+use pagemap_scan::uffd::{supported_features, UFFD_FEATURE_WP_HUGETLBFS_SHMEM};
+use pagemap_scan::*;
+
+// ---------------------------------------------------------------- helpers
+
+fn skip(test: &str, why: &str) {
+    if std::env::var_os("PAGEMAP_SCAN_REQUIRE_ALL").is_some_and(|v| v != "0") {
+        panic!("{test}: required feature missing: {why}");
+    }
+    // Bypass the harness's output capture so the skip is always visible.
+    let _ = writeln!(io::stderr(), "SKIP {test}: {why}");
+}
+
+fn note(test: &str, what: &str) {
+    let _ = writeln!(io::stderr(), "NOTE {test}: {what}");
+}
+
+/// `/proc/self/pagemap`, or `None` (after printing why) when the kernel
+/// has no working PAGEMAP_SCAN.
+fn pagemap(test: &str) -> Option<Pagemap> {
+    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    let avail = AVAILABLE.get_or_init(|| probe::check_pagemap_scan().map_err(|e| e.to_string()));
+    match avail {
+        Ok(()) => Some(Pagemap::open_self().expect("open /proc/self/pagemap")),
+        Err(why) => {
+            skip(test, why);
+            None
+        }
+    }
+}
+
+/// A WriteTracker, or `None` (after printing why).
+fn tracker(test: &str) -> Option<WriteTracker> {
+    pagemap(test)?;
+    match WriteTracker::new() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            skip(test, &format!("userfaultfd WP_ASYNC unavailable: {e}"));
+            None
+        }
+    }
+}
+
+macro_rules! need {
+    ($e:expr) => {
+        match $e {
+            Some(v) => v,
+            None => return,
+        }
+    };
+}
+
+/// Regions as (first page, end page, categories) relative to `m`.
+fn rel(m: &Mapping, regions: &[PageRegion]) -> Vec<(usize, usize, u64)> {
+    let ps = page_size();
+    regions
+        .iter()
+        .map(|r| {
+            assert!(
+                r.start >= m.addr() && r.end <= m.range().end,
+                "region {:#x}-{:#x} outside the mapping {:#x}-{:#x}",
+                r.start,
+                r.end,
+                m.addr(),
+                m.range().end
+            );
+            (
+                ((r.start - m.addr()) / ps) as usize,
+                ((r.end - m.addr()) / ps) as usize,
+                r.categories,
+            )
+        })
+        .collect()
+}
+
+/// Address ranges as page index ranges relative to `m`.
+fn rel_ranges(m: &Mapping, ranges: &[Range<u64>]) -> Vec<Range<usize>> {
+    let ps = page_size();
+    ranges
+        .iter()
+        .map(|r| ((r.start - m.addr()) / ps) as usize..((r.end - m.addr()) / ps) as usize)
+        .collect()
+}
+
+fn pages_in(ranges: &[Range<usize>]) -> BTreeSet<usize> {
+    ranges.iter().flat_map(|r| r.clone()).collect()
+}
+
+fn errno_of<T: std::fmt::Debug>(r: io::Result<T>) -> i32 {
+    let e = r.expect_err("expected an error");
+    errno(&e).unwrap_or_else(|| panic!("error without errno: {e}"))
+}
+
+const P: u64 = PAGE_IS_PRESENT;
+
+/// AnonHugePages (kB) of the VMA starting at `addr`, from /proc/self/smaps.
+fn anon_huge_kb(addr: u64) -> Option<u64> {
+    let smaps = fs::read_to_string("/proc/self/smaps").ok()?;
+    let mut in_vma = false;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if !first.ends_with(':') {
+            in_vma = maps::parse_line(line).is_ok_and(|v| v.start == addr);
+        } else if in_vma {
+            if let Some(v) = line.strip_prefix("AnonHugePages:") {
+                return v.trim().trim_end_matches("kB").trim().parse().ok();
+            }
+        }
+    }
+    None
+}
+
+/// A 2 MiB anonymous mapping backed by one THP, or `None` (after printing
+/// why).
+fn thp_mapping(test: &str) -> Option<Mapping> {
+    match probe::thp_mode() {
+        None => {
+            skip(test, "no transparent huge page support");
+            return None;
+        }
+        Some(m) if m == "never" => {
+            skip(test, "transparent huge pages disabled (enabled=never)");
+            return None;
+        }
+        _ => {}
+    }
+    let m = Mapping::anon_aligned_huge(pmd_size() as usize, pmd_size() as usize).unwrap();
+    m.write(0, 1);
+    if anon_huge_kb(m.addr()).unwrap_or(0) < pmd_size() / 1024 {
+        skip(test, "the kernel did not back the 2 MiB mapping with a THP");
+        return None;
+    }
+    Some(m)
+}
+
+// ------------------------------------------------------- basic categories
+
+#[test]
+fn present_exact() {
+    let pm = need!(pagemap("present_exact"));
+    let m = Mapping::anon(64).unwrap();
+    for i in [0, 1, 2, 10, 20, 21, 22, 23, 24, 63] {
+        m.write(i, i as u64 + 1);
+    }
+    let (regions, walk_end) = pm
+        .scan(m.range())
+        .category_mask(P)
+        .return_mask(P)
+        .run()
+        .unwrap();
+    assert_eq!(
+        rel(&m, &regions),
+        vec![(0, 3, P), (10, 11, P), (20, 25, P), (63, 64, P)]
+    );
+    assert_eq!(walk_end, m.range().end);
+    // The iterator gives the same.
+    let it = pm
+        .scan(m.range())
+        .category_mask(P)
+        .return_mask(P)
+        .collect()
+        .unwrap();
+    assert_eq!(it, regions);
+}
+
+#[test]
+fn inverted_not_present() {
+    let pm = need!(pagemap("inverted_not_present"));
+    let m = Mapping::anon(16).unwrap();
+    for i in [3, 4, 9] {
+        m.write(i, 1);
+    }
+    let r = pm
+        .scan(m.range())
+        .category_mask(P)
+        .category_inverted(P)
+        .return_mask(P)
+        .collect()
+        .unwrap();
+    assert_eq!(rel(&m, &r), vec![(0, 3, 0), (5, 9, 0), (10, 16, 0)]);
+}
+
+#[test]
+fn anyof_and_return_mask() {
+    let pm = need!(pagemap("anyof_and_return_mask"));
+    let m = Mapping::anon(16).unwrap();
+    m.write(1, 1);
+    m.write(2, 1);
+    let _ = m.read(5); // zero page: present + pfnzero
+    let _ = m.read(6);
+    m.write(7, 1);
+    // Present pages, every category reported: pfnzero splits the run.
+    let all = pm
+        .scan(m.range())
+        .category_anyof_mask(P | PAGE_IS_SWAPPED)
+        .return_mask(P | PAGE_IS_PFNZERO)
+        .collect()
+        .unwrap();
+    assert_eq!(
+        rel(&m, &all),
+        vec![(1, 3, P), (5, 7, P | PAGE_IS_PFNZERO), (7, 8, P)]
+    );
+    // return_mask 0: adjacent matching pages merge whatever their categories.
+    let merged = pm
+        .scan(m.range())
+        .category_mask(P)
+        .return_mask(0)
+        .collect()
+        .unwrap();
+    assert_eq!(rel(&m, &merged), vec![(1, 3, 0), (5, 8, 0)]);
+    // anyof with a category nobody has: nothing.
+    let none = pm
+        .scan(m.range())
+        .category_anyof_mask(PAGE_IS_SWAPPED | PAGE_IS_FILE)
+        .return_mask(P)
+        .collect()
+        .unwrap();
+    assert_eq!(none, vec![]);
+}
+
+#[test]
+fn pfnzero_read_fault() {
+    let pm = need!(pagemap("pfnzero_read_fault"));
+    let m = Mapping::anon(8).unwrap();
+    assert_eq!(m.read(4), 0);
+    m.write(5, 9);
+    let r = pm
+        .scan(m.range())
+        .category_mask(PAGE_IS_PFNZERO)
+        .return_mask(PAGE_IS_ALL & !PAGE_IS_SOFT_DIRTY & !PAGE_IS_WRITTEN)
+        .collect()
+        .unwrap();
+    assert_eq!(rel(&m, &r), vec![(4, 5, P | PAGE_IS_PFNZERO)]);
+}
+
+#[test]
+fn file_backed_memfd() {
+    let pm = need!(pagemap("file_backed_memfd"));
+    let m = Mapping::memfd(8).unwrap();
+    m.write(2, 1);
+    m.write(3, 1);
+    let r = pm
+        .scan(m.range())
+        .category_mask(P)
+        .return_mask(P | PAGE_IS_FILE)
+        .collect()
+        .unwrap();
+    assert_eq!(rel(&m, &r), vec![(2, 4, P | PAGE_IS_FILE)]);
+    let anon = Mapping::anon(2).unwrap();
+    anon.write(0, 1);
+    let r = pm
+        .scan(anon.range())
+        .category_mask(P)
+        .return_mask(P | PAGE_IS_FILE)
+        .collect()
+        .unwrap();
+    assert_eq!(rel(&anon, &r), vec![(0, 1, P)]);
+}
+
+#[test]
+fn unaligned_end_and_empty_ranges() {
+    let pm = need!(pagemap("unaligned_end_and_empty_ranges"));
+    let m = Mapping::anon(4).unwrap();
+    m.write(0, 1);
+    m.write(1, 1);
+    // End inside page 1 is rounded up to the end of page 1.
+    let (r, walk_end) = pm
+        .scan(m.addr()..m.page(1) + 8)
+        .category_mask(P)
+        .return_mask(P)
+        .run()
+        .unwrap();
+    assert_eq!(rel(&m, &r), vec![(0, 2, P)]);
+    assert_eq!(walk_end, m.page(2));
+    // Empty range.
+    let (r, walk_end) = pm.scan(m.page(1)..m.page(1)).run().unwrap();
+    assert!(r.is_empty());
+    assert_eq!(walk_end, m.page(1));
+    // A range with no VMA at all (just unmapped).
+    let hole = {
+        let h = Mapping::anon(4).unwrap();
+        h.range()
+    };
+    let (r, walk_end) = pm
+        .scan(hole.clone())
+        .return_mask(PAGE_IS_ALL)
+        .run()
+        .unwrap();
+    assert!(r.is_empty(), "regions in an unmapped range: {r:?}");
+    assert_eq!(walk_end, hole.end);
+}
+
+#[test]
+fn no_vec_counts_nothing() {
+    let pm = need!(pagemap("no_vec_counts_nothing"));
+    let m = Mapping::anon(4).unwrap();
+    m.write(0, 1);
+    let (r, walk_end) = pm
+        .scan(m.range())
+        .category_mask(P)
+        .vec_capacity(0)
+        .run()
+        .unwrap();
+    assert!(r.is_empty());
+    assert_eq!(walk_end, m.range().end);
+}
+
+// ------------------------------------------------------ walk_end / limits
+
+#[test]
+fn max_pages_truncation() {
+    let pm = need!(pagemap("max_pages_truncation"));
+    let m = Mapping::anon(32).unwrap();
+    for i in 0..10 {
+        m.write(i, 1);
+    }
+    for i in 20..23 {
+        m.write(i, 1);
+    }
+    let scan = pm.scan(m.range()).category_mask(P).return_mask(P);
+    let (r, walk_end) = scan.clone().max_pages(4).run().unwrap();
+    assert_eq!(rel(&m, &r), vec![(0, 4, P)]);
+    assert_eq!(walk_end, m.page(4));
+    // The limit counts pages across regions: 10 + 2 of the next region.
+    let (r, walk_end) = scan.clone().max_pages(12).run().unwrap();
+    assert_eq!(rel(&m, &r), vec![(0, 10, P), (20, 22, P)]);
+    assert_eq!(walk_end, m.page(22));
+    // Exactly all matching pages: the scan may stop at the last one.
+    let (r, walk_end) = scan.clone().max_pages(13).run().unwrap();
+    assert_eq!(rel(&m, &r), vec![(0, 10, P), (20, 23, P)]);
+    assert!(walk_end >= m.page(23) && walk_end <= m.range().end);
+    // Resuming from walk_end gives the rest.
+    let (r, _) = scan
+        .clone()
+        .range(m.page(4)..m.range().end)
+        .max_pages(4)
+        .run()
+        .unwrap();
+    assert_eq!(rel(&m, &r), vec![(4, 8, P)]);
+    // The iterator in batches of 4 pages rebuilds the full regions.
+    let mut it = scan.clone().max_pages(4).regions();
+    let all: Vec<_> = it.by_ref().collect::<io::Result<_>>().unwrap();
+    assert_eq!(rel(&m, &all), vec![(0, 10, P), (20, 23, P)]);
+    assert!(it.calls() >= 4, "only {} ioctls", it.calls());
+    // Without coalescing the batches are visible.
+    let raw: Vec<_> = scan.max_pages(4).coalesce(false).collect().unwrap();
+    assert_eq!(
+        rel(&m, &raw),
+        vec![(0, 4, P), (4, 8, P), (8, 10, P), (20, 22, P), (22, 23, P)]
+    );
+}
+
+#[test]
+fn vec_len_one_iteration() {
+    let pm = need!(pagemap("vec_len_one_iteration"));
+    let m = Mapping::anon(40).unwrap();
+    let expect: Vec<(usize, usize, u64)> = vec![(1, 2, P), (5, 8, P), (12, 13, P), (30, 40, P)];
+    for &(a, b, _) in &expect {
+        for i in a..b {
+            m.write(i, 1);
+        }
+    }
+    let scan = pm
+        .scan(m.range())
+        .category_mask(P)
+        .return_mask(P)
+        .vec_capacity(1);
+    let (r, walk_end) = scan.run().unwrap();
+    assert_eq!(rel(&m, &r), vec![(1, 2, P)]);
+    // The walk stopped where the second region starts.
+    assert_eq!(walk_end, m.page(5));
+    let mut it = scan.regions();
+    let all: Vec<_> = it.by_ref().collect::<io::Result<_>>().unwrap();
+    assert_eq!(rel(&m, &all), expect);
+    assert!(
+        (4..=5).contains(&it.calls()),
+        "{} ioctls for 4 regions",
+        it.calls()
+    );
+}
+
+/// More regions than the C bounce buffer (512 entries) in one ioctl.
+#[test]
+fn bounce_buffer_walk_end() {
+    let test = "bounce_buffer_walk_end";
+    let pm = need!(pagemap(test));
+    let n = 1500;
+    let m = Mapping::anon(2 * n).unwrap();
+    for i in 0..n {
+        m.write(2 * i, 1);
+    }
+    let expect: Vec<_> = (0..n).map(|i| (2 * i, 2 * i + 1, P)).collect();
+    let scan = pm.scan(m.range()).category_mask(P).return_mask(P);
+    // One ioctl with room for everything.
+    let (r, walk_end) = scan.clone().vec_capacity(2 * n).run().unwrap();
+    assert_eq!(rel(&m, &r), expect);
+    let last = r.last().unwrap().end;
+    if walk_end < last {
+        note(
+            test,
+            &format!(
+                "kernel returned walk_end {walk_end:#x} below the last region end {last:#x} \
+                 (stale walk_end after a bounce-buffer flush)"
+            ),
+        );
+    } else {
+        assert_eq!(walk_end, m.range().end);
+    }
+    // A full vector: the walk must stop exactly after the last region.
+    let (r, walk_end) = scan.clone().vec_capacity(700).run().unwrap();
+    assert_eq!(rel(&m, &r), expect[..700].to_vec());
+    assert!(
+        walk_end >= r.last().unwrap().end && walk_end <= m.page(1400),
+        "walk_end {walk_end:#x} with a full vector"
+    );
+    // The iterator never yields a region twice, whatever the capacity.
+    for cap in [1, 7, 511, 512, 513, 1000, 4000] {
+        let mut it = scan.clone().vec_capacity(cap).coalesce(false).regions();
+        let all: Vec<_> = it.by_ref().collect::<io::Result<_>>().unwrap();
+        assert_eq!(rel(&m, &all), expect, "vec capacity {cap}");
+        if it.stale_walk_end_events() > 0 {
+            note(
+                test,
+                &format!(
+                    "capacity {cap}: {} stale walk_end answers clipped",
+                    it.stale_walk_end_events()
+                ),
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------ bad input
+
+#[test]
+fn bad_input_errno() {
+    let pm = need!(pagemap("bad_input_errno"));
+    let m = Mapping::anon(4).unwrap();
+    let scan = || pm.scan(m.range()).return_mask(P);
+    // Unaligned start.
+    assert_eq!(
+        errno_of(scan().range(m.addr() + 8..m.range().end).run()),
+        libc::EINVAL
+    );
+    assert_eq!(
+        errno_of(scan().range(m.addr() + 8..m.range().end).collect()),
+        libc::EINVAL
+    );
+    // Unknown flag.
+    assert_eq!(
+        errno_of(scan().flags(PM_SCAN_FLAGS + 1).run()),
+        libc::EINVAL
+    );
+    assert_eq!(errno_of(scan().flags(1 << 63).run()), libc::EINVAL);
+    // Unknown category bit, in each mask. (Not bit 8: Linux 6.15 added
+    // PAGE_IS_GUARD there; the 6.7-6.14 ABI rejects it.)
+    assert_eq!(errno_of(scan().return_mask(1 << 20).run()), libc::EINVAL);
+    assert_eq!(errno_of(scan().category_mask(1 << 21).run()), libc::EINVAL);
+    assert_eq!(
+        errno_of(scan().category_anyof_mask(1 << 31).run()),
+        libc::EINVAL
+    );
+    assert_eq!(
+        errno_of(scan().category_inverted(1 << 40).run()),
+        libc::EINVAL
+    );
+    // Range beyond the user address space.
+    assert_eq!(
+        errno_of(scan().range(0x7fff_ffff_0000..1 << 60).run()),
+        libc::EFAULT
+    );
+    // Wrong size field.
+    let mut arg = scan().arg();
+    arg.size = 88;
+    // SAFETY: vec is 0 (no output buffer); the kernel rejects the size
+    // before anything else.
+    let r = unsafe { pagemap_scan_raw(&pm, &mut arg) };
+    assert_eq!(errno_of(r), libc::EINVAL);
+    // vec_len without vec.
+    let mut arg = scan().arg();
+    arg.vec = 0;
+    arg.vec_len = 4;
+    // SAFETY: vec is null, so the kernel has nowhere to write.
+    let r = unsafe { pagemap_scan_raw(&pm, &mut arg) };
+    assert_eq!(errno_of(r), libc::EINVAL);
+    // Output vector at a kernel address.
+    let mut arg = scan().arg();
+    arg.vec = 0xffff_8000_0000_0000;
+    arg.vec_len = 4;
+    // SAFETY: a kernel address fails access_ok(); nothing of ours is
+    // written.
+    let r = unsafe { pagemap_scan_raw(&pm, &mut arg) };
+    assert_eq!(errno_of(r), libc::EFAULT);
+    // A correct raw call for comparison.
+    let mut arg = scan().arg();
+    // SAFETY: no output vector.
+    let r = unsafe { pagemap_scan_raw(&pm, &mut arg) };
+    assert_eq!(r.unwrap(), 0);
+    assert_eq!(arg.walk_end, m.range().end);
+}
+
+#[test]
+fn start_above_end() {
+    let pm = need!(pagemap("start_above_end"));
+    let m = Mapping::anon(4).unwrap();
+    // access_ok(start, end - start) sees a huge length.
+    assert_eq!(errno_of(pm.scan(m.page(2)..m.page(1)).run()), libc::EFAULT);
+}
+
+// --------------------------------------------------------- other process
+
+fn spawn_sleeper() -> Option<Child> {
+    for prog in ["sleep", "/bin/sleep", "/usr/bin/sleep"] {
+        if let Ok(c) = Command::new(prog)
+            .arg("30")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+        {
+            return Some(c);
+        }
+    }
+    None
+}
+
+#[test]
+fn other_process() {
+    let test = "other_process";
+    let _ = need!(pagemap(test));
+    let Some(mut child) = spawn_sleeper() else {
+        skip(test, "no `sleep` program to scan");
+        return;
+    };
+    let pid = child.id();
+    // Wait until it has exec'd (its maps name the sleep binary or busybox).
+    let mut vmas = Vec::new();
+    for _ in 0..200 {
+        vmas = maps::read(Some(pid)).unwrap_or_default();
+        if vmas.iter().any(|v| v.path == "[stack]")
+            && !vmas.iter().any(|v| v.path.contains("pagemap_scan_tests"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pm = Pagemap::open(pid).unwrap();
+    assert_eq!(pm.pid(), Some(pid));
+    let mut present = 0;
+    for v in vmas.iter().filter(|v| !v.is_kernel_gate()) {
+        for r in pm
+            .scan(v.start..v.end)
+            .category_mask(P)
+            .return_mask(P)
+            .regions()
+        {
+            present += r.unwrap().pages(page_size());
+        }
+    }
+    assert!(present > 0, "no present page in pid {pid}");
+    let stack = vmas.iter().find(|v| v.path == "[stack]").unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The mm is gone: ESRCH from an already open pagemap.
+    assert_eq!(errno_of(pm.scan(stack.start..stack.end).run()), libc::ESRCH);
+    // No such process.
+    assert_eq!(
+        errno(&Pagemap::open(0x3fff_fff0).unwrap_err()),
+        Some(libc::ENOENT)
+    );
+}
+
+// -------------------------------------------------------- write tracking
+
+#[test]
+fn write_tracking_exact() {
+    let wt = need!(tracker("write_tracking_exact"));
+    let m = Mapping::anon(64).unwrap();
+    wt.register(m.range()).unwrap();
+    for i in [3, 7, 8] {
+        m.write(i, 0xabc);
+    }
+    let h = wt.harvest(m.range()).unwrap();
+    assert_eq!(rel_ranges(&m, &h), vec![3..4, 7..9]);
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+    // A second write to a harvested page is seen again.
+    m.write(8, 1);
+    m.write(63, 1);
+    assert_eq!(
+        rel_ranges(&m, &wt.harvest(m.range()).unwrap()),
+        vec![8..9, 63..64]
+    );
+    // Reads are not writes.
+    let _ = m.read(20);
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+    wt.unregister(m.range()).unwrap();
+}
+
+#[test]
+fn write_tracking_categories() {
+    let wt = need!(tracker("write_tracking_categories"));
+    let m = Mapping::anon(8).unwrap();
+    wt.register(m.range()).unwrap();
+    m.write(2, 1);
+    let r = wt
+        .pagemap()
+        .scan(m.range())
+        .return_mask(PAGE_IS_WPALLOWED | PAGE_IS_WRITTEN)
+        .collect()
+        .unwrap();
+    let wa = PAGE_IS_WPALLOWED;
+    assert_eq!(
+        rel(&m, &r),
+        vec![(0, 2, wa), (2, 3, wa | PAGE_IS_WRITTEN), (3, 8, wa)]
+    );
+    // Unregistered memory is not WPALLOWED.
+    let other = Mapping::anon(2).unwrap();
+    other.write(0, 1);
+    let r = wt
+        .pagemap()
+        .scan(other.range())
+        .category_mask(PAGE_IS_WPALLOWED)
+        .return_mask(PAGE_IS_ALL)
+        .collect()
+        .unwrap();
+    assert_eq!(r, vec![]);
+}
+
+#[test]
+fn peek_and_reset() {
+    let wt = need!(tracker("peek_and_reset"));
+    let m = Mapping::anon(16).unwrap();
+    wt.register(m.range()).unwrap();
+    m.write(1, 1);
+    m.write(9, 1);
+    assert_eq!(
+        rel_ranges(&m, &wt.peek(m.range()).unwrap()),
+        vec![1..2, 9..10]
+    );
+    assert_eq!(
+        rel_ranges(&m, &wt.peek(m.range()).unwrap()),
+        vec![1..2, 9..10]
+    );
+    wt.reset(m.range()).unwrap();
+    assert_eq!(wt.peek(m.range()).unwrap(), vec![]);
+    m.write(9, 2);
+    assert_eq!(rel_ranges(&m, &wt.harvest(m.range()).unwrap()), vec![9..10]);
+    // Un-protecting makes every page written.
+    wt.write_protect(m.page_range(4..6), false).unwrap();
+    assert_eq!(rel_ranges(&m, &wt.harvest(m.range()).unwrap()), vec![4..6]);
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+}
+
+#[test]
+fn check_wpasync_on_unregistered() {
+    let wt = need!(tracker("check_wpasync_on_unregistered"));
+    let m = Mapping::anon(4).unwrap();
+    m.write(0, 1);
+    // CHECK_WPASYNC: EPERM on a VMA without uffd-wp async.
+    assert_eq!(errno_of(wt.harvest(m.range())), libc::EPERM);
+    // WP_MATCHING alone silently skips it.
+    let (r, walk_end) = wt.scan(m.range()).check_wpasync(false).run().unwrap();
+    assert_eq!(r, vec![]);
+    assert_eq!(walk_end, m.range().end);
+    // A registered range next to it is fine on its own, EPERM together.
+    let reg = Mapping::anon(4).unwrap();
+    wt.register(reg.range()).unwrap();
+    reg.write(1, 1);
+    assert_eq!(rel_ranges(&reg, &wt.peek(reg.range()).unwrap()), vec![1..2]);
+}
+
+#[test]
+fn harvest_batches_lose_nothing() {
+    let wt = need!(tracker("harvest_batches_lose_nothing"));
+    let n = 2048;
+    let m = Mapping::anon(n).unwrap();
+    wt.register(m.range()).unwrap();
+    let written: BTreeSet<usize> = (0..n).filter(|i| (i * 7919) % 5 < 2).collect();
+    for &i in &written {
+        m.write(i, 1);
+    }
+    // Small batches: max_pages 3 and a 5-entry vector, with WP_MATCHING.
+    let got = wt
+        .scan(m.range())
+        .max_pages(3)
+        .vec_capacity(5)
+        .collect()
+        .unwrap();
+    let ranges: Vec<_> = got.iter().map(|r| r.range()).collect();
+    assert_eq!(pages_in(&rel_ranges(&m, &ranges)), written);
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+    // One single ioctl with max_pages: only the reported pages are reset.
+    for &i in &written {
+        m.write(i, 2);
+    }
+    let (r, walk_end) = wt.scan(m.range()).max_pages(10).run().unwrap();
+    let first: usize = r.iter().map(|r| r.pages(page_size()) as usize).sum();
+    assert_eq!(first, 10);
+    assert!(walk_end >= r.last().unwrap().end);
+    let rest = wt.harvest(m.range()).unwrap();
+    let mut all = pages_in(&rel_ranges(
+        &m,
+        &r.iter().map(|r| r.range()).collect::<Vec<_>>(),
+    ));
+    let rest = pages_in(&rel_ranges(&m, &rest));
+    assert!(all.is_disjoint(&rest));
+    all.extend(rest);
+    assert_eq!(all, written);
+}
+
+#[test]
+fn concurrent_writes_not_lost() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let wt = need!(tracker("concurrent_writes_not_lost"));
+    let n = 512;
+    let m = Mapping::anon(n).unwrap();
+    wt.register(m.range()).unwrap();
+    let rounds = 40u64;
+    // epochs[i]: bitset of harvest epochs during which page i was written.
+    let epochs: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
+    let epoch = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let mut reports: Vec<BTreeSet<usize>> = Vec::new();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            while !stop.load(Ordering::SeqCst) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let i = (x % n as u64) as usize;
+                let e = epoch.load(Ordering::SeqCst);
+                epochs[i].fetch_or(1 << e, Ordering::SeqCst);
+                m.write(i, x);
+            }
+        });
+        for k in 0..rounds {
+            std::thread::sleep(std::time::Duration::from_micros(500));
+            let h = wt.harvest(m.range()).unwrap();
+            reports.push(pages_in(&rel_ranges(&m, &h)));
+            epoch.store(k + 1, Ordering::SeqCst);
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    let h = wt.harvest(m.range()).unwrap();
+    reports.push(pages_in(&rel_ranges(&m, &h)));
+    // Harvest k finished before epoch k+1 began. A write tagged e started
+    // after harvest e-1 finished, so some harvest j >= e reports it. A page
+    // reported by harvest j, previously by harvest i, needs a write tagged
+    // within [i, j] (or <= j if it was never reported before).
+    for (i, bits) in epochs.iter().enumerate() {
+        let bits = bits.load(Ordering::SeqCst);
+        let reported: Vec<usize> = (0..reports.len())
+            .filter(|&j| reports[j].contains(&i))
+            .collect();
+        for e in 0..=rounds as usize {
+            if bits & (1 << e) != 0 {
+                assert!(
+                    reported.iter().any(|&j| j >= e),
+                    "page {i}: write in epoch {e} lost (reported in {reported:?})"
+                );
+            }
+        }
+        let mut prev: Option<usize> = None;
+        for &j in &reported {
+            let lo = prev.unwrap_or(0);
+            let mask = ((2u64 << j) - 1) & !((1u64 << lo) - 1);
+            assert!(
+                bits & mask != 0,
+                "page {i}: reported by harvest {j} with no write since harvest {prev:?}"
+            );
+            prev = Some(j);
+        }
+    }
+}
+
+#[test]
+fn write_tracking_shmem() {
+    let test = "write_tracking_shmem";
+    let wt = need!(tracker(test));
+    if supported_features().unwrap_or(0) & UFFD_FEATURE_WP_HUGETLBFS_SHMEM == 0 {
+        skip(test, "userfaultfd lacks WP_HUGETLBFS_SHMEM");
+        return;
+    }
+    let m = Mapping::memfd(16).unwrap();
+    wt.register(m.range()).unwrap();
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+    m.write(2, 1);
+    m.write(3, 1);
+    m.write(15, 1);
+    assert_eq!(
+        rel_ranges(&m, &wt.harvest(m.range()).unwrap()),
+        vec![2..4, 15..16]
+    );
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+}
+
+// --------------------------------------------------- huge pages and swap
+
+#[test]
+fn thp_is_huge() {
+    let test = "thp_is_huge";
+    let pm = need!(pagemap(test));
+    let m = need!(thp_mapping(test));
+    let r = pm
+        .scan(m.range())
+        .category_mask(P)
+        .return_mask(P | PAGE_IS_HUGE)
+        .collect()
+        .unwrap();
+    let n = m.pages();
+    assert_eq!(rel(&m, &r), vec![(0, n, P | PAGE_IS_HUGE)]);
+    // max_pages inside a THP.
+    let (r, walk_end) = pm
+        .scan(m.range())
+        .category_mask(P)
+        .return_mask(P | PAGE_IS_HUGE)
+        .max_pages(10)
+        .run()
+        .unwrap();
+    assert_eq!(rel(&m, &r), vec![(0, 10, P | PAGE_IS_HUGE)]);
+    assert_eq!(walk_end, m.page(10));
+}
+
+#[test]
+fn thp_write_tracking_split() {
+    let test = "thp_write_tracking_split";
+    let wt = need!(tracker(test));
+    let m = need!(thp_mapping(test));
+    let n = m.pages();
+    wt.register(m.range()).unwrap();
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+    m.write(5, 1);
+    m.write(300, 1);
+    assert_eq!(
+        rel_ranges(&m, &wt.harvest(m.range()).unwrap()),
+        vec![5..6, 300..301]
+    );
+    // Everything written, then harvested 10 pages at a time: the kernel
+    // must split or back out partially reported huge entries correctly.
+    wt.write_protect(m.range(), false).unwrap();
+    let (r, _) = wt.scan(m.range()).max_pages(10).run().unwrap();
+    assert_eq!(rel(&m, &r), vec![(0, 10, PAGE_IS_WRITTEN)]);
+    let rest = wt.harvest(m.range()).unwrap();
+    assert_eq!(rel_ranges(&m, &rest), vec![10..n]);
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+}
+
+#[test]
+fn thp_unprotected_partial_harvest() {
+    let test = "thp_unprotected_partial_harvest";
+    let wt = need!(tracker(test));
+    let m = need!(thp_mapping(test));
+    let n = m.pages();
+    // Register without the initial write-protection: the huge pmd stays
+    // intact and every page reads as written.
+    wt.register(m.range()).unwrap();
+    wt.write_protect(m.range(), false).unwrap();
+    let r = wt.peek(m.range()).unwrap();
+    assert_eq!(rel_ranges(&m, &r), vec![0..n]);
+    let mut got = BTreeSet::new();
+    let mut calls = 0;
+    loop {
+        let (r, _) = wt.scan(m.range()).max_pages(100).run().unwrap();
+        if r.is_empty() {
+            break;
+        }
+        calls += 1;
+        assert!(calls < 20, "harvest does not converge");
+        let pages = pages_in(&rel_ranges(
+            &m,
+            &r.iter().map(|r| r.range()).collect::<Vec<_>>(),
+        ));
+        assert!(got.is_disjoint(&pages), "page reported twice");
+        got.extend(pages);
+    }
+    assert_eq!(got, (0..n).collect());
+}
+
+#[test]
+fn hugetlb_is_huge() {
+    let test = "hugetlb_is_huge";
+    let pm = need!(pagemap(test));
+    let m = match Mapping::hugetlb(pmd_size() as usize) {
+        Ok(m) => m,
+        Err(e) => {
+            skip(
+                test,
+                &format!("no hugetlb page available ({e}); set vm.nr_hugepages"),
+            );
+            return;
+        }
+    };
+    m.write(0, 1);
+    let r = pm
+        .scan(m.range())
+        .category_mask(P)
+        .return_mask(P | PAGE_IS_HUGE | PAGE_IS_FILE)
+        .collect()
+        .unwrap();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].range(), m.range());
+    assert_ne!(r[0].categories & PAGE_IS_HUGE, 0);
+    // Write tracking on hugetlb: granularity is the huge page.
+    if supported_features().unwrap_or(0) & UFFD_FEATURE_WP_HUGETLBFS_SHMEM == 0 {
+        skip(
+            test,
+            "userfaultfd lacks WP_HUGETLBFS_SHMEM (hugetlb write tracking)",
+        );
+        return;
+    }
+    let wt = need!(tracker(test));
+    wt.register(m.range()).unwrap();
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+    m.write(7, 1);
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![m.range()]);
+    assert_eq!(wt.harvest(m.range()).unwrap(), vec![]);
+}
+
+#[test]
+fn swapped_pages() {
+    let test = "swapped_pages";
+    let pm = need!(pagemap(test));
+    if !swap_active() {
+        skip(test, "no active swap area (/proc/swaps)");
+        return;
+    }
+    let m = Mapping::anon(32).unwrap();
+    for i in 0..32 {
+        m.write(i, i as u64 + 0x1234);
+    }
+    if let Err(e) = m.madvise(0..32, libc::MADV_PAGEOUT) {
+        skip(test, &format!("MADV_PAGEOUT failed: {e}"));
+        return;
+    }
+    let r = pm
+        .scan(m.range())
+        .category_anyof_mask(P | PAGE_IS_SWAPPED)
+        .return_mask(P | PAGE_IS_SWAPPED)
+        .collect()
+        .unwrap();
+    let rr = rel(&m, &r);
+    // Every page is either present or swapped, never both.
+    let mut covered = 0;
+    let mut swapped = 0;
+    for &(a, b, c) in &rr {
+        assert!(c == P || c == PAGE_IS_SWAPPED, "categories {c:#x}");
+        covered += b - a;
+        if c == PAGE_IS_SWAPPED {
+            swapped += b - a;
+        }
+    }
+    assert_eq!(covered, 32, "{rr:?}");
+    assert!(swapped > 0, "MADV_PAGEOUT swapped nothing out: {rr:?}");
+    // Swapped pages match SWAPPED alone; reading them back makes them present.
+    let only = pm
+        .scan(m.range())
+        .category_mask(PAGE_IS_SWAPPED)
+        .return_mask(PAGE_IS_SWAPPED)
+        .collect()
+        .unwrap();
+    assert_eq!(
+        only.iter()
+            .map(|r| r.pages(page_size()) as usize)
+            .sum::<usize>(),
+        swapped
+    );
+    for i in 0..32 {
+        assert_eq!(m.read(i), i as u64 + 0x1234);
+    }
+}
+
+static SOFT_DIRTY_LOCK: Mutex<()> = Mutex::new(());
+
+#[test]
+fn soft_dirty_after_clear_refs() {
+    let test = "soft_dirty_after_clear_refs";
+    let pm = need!(pagemap(test));
+    if let Some(why) = check_soft_dirty().reason() {
+        skip(test, why);
+        return;
+    }
+    let _g = SOFT_DIRTY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let m = Mapping::anon(32).unwrap();
+    for i in 0..32 {
+        m.write(i, 1);
+    }
+    let sd = PAGE_IS_SOFT_DIRTY;
+    let scan = pm.scan(m.range()).category_mask(sd).return_mask(sd);
+    assert_eq!(rel(&m, &scan.collect().unwrap()), vec![(0, 32, sd)]);
+    fs::write("/proc/self/clear_refs", "4").unwrap();
+    assert_eq!(scan.collect().unwrap(), vec![]);
+    for i in [4, 5, 6, 20] {
+        m.write(i, 2);
+    }
+    assert_eq!(
+        rel(&m, &scan.collect().unwrap()),
+        vec![(4, 7, sd), (20, 21, sd)]
+    );
+}
