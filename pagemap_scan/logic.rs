@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The parts of PAGEMAP_SCAN that do not touch the kernel: argument
+//! validation, category matching and the output buffer with region
+//! coalescing. Plain `core` code, so the same file is unit-tested on the
+//! host (`tools/pagemap-scan-logic`), and free of `unsafe`.
+
+use crate::PageRegion;
+use core::ops::DerefMut;
+
+/// The page is in a VMA where async uffd-wp may write-protect it.
+pub const PAGE_IS_WPALLOWED: u64 = 1 << 0;
+/// The page was written since it was last write-protected.
+pub const PAGE_IS_WRITTEN: u64 = 1 << 1;
+/// The page belongs to a file (page cache, shmem).
+pub const PAGE_IS_FILE: u64 = 1 << 2;
+/// The page is present in memory.
+pub const PAGE_IS_PRESENT: u64 = 1 << 3;
+/// The page is swapped out.
+pub const PAGE_IS_SWAPPED: u64 = 1 << 4;
+/// The page is the zero page.
+pub const PAGE_IS_PFNZERO: u64 = 1 << 5;
+/// The page is part of a THP or hugetlb page.
+pub const PAGE_IS_HUGE: u64 = 1 << 6;
+/// The page is soft-dirty.
+pub const PAGE_IS_SOFT_DIRTY: u64 = 1 << 7;
+/// All categories.
+pub const PM_SCAN_CATEGORIES: u64 = 0xff;
+
+/// Write-protect the pages that match.
+pub const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
+/// Fail with `EPERM` on a VMA without async uffd-wp.
+pub const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
+/// All flags.
+pub const PM_SCAN_FLAGS: u64 = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+
+/// `sizeof(struct pm_scan_arg)`.
+pub const PM_SCAN_ARG_SIZE: u64 = 96;
+/// `sizeof(struct page_region)`.
+pub const PAGE_REGION_SIZE: u64 = 24;
+/// Base page size.
+pub const PAGE_SIZE: u64 = 4096;
+/// Entries of the internal bounce buffer: one per page of a PMD, like C.
+pub const BOUNCE_ENTRIES: u64 = 512;
+
+/// `EINVAL`.
+pub const EINVAL: i32 = 22;
+/// `EFAULT`.
+pub const EFAULT: i32 = 14;
+
+/// The fields of `struct pm_scan_arg`, in order.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct RawArgs {
+    pub size: u64,
+    pub flags: u64,
+    pub start: u64,
+    pub end: u64,
+    pub vec: u64,
+    pub vec_len: u64,
+    pub max_pages: u64,
+    pub category_inverted: u64,
+    pub category_mask: u64,
+    pub category_anyof_mask: u64,
+    pub return_mask: u64,
+}
+
+/// Validated arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Args {
+    pub flags: u64,
+    pub start: u64,
+    pub end: u64,
+    pub vec: u64,
+    pub vec_len: u64,
+    pub max_pages: u64,
+    pub category_inverted: u64,
+    pub category_mask: u64,
+    pub category_anyof_mask: u64,
+    pub return_mask: u64,
+}
+
+impl Args {
+    /// Whether matching pages are write-protected.
+    pub fn wp_matching(&self) -> bool {
+        self.flags & PM_SCAN_WP_MATCHING != 0
+    }
+
+    /// Whether a VMA without async uffd-wp is an error.
+    pub fn check_wpasync(&self) -> bool {
+        self.flags & PM_SCAN_CHECK_WPASYNC != 0
+    }
+
+    /// The categories the scan looks at: others need not be computed.
+    pub fn masks_of_interest(&self) -> u64 {
+        self.category_mask | self.category_anyof_mask | self.return_mask
+    }
+
+    /// The scan asks only for written pages and reports only that: the
+    /// per-page work reduces to the uffd-wp bit.
+    pub fn written_only(&self) -> bool {
+        self.category_anyof_mask == 0
+            && self.category_inverted == 0
+            && self.category_mask == PAGE_IS_WRITTEN
+            && self.return_mask == PAGE_IS_WRITTEN
+    }
+
+    /// Whether a page with `categories` matches.
+    pub fn is_interesting_page(&self, categories: u64) -> bool {
+        let c = categories ^ self.category_inverted;
+        if c & self.category_mask != self.category_mask {
+            return false;
+        }
+        self.category_anyof_mask == 0 || c & self.category_anyof_mask != 0
+    }
+
+    /// Whether a VMA with `categories` (WPALLOWED, SOFT_DIRTY) can contain
+    /// a matching page: only the WPALLOWED requirement is decided per VMA.
+    pub fn is_interesting_vma(&self, categories: u64) -> bool {
+        let required = self.category_mask & PAGE_IS_WPALLOWED;
+        (categories ^ self.category_inverted) & required == required
+    }
+}
+
+/// Validates `raw` in the order and with the errno of the C
+/// implementation. `access_ok(addr, size)` and `untag(addr)` are the
+/// kernel's checks of user addresses.
+pub fn validate(
+    raw: &RawArgs,
+    access_ok: impl Fn(u64, u64) -> bool,
+    untag: impl Fn(u64) -> u64,
+) -> Result<Args, i32> {
+    if raw.size != PM_SCAN_ARG_SIZE {
+        return Err(EINVAL);
+    }
+    if raw.flags & !PM_SCAN_FLAGS != 0 {
+        return Err(EINVAL);
+    }
+    let masks =
+        raw.category_inverted | raw.category_mask | raw.category_anyof_mask | raw.return_mask;
+    if masks & !PM_SCAN_CATEGORIES != 0 {
+        return Err(EINVAL);
+    }
+    let start = untag(raw.start);
+    let end = untag(raw.end);
+    let vec = untag(raw.vec);
+    if start % PAGE_SIZE != 0 {
+        return Err(EINVAL);
+    }
+    if !access_ok(start, end.wrapping_sub(start)) {
+        return Err(EFAULT);
+    }
+    if vec == 0 && raw.vec_len != 0 {
+        return Err(EINVAL);
+    }
+    if vec != 0 && !access_ok(vec, raw.vec_len.checked_mul(PAGE_REGION_SIZE).unwrap_or(u64::MAX)) {
+        return Err(EFAULT);
+    }
+    Ok(Args {
+        flags: raw.flags,
+        start,
+        // ALIGN(end, PAGE_SIZE); access_ok() above keeps it from wrapping.
+        end: end.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1),
+        vec,
+        vec_len: raw.vec_len,
+        max_pages: if raw.max_pages == 0 {
+            u64::MAX
+        } else {
+            raw.max_pages
+        },
+        category_inverted: raw.category_inverted,
+        category_mask: raw.category_mask,
+        category_anyof_mask: raw.category_anyof_mask,
+        return_mask: raw.return_mask,
+    })
+}
+
+/// The walk must stop: the output is full (`ENOSPC` in C).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Full;
+
+/// The bounce buffer between the walk (under the mmap lock) and the user
+/// array (copied to after the lock is dropped), with the accounting of
+/// `max_pages` and `vec_len`.
+///
+/// Adjacent regions with equal categories are merged. The walk stops when
+/// a new region does not fit or `max_pages` is reached; `walk_end` then
+/// says where.
+pub struct Output<B> {
+    /// The entries; `None` when the caller gave no user array.
+    buf: Option<B>,
+    /// Entries usable in `buf` now: `min(BOUNCE_ENTRIES, vec_len left)`.
+    len: usize,
+    /// Index of the current (last) entry; an empty entry has `end == 0`.
+    idx: usize,
+    /// User array entries left.
+    pub vec_left: u64,
+    /// Pages reported so far.
+    pub found_pages: u64,
+    max_pages: u64,
+    return_mask: u64,
+    /// Where the walk stopped; 0 while it did not.
+    pub walk_end: u64,
+}
+
+impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
+    /// An output for `args`; `buf` must hold `bounce_len(args)` entries.
+    pub fn new(args: &Args, buf: Option<B>) -> Self {
+        let mut out = Output {
+            len: buf.as_ref().map_or(0, |b| b.len()),
+            buf,
+            idx: 0,
+            vec_left: args.vec_len,
+            found_pages: 0,
+            max_pages: args.max_pages,
+            return_mask: args.return_mask,
+            walk_end: 0,
+        };
+        out.reset_current();
+        out
+    }
+
+    /// Entries the bounce buffer needs for `args`.
+    pub fn bounce_len(args: &Args) -> usize {
+        core::cmp::min(BOUNCE_ENTRIES, args.vec_len) as usize
+    }
+
+    /// Whether the caller gave a user array.
+    pub fn has_vec(&self) -> bool {
+        self.buf.is_some()
+    }
+
+    fn reset_current(&mut self) {
+        if let Some(b) = self.buf.as_mut() {
+            if !b.is_empty() {
+                b[0] = PageRegion {
+                    start: 0,
+                    end: 0,
+                    categories: 0,
+                };
+            }
+        }
+    }
+
+    fn push_range(&mut self, categories: u64, addr: u64, end: u64) -> bool {
+        let (idx, len) = (self.idx, self.len);
+        let Some(b) = self.buf.as_mut() else {
+            return false;
+        };
+        let cur = &mut b[idx];
+        if addr == cur.end && categories == cur.categories {
+            cur.end = end;
+            return true;
+        }
+        let mut i = idx;
+        if cur.end != 0 {
+            if idx + 1 >= len {
+                return false;
+            }
+            i += 1;
+            self.idx = i;
+        }
+        b[i] = PageRegion {
+            start: addr,
+            end,
+            categories,
+        };
+        true
+    }
+
+    /// Reports `[addr, *end)` with `categories`. On `Err(Full)` the region
+    /// was cut (`*end` says where it now ends, possibly at `addr`) and the
+    /// walk must stop at `walk_end`.
+    pub fn output(&mut self, categories: u64, addr: u64, end: &mut u64) -> Result<(), Full> {
+        if self.buf.is_none() {
+            return Ok(());
+        }
+        let categories = categories & self.return_mask;
+        let mut n_pages = (*end - addr) / PAGE_SIZE;
+        let mut ret = Ok(());
+        match self.found_pages.checked_add(n_pages) {
+            Some(total) if total <= self.max_pages => {}
+            total => {
+                // On overflow C's wrapped sum gives the same cut.
+                let total = total.unwrap_or_else(|| self.found_pages.wrapping_add(n_pages));
+                let too_much = total.wrapping_sub(self.max_pages);
+                *end = end.wrapping_sub(too_much.wrapping_mul(PAGE_SIZE));
+                n_pages = n_pages.wrapping_sub(too_much);
+                ret = Err(Full);
+            }
+        }
+        if !self.push_range(categories, addr, *end) {
+            *end = addr;
+            n_pages = 0;
+            ret = Err(Full);
+        }
+        self.found_pages = self.found_pages.wrapping_add(n_pages);
+        if ret.is_err() {
+            self.walk_end = *end;
+        }
+        ret
+    }
+
+    /// Takes back `[addr, end)`, the tail of the current region that was
+    /// just reported, when a huge page cannot be write-protected in part.
+    pub fn backout(&mut self, addr: u64, end: u64) {
+        let idx = self.idx;
+        let Some(b) = self.buf.as_mut() else {
+            return;
+        };
+        let cur = &mut b[idx];
+        if cur.start != addr {
+            cur.end = addr;
+        } else {
+            cur.start = 0;
+            cur.end = 0;
+        }
+        self.found_pages = self.found_pages.wrapping_sub((end - addr) / PAGE_SIZE);
+    }
+
+    /// The finished entries to copy to the user array.
+    pub fn pending(&self) -> &[PageRegion] {
+        let Some(b) = self.buf.as_ref() else {
+            return &[];
+        };
+        if b.is_empty() {
+            return &[];
+        }
+        let mut n = self.idx;
+        if b[n].end != b[n].start {
+            n += 1;
+        }
+        &b[..n]
+    }
+
+    /// Marks the pending entries as copied and empties the buffer.
+    pub fn flushed(&mut self) {
+        let n = self.pending().len() as u64;
+        if n == 0 {
+            return;
+        }
+        self.vec_left -= n;
+        self.idx = 0;
+        self.len = core::cmp::min(self.len as u64, self.vec_left) as usize;
+        self.reset_current();
+    }
+}

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PAGEMAP_SCAN of `/proc/PID/pagemap`, in Rust.
+//!
+//! Loading this module routes the ioctl here instead of to the C code in
+//! `fs/proc/task_mmu.c`; unloading routes it back. Same ABI, same results,
+//! same errno as C, except for the documented corrections
+//! (Documentation/rust-pagemap-scan.rst). The walk itself is built on the
+//! safe `kernel::mm` abstractions: no `unsafe` here.
+
+#![forbid(unsafe_code)]
+
+use kernel::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    mm::{
+        self,
+        hugetlb::HugetlbEntry,
+        pagemap_scan::{self, PageRegion, PmScanArg, Registration, ScanHandler},
+        pagewalk::{PageWalk, PmdEntry, VmaAction},
+        pgtable::{LazyMmu, Pmd, Pte, PteSlot},
+        virt::VmaRef,
+        Mm,
+    },
+    prelude::*,
+    uaccess::{UserPtr, UserSlice},
+};
+
+#[path = "pagemap_scan/logic.rs"]
+mod logic;
+
+use logic::*;
+
+module! {
+    type: PagemapScanModule,
+    name: "pagemap_scan_rs",
+    author: "pagemap-scan-rs developers",
+    description: "PAGEMAP_SCAN ioctl of /proc/PID/pagemap implemented in Rust",
+    license: "GPL",
+}
+
+kernel::module_import_ns!("PAGEMAP_SCAN");
+
+struct PagemapScanModule {
+    _reg: Registration<RustScan>,
+}
+
+impl kernel::Module for PagemapScanModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let reg = Registration::new(c_str!("rust"))?;
+        pr_info!("PAGEMAP_SCAN is now served by Rust\n");
+        Ok(PagemapScanModule { _reg: reg })
+    }
+}
+
+impl Drop for PagemapScanModule {
+    fn drop(&mut self) {
+        pr_info!("PAGEMAP_SCAN goes back to C\n");
+    }
+}
+
+const HPAGE_SIZE: u64 = mm::PMD_SIZE as u64;
+
+struct RustScan;
+
+impl ScanHandler for RustScan {
+    fn scan(mm: &Mm, uarg: UserPtr) -> Result<usize> {
+        let user = mm.mmget_not_zero().ok_or(ESRCH)?;
+        let arg: PmScanArg = UserSlice::new(uarg, core::mem::size_of::<PmScanArg>())
+            .reader()
+            .read()?;
+        let raw = RawArgs {
+            size: arg.size,
+            flags: arg.flags,
+            start: arg.start,
+            end: arg.end,
+            vec: arg.vec,
+            vec_len: arg.vec_len,
+            max_pages: arg.max_pages,
+            category_inverted: arg.category_inverted,
+            category_mask: arg.category_mask,
+            category_anyof_mask: arg.category_anyof_mask,
+            return_mask: arg.return_mask,
+        };
+        let args = validate(
+            &raw,
+            |a, s| mm::user_access_ok(a as usize, s as usize),
+            |a| mm::untagged_addr(a as usize) as u64,
+        )
+        .map_err(|e| Error::from_errno(-e))?;
+
+        let buf = match Output::<KVec<PageRegion>>::bounce_len(&args) {
+            0 => None,
+            n => {
+                let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
+                for _ in 0..n {
+                    v.push(PageRegion::default(), GFP_KERNEL)?;
+                }
+                Some(v)
+            }
+        };
+        let mut walk = ScanWalk {
+            args,
+            interest: args.masks_of_interest(),
+            vma_category: 0,
+            hugetlb_backout: false,
+            out: Output::new(&args, buf),
+        };
+        let mut vec_out = args.vec as usize;
+        let mut n_out = 0usize;
+        let mut ret: Result = Ok(());
+        let mut walk_start = args.start;
+
+        while walk_start < args.end {
+            if mm::fatal_signal_pending() {
+                ret = Err(EINTR);
+                break;
+            }
+            let lock = match user.mmap_read_lock_killable() {
+                Ok(l) => l,
+                Err(e) => {
+                    ret = Err(e);
+                    break;
+                }
+            };
+            walk.hugetlb_backout = false;
+            let notify = args
+                .wp_matching()
+                .then(|| lock.protection_change(walk_start as usize, args.end as usize));
+            ret = lock.walk_page_range(walk_start as usize, args.end as usize, &mut walk);
+            drop(notify);
+            drop(lock);
+
+            // Copy out with the mmap lock dropped: the user array may fault.
+            let pending = walk.out.pending();
+            if !pending.is_empty() {
+                match pagemap_scan::copy_regions_to_user(vec_out, pending) {
+                    Ok(()) => {
+                        vec_out += core::mem::size_of_val(pending);
+                        n_out += pending.len();
+                        walk.out.flushed();
+                    }
+                    Err(e) => {
+                        ret = Err(e);
+                        break;
+                    }
+                }
+            }
+            match ret {
+                Err(e) if e == ENOSPC => {}
+                Ok(()) => {
+                    // The walk reached the end. C would keep the walk_end of
+                    // an earlier internal stop here (regions after it were
+                    // returned all the same): report the true end instead.
+                    if !walk.hugetlb_backout {
+                        walk.out.walk_end = 0;
+                    }
+                    break;
+                }
+                Err(_) => break,
+            }
+            if walk.out.vec_left == 0 || walk.out.found_pages == args.max_pages {
+                break;
+            }
+            walk_start = walk.out.walk_end;
+        }
+
+        let mut result = match ret {
+            Ok(()) => Ok(n_out),
+            Err(e) if e == ENOSPC => Ok(n_out),
+            Err(e) => Err(e),
+        };
+        let walk_end = match walk.out.walk_end {
+            0 => args.end,
+            e => e,
+        };
+        let mut w = UserSlice::new(uarg + pagemap_scan::PM_SCAN_ARG_WALK_END_OFFSET, 8).writer();
+        if w.write(&walk_end).is_err() {
+            result = Err(EFAULT);
+        }
+        drop(user);
+        result
+    }
+}
+
+/// The state of one walk_page_range() pass.
+struct ScanWalk {
+    args: Args,
+    interest: u64,
+    vma_category: u64,
+    /// A hugetlb page could not be write-protected in part in this pass.
+    hugetlb_backout: bool,
+    out: Output<KVec<PageRegion>>,
+}
+
+fn full(r: core::result::Result<(), Full>) -> Result {
+    r.map_err(|Full| ENOSPC)
+}
+
+fn is_wp(pte: Pte) -> bool {
+    (pte.is_present() && pte.uffd_wp()) || pte.swp_uffd_wp_any()
+}
+
+impl ScanWalk {
+    fn page_category(&self, slot: &PteSlot<'_>, pte: Pte) -> u64 {
+        // An empty entry has no uffd-wp marker: not write-protected, so
+        // written, as in the fast path below (the 6.12 C does the same).
+        if pte.is_none() {
+            return PAGE_IS_WRITTEN;
+        }
+        let mut c = 0;
+        if pte.is_present() {
+            c |= PAGE_IS_PRESENT;
+            if !pte.uffd_wp() {
+                c |= PAGE_IS_WRITTEN;
+            }
+            if self.interest & PAGE_IS_FILE != 0 && slot.maps_file_page(pte) {
+                c |= PAGE_IS_FILE;
+            }
+            if pte.is_zero_pfn() {
+                c |= PAGE_IS_PFNZERO;
+            }
+            if pte.soft_dirty() {
+                c |= PAGE_IS_SOFT_DIRTY;
+            }
+        } else if pte.is_swap() {
+            c |= PAGE_IS_SWAPPED;
+            if !pte.swp_uffd_wp_any() {
+                c |= PAGE_IS_WRITTEN;
+            }
+            if self.interest & PAGE_IS_FILE != 0 && pte.swap_entry_is_file() {
+                c |= PAGE_IS_FILE;
+            }
+            if pte.swp_soft_dirty() {
+                c |= PAGE_IS_SOFT_DIRTY;
+            }
+        }
+        c
+    }
+
+    fn thp_category(&self, pmd: Pmd, file: impl FnOnce() -> bool) -> u64 {
+        let mut c = PAGE_IS_HUGE;
+        if pmd.is_none() {
+            return c;
+        }
+        if pmd.is_present() {
+            c |= PAGE_IS_PRESENT;
+            if !pmd.uffd_wp() {
+                c |= PAGE_IS_WRITTEN;
+            }
+            if self.interest & PAGE_IS_FILE != 0 && file() {
+                c |= PAGE_IS_FILE;
+            }
+            if pmd.is_huge_zero() {
+                c |= PAGE_IS_PFNZERO;
+            }
+            if pmd.soft_dirty() {
+                c |= PAGE_IS_SOFT_DIRTY;
+            }
+        } else {
+            c |= PAGE_IS_SWAPPED;
+            if !pmd.swp_uffd_wp() {
+                c |= PAGE_IS_WRITTEN;
+            }
+            if pmd.swp_soft_dirty() {
+                c |= PAGE_IS_SOFT_DIRTY;
+            }
+            if self.interest & PAGE_IS_FILE != 0 && pmd.swap_entry_is_file() {
+                c |= PAGE_IS_FILE;
+            }
+        }
+        c
+    }
+
+    fn hugetlb_category(pte: Pte) -> u64 {
+        let mut c = PAGE_IS_HUGE;
+        if pte.is_present() {
+            c |= PAGE_IS_PRESENT;
+            if !pte.huge_uffd_wp() {
+                c |= PAGE_IS_WRITTEN;
+            }
+            if pte.huge_maps_file_page() {
+                c |= PAGE_IS_FILE;
+            }
+            if pte.is_zero_pfn() {
+                c |= PAGE_IS_PFNZERO;
+            }
+            if pte.soft_dirty() {
+                c |= PAGE_IS_SOFT_DIRTY;
+            }
+        } else if pte.is_swap() {
+            // File-backed hugetlb pages are never swapped: no FILE here.
+            c |= PAGE_IS_SWAPPED;
+            if !pte.swp_uffd_wp_any() {
+                c |= PAGE_IS_WRITTEN;
+            }
+            if pte.swp_soft_dirty() {
+                c |= PAGE_IS_SOFT_DIRTY;
+            }
+        }
+        c
+    }
+
+    /// A transparent huge page under `pmd`: `None` if there is none (or it
+    /// was split), so the caller goes on with the PTE table.
+    fn thp_entry(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
+        let huge = pmd.lock_huge()?;
+        let value = huge.get();
+        let categories =
+            self.vma_category | self.thp_category(value, || huge.maps_file_page(start as usize, value));
+        if !self.args.is_interesting_page(categories) {
+            return Some(Ok(()));
+        }
+        let mut end = end;
+        let ret = full(self.out.output(categories, start, &mut end));
+        if start == end || !self.args.wp_matching() || categories & PAGE_IS_WRITTEN == 0 {
+            return Some(ret);
+        }
+        if end != start + HPAGE_SIZE {
+            // Only a part must be write-protected: split the THP and handle
+            // its pages one by one, as if there had been no THP.
+            huge.unlock_and_split(start as usize);
+            self.out.backout(start, end);
+            return None;
+        }
+        huge.make_uffd_wp(start as usize);
+        Some(ret)
+    }
+
+    fn pte_range(&mut self, pmd: &mut PmdEntry<'_>, start: u64, end: u64) -> Result {
+        let _lazy = LazyMmu::enter();
+        if let Some(ret) = self.thp_entry(pmd, start, end) {
+            return ret;
+        }
+        let Some(table) = pmd.lock_ptes(start as usize, end as usize) else {
+            pmd.again();
+            return Ok(());
+        };
+        let vma = table.vma();
+        let wp = self.args.wp_matching();
+        let mut ret = Ok(());
+        // The range write-protected so far, to flush before unlocking.
+        let mut flush: Option<(u64, u64)> = None;
+        let mut track = |addr: u64, next: u64| {
+            flush = Some((flush.map_or(addr, |f| f.0), next));
+        };
+
+        if wp && !self.out.has_vec() {
+            // Nothing to report: write-protect every page not yet protected.
+            for slot in table.entries() {
+                let pte = slot.get();
+                if is_wp(pte) {
+                    continue;
+                }
+                slot.make_uffd_wp(pte);
+                let addr = slot.addr() as u64;
+                track(addr, addr + PAGE_SIZE);
+            }
+        } else if self.args.written_only() {
+            let categories = self.vma_category | PAGE_IS_WRITTEN;
+            for slot in table.entries() {
+                let pte = slot.get();
+                if is_wp(pte) {
+                    continue;
+                }
+                let addr = slot.addr() as u64;
+                let mut next = addr + PAGE_SIZE;
+                ret = full(self.out.output(categories, addr, &mut next));
+                if next == addr {
+                    break;
+                }
+                if wp {
+                    slot.make_uffd_wp(pte);
+                    track(addr, next);
+                }
+            }
+        } else {
+            for slot in table.entries() {
+                let pte = slot.get();
+                let categories = self.vma_category | self.page_category(&slot, pte);
+                if !self.args.is_interesting_page(categories) {
+                    continue;
+                }
+                let addr = slot.addr() as u64;
+                let mut next = addr + PAGE_SIZE;
+                ret = full(self.out.output(categories, addr, &mut next));
+                if next == addr {
+                    break;
+                }
+                if wp && categories & PAGE_IS_WRITTEN != 0 {
+                    slot.make_uffd_wp(pte);
+                    track(addr, next);
+                }
+            }
+        }
+        if let Some((s, e)) = flush {
+            vma.flush_tlb_range(s as usize, e as usize);
+        }
+        ret
+    }
+}
+
+#[vtable]
+impl PageWalk for ScanWalk {
+    fn test_walk(&mut self, vma: &VmaRef, _start: usize, _end: usize) -> Result<VmaAction> {
+        let wp_allowed = vma.userfaultfd_wp_async_with_markers();
+        if !wp_allowed {
+            if self.args.check_wpasync() {
+                return Err(EPERM);
+            }
+            if self.args.wp_matching() {
+                return Ok(VmaAction::Skip);
+            }
+        }
+        if vma.is_pfnmap() {
+            return Ok(VmaAction::Skip);
+        }
+        let mut c = 0;
+        if wp_allowed {
+            c |= PAGE_IS_WPALLOWED;
+        }
+        if vma.is_soft_dirty() {
+            c |= PAGE_IS_SOFT_DIRTY;
+        }
+        if !self.args.is_interesting_vma(c) {
+            return Ok(VmaAction::Skip);
+        }
+        self.vma_category = c;
+        Ok(VmaAction::Walk)
+    }
+
+    fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_>, start: usize, end: usize) -> Result {
+        let ret = self.pte_range(pmd, start as u64, end as u64);
+        // Long walks give the CPU away between PTE tables, with no lock held.
+        mm::cond_resched();
+        ret
+    }
+
+    fn pte_hole(&mut self, start: usize, end: usize, vma: Option<&VmaRef>) -> Result {
+        let Some(vma) = vma else {
+            return Ok(());
+        };
+        // In a uffd-wp VMA an unpopulated range carries no marker, so it was
+        // zapped after being protected: written. hugetlb holes are not.
+        let mut categories = self.vma_category;
+        if vma.userfaultfd_wp() && !vma.is_hugetlb() {
+            categories |= PAGE_IS_WRITTEN;
+        }
+        if !self.args.is_interesting_page(categories) {
+            return Ok(());
+        }
+        let (addr, mut end) = (start as u64, end as u64);
+        let ret = full(self.out.output(categories, addr, &mut end));
+        if addr == end || !self.args.wp_matching() {
+            return ret;
+        }
+        let wp = if vma.is_hugetlb() {
+            vma.hugetlb_make_uffd_wp_holes(addr as usize, end as usize)
+        } else {
+            vma.uffd_wp_range(addr as usize, (end - addr) as usize, true).map(|_| ())
+        };
+        wp.and(ret)
+    }
+
+    fn hugetlb_entry(&mut self, entry: &HugetlbEntry<'_>, start: usize, end: usize) -> Result {
+        let (start, mut end) = (start as u64, end as u64);
+        if !self.args.wp_matching() {
+            // Not write-protecting: a snapshot of the entry is enough.
+            let categories = self.vma_category | Self::hugetlb_category(entry.get(start as usize));
+            if !self.args.is_interesting_page(categories) {
+                return Ok(());
+            }
+            return full(self.out.output(categories, start, &mut end));
+        }
+        let locked = entry.lock();
+        let pte = locked.get(start as usize);
+        let categories = self.vma_category | Self::hugetlb_category(pte);
+        if !self.args.is_interesting_page(categories) {
+            return Ok(());
+        }
+        let ret = full(self.out.output(categories, start, &mut end));
+        if start == end || categories & PAGE_IS_WRITTEN == 0 {
+            return ret;
+        }
+        let vma = entry.vma();
+        if end != start + vma.huge_page_size() as u64 {
+            // A hugetlb page cannot be write-protected in part: take it
+            // back and go on, leaving walk_end at this page like C.
+            self.out.backout(start, end);
+            self.out.walk_end = start;
+            self.hugetlb_backout = true;
+            return Ok(());
+        }
+        locked.make_uffd_wp(start as usize, pte);
+        vma.flush_hugetlb_tlb_range(start as usize, end as usize);
+        ret
+    }
+}

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers for the page table walk abstractions in rust/kernel/mm/: thin
+ * wrappers of the inline functions and macros a PAGEMAP_SCAN walk needs.
+ */
+
+/* Before hugetlb.h, whose generic flush_hugetlb_tlb_range() needs it. */
+#include <asm/tlbflush.h>
+#include <linux/huge_mm.h>
+#include <linux/hugetlb.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/pagewalk.h>
+#include <linux/sched/signal.h>
+#include <linux/swapops.h>
+#include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
+
+/* mm and mmap lock */
+bool rust_helper_mmget_not_zero(struct mm_struct *mm)
+{
+	return mmget_not_zero(mm);
+}
+
+int rust_helper_mmap_read_lock_killable(struct mm_struct *mm)
+{
+	return mmap_read_lock_killable(mm);
+}
+
+void rust_helper_mmap_read_unlock(struct mm_struct *mm)
+{
+	mmap_read_unlock(mm);
+}
+
+bool rust_helper_fatal_signal_pending_current(void)
+{
+	return fatal_signal_pending(current);
+}
+
+void rust_helper_cond_resched(void)
+{
+	cond_resched();
+}
+
+/* user pointers */
+bool rust_helper_access_ok(unsigned long addr, unsigned long size)
+{
+	return access_ok((void __user *)addr, size);
+}
+
+unsigned long rust_helper_untagged_addr(unsigned long addr)
+{
+	return untagged_addr(addr);
+}
+
+/* VMAs */
+bool rust_helper_userfaultfd_wp(struct vm_area_struct *vma)
+{
+	return userfaultfd_wp(vma);
+}
+
+bool rust_helper_userfaultfd_wp_use_markers(struct vm_area_struct *vma)
+{
+	return userfaultfd_wp_use_markers(vma);
+}
+
+bool rust_helper_is_vm_hugetlb_page(struct vm_area_struct *vma)
+{
+	return is_vm_hugetlb_page(vma);
+}
+
+/*
+ * x86 hides flush_tlb_range() from modules (#ifndef MODULE), and bindgen
+ * parses this file with -DMODULE: it sees the prototype, vmlinux gets the
+ * definition.
+ */
+void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
+				 unsigned long start, unsigned long end);
+#ifndef MODULE
+void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
+				 unsigned long start, unsigned long end)
+{
+	flush_tlb_range(vma, start, end);
+}
+#endif
+
+/* mmu notifiers */
+void rust_helper_mmu_notifier_range_init_protection_vma(struct mmu_notifier_range *range,
+							 struct mm_struct *mm,
+							 unsigned long start,
+							 unsigned long end)
+{
+	mmu_notifier_range_init(range, MMU_NOTIFY_PROTECTION_VMA, 0, mm, start, end);
+}
+
+void rust_helper_mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
+{
+	mmu_notifier_invalidate_range_start(range);
+}
+
+void rust_helper_mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range)
+{
+	mmu_notifier_invalidate_range_end(range);
+}
+
+/* pages and folios */
+bool rust_helper_page_is_anon(struct page *page)
+{
+	return PageAnon(page);
+}
+
+/* PTEs */
+void rust_helper_arch_enter_lazy_mmu_mode(void)
+{
+	arch_enter_lazy_mmu_mode();
+}
+
+void rust_helper_arch_leave_lazy_mmu_mode(void)
+{
+	arch_leave_lazy_mmu_mode();
+}
+
+pte_t *rust_helper_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
+				       unsigned long addr, spinlock_t **ptlp)
+{
+	return pte_offset_map_lock(mm, pmd, addr, ptlp);
+}
+
+void rust_helper_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
+{
+	pte_unmap_unlock(pte, ptl);
+}
+
+pte_t rust_helper_ptep_get(pte_t *ptep)
+{
+	return ptep_get(ptep);
+}
+
+bool rust_helper_pte_none(pte_t pte)
+{
+	return pte_none(pte);
+}
+
+bool rust_helper_pte_present(pte_t pte)
+{
+	return pte_present(pte);
+}
+
+bool rust_helper_pte_uffd_wp(pte_t pte)
+{
+	return pte_uffd_wp(pte);
+}
+
+bool rust_helper_pte_swp_uffd_wp_any(pte_t pte)
+{
+	return pte_swp_uffd_wp_any(pte);
+}
+
+bool rust_helper_is_swap_pte(pte_t pte)
+{
+	return is_swap_pte(pte);
+}
+
+bool rust_helper_pte_is_zero_pfn(pte_t pte)
+{
+	return is_zero_pfn(pte_pfn(pte));
+}
+
+bool rust_helper_pte_soft_dirty(pte_t pte)
+{
+	return pte_soft_dirty(pte);
+}
+
+bool rust_helper_pte_swp_soft_dirty(pte_t pte)
+{
+	return pte_swp_soft_dirty(pte);
+}
+
+bool rust_helper_is_pte_marker(pte_t pte)
+{
+	return is_pte_marker(pte);
+}
+
+/* The swap entry of @pte maps a page (migration, device) of a file. */
+bool rust_helper_pte_swap_entry_is_file(pte_t pte)
+{
+	swp_entry_t swp = pte_to_swp_entry(pte);
+
+	return is_pfn_swap_entry(swp) &&
+	       !folio_test_anon(pfn_swap_entry_folio(swp));
+}
+
+pte_t rust_helper_ptep_modify_prot_start(struct vm_area_struct *vma,
+					 unsigned long addr, pte_t *ptep)
+{
+	return ptep_modify_prot_start(vma, addr, ptep);
+}
+
+void rust_helper_ptep_modify_prot_commit(struct vm_area_struct *vma,
+					 unsigned long addr, pte_t *ptep,
+					 pte_t old_pte, pte_t pte)
+{
+	ptep_modify_prot_commit(vma, addr, ptep, old_pte, pte);
+}
+
+pte_t rust_helper_pte_mkuffd_wp(pte_t pte)
+{
+	return pte_mkuffd_wp(pte);
+}
+
+pte_t rust_helper_pte_swp_mkuffd_wp(pte_t pte)
+{
+	return pte_swp_mkuffd_wp(pte);
+}
+
+pte_t rust_helper_make_pte_marker_uffd_wp(void)
+{
+	return make_pte_marker(PTE_MARKER_UFFD_WP);
+}
+
+void rust_helper_set_pte_at(struct mm_struct *mm, unsigned long addr,
+			    pte_t *ptep, pte_t pte)
+{
+	set_pte_at(mm, addr, ptep, pte);
+}
+
+/* PMDs */
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+spinlock_t *rust_helper_pmd_trans_huge_lock(pmd_t *pmd, struct vm_area_struct *vma)
+{
+	return pmd_trans_huge_lock(pmd, vma);
+}
+
+pmd_t rust_helper_pmdp_get(pmd_t *pmdp)
+{
+	return pmdp_get(pmdp);
+}
+
+bool rust_helper_pmd_none(pmd_t pmd)
+{
+	return pmd_none(pmd);
+}
+
+bool rust_helper_pmd_present(pmd_t pmd)
+{
+	return pmd_present(pmd);
+}
+
+bool rust_helper_pmd_uffd_wp(pmd_t pmd)
+{
+	return pmd_uffd_wp(pmd);
+}
+
+bool rust_helper_pmd_swp_uffd_wp(pmd_t pmd)
+{
+	return pmd_swp_uffd_wp(pmd);
+}
+
+bool rust_helper_pmd_soft_dirty(pmd_t pmd)
+{
+	return pmd_soft_dirty(pmd);
+}
+
+bool rust_helper_pmd_swp_soft_dirty(pmd_t pmd)
+{
+	return pmd_swp_soft_dirty(pmd);
+}
+
+bool rust_helper_is_huge_zero_pmd(pmd_t pmd)
+{
+	return is_huge_zero_pmd(pmd);
+}
+
+bool rust_helper_pmd_swap_entry_is_file(pmd_t pmd)
+{
+	swp_entry_t swp = pmd_to_swp_entry(pmd);
+
+	return is_pfn_swap_entry(swp) &&
+	       !folio_test_anon(pfn_swap_entry_folio(swp));
+}
+
+bool rust_helper_pmd_is_migration_entry(pmd_t pmd)
+{
+	return is_migration_entry(pmd_to_swp_entry(pmd));
+}
+
+pmd_t rust_helper_pmd_mkuffd_wp(pmd_t pmd)
+{
+	return pmd_mkuffd_wp(pmd);
+}
+
+pmd_t rust_helper_pmd_swp_mkuffd_wp(pmd_t pmd)
+{
+	return pmd_swp_mkuffd_wp(pmd);
+}
+
+void rust_helper_set_pmd_at(struct mm_struct *mm, unsigned long addr,
+			    pmd_t *pmdp, pmd_t pmd)
+{
+	set_pmd_at(mm, addr, pmdp, pmd);
+}
+
+void rust_helper_split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd,
+				unsigned long addr)
+{
+	split_huge_pmd(vma, pmd, addr);
+}
+#endif /* CONFIG_TRANSPARENT_HUGEPAGE */
+
+/* hugetlb */
+#ifdef CONFIG_HUGETLB_PAGE
+unsigned long rust_helper_vma_huge_page_size(struct vm_area_struct *vma)
+{
+	return huge_page_size(hstate_vma(vma));
+}
+
+pte_t rust_helper_huge_ptep_get(struct mm_struct *mm, unsigned long addr,
+				pte_t *ptep)
+{
+	return huge_ptep_get(mm, addr, ptep);
+}
+
+bool rust_helper_huge_pte_none(pte_t pte)
+{
+	return huge_pte_none(pte);
+}
+
+bool rust_helper_huge_pte_uffd_wp(pte_t pte)
+{
+	return huge_pte_uffd_wp(pte);
+}
+
+pte_t rust_helper_huge_pte_mkuffd_wp(pte_t pte)
+{
+	return huge_pte_mkuffd_wp(pte);
+}
+
+bool rust_helper_huge_pte_page_is_anon(pte_t pte)
+{
+	return PageAnon(pte_page(pte));
+}
+
+spinlock_t *rust_helper_huge_pte_lock(struct vm_area_struct *vma, pte_t *ptep)
+{
+	return huge_pte_lock(hstate_vma(vma), vma->vm_mm, ptep);
+}
+
+void rust_helper_i_mmap_lock_write_vma(struct vm_area_struct *vma)
+{
+	i_mmap_lock_write(vma->vm_file->f_mapping);
+}
+
+void rust_helper_i_mmap_unlock_write_vma(struct vm_area_struct *vma)
+{
+	i_mmap_unlock_write(vma->vm_file->f_mapping);
+}
+
+void rust_helper_set_huge_pte_at(struct vm_area_struct *vma, unsigned long addr,
+				 pte_t *ptep, pte_t pte)
+{
+	set_huge_pte_at(vma->vm_mm, addr, ptep, pte,
+			huge_page_size(hstate_vma(vma)));
+}
+
+pte_t rust_helper_huge_ptep_modify_prot_start(struct vm_area_struct *vma,
+					      unsigned long addr, pte_t *ptep)
+{
+	return huge_ptep_modify_prot_start(vma, addr, ptep);
+}
+
+void rust_helper_huge_ptep_modify_prot_commit(struct vm_area_struct *vma,
+					      unsigned long addr, pte_t *ptep,
+					      pte_t old_pte, pte_t pte)
+{
+	huge_ptep_modify_prot_commit(vma, addr, ptep, old_pte, pte);
+}
+
+void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
+					 unsigned long start, unsigned long end);
+#ifndef MODULE
+void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
+					 unsigned long start, unsigned long end)
+{
+	flush_hugetlb_tlb_range(vma, start, end);
+}
+#endif
+#endif /* CONFIG_HUGETLB_PAGE */
+
+vm_flags_t rust_helper_vma_flags(const struct vm_area_struct *vma)
+{
+	return vma->vm_flags;
+}

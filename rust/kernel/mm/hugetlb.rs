@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! hugetlbfs page table entries and their locks.
+//!
+//! C header: [`include/linux/hugetlb.h`](srctree/include/linux/hugetlb.h)
+
+use crate::{bindings, mm::pgtable::Pte, mm::virt::VmaRef, prelude::*};
+use core::marker::PhantomData;
+
+impl Pte {
+    /// A present hugetlb entry that is uffd write-protected.
+    #[inline]
+    pub fn huge_uffd_wp(self) -> bool {
+        // SAFETY: pure function of the value.
+        unsafe { bindings::huge_pte_uffd_wp(self.0) }
+    }
+
+    /// An empty hugetlb entry.
+    #[inline]
+    pub fn huge_is_none(self) -> bool {
+        // SAFETY: pure function of the value.
+        unsafe { bindings::huge_pte_none(self.0) }
+    }
+
+    /// Whether the page a present hugetlb entry maps is not anonymous.
+    /// Only meaningful under the hugetlb entry's lock.
+    #[inline]
+    pub fn huge_maps_file_page(self) -> bool {
+        // SAFETY: a present entry maps a valid page, kept by the lock.
+        unsafe { !bindings::huge_pte_page_is_anon(self.0) }
+    }
+}
+
+impl VmaRef {
+    /// The size of the huge pages of a hugetlb VMA.
+    #[inline]
+    pub fn huge_page_size(&self) -> usize {
+        // SAFETY: the VMA is valid and hugetlb (callers only use this on
+        // hugetlb VMAs, whose file has an hstate).
+        unsafe { bindings::vma_huge_page_size(self.as_raw()) as usize }
+    }
+
+    /// Flushes the TLB for a range of a hugetlb VMA.
+    #[inline]
+    pub fn flush_hugetlb_tlb_range(&self, start: usize, end: usize) {
+        // SAFETY: the VMA is valid.
+        unsafe { bindings::flush_hugetlb_tlb_range(self.as_raw(), start as _, end as _) };
+    }
+
+    /// Write-protects the unpopulated huge pages covering `[addr, end)`
+    /// with uffd-wp markers, allocating their page table entries.
+    ///
+    /// Called from a walk over this hugetlb VMA, which holds the mmap lock
+    /// and the hugetlb VMA lock for reading: `uffd_wp_range()` would take the
+    /// latter for writing and deadlock, so the markers are installed here
+    /// entry by entry, as the walk does for populated entries.
+    pub fn hugetlb_make_uffd_wp_holes(&self, addr: usize, end: usize) -> Result {
+        if !self.is_hugetlb() {
+            return Err(EINVAL);
+        }
+        let psize = self.huge_page_size();
+        let mut addr = addr & !(psize - 1);
+        while addr < end {
+            // SAFETY: the VMA is a valid hugetlb VMA under the mmap lock and
+            // `addr` is huge page aligned inside it.
+            let ptep = unsafe {
+                bindings::huge_pte_alloc((*self.as_raw()).vm_mm, self.as_raw(), addr as _, psize as _)
+            };
+            if ptep.is_null() {
+                return Err(ENOMEM);
+            }
+            // SAFETY: `ptep` is the entry of `addr` in this VMA.
+            let entry = unsafe { HugetlbEntry::new(ptep, self) };
+            let locked = entry.lock();
+            let pte = locked.get(addr);
+            locked.make_uffd_wp(addr, pte);
+            // An empty entry had no TLB entry; one a racing fault filled has.
+            if !pte.huge_is_none() {
+                self.flush_hugetlb_tlb_range(addr, addr + psize);
+            }
+            addr += psize;
+        }
+        Ok(())
+    }
+}
+
+/// A hugetlb page table entry found by a walk.
+///
+/// # Invariants
+///
+/// `ptep` is a valid hugetlb entry of `vma`, kept by the walk (mmap lock and
+/// hugetlb VMA lock held) for `'a`.
+pub struct HugetlbEntry<'a> {
+    ptep: *mut bindings::pte_t,
+    vma: &'a VmaRef,
+}
+
+impl<'a> HugetlbEntry<'a> {
+    /// # Safety
+    ///
+    /// As in the type invariants.
+    #[inline]
+    pub(crate) unsafe fn new(ptep: *mut bindings::pte_t, vma: &'a VmaRef) -> Self {
+        HugetlbEntry { ptep, vma }
+    }
+
+    /// The VMA.
+    #[inline]
+    pub fn vma(&self) -> &'a VmaRef {
+        self.vma
+    }
+
+    /// Reads the entry without its lock (a snapshot).
+    #[inline]
+    pub fn get(&self, addr: usize) -> Pte {
+        // SAFETY: valid entry by the type invariant.
+        Pte(unsafe { bindings::huge_ptep_get((*self.vma.as_raw()).vm_mm, addr as _, self.ptep) })
+    }
+
+    /// Takes the file's `i_mmap` lock for writing, then the entry's page
+    /// table lock; both are released when the guard is dropped.
+    #[inline]
+    pub fn lock(&self) -> HugetlbLock<'_> {
+        // SAFETY: hugetlb VMAs are file backed, the VMA is valid and the
+        // lock order i_mmap_rwsem -> page table lock is the hugetlb one.
+        let ptl = unsafe {
+            bindings::i_mmap_lock_write_vma(self.vma.as_raw());
+            bindings::huge_pte_lock(self.vma.as_raw(), self.ptep)
+        };
+        // INVARIANT: both locks were just taken.
+        HugetlbLock {
+            entry: self,
+            ptl,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// A locked hugetlb entry.
+///
+/// # Invariants
+///
+/// The current task holds the `i_mmap` lock of the VMA's file for writing
+/// and the entry's page table lock `ptl`.
+pub struct HugetlbLock<'e> {
+    entry: &'e HugetlbEntry<'e>,
+    ptl: *mut bindings::spinlock_t,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl HugetlbLock<'_> {
+    /// Reads the entry.
+    #[inline]
+    pub fn get(&self, addr: usize) -> Pte {
+        self.entry.get(addr)
+    }
+
+    /// Write-protects the entry for userfaultfd (`pte` is its current
+    /// value): present pages get the uffd-wp bit, migration entries the
+    /// swap uffd-wp bit, empty entries a uffd-wp marker; hwpoison entries
+    /// and existing markers are left alone. The caller flushes the TLB.
+    pub fn make_uffd_wp(&self, addr: usize, pte: Pte) {
+        let vma = self.entry.vma.as_raw();
+        let ptep = self.entry.ptep;
+        // SAFETY: the entry is locked (type invariant) and belongs to `vma`.
+        unsafe {
+            if bindings::is_hugetlb_entry_hwpoisoned(pte.0) || pte.is_marker() {
+                return;
+            }
+            if bindings::is_hugetlb_entry_migration(pte.0) {
+                let new = bindings::pte_swp_mkuffd_wp(pte.0);
+                bindings::set_huge_pte_at(vma, addr as _, ptep, new);
+            } else if !pte.huge_is_none() {
+                let old = bindings::huge_ptep_modify_prot_start(vma, addr as _, ptep);
+                let new = bindings::huge_pte_mkuffd_wp(old);
+                bindings::huge_ptep_modify_prot_commit(vma, addr as _, ptep, old, new);
+            } else {
+                let marker = bindings::make_pte_marker_uffd_wp();
+                bindings::set_huge_pte_at(vma, addr as _, ptep, marker);
+            }
+        }
+    }
+}
+
+impl Drop for HugetlbLock<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: both locks are held by the type invariant; released in
+        // the reverse order of taking them.
+        unsafe {
+            bindings::spin_unlock(self.ptl);
+            bindings::i_mmap_unlock_write_vma(self.entry.vma.as_raw());
+        }
+    }
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Serving the `PAGEMAP_SCAN` ioctl of `/proc/PID/pagemap` from a module.
+//!
+//! The C code in `fs/proc/task_mmu.c` serves the ioctl unless a handler is
+//! registered here. [`Registration`] registers one and unregisters it when
+//! dropped; unregistering waits for the scans in flight (SRCU), so a module
+//! can be unloaded while tasks are scanning.
+//!
+//! C header: [`include/linux/pagemap_scan.h`](srctree/include/linux/pagemap_scan.h)
+
+use crate::{
+    alloc::{flags::GFP_KERNEL, KBox},
+    bindings,
+    ffi::{c_long, c_ulong},
+    mm::Mm,
+    prelude::*,
+    str::CStr,
+    types::{AsBytes, FromBytes, Opaque},
+    uaccess::{UserPtr, UserSlice},
+};
+use core::marker::PhantomData;
+
+/// `struct pm_scan_arg`, the argument of `PAGEMAP_SCAN`
+/// (`include/uapi/linux/fs.h`).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct PmScanArg {
+    /// `sizeof(struct pm_scan_arg)`, for versioning.
+    pub size: u64,
+    /// `PM_SCAN_*` flags.
+    pub flags: u64,
+    /// Start of the range (page aligned).
+    pub start: u64,
+    /// End of the range.
+    pub end: u64,
+    /// Where the walk ended (output).
+    pub walk_end: u64,
+    /// User address of the `page_region` array.
+    pub vec: u64,
+    /// Length of the array.
+    pub vec_len: u64,
+    /// Maximum number of pages to report (0: no limit).
+    pub max_pages: u64,
+    /// Categories to invert before matching.
+    pub category_inverted: u64,
+    /// Categories that must all be set.
+    pub category_mask: u64,
+    /// Categories of which one must be set (0: no condition).
+    pub category_anyof_mask: u64,
+    /// Categories reported in the output.
+    pub return_mask: u64,
+}
+
+/// Byte offset of `walk_end` in [`PmScanArg`].
+pub const PM_SCAN_ARG_WALK_END_OFFSET: usize = core::mem::offset_of!(PmScanArg, walk_end);
+
+// SAFETY: plain integers, any bit pattern is valid, no padding.
+unsafe impl FromBytes for PmScanArg {}
+// SAFETY: plain integers, no padding.
+unsafe impl AsBytes for PmScanArg {}
+
+const _: () = assert!(core::mem::size_of::<PmScanArg>() == core::mem::size_of::<bindings::pm_scan_arg>());
+const _: () = assert!(
+    core::mem::offset_of!(bindings::pm_scan_arg, walk_end) == PM_SCAN_ARG_WALK_END_OFFSET
+);
+
+/// `struct page_region`: one output region.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct PageRegion {
+    /// First address.
+    pub start: u64,
+    /// End address (exclusive).
+    pub end: u64,
+    /// Categories of all its pages.
+    pub categories: u64,
+}
+
+// SAFETY: plain integers, any bit pattern is valid, no padding.
+unsafe impl FromBytes for PageRegion {}
+// SAFETY: plain integers, no padding.
+unsafe impl AsBytes for PageRegion {}
+
+const _: () = assert!(core::mem::size_of::<PageRegion>() == core::mem::size_of::<bindings::page_region>());
+
+/// Copies `regions` to the user array at `addr` (`EFAULT` on a fault).
+pub fn copy_regions_to_user(addr: UserPtr, regions: &[PageRegion]) -> Result {
+    let len = core::mem::size_of_val(regions);
+    // SAFETY: `PageRegion` is `AsBytes`: the slice's memory is `len`
+    // initialised bytes without padding.
+    let bytes = unsafe { core::slice::from_raw_parts(regions.as_ptr().cast::<u8>(), len) };
+    UserSlice::new(addr, len).writer().write_slice(bytes)
+}
+
+/// An implementation of `PAGEMAP_SCAN`.
+pub trait ScanHandler {
+    /// Serves one ioctl on the pagemap file of `mm`; `uarg` is the user
+    /// address of the [`PmScanArg`]. Returns the number of regions written.
+    fn scan(mm: &Mm, uarg: UserPtr) -> Result<usize>;
+}
+
+/// A registered [`ScanHandler`].
+///
+/// # Invariants
+///
+/// `handler` is registered with the C hook, and stays at its address until
+/// `drop` unregisters it.
+pub struct Registration<H: ScanHandler> {
+    handler: Pin<KBox<Opaque<bindings::pagemap_scan_handler>>>,
+    _h: PhantomData<H>,
+}
+
+impl<H: ScanHandler> Registration<H> {
+    unsafe extern "C" fn scan(mm: *mut bindings::mm_struct, uarg: c_ulong) -> c_long {
+        // SAFETY: the hook passes the pagemap file's mm, grabbed for as long
+        // as the file is open, which outlasts the ioctl.
+        let mm = unsafe { Mm::from_raw(mm) };
+        match H::scan(mm, uarg as UserPtr) {
+            Ok(n) => n as c_long,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    /// Registers `H` under `name` (shown in
+    /// `/sys/kernel/mm/pagemap_scan/impl`). Fails with `EBUSY` when another
+    /// handler is registered.
+    pub fn new(name: &'static CStr) -> Result<Self> {
+        let handler = KBox::pin(
+            Opaque::new(bindings::pagemap_scan_handler {
+                name: name.as_char_ptr(),
+                scan: Some(Self::scan),
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: the handler is pinned in memory that lives until `drop`
+        // unregisters it; `name` is static.
+        crate::error::to_result(unsafe { bindings::pagemap_scan_register_handler(handler.get()) })?;
+        // INVARIANT: registered above.
+        Ok(Registration {
+            handler,
+            _h: PhantomData,
+        })
+    }
+}
+
+impl<H: ScanHandler> Drop for Registration<H> {
+    fn drop(&mut self) {
+        // SAFETY: registered by the type invariant; returns once no task
+        // runs `Self::scan` any more, so the memory may go afterwards.
+        unsafe { bindings::pagemap_scan_unregister_handler(self.handler.get()) };
+    }
+}
+
+// SAFETY: the registration only holds a pointer the C side reads
+// concurrently; unregistering from any thread is fine.
+unsafe impl<H: ScanHandler> Send for Registration<H> {}
+// SAFETY: no method takes `&self`.
+unsafe impl<H: ScanHandler> Sync for Registration<H> {}
+
+/// Declares that a module uses symbols of the export namespace `$ns`
+/// (`MODULE_IMPORT_NS()`); the symbols this abstraction needs are in
+/// `PAGEMAP_SCAN`.
+#[macro_export]
+macro_rules! module_import_ns {
+    ($ns:literal) => {
+        #[cfg(MODULE)]
+        const _: () = {
+            const S: &[u8] = concat!("import_ns=", $ns, "\0").as_bytes();
+            #[link_section = ".modinfo"]
+            #[used]
+            static IMPORT_NS: [u8; S.len()] = {
+                let mut a = [0u8; S.len()];
+                let mut i = 0;
+                while i < S.len() {
+                    a[i] = S[i];
+                    i += 1;
+                }
+                a
+            };
+        };
+    };
+}
