@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * PAGEMAP_SCAN and userfaultfd ABI used by the pagemap_scan selftests.
+ *
+ * The Makefile puts the installed kernel headers ($(KHDR)) first on the
+ * include path when they define PAGEMAP_SCAN. Otherwise the distribution's
+ * headers are used and everything they lack is defined here, each guarded so
+ * it never conflicts with a header that has it. Values are those of
+ * include/uapi/linux/fs.h and include/uapi/linux/userfaultfd.h (6.12).
+ */
+#ifndef PM_SCAN_ABI_H
+#define PM_SCAN_ABI_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#include <linux/fs.h>
+#include <linux/userfaultfd.h>
+
+#ifndef PAGEMAP_SCAN
+#define PM_SCAN_ABI_LOCAL 1
+
+#ifndef PROCFS_IOCTL_MAGIC
+#define PROCFS_IOCTL_MAGIC 'f'
+#endif
+
+#define PAGE_IS_WPALLOWED	(1 << 0)
+#define PAGE_IS_WRITTEN		(1 << 1)
+#define PAGE_IS_FILE		(1 << 2)
+#define PAGE_IS_PRESENT		(1 << 3)
+#define PAGE_IS_SWAPPED		(1 << 4)
+#define PAGE_IS_PFNZERO		(1 << 5)
+#define PAGE_IS_HUGE		(1 << 6)
+#define PAGE_IS_SOFT_DIRTY	(1 << 7)
+
+struct page_region {
+	__u64 start;
+	__u64 end;
+	__u64 categories;
+};
+
+#define PM_SCAN_WP_MATCHING	(1 << 0)
+#define PM_SCAN_CHECK_WPASYNC	(1 << 1)
+
+struct pm_scan_arg {
+	__u64 size;
+	__u64 flags;
+	__u64 start;
+	__u64 end;
+	__u64 walk_end;
+	__u64 vec;
+	__u64 vec_len;
+	__u64 max_pages;
+	__u64 category_inverted;
+	__u64 category_mask;
+	__u64 category_anyof_mask;
+	__u64 return_mask;
+};
+
+#define PAGEMAP_SCAN	_IOWR(PROCFS_IOCTL_MAGIC, 16, struct pm_scan_arg)
+#endif /* PAGEMAP_SCAN */
+
+#ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
+#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM	(1 << 12)
+#endif
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC		(1 << 15)
+#endif
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
+/* All categories and flags the 6.12 ABI defines. */
+#define PM_ALL_CATEGORIES	0xffULL
+#define PM_ALL_FLAGS		(PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC)
+
+_Static_assert(sizeof(struct pm_scan_arg) == 96, "pm_scan_arg ABI size");
+_Static_assert(sizeof(struct page_region) == 24, "page_region ABI size");
+
+#endif /* PM_SCAN_ABI_H */

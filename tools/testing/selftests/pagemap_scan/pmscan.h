@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the pagemap_scan selftests: ioctl wrappers, userfaultfd
+ * setup, aligned mappings, the guest's C/Rust implementation switch and
+ * region formatting.
+ */
+#ifndef PMSCAN_H
+#define PMSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "pm_scan_abi.h"
+
+#define P_A PAGE_IS_WPALLOWED
+#define P_W PAGE_IS_WRITTEN
+#define P_F PAGE_IS_FILE
+#define P_P PAGE_IS_PRESENT
+#define P_S PAGE_IS_SWAPPED
+#define P_Z PAGE_IS_PFNZERO
+#define P_H PAGE_IS_HUGE
+#define P_D PAGE_IS_SOFT_DIRTY
+
+#define SZ_2M (2UL << 20)
+#define SZ_1G (1UL << 30)
+
+extern unsigned long pm_page_size;
+#define PS pm_page_size
+
+/* Result of one PAGEMAP_SCAN ioctl. */
+struct pm_res {
+	long ret;		/* ioctl return value (-1 on error) */
+	int err;		/* errno when ret < 0, else 0 */
+	uint64_t walk_end;	/* walk_end read back from the argument */
+};
+
+void pm_init(void);
+int pm_fd(void);			/* /proc/self/pagemap, opened once */
+int pm_open_pid(pid_t pid);
+
+/* Issue PAGEMAP_SCAN with a fully prepared argument (size is not touched). */
+struct pm_res pm_ioctl_arg(int fd, struct pm_scan_arg *arg);
+
+/* Convenience: build the argument from the fields and issue the ioctl. */
+struct pm_res pm_scan(int fd, uint64_t start, uint64_t end,
+		      struct page_region *vec, uint64_t vec_len,
+		      uint64_t flags, uint64_t max_pages, uint64_t inverted,
+		      uint64_t mask, uint64_t anyof, uint64_t ret_mask);
+
+/* userfaultfd */
+int uffd_open(uint64_t features);	/* fd, or -errno */
+int uffd_register_wp(int uffd, void *addr, size_t len);
+int uffd_unregister(int uffd, void *addr, size_t len);
+int uffd_wp(int uffd, void *addr, size_t len, bool protect);
+
+/*
+ * Map len bytes at an address aligned to align (a power of two). The
+ * remaining parts of the over-sized reservation are unmapped. Returns
+ * MAP_FAILED on error.
+ */
+void *map_aligned(size_t len, size_t align, int prot, int flags, int fd,
+		  off_t off);
+/*
+ * Reserve a fresh, never touched 1 GiB aligned window (PROT_NONE) so that no
+ * page table exists below it; mappings are then placed there with MAP_FIXED.
+ */
+void *reserve_window(size_t len);
+
+/* Implementation switch (guest only). */
+bool impl_switch_present(void);
+int impl_select(const char *name);	/* 0 or -errno */
+int impl_current(char *buf, size_t len);
+long long rust_calls(void);		/* -1 when unavailable */
+
+/* Environment and kernel properties. */
+const char *env_or(const char *name, const char *def);
+bool kernel_is_612(void);		/* running kernel is 6.12.x */
+const char *kernel_release(void);
+long sysfs_read_long(const char *path);	/* -1 on error */
+int sysfs_read_str(const char *path, char *buf, size_t len);
+bool vma_has_flag(void *addr, const char *flag);	/* smaps VmFlags */
+bool softdirty_supported(void);
+long hugetlb_free(unsigned long size_kb);	/* -1: no such hstate */
+int clear_refs_softdirty(void);
+
+/* Formatting */
+const char *cats_str(uint64_t c, char *buf, size_t len);
+void pr_regions(const char *prefix, const struct page_region *v, long n,
+		uint64_t base);
+
+/* Fill / check a region vector with a recognisable pattern. */
+void vec_poison(struct page_region *v, size_t n);
+bool vec_is_poison(const struct page_region *v, size_t n);
+bool mem_is_byte(const void *p, size_t len, unsigned char b);
+
+static inline void touch_write(void *p) { *(volatile char *)p = 1; }
+static inline char touch_read(void *p) { return *(volatile char *)p; }
+
+#endif /* PMSCAN_H */
