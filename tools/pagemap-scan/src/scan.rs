@@ -58,6 +58,7 @@ impl Pagemap {
             return_mask: 0,
             vec_capacity: DEFAULT_VEC_CAPACITY,
             coalesce: true,
+            limit: 0,
         }
     }
 }
@@ -96,6 +97,7 @@ pub struct Scan<'a> {
     return_mask: u64,
     vec_capacity: usize,
     coalesce: bool,
+    limit: u64,
 }
 
 impl<'a> Scan<'a> {
@@ -167,6 +169,16 @@ impl<'a> Scan<'a> {
         self
     }
 
+    /// Stop [`Scan::regions`] after `n` pages in total (0: no limit). Each
+    /// ioctl then asks for at most the pages still missing, so with
+    /// `PM_SCAN_WP_MATCHING` exactly the pages returned are write-protected
+    /// (Wine's `GetWriteWatch` with a count). [`Regions::resume_at`] tells
+    /// where a follow-up scan would continue.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.limit = n;
+        self
+    }
+
     /// Number of `PageRegion` slots passed to each ioctl (`vec_len`);
     /// 0 passes no vector at all (a walk that only write-protects).
     pub fn vec_capacity(mut self, n: usize) -> Self {
@@ -233,6 +245,7 @@ impl<'a> Scan<'a> {
             started: false,
             calls: 0,
             stale: 0,
+            remaining: (self.limit > 0).then_some(self.limit),
         }
     }
 
@@ -264,6 +277,7 @@ pub struct Regions<'a> {
     started: bool,
     calls: usize,
     stale: usize,
+    remaining: Option<u64>,
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -293,10 +307,18 @@ impl Regions<'_> {
         if self.started && self.next >= self.end {
             return Ok(false);
         }
+        if self.remaining == Some(0) {
+            return Ok(false);
+        }
         self.started = true;
         let start = self.next;
         let mut arg = self.scan.arg();
         arg.start = start;
+        if let Some(rem) = self.remaining {
+            if arg.max_pages == 0 || arg.max_pages > rem {
+                arg.max_pages = rem;
+            }
+        }
         let n = pagemap_scan(self.scan.pagemap, &mut arg, &mut self.buf)?;
         self.calls += 1;
         let walk_end = arg.walk_end;
@@ -319,6 +341,17 @@ impl Regions<'_> {
         }
         if walk_end < prev_end {
             self.stale += 1;
+        }
+        let ps = page_size();
+        let got: u64 = self.buf[..n].iter().map(|r| r.pages(ps)).sum();
+        if arg.max_pages != 0 && got > arg.max_pages {
+            return Err(invalid(format!(
+                "PAGEMAP_SCAN returned {got} pages with max_pages {}",
+                arg.max_pages
+            )));
+        }
+        if let Some(rem) = self.remaining.as_mut() {
+            *rem -= got;
         }
         let resume = walk_end.max(prev_end);
         if resume <= start && start < self.end {

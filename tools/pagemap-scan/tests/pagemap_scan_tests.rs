@@ -1018,3 +1018,31 @@ fn soft_dirty_after_clear_refs() {
         vec![(4, 7, sd), (20, 21, sd)]
     );
 }
+
+#[test]
+fn total_limit_resets_only_reported() {
+    let wt = need!(tracker("total_limit_resets_only_reported"));
+    let m = Mapping::anon(64).unwrap();
+    wt.register(m.range()).unwrap();
+    for i in [1, 2, 3, 10, 11, 40, 50] {
+        m.write(i, 1);
+    }
+    // Five pages in total, fetched one page per ioctl.
+    let mut it = wt.scan(m.range()).limit(5).max_pages(1).regions();
+    let got: Vec<_> = it.by_ref().collect::<io::Result<_>>().unwrap();
+    assert_eq!(
+        rel(&m, &got),
+        vec![(1, 4, PAGE_IS_WRITTEN), (10, 12, PAGE_IS_WRITTEN)]
+    );
+    assert_eq!(it.calls(), 5);
+    assert!(it.resume_at() >= m.page(11) + page_size() && it.resume_at() <= m.page(40));
+    // The rest is still reported as written.
+    assert_eq!(
+        rel_ranges(&m, &wt.harvest(m.range()).unwrap()),
+        vec![40..41, 50..51]
+    );
+    // A limit larger than what is there.
+    m.write(7, 1);
+    let got = wt.scan(m.range()).limit(100).collect().unwrap();
+    assert_eq!(rel(&m, &got), vec![(7, 8, PAGE_IS_WRITTEN)]);
+}
