@@ -44,7 +44,6 @@ payload: module
 	@rm -rf $(PAYLOAD) && mkdir -p $(PAYLOAD)/bin
 	cp pagemap_scan_rs.ko $(PAYLOAD)/
 	cp tools/testing/guest-lib.sh tools/testing/guest-check.sh tools/testing/guest-demo.sh $(PAYLOAD)/
-	$(MAKE) -C $(SELFTEST_MM) -s -f /dev/null pagemap_ioctl_static >/dev/null 2>&1 || true
 	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/pagemap_ioctl pagemap_ioctl.c vm_util.c thp_settings.c -lm -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c

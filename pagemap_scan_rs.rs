@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 use kernel::{
+    c_str,
     alloc::{flags::GFP_KERNEL, KVec},
     mm::{
         self,
@@ -28,7 +29,11 @@ use kernel::{
 #[path = "pagemap_scan/logic.rs"]
 mod logic;
 
-use logic::*;
+use logic::{
+    validate, Args, Full, Output, RawArgs, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
+    PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
+    PAGE_SIZE,
+};
 
 module! {
     type: PagemapScanModule,
@@ -38,7 +43,7 @@ module! {
     license: "GPL",
 }
 
-kernel::module_import_ns!("PAGEMAP_SCAN");
+kernel::module_import_ns!("PAGEMAP_SCAN_HOOK");
 
 struct PagemapScanModule {
     _reg: Registration<RustScan>,

@@ -9,95 +9,95 @@ use crate::PageRegion;
 use core::ops::DerefMut;
 
 /// The page is in a VMA where async uffd-wp may write-protect it.
-pub const PAGE_IS_WPALLOWED: u64 = 1 << 0;
+pub(crate) const PAGE_IS_WPALLOWED: u64 = 1 << 0;
 /// The page was written since it was last write-protected.
-pub const PAGE_IS_WRITTEN: u64 = 1 << 1;
+pub(crate) const PAGE_IS_WRITTEN: u64 = 1 << 1;
 /// The page belongs to a file (page cache, shmem).
-pub const PAGE_IS_FILE: u64 = 1 << 2;
+pub(crate) const PAGE_IS_FILE: u64 = 1 << 2;
 /// The page is present in memory.
-pub const PAGE_IS_PRESENT: u64 = 1 << 3;
+pub(crate) const PAGE_IS_PRESENT: u64 = 1 << 3;
 /// The page is swapped out.
-pub const PAGE_IS_SWAPPED: u64 = 1 << 4;
+pub(crate) const PAGE_IS_SWAPPED: u64 = 1 << 4;
 /// The page is the zero page.
-pub const PAGE_IS_PFNZERO: u64 = 1 << 5;
+pub(crate) const PAGE_IS_PFNZERO: u64 = 1 << 5;
 /// The page is part of a THP or hugetlb page.
-pub const PAGE_IS_HUGE: u64 = 1 << 6;
+pub(crate) const PAGE_IS_HUGE: u64 = 1 << 6;
 /// The page is soft-dirty.
-pub const PAGE_IS_SOFT_DIRTY: u64 = 1 << 7;
+pub(crate) const PAGE_IS_SOFT_DIRTY: u64 = 1 << 7;
 /// All categories.
-pub const PM_SCAN_CATEGORIES: u64 = 0xff;
+pub(crate) const PM_SCAN_CATEGORIES: u64 = 0xff;
 
 /// Write-protect the pages that match.
-pub const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
+pub(crate) const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
 /// Fail with `EPERM` on a VMA without async uffd-wp.
-pub const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
+pub(crate) const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
 /// All flags.
-pub const PM_SCAN_FLAGS: u64 = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+pub(crate) const PM_SCAN_FLAGS: u64 = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
 
 /// `sizeof(struct pm_scan_arg)`.
-pub const PM_SCAN_ARG_SIZE: u64 = 96;
+pub(crate) const PM_SCAN_ARG_SIZE: u64 = 96;
 /// `sizeof(struct page_region)`.
-pub const PAGE_REGION_SIZE: u64 = 24;
+pub(crate) const PAGE_REGION_SIZE: u64 = 24;
 /// Base page size.
-pub const PAGE_SIZE: u64 = 4096;
+pub(crate) const PAGE_SIZE: u64 = 4096;
 /// Entries of the internal bounce buffer: one per page of a PMD, like C.
-pub const BOUNCE_ENTRIES: u64 = 512;
+pub(crate) const BOUNCE_ENTRIES: u64 = 512;
 
 /// `EINVAL`.
-pub const EINVAL: i32 = 22;
+pub(crate) const EINVAL: i32 = 22;
 /// `EFAULT`.
-pub const EFAULT: i32 = 14;
+pub(crate) const EFAULT: i32 = 14;
 
 /// The fields of `struct pm_scan_arg`, in order.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-pub struct RawArgs {
-    pub size: u64,
-    pub flags: u64,
-    pub start: u64,
-    pub end: u64,
-    pub vec: u64,
-    pub vec_len: u64,
-    pub max_pages: u64,
-    pub category_inverted: u64,
-    pub category_mask: u64,
-    pub category_anyof_mask: u64,
-    pub return_mask: u64,
+pub(crate) struct RawArgs {
+    pub(crate) size: u64,
+    pub(crate) flags: u64,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) vec: u64,
+    pub(crate) vec_len: u64,
+    pub(crate) max_pages: u64,
+    pub(crate) category_inverted: u64,
+    pub(crate) category_mask: u64,
+    pub(crate) category_anyof_mask: u64,
+    pub(crate) return_mask: u64,
 }
 
 /// Validated arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Args {
-    pub flags: u64,
-    pub start: u64,
-    pub end: u64,
-    pub vec: u64,
-    pub vec_len: u64,
-    pub max_pages: u64,
-    pub category_inverted: u64,
-    pub category_mask: u64,
-    pub category_anyof_mask: u64,
-    pub return_mask: u64,
+pub(crate) struct Args {
+    pub(crate) flags: u64,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) vec: u64,
+    pub(crate) vec_len: u64,
+    pub(crate) max_pages: u64,
+    pub(crate) category_inverted: u64,
+    pub(crate) category_mask: u64,
+    pub(crate) category_anyof_mask: u64,
+    pub(crate) return_mask: u64,
 }
 
 impl Args {
     /// Whether matching pages are write-protected.
-    pub fn wp_matching(&self) -> bool {
+    pub(crate) fn wp_matching(&self) -> bool {
         self.flags & PM_SCAN_WP_MATCHING != 0
     }
 
     /// Whether a VMA without async uffd-wp is an error.
-    pub fn check_wpasync(&self) -> bool {
+    pub(crate) fn check_wpasync(&self) -> bool {
         self.flags & PM_SCAN_CHECK_WPASYNC != 0
     }
 
     /// The categories the scan looks at: others need not be computed.
-    pub fn masks_of_interest(&self) -> u64 {
+    pub(crate) fn masks_of_interest(&self) -> u64 {
         self.category_mask | self.category_anyof_mask | self.return_mask
     }
 
     /// The scan asks only for written pages and reports only that: the
     /// per-page work reduces to the uffd-wp bit.
-    pub fn written_only(&self) -> bool {
+    pub(crate) fn written_only(&self) -> bool {
         self.category_anyof_mask == 0
             && self.category_inverted == 0
             && self.category_mask == PAGE_IS_WRITTEN
@@ -105,7 +105,7 @@ impl Args {
     }
 
     /// Whether a page with `categories` matches.
-    pub fn is_interesting_page(&self, categories: u64) -> bool {
+    pub(crate) fn is_interesting_page(&self, categories: u64) -> bool {
         let c = categories ^ self.category_inverted;
         if c & self.category_mask != self.category_mask {
             return false;
@@ -115,7 +115,7 @@ impl Args {
 
     /// Whether a VMA with `categories` (WPALLOWED, SOFT_DIRTY) can contain
     /// a matching page: only the WPALLOWED requirement is decided per VMA.
-    pub fn is_interesting_vma(&self, categories: u64) -> bool {
+    pub(crate) fn is_interesting_vma(&self, categories: u64) -> bool {
         let required = self.category_mask & PAGE_IS_WPALLOWED;
         (categories ^ self.category_inverted) & required == required
     }
@@ -124,7 +124,7 @@ impl Args {
 /// Validates `raw` in the order and with the errno of the C
 /// implementation. `access_ok(addr, size)` and `untag(addr)` are the
 /// kernel's checks of user addresses.
-pub fn validate(
+pub(crate) fn validate(
     raw: &RawArgs,
     access_ok: impl Fn(u64, u64) -> bool,
     untag: impl Fn(u64) -> u64,
@@ -176,7 +176,7 @@ pub fn validate(
 
 /// The walk must stop: the output is full (`ENOSPC` in C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Full;
+pub(crate) struct Full;
 
 /// The bounce buffer between the walk (under the mmap lock) and the user
 /// array (copied to after the lock is dropped), with the accounting of
@@ -185,7 +185,7 @@ pub struct Full;
 /// Adjacent regions with equal categories are merged. The walk stops when
 /// a new region does not fit or `max_pages` is reached; `walk_end` then
 /// says where.
-pub struct Output<B> {
+pub(crate) struct Output<B> {
     /// The entries; `None` when the caller gave no user array.
     buf: Option<B>,
     /// Entries usable in `buf` now: `min(BOUNCE_ENTRIES, vec_len left)`.
@@ -193,18 +193,18 @@ pub struct Output<B> {
     /// Index of the current (last) entry; an empty entry has `end == 0`.
     idx: usize,
     /// User array entries left.
-    pub vec_left: u64,
+    pub(crate) vec_left: u64,
     /// Pages reported so far.
-    pub found_pages: u64,
+    pub(crate) found_pages: u64,
     max_pages: u64,
     return_mask: u64,
     /// Where the walk stopped; 0 while it did not.
-    pub walk_end: u64,
+    pub(crate) walk_end: u64,
 }
 
 impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
     /// An output for `args`; `buf` must hold `bounce_len(args)` entries.
-    pub fn new(args: &Args, buf: Option<B>) -> Self {
+    pub(crate) fn new(args: &Args, buf: Option<B>) -> Self {
         let mut out = Output {
             len: buf.as_ref().map_or(0, |b| b.len()),
             buf,
@@ -220,12 +220,12 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
     }
 
     /// Entries the bounce buffer needs for `args`.
-    pub fn bounce_len(args: &Args) -> usize {
+    pub(crate) fn bounce_len(args: &Args) -> usize {
         core::cmp::min(BOUNCE_ENTRIES, args.vec_len) as usize
     }
 
     /// Whether the caller gave a user array.
-    pub fn has_vec(&self) -> bool {
+    pub(crate) fn has_vec(&self) -> bool {
         self.buf.is_some()
     }
 
@@ -270,7 +270,7 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
     /// Reports `[addr, *end)` with `categories`. On `Err(Full)` the region
     /// was cut (`*end` says where it now ends, possibly at `addr`) and the
     /// walk must stop at `walk_end`.
-    pub fn output(&mut self, categories: u64, addr: u64, end: &mut u64) -> Result<(), Full> {
+    pub(crate) fn output(&mut self, categories: u64, addr: u64, end: &mut u64) -> Result<(), Full> {
         if self.buf.is_none() {
             return Ok(());
         }
@@ -302,7 +302,7 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
 
     /// Takes back `[addr, end)`, the tail of the current region that was
     /// just reported, when a huge page cannot be write-protected in part.
-    pub fn backout(&mut self, addr: u64, end: u64) {
+    pub(crate) fn backout(&mut self, addr: u64, end: u64) {
         let idx = self.idx;
         let Some(b) = self.buf.as_mut() else {
             return;
@@ -318,7 +318,7 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
     }
 
     /// The finished entries to copy to the user array.
-    pub fn pending(&self) -> &[PageRegion] {
+    pub(crate) fn pending(&self) -> &[PageRegion] {
         let Some(b) = self.buf.as_ref() else {
             return &[];
         };
@@ -333,7 +333,7 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
     }
 
     /// Marks the pending entries as copied and empties the buffer.
-    pub fn flushed(&mut self) {
+    pub(crate) fn flushed(&mut self) {
         let n = self.pending().len() as u64;
         if n == 0 {
             return;

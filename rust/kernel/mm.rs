@@ -133,7 +133,7 @@ impl<'a> MmapReadGuard<'a> {
     /// change is announced when the returned guard is dropped.
     #[inline]
     pub fn protection_change(&self, start: usize, end: usize) -> MmuNotifierRange<'_> {
-        let mut range = MmuNotifierRange {
+        let range = MmuNotifierRange {
             range: Opaque::uninit(),
             _lock: PhantomData,
         };

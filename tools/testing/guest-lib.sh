@@ -35,7 +35,7 @@ emit_suite() {
 	name=$1 impl=$2 file=$3 rc=$4 calls=$5
 	totals=$(grep '^# Totals:' "$file" | tail -1)
 	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$file" | tail -1)
-	pass=$(echo "$totals" | sed -n 's/.*pass:\([0-9]*\).*/\1/p')
+	pass=$(echo "$totals" | sed -n 's/.*Totals: pass:\([0-9]*\).*/\1/p')
 	fail=$(echo "$totals" | sed -n 's/.* fail:\([0-9]*\).*/\1/p')
 	skip=$(echo "$totals" | sed -n 's/.* skip:\([0-9]*\).*/\1/p')
 	err=$(echo "$totals" | sed -n 's/.* error:\([0-9]*\).*/\1/p')

@@ -160,7 +160,7 @@ unsafe impl<H: ScanHandler> Sync for Registration<H> {}
 
 /// Declares that a module uses symbols of the export namespace `$ns`
 /// (`MODULE_IMPORT_NS()`); the symbols this abstraction needs are in
-/// `PAGEMAP_SCAN`.
+/// `PAGEMAP_SCAN_HOOK`.
 #[macro_export]
 macro_rules! module_import_ns {
     ($ns:literal) => {
@@ -168,7 +168,7 @@ macro_rules! module_import_ns {
         const _: () = {
             const S: &[u8] = concat!("import_ns=", $ns, "\0").as_bytes();
             #[link_section = ".modinfo"]
-            #[used]
+            #[used(compiler)]
             static IMPORT_NS: [u8; S.len()] = {
                 let mut a = [0u8; S.len()];
                 let mut i = 0;

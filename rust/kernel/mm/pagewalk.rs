@@ -22,6 +22,7 @@ use crate::{
     },
     prelude::*,
 };
+use crate::build_error;
 use core::marker::PhantomData;
 
 /// What a walk does with a VMA, decided by [`PageWalk::test_walk`].
