@@ -3,9 +3,23 @@
 # Guest side of `make check`: every suite on the C implementation, then the
 # same on the Rust module, in one boot.
 . /pmscan/guest-lib.sh
+. /pmscan/config.sh
 cd /tmp
 
-run_ksft pagemap_ioctl c /pmscan/bin/pagemap_ioctl
-run_ksft pagemap_ioctl rust /pmscan/bin/pagemap_ioctl
+# KUnit: the kernel crate's doctests ran at boot (CONFIG_RUST_KERNEL_DOCTESTS).
+kunit=$(dmesg | sed -n 's/.*# rust_doctests_kernel: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' | tail -1)
+if [ -n "$kunit" ]; then
+	set -- $kunit
+	echo "suite: rust_doctests_kernel impl=kunit pass=$1 fail=$2 skip=$3"
+else
+	echo "suite: rust_doctests_kernel impl=kunit pass=0 fail=1 skip=0"
+fi
+
+if [ "${FUZZ_ONLY:-0}" != 1 ]; then
+	for impl in c rust; do
+		run_ksft pagemap_ioctl $impl /pmscan/bin/pagemap_ioctl
+	done
+	unload_under_load 20
+fi
 unload_rust
 exit 0

@@ -88,3 +88,32 @@ run_ksft() {
 	cat "$out"
 	emit_suite "$name" "$impl" "$out" "$rc" $(( $(rust_calls) - before ))
 }
+
+# unload_under_load SECONDS: tasks scan in a loop and check every result
+# while the module is loaded and unloaded over and over.
+unload_under_load() {
+	secs=$1
+	unload_rust
+	before=$(rust_calls)
+	/pmscan/bin/unload_race "$secs" 2 > /tmp/race.out 2>&1 &
+	pid=$!
+	reloads=0 bad=0
+	end=$(( $(date +%s) + secs - 2 ))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		insmod $MODULE || bad=$((bad + 1))
+		sleep 0.2
+		rmmod pagemap_scan_rs || bad=$((bad + 1))
+		sleep 0.1
+		reloads=$((reloads + 1))
+	done
+	wait $pid
+	rc=$?
+	cat /tmp/race.out
+	calls=$(( $(rust_calls) - before ))
+	echo "# unload_race: $reloads load/unload cycles ($bad failed), $calls scans served by Rust"
+	pass=0 fail=0
+	if [ $rc -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	if [ $bad -eq 0 ] && [ $reloads -gt 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	if [ $calls -gt 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	echo "suite: unload_race impl=rust pass=$pass fail=$fail skip=0"
+}
