@@ -48,6 +48,7 @@ payload: module
 		-o $(PAYLOAD)/bin/pagemap_ioctl pagemap_ioctl.c vm_util.c thp_settings.c -lm -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_race tools/testing/hook/unload_race.c -lpthread
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/walk_end tools/testing/hook/walk_end.c
 	@if [ -f tools/testing/selftests/pagemap_scan/Makefile ]; then \
 		$(MAKE) -s -C tools/testing/selftests/pagemap_scan KHDR=$(KHDR)/include KSRC=$(KSRC) OUT=$(PAYLOAD)/bin; fi
 	@if [ -x tools/pagemap-scan/build-static.sh ]; then tools/pagemap-scan/build-static.sh $(PAYLOAD)/bin; fi

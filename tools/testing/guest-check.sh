@@ -18,6 +18,7 @@ fi
 if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 	for impl in c rust; do
 		run_ksft pagemap_ioctl $impl /pmscan/bin/pagemap_ioctl
+		run_ksft walk_end $impl /pmscan/bin/walk_end
 	done
 	unload_under_load 20
 fi
