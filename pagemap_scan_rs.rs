@@ -11,8 +11,8 @@
 #![forbid(unsafe_code)]
 
 use kernel::{
-    c_str,
     alloc::{flags::GFP_KERNEL, KVec},
+    c_str,
     mm::{
         self,
         hugetlb::HugetlbEntry,
@@ -310,8 +310,8 @@ impl ScanWalk {
     fn thp_entry(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
         let huge = pmd.lock_huge()?;
         let value = huge.get();
-        let categories =
-            self.vma_category | self.thp_category(value, || huge.maps_file_page(start as usize, value));
+        let categories = self.vma_category
+            | self.thp_category(value, || huge.maps_file_page(start as usize, value));
         if !self.args.is_interesting_page(categories) {
             return Some(Ok(()));
         }
@@ -461,7 +461,8 @@ impl PageWalk for ScanWalk {
         let wp = if vma.is_hugetlb() {
             vma.hugetlb_make_uffd_wp_holes(addr as usize, end as usize)
         } else {
-            vma.uffd_wp_range(addr as usize, (end - addr) as usize, true).map(|_| ())
+            vma.uffd_wp_range(addr as usize, (end - addr) as usize, true)
+                .map(|_| ())
         };
         wp.and(ret)
     }

@@ -152,7 +152,7 @@ pub(crate) fn validate(
     if vec == 0 && raw.vec_len != 0 {
         return Err(EINVAL);
     }
-    if vec != 0 && !access_ok(vec, raw.vec_len.checked_mul(PAGE_REGION_SIZE).unwrap_or(u64::MAX)) {
+    if vec != 0 && !access_ok(vec, raw.vec_len.saturating_mul(PAGE_REGION_SIZE)) {
         return Err(EFAULT);
     }
     Ok(Args {

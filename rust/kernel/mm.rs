@@ -23,7 +23,7 @@ pub mod virt;
 pub const PAGE_SIZE: usize = bindings::PAGE_SIZE;
 
 /// The size of the range one PMD entry maps.
-pub const PMD_SIZE: usize = bindings::PMD_SIZE as usize;
+pub const PMD_SIZE: usize = bindings::PMD_SIZE;
 
 /// An address space, `struct mm_struct`.
 ///

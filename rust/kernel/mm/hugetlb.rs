@@ -64,7 +64,12 @@ impl VmaRef {
             // SAFETY: the VMA is a valid hugetlb VMA under the mmap lock and
             // `addr` is huge page aligned inside it.
             let ptep = unsafe {
-                bindings::huge_pte_alloc((*self.as_raw()).vm_mm, self.as_raw(), addr as _, psize as _)
+                bindings::huge_pte_alloc(
+                    (*self.as_raw()).vm_mm,
+                    self.as_raw(),
+                    addr as _,
+                    psize as _,
+                )
             };
             if ptep.is_null() {
                 return Err(ENOMEM);

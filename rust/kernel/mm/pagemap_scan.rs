@@ -60,10 +60,10 @@ unsafe impl FromBytes for PmScanArg {}
 // SAFETY: plain integers, no padding.
 unsafe impl AsBytes for PmScanArg {}
 
-const _: () = assert!(core::mem::size_of::<PmScanArg>() == core::mem::size_of::<bindings::pm_scan_arg>());
-const _: () = assert!(
-    core::mem::offset_of!(bindings::pm_scan_arg, walk_end) == PM_SCAN_ARG_WALK_END_OFFSET
-);
+const _: () =
+    assert!(core::mem::size_of::<PmScanArg>() == core::mem::size_of::<bindings::pm_scan_arg>());
+const _: () =
+    assert!(core::mem::offset_of!(bindings::pm_scan_arg, walk_end) == PM_SCAN_ARG_WALK_END_OFFSET);
 
 /// `struct page_region`: one output region.
 #[repr(C)]
@@ -82,7 +82,8 @@ unsafe impl FromBytes for PageRegion {}
 // SAFETY: plain integers, no padding.
 unsafe impl AsBytes for PageRegion {}
 
-const _: () = assert!(core::mem::size_of::<PageRegion>() == core::mem::size_of::<bindings::page_region>());
+const _: () =
+    assert!(core::mem::size_of::<PageRegion>() == core::mem::size_of::<bindings::page_region>());
 
 /// Copies `regions` to the user array at `addr` (`EFAULT` on a fault).
 pub fn copy_regions_to_user(addr: UserPtr, regions: &[PageRegion]) -> Result {
@@ -112,6 +113,9 @@ pub struct Registration<H: ScanHandler> {
 }
 
 impl<H: ScanHandler> Registration<H> {
+    /// # Safety
+    ///
+    /// Only called by the C hook, with the pagemap file's grabbed `mm`.
     unsafe extern "C" fn scan(mm: *mut bindings::mm_struct, uarg: c_ulong) -> c_long {
         // SAFETY: the hook passes the pagemap file's mm, grabbed for as long
         // as the file is open, which outlasts the ioctl.

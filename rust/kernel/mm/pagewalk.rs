@@ -10,6 +10,7 @@
 //!
 //! C header: [`include/linux/pagewalk.h`](srctree/include/linux/pagewalk.h)
 
+use crate::build_error;
 use crate::{
     bindings,
     error::{from_result, Error},
@@ -22,7 +23,6 @@ use crate::{
     },
     prelude::*,
 };
-use crate::build_error;
 use core::marker::PhantomData;
 
 /// What a walk does with a VMA, decided by [`PageWalk::test_walk`].
@@ -111,7 +111,12 @@ impl<'a> PmdEntry<'a> {
         let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
         // SAFETY: valid PMD of the VMA's mm; the walk holds the mmap lock.
         let ptep = unsafe {
-            bindings::pte_offset_map_lock((*self.vma.as_raw()).vm_mm, self.pmdp, start as _, &mut ptl)
+            bindings::pte_offset_map_lock(
+                (*self.vma.as_raw()).vm_mm,
+                self.pmdp,
+                start as _,
+                &mut ptl,
+            )
         };
         if ptep.is_null() {
             return None;
@@ -169,17 +174,29 @@ impl<W: PageWalk> Ops<W> {
         unsafe { &mut *(*walk).private.cast::<W>() }
     }
 
-    unsafe extern "C" fn test_walk(start: c_ulong, end: c_ulong, walk: *mut bindings::mm_walk) -> c_int {
+    /// # Safety
+    ///
+    /// Only called by `walk_page_range()` with [`Self::OPS`], from a walk
+    /// started by [`MmapReadGuard::walk_page_range`] for a `W`.
+    unsafe extern "C" fn test_walk(
+        start: c_ulong,
+        end: c_ulong,
+        walk: *mut bindings::mm_walk,
+    ) -> c_int {
         // SAFETY: called by the walk started with our ops; `vma` is set and
         // valid during `test_walk`.
         let (w, vma) = unsafe { (Self::walker(walk), VmaRef::from_raw((*walk).vma)) };
-        match w.test_walk(vma, start as usize, end as usize) {
+        match w.test_walk(vma, start, end) {
             Ok(VmaAction::Walk) => 0,
             Ok(VmaAction::Skip) => 1,
             Err(e) => e.to_errno(),
         }
     }
 
+    /// # Safety
+    ///
+    /// Only called by `walk_page_range()` with [`Self::OPS`], from a walk
+    /// started by [`MmapReadGuard::walk_page_range`] for a `W`.
     unsafe extern "C" fn pmd_entry(
         pmdp: *mut bindings::pmd_t,
         start: c_ulong,
@@ -191,11 +208,15 @@ impl<W: PageWalk> Ops<W> {
         // INVARIANT: the walk's PMD and walk, valid during this callback.
         let mut pmd = PmdEntry { pmdp, walk, vma };
         from_result(|| {
-            w.pmd_entry(&mut pmd, start as usize, end as usize)?;
+            w.pmd_entry(&mut pmd, start, end)?;
             Ok(0)
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by `walk_page_range()` with [`Self::OPS`], from a walk
+    /// started by [`MmapReadGuard::walk_page_range`] for a `W`.
     unsafe extern "C" fn pte_hole(
         start: c_ulong,
         end: c_ulong,
@@ -206,14 +227,21 @@ impl<W: PageWalk> Ops<W> {
         // valid.
         let (w, vma) = unsafe {
             let vma = (*walk).vma;
-            (Self::walker(walk), (!vma.is_null()).then(|| VmaRef::from_raw(vma)))
+            (
+                Self::walker(walk),
+                (!vma.is_null()).then(|| VmaRef::from_raw(vma)),
+            )
         };
         from_result(|| {
-            w.pte_hole(start as usize, end as usize, vma)?;
+            w.pte_hole(start, end, vma)?;
             Ok(0)
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by `walk_page_range()` with [`Self::OPS`], from a walk
+    /// started by [`MmapReadGuard::walk_page_range`] for a `W`.
     unsafe extern "C" fn hugetlb_entry(
         ptep: *mut bindings::pte_t,
         _hmask: c_ulong,
@@ -228,7 +256,7 @@ impl<W: PageWalk> Ops<W> {
             (Self::walker(walk), HugetlbEntry::new(ptep, vma))
         };
         from_result(|| {
-            w.hugetlb_entry(&entry, start as usize, end as usize)?;
+            w.hugetlb_entry(&entry, start, end)?;
             Ok(0)
         })
     }

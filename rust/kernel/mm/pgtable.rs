@@ -408,8 +408,7 @@ impl<'a> PmdHugeLock<'a> {
                 bindings::set_pmd_at((*vma).vm_mm, addr as _, self.pmdp, new);
             }
         }
-        self.vma
-            .flush_tlb_range(addr, addr + crate::mm::PMD_SIZE);
+        self.vma.flush_tlb_range(addr, addr + crate::mm::PMD_SIZE);
     }
 
     /// Drops the lock and splits the huge PMD into a PTE table, so that a

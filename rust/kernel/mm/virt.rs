@@ -123,14 +123,14 @@ impl VmaRef {
     #[inline]
     pub fn start(&self) -> usize {
         // SAFETY: the VMA is valid and its bounds are stable under the lock.
-        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start as usize }
+        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start }
     }
 
     /// The end (exclusive) of the VMA.
     #[inline]
     pub fn end(&self) -> usize {
         // SAFETY: as in `start`.
-        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end as usize }
+        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end }
     }
 
     /// Flushes the TLB entries of `[start, end)` in this VMA's mm.
