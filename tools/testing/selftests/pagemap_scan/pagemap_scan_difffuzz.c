@@ -1,0 +1,1296 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pagemap_scan_difffuzz: differential fuzzer for PAGEMAP_SCAN, C vs Rust.
+ *
+ * A seeded PRNG draws an address-space layout (anon, shared anon, memfd,
+ * ext2 file shared/private, zero pages, THP, hugetlb, swapped pages, uffd-wp
+ * async and sync ranges, pte markers, PROT_NONE, soft-dirty clearing, gaps)
+ * and builds it twice, in two 1 GiB aligned windows 16 TiB apart. The copies
+ * are checked to be equivalent with a full read-only scan under implementation
+ * A (re-drawn if THP/swap/etc. made them differ). Then random scans run:
+ *
+ *  - read-only scans (no WP_MATCHING) run A then B then A again on copy 1;
+ *    if the two A runs differ the layout is unstable and the case is dropped;
+ *  - WP_MATCHING scans run A on copy 1 and B on copy 2; afterwards the two
+ *    copies are compared with a full scan under A, identical writes are made
+ *    to both, and they are compared again (the write-protect state).
+ *
+ * Compared: return value, errno, the returned regions (relative to each
+ * copy's base), the untouched rest of the vector, walk_end.
+ *
+ * Intentional differences of the Rust implementation, checked (not ignored)
+ * when exactly one side is Rust (see Documentation/testing.rst):
+ *  (a) walk_end: C copies out its 512-entry bounce buffer, restarts the walk
+ *      and, when the restarted walk finishes without running out of space,
+ *      leaves walk_end at the restart point although later regions were
+ *      returned (detected as C.walk_end < end of C's last region). Rust must
+ *      then report the end of the walk (the aligned end). Otherwise equal.
+ *  (b) C does not merge a region with the previous one across a bounce
+ *      buffer flush; Rust does. Rust's vector must equal C's vector after
+ *      merging adjacent regions with equal categories, and Rust's return
+ *      value is the merged count. When C's output had such a pair AND the
+ *      call was truncated (ret == vec_len or walk_end < end), Rust can fit
+ *      more: then C's merged regions must be a prefix of Rust's, except that
+ *      C's last region may be shorter than Rust's region with the same start
+ *      and categories, and Rust's walk_end must be >= C's.
+ * With --self (both C) everything must be identical; the program also counts
+ * how often (a) and (b) would have applied.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include "kselftest.h"
+#include "pmscan.h"
+
+/* ------------------------------------------------------------ PRNG */
+
+static uint64_t sm64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+static uint64_t rnd(uint64_t *s, uint64_t n) { return n ? sm64(s) % n : 0; }
+static bool pct(uint64_t *s, int p) { return (int)rnd(s, 100) < p; }
+
+/* ------------------------------------------------------------ layout */
+
+enum kind { K_GAP, K_ANON, K_SHANON, K_MEMFD, K_FILE_SH, K_FILE_PRIV, K_THP, K_HUGETLB,
+	    K_NR };
+static const char *kind_name[K_NR] = { "gap", "anon", "shanon", "memfd", "ext2-shared",
+				       "ext2-private", "thp", "hugetlb" };
+
+/* Per-segment operations (each can be switched off by the minimizer). */
+#define OP_POP		(1u << 0)	/* populate: write/read pattern */
+#define OP_STRIPE	(1u << 1)	/* alternate written/untouched pages */
+#define OP_SWAP		(1u << 2)	/* MADV_PAGEOUT a sub-range (anon) */
+#define OP_UFFD		(1u << 3)	/* register uffd-wp async */
+#define OP_UFFD_SYNC	(1u << 4)	/* register uffd-wp sync (not WP-async) */
+#define OP_WP		(1u << 5)	/* UFFDIO_WRITEPROTECT a sub-range, rewrite some */
+#define OP_ZAP		(1u << 6)	/* MADV_DONTNEED a sub-range (markers) */
+#define OP_PROTNONE	(1u << 7)	/* mprotect(PROT_NONE) at the end */
+#define OP_READ		(1u << 8)	/* read faults (zero pages / huge zero) */
+#define OP_POST		(1u << 9)	/* writes after the soft-dirty clear */
+#define OP_ALL		0x3ffu
+
+#define MAX_SEGS 16
+#define MAX_SCANS 24
+
+struct seg {
+	uint8_t kind;
+	uint32_t npages;	/* 4K pages; huge kinds: multiple of 512 */
+	uint32_t ops;
+	uint32_t seed;
+	/* derived at layout time */
+	uint64_t off;		/* page offset from the copy base */
+};
+
+struct scan {
+	int64_t s, e;		/* page-relative start/end (in bytes if abs) */
+	uint32_t s_off, e_off;	/* sub-page byte offsets (unaligned) */
+	uint8_t abs;		/* 1: s/e are absolute addresses */
+	uint8_t vec_mode;	/* 0 vec, 1 NULL, 2 unmapped guard */
+	uint64_t flags, vec_len, max_pages, inv, mask, anyof, ret, size;
+};
+
+struct layout {
+	int nseg;
+	struct seg seg[MAX_SEGS];
+	uint8_t softdirty_clear;
+	uint32_t post_seed;
+	uint64_t span;		/* pages */
+};
+
+struct repro {
+	struct layout L;
+	int nscan;
+	struct scan sc[MAX_SCANS];
+};
+
+/* ------------------------------------------------------------ globals */
+
+#define ARENA0 0x100000000000ULL
+#define COPY_STRIDE 0x100000000000ULL	/* 16 TiB */
+#define MAX_SPAN_PAGES 8192		/* 32 MiB per copy */
+#define PAD_PAGES (1ULL << 28)		/* 1 TiB */
+#define CAP 16384
+
+static const char *impl_a = "c", *impl_b = "c";
+static bool self_mode = true, switching, pretend_b_rust;
+static bool b_is_rust, a_is_rust;
+static uint64_t seed0;
+static long max_cases = 5000;
+static double max_time;
+static int verbose;
+static int uffd_async = -1, uffd_sync = -1;
+static const char *ext2_dir;
+static struct page_region *vecA, *vecB, *vecT;
+static uint64_t guard_addr;		/* unmapped page after vecA */
+static int fds[2][MAX_SEGS];
+static long long rust0;
+
+/* statistics */
+static long n_cases, n_mism, n_ro, n_wp, n_err, n_unstable, n_layouts, n_redraw;
+static long n_quirk_a, n_quirk_b, n_trunc, n_bigvec;
+
+static uint64_t copy_base(int c) { return ARENA0 + c * COPY_STRIDE; }
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("# FATAL: ");
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n");
+	exit(KSFT_FAIL);
+}
+
+static void use_impl(const char *name)
+{
+	static const char *cur;
+	int r;
+
+	if (!switching || cur == name)
+		return;
+	r = impl_select(name);
+	if (r)
+		die("selecting implementation '%s' failed: %s\n", name, strerror(-r));
+	cur = name;
+}
+
+/* ------------------------------------------------------------ building */
+
+static int make_file(int copy, int si, uint32_t npages, bool memfd)
+{
+	char path[512];
+	static char buf[65536];
+	int fd;
+	uint64_t done = 0, total = (uint64_t)npages * PS;
+
+	if (memfd) {
+		fd = memfd_create("pmfuzz", MFD_CLOEXEC);
+	} else {
+		snprintf(path, sizeof(path), "%s/pmfuzz-%d-%d-%d", ext2_dir, (int)getpid(), copy, si);
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		die("file for segment: %s\n", strerror(errno));
+	if (memfd) {
+		if (ftruncate(fd, total))
+			die("ftruncate: %s\n", strerror(errno));
+		return fd;
+	}
+	memset(buf, 0x5a, sizeof(buf));
+	while (done < total) {
+		size_t n = total - done < sizeof(buf) ? total - done : sizeof(buf);
+
+		if (pwrite(fd, buf, n, done) != (ssize_t)n)
+			die("pwrite: %s\n", strerror(errno));
+		done += n;
+	}
+	return fd;
+}
+
+/* Build segment si of layout L in copy c. Returns false on failure. */
+static bool build_seg(const struct layout *L, int si, int c)
+{
+	const struct seg *sg = &L->seg[si];
+	char *p = (char *)(copy_base(c) + sg->off * PS);
+	uint64_t len = (uint64_t)sg->npages * PS, s = sg->seed, i;
+	int prot = PROT_READ | PROT_WRITE, flags = MAP_FIXED_NOREPLACE, fd = -1;
+	bool anon_private = false, huge = false;
+	void *m;
+
+	fds[c][si] = -1;
+	switch (sg->kind) {
+	case K_GAP:
+		return true;
+	case K_ANON:
+	case K_THP:
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		anon_private = true;
+		break;
+	case K_SHANON:
+		flags |= MAP_SHARED | MAP_ANONYMOUS;
+		break;
+	case K_MEMFD:
+		fd = make_file(c, si, sg->npages, true);
+		flags |= MAP_SHARED;
+		break;
+	case K_FILE_SH:
+		fd = make_file(c, si, sg->npages, false);
+		flags |= MAP_SHARED;
+		break;
+	case K_FILE_PRIV:
+		fd = make_file(c, si, sg->npages, false);
+		flags |= MAP_PRIVATE;
+		break;
+	case K_HUGETLB:
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB;
+		huge = true;
+		break;
+	}
+	fds[c][si] = fd;
+	m = mmap(p, len, prot, flags, fd, 0);
+	if (m != p) {
+		if (m != MAP_FAILED)
+			munmap(m, len);
+		if (verbose)
+			printf("# mmap %s at %p failed: %s\n", kind_name[sg->kind], p, strerror(errno));
+		return false;
+	}
+	if (sg->kind == K_THP)
+		madvise(p, len, MADV_HUGEPAGE);
+	else if (!huge)
+		madvise(p, len, MADV_NOHUGEPAGE);
+
+	if (sg->ops & (OP_UFFD | OP_UFFD_SYNC)) {
+		int r = uffd_register_wp(sg->ops & OP_UFFD ? uffd_async : uffd_sync, p, len);
+
+		if (r) {
+			if (verbose)
+				printf("# uffd register %s (%s): %s\n", kind_name[sg->kind],
+				       sg->ops & OP_UFFD ? "async" : "sync", strerror(-r));
+			return false;
+		}
+	}
+	/* Population. */
+	if (sg->kind == K_THP || huge) {
+		uint64_t unit = huge ? SZ_2M : SZ_2M, n = len / unit;
+
+		for (i = 0; i < n; i++) {
+			uint64_t r = rnd(&s, 4);
+
+			if ((sg->ops & OP_POP) && r < 2)
+				memset(p + i * unit, 0x21, huge ? 1 : unit);
+			else if ((sg->ops & OP_READ) && r == 2 && !huge)
+				touch_read(p + i * unit);
+		}
+	} else if (sg->ops & (OP_POP | OP_READ | OP_STRIPE)) {
+		int pw = rnd(&s, 101), pr = rnd(&s, 60);
+
+		for (i = 0; i < sg->npages; i++) {
+			bool w, r;
+
+			if (sg->ops & OP_STRIPE) {
+				w = (i % 2) == 0;
+				r = false;
+			} else {
+				uint64_t x = rnd(&s, 100);
+
+				w = (sg->ops & OP_POP) && (int)x < pw;
+				r = (sg->ops & OP_READ) && !w && (int)rnd(&s, 100) < pr;
+			}
+			if (w)
+				p[i * PS + rnd(&s, PS)] = (char)i;
+			else if (r)
+				touch_read(p + i * PS);
+		}
+	}
+	if ((sg->ops & OP_SWAP) && anon_private && sg->kind == K_ANON) {
+		uint64_t a = rnd(&s, sg->npages), n = 1 + rnd(&s, sg->npages - a);
+
+		if (n > 256)
+			n = 256;
+		madvise(p + a * PS, n * PS, MADV_PAGEOUT);
+	}
+	if ((sg->ops & OP_WP) && (sg->ops & OP_UFFD)) {
+		uint64_t unit = huge ? 512 : 1;
+		uint64_t nu = sg->npages / unit, a = rnd(&s, nu), n = 1 + rnd(&s, nu - a);
+
+		uffd_wp(uffd_async, p + a * unit * PS, n * unit * PS, true);
+		if (!huge) {
+			uint64_t k = rnd(&s, 8);
+
+			for (i = 0; i < k; i++)
+				p[rnd(&s, sg->npages) * PS] = 7;
+		}
+	}
+	if ((sg->ops & OP_ZAP) && !huge) {
+		uint64_t a = rnd(&s, sg->npages), n = 1 + rnd(&s, sg->npages - a);
+
+		if (sg->kind == K_THP) {	/* whole huge pages only: keep it simple */
+			a = 0;
+			n = sg->npages;
+		}
+		madvise(p + a * PS, n * PS, MADV_DONTNEED);
+	}
+	if (sg->ops & OP_PROTNONE)
+		mprotect(p, len, PROT_NONE);
+	return true;
+}
+
+static void post_writes(const struct layout *L, int c)
+{
+	uint64_t s = L->post_seed;
+	int si;
+
+	for (si = 0; si < L->nseg; si++) {
+		const struct seg *sg = &L->seg[si];
+		char *p = (char *)(copy_base(c) + sg->off * PS);
+		uint64_t k, i;
+
+		if (sg->kind == K_GAP || sg->kind == K_HUGETLB || !(sg->ops & OP_POST) ||
+		    (sg->ops & OP_PROTNONE))
+			continue;
+		k = rnd(&s, 6);
+		for (i = 0; i < k; i++)
+			p[rnd(&s, sg->npages) * PS] = 9;
+	}
+}
+
+static void teardown(const struct layout *L)
+{
+	int c, si;
+
+	for (c = 0; c < 2; c++) {
+		munmap((void *)copy_base(c), (L->span + 1024) * PS);
+		for (si = 0; si < L->nseg; si++)
+			if (fds[c][si] >= 0) {
+				close(fds[c][si]);
+				fds[c][si] = -1;
+			}
+	}
+}
+
+/* ------------------------------------------------------------ scanning */
+
+struct outcome {
+	long ret;
+	int err;
+	uint64_t walk_end;
+	long nwritten;		/* entries of the vector that are not poison */
+	struct page_region *v;
+};
+
+static uint64_t scan_addr(const struct scan *sc, int c, bool end)
+{
+	if (sc->abs)
+		return end ? (uint64_t)sc->e : (uint64_t)sc->s;
+	return copy_base(c) + (end ? sc->e : sc->s) * (int64_t)PS + (end ? sc->e_off : sc->s_off);
+}
+
+static void run_scan(const struct scan *sc, int c, const char *impl, struct page_region *v,
+		     struct outcome *o)
+{
+	struct pm_scan_arg arg = {
+		.size = sc->size,
+		.flags = sc->flags,
+		.start = scan_addr(sc, c, false),
+		.end = scan_addr(sc, c, true),
+		.vec = sc->vec_mode == 1 ? 0 : sc->vec_mode == 2 ? guard_addr : (uintptr_t)v,
+		.vec_len = sc->vec_len,
+		.max_pages = sc->max_pages,
+		.category_inverted = sc->inv,
+		.category_mask = sc->mask,
+		.category_anyof_mask = sc->anyof,
+		.return_mask = sc->ret,
+	};
+	struct pm_res r;
+	long i;
+
+	vec_poison(v, CAP);
+	use_impl(impl);
+	r = pm_ioctl_arg(pm_fd(), &arg);
+	o->ret = r.ret;
+	o->err = r.err;
+	o->walk_end = r.walk_end;
+	o->v = v;
+	for (i = CAP; i > 0 && vec_is_poison(v + i - 1, 1); i--)
+		;
+	o->nwritten = i;
+}
+
+/* Full read-only scan of a copy under impl A: the state signature. */
+static long state_scan(const struct layout *L, int c, struct page_region *v)
+{
+	struct pm_res r;
+
+	use_impl(impl_a);
+	r = pm_scan(pm_fd(), copy_base(c), copy_base(c) + L->span * PS, v, CAP,
+		    0, 0, 0, 0, 0, PM_ALL_CATEGORIES);
+	return r.ret;
+}
+
+/* An address relative to its copy's base when it lies near it, else as is. */
+static uint64_t relv(uint64_t v, uint64_t base)
+{
+	const uint64_t win = 1ULL << 42;	/* 4 TiB: span + padding, well below the copy stride */
+
+	if (base && v - base + win < 2 * win)
+		return v - base;
+	return v ^ (1ULL << 63);		/* tag "absolute" so it never equals a relative value */
+}
+
+static bool regions_equal_rel(const struct page_region *a, uint64_t ba,
+			      const struct page_region *b, uint64_t bb, long n)
+{
+	for (long i = 0; i < n; i++) {
+		bool pa = vec_is_poison(a + i, 1), pb = vec_is_poison(b + i, 1);
+
+		if (pa != pb)
+			return false;
+		if (pa)
+			continue;
+		if (a[i].start - ba != b[i].start - bb || a[i].end - ba != b[i].end - bb ||
+		    a[i].categories != b[i].categories)
+			return false;
+	}
+	return true;
+}
+
+static bool states_equal(const struct layout *L, char *why, size_t wl)
+{
+	long na = state_scan(L, 0, vecA), nb = state_scan(L, 1, vecB);
+
+	if (na < 0 || nb < 0 || na != nb ||
+	    !regions_equal_rel(vecA, copy_base(0), vecB, copy_base(1), na)) {
+		snprintf(why, wl, "state differs: %ld vs %ld regions", na, nb);
+		return false;
+	}
+	return true;
+}
+
+/* Merge adjacent regions with equal categories; returns new count. */
+static long merge_regions(struct page_region *v, long n, long *merges)
+{
+	long i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (o && v[o - 1].end == v[i].start && v[o - 1].categories == v[i].categories) {
+			v[o - 1].end = v[i].end;
+			(*merges)++;
+			continue;
+		}
+		v[o++] = v[i];
+	}
+	return o;
+}
+
+static uint64_t aligned_end(const struct scan *sc, int c)
+{
+	return (scan_addr(sc, c, true) + PS - 1) & ~(PS - 1);
+}
+
+/*
+ * Compare outcome x (C, copy cx) with y (copy cy). model: y is Rust and the
+ * documented differences apply. Returns true when equal (under the model).
+ */
+static bool compare(const struct scan *sc, const struct outcome *x, int cx,
+		    const struct outcome *y, int cy, bool model, char *why, size_t wl)
+{
+	uint64_t bx = sc->abs ? 0 : copy_base(cx), by = sc->abs ? 0 : copy_base(cy);
+	long nx, merges = 0, n;
+	bool trunc, stale_we;
+	uint64_t last_end;
+
+	if (x->ret != y->ret && !model) {
+		snprintf(why, wl, "ret %ld/%d vs %ld/%d", x->ret, x->err, y->ret, y->err);
+		return false;
+	}
+	if ((x->ret < 0 || y->ret < 0) && (x->ret != y->ret || x->err != y->err)) {
+		snprintf(why, wl, "ret %ld errno %d vs %ld errno %d", x->ret, x->err, y->ret, y->err);
+		return false;
+	}
+	/* Regions: the written prefix of the vector (covers error returns too). */
+	nx = x->nwritten;
+	memcpy(vecT, x->v, nx * sizeof(*vecT));
+	n = model ? merge_regions(vecT, nx, &merges) : nx;
+	if (merges)
+		n_quirk_b++;
+	last_end = nx ? x->v[nx - 1].end : 0;
+	stale_we = nx && x->ret >= 0 && relv(x->walk_end, bx) < relv(last_end, bx);
+	if (stale_we)
+		n_quirk_a++;
+	trunc = (x->ret >= 0 && (uint64_t)x->ret == sc->vec_len) ||
+		x->walk_end != aligned_end(sc, cx);
+	if (trunc)
+		n_trunc++;
+
+	if (!model || !merges || !trunc) {
+		if (model && x->ret >= 0 && y->ret != n) {
+			snprintf(why, wl, "ret %ld vs %ld (C merged: %ld)", x->ret, y->ret, n);
+			return false;
+		}
+		if (y->nwritten != n || !regions_equal_rel(vecT, bx, y->v, by, n)) {
+			snprintf(why, wl, "regions differ (%ld vs %ld entries written)", n,
+				 y->nwritten);
+			return false;
+		}
+		if (model && stale_we && x->ret >= 0) {
+			if (relv(y->walk_end, by) != relv(aligned_end(sc, cx), bx)) {
+				snprintf(why, wl, "walk_end %#" PRIx64 " vs true end %#" PRIx64
+					 " (C left %#" PRIx64 ")", y->walk_end - by,
+					 aligned_end(sc, cx) - bx, x->walk_end - bx);
+				return false;
+			}
+		} else if (relv(x->walk_end, bx) != relv(y->walk_end, by)) {
+			snprintf(why, wl, "walk_end %#" PRIx64 " vs %#" PRIx64 " (relative to the copy base)",
+				 x->walk_end - bx, y->walk_end - by);
+			return false;
+		}
+		return true;
+	}
+	/* Model (b) with truncation: C's merged regions are a prefix of Rust's. */
+	if (y->nwritten < n || (n && !regions_equal_rel(vecT, bx, y->v, by, n - 1))) {
+		snprintf(why, wl, "merged prefix differs");
+		return false;
+	}
+	if (n) {
+		const struct page_region *a = &vecT[n - 1], *b = &y->v[n - 1];
+
+		if (a->start - bx != b->start - by || a->categories != b->categories ||
+		    a->end - bx > b->end - by) {
+			snprintf(why, wl, "last merged region not a prefix");
+			return false;
+		}
+	}
+	if (relv(y->walk_end, by) < relv(x->walk_end, bx)) {
+		snprintf(why, wl, "Rust walk_end below C's");
+		return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------ drawing */
+
+static uint64_t draw_mask(uint64_t *s, int pzero, int maxbits)
+{
+	uint64_t m = 0;
+	int k;
+
+	if (pct(s, pzero))
+		return 0;
+	k = 1 + rnd(s, maxbits);
+	while (k--)
+		m |= 1ULL << rnd(s, 8);
+	return m;
+}
+
+static void draw_layout(uint64_t *s, struct layout *L)
+{
+	uint64_t off = 0;
+	int huge_used = 0;
+
+	memset(L, 0, sizeof(*L));
+	L->nseg = 1 + rnd(s, 10);
+	for (int i = 0; i < L->nseg; i++) {
+		struct seg *sg = &L->seg[i];
+		uint32_t r = rnd(s, 100);
+
+		sg->seed = sm64(s);
+		sg->kind = r < 12 ? K_GAP : r < 40 ? K_ANON : r < 48 ? K_SHANON : r < 56 ? K_MEMFD :
+			   r < 64 ? K_FILE_SH : r < 72 ? K_FILE_PRIV : r < 86 ? K_THP : K_HUGETLB;
+		if (sg->kind == K_HUGETLB && huge_used >= 2)
+			sg->kind = K_ANON;
+		if (sg->kind == K_THP || sg->kind == K_HUGETLB) {
+			sg->npages = 512 * (1 + (sg->kind == K_THP ? rnd(s, 2) : 0));
+			off = (off + 511) & ~511ULL;
+			if (sg->kind == K_HUGETLB)
+				huge_used++;
+		} else {
+			uint32_t q = rnd(s, 100);
+
+			sg->npages = q < 40 ? 1 + rnd(s, 16) : q < 80 ? 1 + rnd(s, 256) : 1 + rnd(s, 1500);
+			if (pct(s, 15))		/* sometimes start on a 2M boundary */
+				off = (off + 511) & ~511ULL;
+		}
+		if (off + sg->npages > MAX_SPAN_PAGES) {
+			L->nseg = i;
+			break;
+		}
+		sg->off = off;
+		off += sg->npages;
+		/* ops */
+		sg->ops = OP_POST;
+		if (pct(s, 80))
+			sg->ops |= OP_POP;
+		if (pct(s, 30))
+			sg->ops |= OP_READ;
+		if (pct(s, 8))
+			sg->ops |= OP_STRIPE;
+		if (sg->kind == K_ANON && pct(s, 25))
+			sg->ops |= OP_SWAP;
+		if (pct(s, 45))
+			sg->ops |= OP_UFFD;
+		else if (pct(s, 10) && sg->kind != K_FILE_SH && sg->kind != K_FILE_PRIV)
+			sg->ops |= OP_UFFD_SYNC;	/* sync WP cannot register files */
+		if ((sg->ops & OP_UFFD) && pct(s, 60))
+			sg->ops |= OP_WP;
+		if (pct(s, 20))
+			sg->ops |= OP_ZAP;
+		if (pct(s, 7))
+			sg->ops |= OP_PROTNONE;
+	}
+	if (L->nseg == 0) {
+		L->nseg = 1;
+		L->seg[0] = (struct seg){ .kind = K_ANON, .npages = 8, .ops = OP_POP, .seed = 1 };
+		off = 8;
+	}
+	L->span = off;
+	L->softdirty_clear = pct(s, 15);
+	L->post_seed = sm64(s);
+}
+
+static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
+{
+	int64_t span = L->span;
+	uint32_t r;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->size = sizeof(struct pm_scan_arg);
+	r = rnd(s, 100);
+	if (r < 60)
+		sc->s = rnd(s, span + 1);
+	else if (r < 75)
+		sc->s = 0;
+	else if (r < 85)
+		sc->s = -(int64_t)(1 + rnd(s, 1024));
+	else {
+		const struct seg *sg = &L->seg[rnd(s, L->nseg)];
+
+		sc->s = sg->off + (pct(s, 50) ? 0 : rnd(s, sg->npages + 1));
+	}
+	r = rnd(s, 100);
+	if (r < 45)
+		sc->e = sc->s + rnd(s, span - sc->s + 2);
+	else if (r < 65)
+		sc->e = span;
+	else if (r < 75)
+		sc->e = span + rnd(s, PAD_PAGES);
+	else if (r < 80)
+		sc->e = sc->s - 1 - rnd(s, 8);
+	else
+		sc->e = sc->s + 1 + rnd(s, 4);
+	if (pct(s, 3))
+		sc->s_off = 1 + rnd(s, PS - 1);
+	if (pct(s, 10) && sc->e > sc->s) {
+		sc->e--;
+		sc->e_off = 1 + rnd(s, PS - 1);
+	}
+	if (pct(s, 3)) {	/* absolute out-of-range / kernel / tagged */
+		static const uint64_t bad[] = { 0xffff888000000000ULL, 0x0000800000000000ULL,
+						~0ULL, 0x7ffffffff000ULL + 4096 };
+		uint64_t b0 = copy_base(0);
+
+		sc->abs = 1;
+		switch (rnd(s, 4)) {
+		case 0: sc->s = b0; sc->e = bad[rnd(s, 4)]; break;
+		case 1: sc->s = bad[rnd(s, 2)]; sc->e = sc->s + PS; break;
+		case 2: sc->s = b0 | (1ULL << 62); sc->e = b0 + PS; break;
+		default: sc->s = b0; sc->e = (b0 + PS) | (0x3fULL << 57); break;
+		}
+	}
+	r = rnd(s, 100);
+	sc->flags = r < 55 ? 0 : r < 80 ? PM_SCAN_WP_MATCHING : r < 90 ? PM_SCAN_CHECK_WPASYNC :
+		    PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+	if (pct(s, 2))
+		sc->flags |= 1ULL << (2 + rnd(s, 62));
+	sc->mask = draw_mask(s, 45, 2);
+	sc->anyof = draw_mask(s, 60, 3);
+	sc->inv = pct(s, 70) ? 0 : (pct(s, 50) ? ((sc->mask | sc->anyof) & draw_mask(s, 0, 4))
+					      : draw_mask(s, 0, 2));
+	r = rnd(s, 100);
+	sc->ret = r < 45 ? PM_ALL_CATEGORIES : r < 60 ? draw_mask(s, 0, 4) : r < 70 ? 0 :
+		  r < 80 ? P_W : (PM_ALL_CATEGORIES & ~P_D);
+	if (pct(s, 12)) {	/* PAGE_IS_WRITTEN fast path */
+		sc->mask = sc->ret = P_W;
+		sc->inv = sc->anyof = 0;
+	}
+	if (pct(s, 2)) {
+		uint64_t *f[] = { &sc->inv, &sc->mask, &sc->anyof, &sc->ret };
+
+		*f[rnd(s, 4)] |= 1ULL << (8 + rnd(s, 56));
+	}
+	r = rnd(s, 100);
+	if (r < 8)
+		sc->vec_len = 0;
+	else if (r < 11) {
+		sc->vec_len = 0;
+		sc->vec_mode = 1;
+	} else if (r < 12) {
+		sc->vec_len = 1 + rnd(s, 4);
+		sc->vec_mode = 1;
+	} else if (r < 14) {
+		sc->vec_len = 1 + rnd(s, 16);
+		sc->vec_mode = 2;
+	} else if (r < 28)
+		sc->vec_len = 1;
+	else if (r < 38)
+		sc->vec_len = 2 + rnd(s, 7);
+	else if (r < 65)
+		sc->vec_len = CAP;
+	else if (r < 75)
+		sc->vec_len = 500 + rnd(s, 31);
+	else if (r < 97)
+		sc->vec_len = 1 + rnd(s, 2000);
+	else
+		sc->vec_len = 1ULL << (40 + rnd(s, 24));
+	r = rnd(s, 100);
+	sc->max_pages = r < 55 ? 0 : r < 70 ? 1 + rnd(s, 8) : r < 85 ? 1 + rnd(s, span + 1) :
+			r < 95 ? 500 + rnd(s, 31) : ~0ULL;
+	if (pct(s, 1))
+		sc->size = rnd(s, 2) ? sizeof(struct pm_scan_arg) - 8 : sizeof(struct pm_scan_arg) + 8;
+}
+
+/* ------------------------------------------------------------ describing */
+
+static void ops_str(uint32_t ops, char *b, size_t l)
+{
+	static const char *n[] = { "pop", "stripe", "swap", "uffd", "uffd-sync", "wp", "zap",
+				   "protnone", "read", "post" };
+	size_t o = 0;
+
+	b[0] = 0;
+	for (int i = 0; i < 10; i++)
+		if (ops & (1u << i))
+			o += snprintf(b + o, l - o, "%s%s", o ? "+" : "", n[i]);
+}
+
+static void describe(const struct repro *R)
+{
+	char ob[128], c1[96], c2[96], c3[96], c4[96];
+
+	printf("#   layout: %d segments, %" PRIu64 " pages%s\n", R->L.nseg, R->L.span,
+	       R->L.softdirty_clear ? ", clear_refs=4 then post-writes" : "");
+	for (int i = 0; i < R->L.nseg; i++) {
+		const struct seg *sg = &R->L.seg[i];
+
+		ops_str(sg->ops, ob, sizeof(ob));
+		printf("#     seg %d: pages [%" PRIu64 ", %" PRIu64 ") %s ops=%s seed=%u\n", i, sg->off,
+		       sg->off + sg->npages, kind_name[sg->kind], ob, sg->seed);
+	}
+	for (int i = 0; i < R->nscan; i++) {
+		const struct scan *sc = &R->sc[i];
+
+		printf("#   scan %d%s: %s [%s%" PRId64 "%s, %s%" PRId64 "%s) flags=%#" PRIx64
+		       " vec=%s vec_len=%" PRIu64 " max_pages=%" PRIu64 " size=%" PRIu64 "\n",
+		       i, i == R->nscan - 1 ? " (mismatch)" : "", sc->abs ? "absolute" : "pages",
+		       sc->abs ? "0x" : "", sc->s, sc->s_off ? "+unaligned" : "", sc->abs ? "0x" : "",
+		       sc->e, sc->e_off ? "+unaligned" : "", sc->flags,
+		       sc->vec_mode == 0 ? "buf" : sc->vec_mode == 1 ? "NULL" : "unmapped",
+		       sc->vec_len, sc->max_pages, sc->size);
+		printf("#            inverted=%s mask=%s anyof=%s return=%s\n",
+		       cats_str(sc->inv, c1, sizeof(c1)), cats_str(sc->mask, c2, sizeof(c2)),
+		       cats_str(sc->anyof, c3, sizeof(c3)), cats_str(sc->ret, c4, sizeof(c4)));
+	}
+}
+
+/* Serialise a repro as a --repro argument. */
+static void spec_str(const struct repro *R, char *b, size_t l)
+{
+	size_t o = snprintf(b, l, "v1;sd=%u;ps=%u", R->L.softdirty_clear, R->L.post_seed);
+
+	for (int i = 0; i < R->L.nseg; i++) {
+		const struct seg *sg = &R->L.seg[i];
+
+		o += snprintf(b + o, l - o, ";g=%u,%u,%" PRIu64 ",%x,%u", sg->kind, sg->npages,
+			      sg->off, sg->ops, sg->seed);
+	}
+	for (int i = 0; i < R->nscan; i++) {
+		const struct scan *sc = &R->sc[i];
+
+		o += snprintf(b + o, l - o, ";s=%" PRId64 ",%" PRId64 ",%u,%u,%u,%u,%" PRIx64 ",%" PRIx64
+			      ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64,
+			      sc->s, sc->e, sc->s_off, sc->e_off, sc->abs, sc->vec_mode, sc->flags,
+			      sc->vec_len, sc->max_pages, sc->inv, sc->mask, sc->anyof, sc->ret, sc->size);
+	}
+}
+
+static bool parse_spec(const char *str, struct repro *R)
+{
+	char *dup = strdup(str), *tok, *save;
+	bool ok = true;
+
+	memset(R, 0, sizeof(*R));
+	for (tok = strtok_r(dup, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+		unsigned int a, b, d;
+		uint64_t off;
+
+		if (!strcmp(tok, "v1"))
+			continue;
+		if (sscanf(tok, "sd=%u", &a) == 1) {
+			R->L.softdirty_clear = a;
+		} else if (sscanf(tok, "ps=%u", &a) == 1) {
+			R->L.post_seed = a;
+		} else if (!strncmp(tok, "g=", 2) && R->L.nseg < MAX_SEGS) {
+			struct seg *sg = &R->L.seg[R->L.nseg++];
+			unsigned int ops;
+
+			if (sscanf(tok, "g=%u,%u,%" SCNu64 ",%x,%u", &a, &b, &off, &ops, &d) != 5)
+				ok = false;
+			sg->kind = a;
+			sg->npages = b;
+			sg->off = off;
+			sg->ops = ops;
+			sg->seed = d;
+			if (off + b > R->L.span)
+				R->L.span = off + b;
+		} else if (!strncmp(tok, "s=", 2) && R->nscan < MAX_SCANS) {
+			struct scan *sc = &R->sc[R->nscan++];
+			unsigned int so, eo, ab, vm;
+
+			if (sscanf(tok, "s=%" SCNd64 ",%" SCNd64 ",%u,%u,%u,%u,%" SCNx64 ",%" SCNx64 ",%" SCNx64
+				   ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64,
+				   &sc->s, &sc->e, &so, &eo, &ab, &vm, &sc->flags, &sc->vec_len,
+				   &sc->max_pages, &sc->inv, &sc->mask, &sc->anyof, &sc->ret,
+				   &sc->size) != 14)
+				ok = false;
+			sc->s_off = so;
+			sc->e_off = eo;
+			sc->abs = ab;
+			sc->vec_mode = vm;
+		} else {
+			ok = false;
+		}
+	}
+	free(dup);
+	return ok && R->L.nseg > 0 && R->nscan > 0;
+}
+
+/* ------------------------------------------------------------ execution */
+
+static bool build_layout(const struct layout *L, char *why, size_t wl)
+{
+	for (int c = 0; c < 2; c++)
+		for (int si = 0; si < L->nseg; si++)
+			if (!build_seg(L, si, c)) {
+				snprintf(why, wl, "building segment %d failed", si);
+				return false;
+			}
+	if (L->softdirty_clear) {
+		clear_refs_softdirty();
+		for (int c = 0; c < 2; c++)
+			post_writes(L, c);
+	}
+	return states_equal(L, why, wl);
+}
+
+static void write_both(const struct layout *L, uint64_t *s)
+{
+	uint64_t ps = sm64(s);
+
+	for (int c = 0; c < 2; c++) {
+		uint64_t t = ps;
+
+		for (int si = 0; si < L->nseg; si++) {
+			const struct seg *sg = &L->seg[si];
+			char *p = (char *)(copy_base(c) + sg->off * PS);
+			uint64_t k, i;
+
+			if (sg->kind == K_GAP || sg->kind == K_HUGETLB || (sg->ops & OP_PROTNONE))
+				continue;
+			k = rnd(&t, 4);
+			for (i = 0; i < k; i++)
+				p[rnd(&t, sg->npages) * PS + 1] = 5;
+		}
+	}
+}
+
+enum { R_EQUAL, R_MISMATCH, R_UNSTABLE };
+
+/*
+ * Run one scan on the built layout. WP scans run A on copy 0 and B on copy 1
+ * and compare the states afterwards; read-only scans run A, B, A on copy 0.
+ */
+static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *wseed,
+		     char *why, size_t wl)
+{
+	struct outcome oa, ob, oa2;
+	bool model = a_is_rust != b_is_rust;
+	bool wp = sc->flags & PM_SCAN_WP_MATCHING;
+	const struct outcome *xc, *yr;
+	int cx, cy;
+
+	if (!wp) {
+		run_scan(sc, 0, impl_a, vecA, &oa);
+		run_scan(sc, 0, impl_b, vecB, &ob);
+		run_scan(sc, 0, impl_a, vecT + CAP, &oa2);
+		oa2.v = vecT + CAP;
+		if (!compare(sc, &oa, 0, &oa2, 0, false, why, wl))
+			return R_UNSTABLE;
+		n_ro++;
+		cx = cy = 0;
+	} else {
+		run_scan(sc, 0, impl_a, vecA, &oa);
+		run_scan(sc, 1, impl_b, vecB, &ob);
+		n_wp++;
+		cx = 0;
+		cy = 1;
+	}
+	if (oa.ret < 0)
+		n_err++;
+	if (oa.ret > 512 || ob.ret > 512)
+		n_bigvec++;
+	/* compare() uses vecT[0..CAP) as scratch; keep C on the x side. */
+	xc = a_is_rust && !b_is_rust ? &ob : &oa;
+	yr = xc == &oa ? &ob : &oa;
+	if (xc == &ob) {
+		int t = cx;
+
+		cx = cy;
+		cy = t;
+	}
+	if (!compare(sc, xc, cx, yr, cy, model, why, wl))
+		return R_MISMATCH;
+	if (wp) {
+		char w2[160];
+
+		if (!states_equal(L, w2, sizeof(w2))) {
+			snprintf(why, wl, "write-protect state after the call: %s", w2);
+			return R_MISMATCH;
+		}
+		write_both(L, wseed);
+		if (!states_equal(L, w2, sizeof(w2))) {
+			snprintf(why, wl, "state after follow-up writes: %s", w2);
+			return R_MISMATCH;
+		}
+	}
+	return R_EQUAL;
+}
+
+/* Build + replay; R_MISMATCH if the last scan mismatches. */
+static int exec_repro(const struct repro *R, char *why, size_t wl)
+{
+	uint64_t ws = 77;
+	int r = R_EQUAL;
+
+	if (!build_layout(&R->L, why, wl)) {
+		teardown(&R->L);
+		return R_UNSTABLE;
+	}
+	for (int i = 0; i < R->nscan; i++) {
+		r = exec_scan(&R->L, &R->sc[i], &ws, why, wl);
+		if (r != R_EQUAL)
+			break;
+	}
+	teardown(&R->L);
+	return r;
+}
+
+static bool still_fails(const struct repro *R)
+{
+	char why[256];
+
+	/* Require two reproductions: the layouts can be nondeterministic. */
+	return exec_repro(R, why, sizeof(why)) == R_MISMATCH &&
+	       exec_repro(R, why, sizeof(why)) == R_MISMATCH;
+}
+
+static void minimize(struct repro *R)
+{
+	struct repro T;
+	int budget = 400;
+	bool progress = true;
+
+	while (progress && budget > 0) {
+		progress = false;
+		/* drop earlier scans */
+		for (int i = 0; i < R->nscan - 1 && budget > 0; i++, budget--) {
+			T = *R;
+			memmove(&T.sc[i], &T.sc[i + 1], (T.nscan - i - 1) * sizeof(T.sc[0]));
+			T.nscan--;
+			if (still_fails(&T)) {
+				*R = T;
+				progress = true;
+				i--;
+			}
+		}
+		/* turn segments into gaps, then drop trailing gaps */
+		for (int i = 0; i < R->L.nseg && budget > 0; i++, budget--) {
+			if (R->L.seg[i].kind == K_GAP)
+				continue;
+			T = *R;
+			T.L.seg[i].kind = K_GAP;
+			if (still_fails(&T)) {
+				*R = T;
+				progress = true;
+			}
+		}
+		/* switch ops off one by one */
+		for (int i = 0; i < R->L.nseg && budget > 0; i++)
+			for (int b = 0; b < 10 && budget > 0; b++) {
+				if (!(R->L.seg[i].ops & (1u << b)))
+					continue;
+				budget--;
+				T = *R;
+				T.L.seg[i].ops &= ~(1u << b);
+				if (still_fails(&T)) {
+					*R = T;
+					progress = true;
+				}
+			}
+		if (R->L.softdirty_clear && budget-- > 0) {
+			T = *R;
+			T.L.softdirty_clear = 0;
+			if (still_fails(&T)) {
+				*R = T;
+				progress = true;
+			}
+		}
+		/* simplify the failing scan */
+		{
+			struct scan *sc;
+			uint64_t *fld[] = { NULL, NULL, NULL, NULL, NULL };
+
+			T = *R;
+			sc = &T.sc[T.nscan - 1];
+			fld[0] = &sc->max_pages;
+			fld[1] = &sc->inv;
+			fld[2] = &sc->anyof;
+			fld[3] = &sc->mask;
+			for (int f = 0; f < 4 && budget > 0; f++, budget--) {
+				if (!*fld[f])
+					continue;
+				T = *R;
+				sc = &T.sc[T.nscan - 1];
+				fld[0] = &sc->max_pages;
+				fld[1] = &sc->inv;
+				fld[2] = &sc->anyof;
+				fld[3] = &sc->mask;
+				*fld[f] = 0;
+				if (still_fails(&T)) {
+					*R = T;
+					progress = true;
+				}
+			}
+			if (R->sc[R->nscan - 1].ret != PM_ALL_CATEGORIES && budget-- > 0) {
+				T = *R;
+				T.sc[T.nscan - 1].ret = PM_ALL_CATEGORIES;
+				if (still_fails(&T)) {
+					*R = T;
+					progress = true;
+				}
+			}
+		}
+	}
+	/* drop trailing gap segments and shrink the span */
+	while (R->L.nseg > 1 && R->L.seg[R->L.nseg - 1].kind == K_GAP) {
+		R->L.nseg--;
+		R->L.span = R->L.seg[R->L.nseg - 1].off + R->L.seg[R->L.nseg - 1].npages;
+	}
+}
+
+static void report_mismatch(struct repro *R, long caseno, const char *why)
+{
+	char spec[8192];
+	static int minimized;
+	long save[] = { n_ro, n_wp, n_err, n_quirk_a, n_quirk_b, n_trunc, n_bigvec };
+
+	printf("# MISMATCH seed=%" PRIu64 " case=%ld: %s\n", seed0, caseno, why);
+	printf("# original reproduction (%d scans on this layout):\n", R->nscan);
+	describe(R);
+	if (minimized < 3) {
+		minimized++;
+		if (still_fails(R)) {
+			minimize(R);
+			printf("# minimized reproduction:\n");
+		} else {
+			printf("# (did not reproduce on replay: nondeterministic; not minimized)\n");
+		}
+		describe(R);
+	}
+	n_ro = save[0]; n_wp = save[1]; n_err = save[2]; n_quirk_a = save[3];
+	n_quirk_b = save[4]; n_trunc = save[5]; n_bigvec = save[6];
+	spec_str(R, spec, sizeof(spec));
+	printf("# rerun: pagemap_scan_difffuzz --impl-a %s --impl-b %s --repro '%s'\n",
+	       impl_a, impl_b, spec);
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------ main */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(const char *p)
+{
+	fprintf(stderr,
+		"usage: %s [--self | --impl-a c|rust --impl-b c|rust] [--seed S] [--cases N]\n"
+		"          [--time SECONDS] [--repro SPEC] [--verbose] [--pretend-b-rust]\n", p);
+	exit(KSFT_FAIL);
+}
+
+int main(int argc, char **argv)
+{
+	const char *repro_spec = NULL;
+	bool explicit_impl = false;
+	struct statfs sf;
+	double t0;
+	uint64_t s;
+	long hfree;
+
+	pm_init();
+	seed0 = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--self")) {
+			self_mode = true;
+			impl_a = impl_b = "c";
+		} else if (!strcmp(a, "--impl-a") && v) {
+			impl_a = v; i++; explicit_impl = true; self_mode = false;
+		} else if (!strcmp(a, "--impl-b") && v) {
+			impl_b = v; i++; explicit_impl = true; self_mode = false;
+		} else if (!strcmp(a, "--seed") && v) {
+			seed0 = strtoull(v, NULL, 0); i++;
+		} else if (!strcmp(a, "--cases") && v) {
+			max_cases = strtol(v, NULL, 0); i++;
+		} else if (!strcmp(a, "--time") && v) {
+			max_time = strtod(v, NULL); i++;
+		} else if (!strcmp(a, "--repro") && v) {
+			repro_spec = v; i++;
+		} else if (!strcmp(a, "--pretend-b-rust")) {
+			/* Developer check of the model: B runs C but is judged as Rust. */
+			pretend_b_rust = true;
+		} else if (!strcmp(a, "--verbose")) {
+			verbose++;
+		} else {
+			usage(argv[0]);
+		}
+	}
+	ksft_print_header();
+	if (strcmp(impl_a, "c") && strcmp(impl_a, "rust"))
+		usage(argv[0]);
+	if (strcmp(impl_b, "c") && strcmp(impl_b, "rust"))
+		usage(argv[0]);
+	a_is_rust = !strcmp(impl_a, "rust");
+	b_is_rust = !strcmp(impl_b, "rust") || pretend_b_rust;
+	switching = impl_switch_present();
+	if (explicit_impl && !switching && (a_is_rust || b_is_rust))
+		die("--impl rust needs /sys/kernel/mm/pagemap_scan/impl\n");
+	rust0 = rust_calls();
+	printf("# difffuzz: impl-a=%s impl-b=%s%s seed=%" PRIu64 " cases=%ld time=%g kernel=%s\n",
+	       impl_a, impl_b, self_mode ? " (--self)" : "", seed0, max_cases, max_time,
+	       kernel_release());
+
+	ext2_dir = env_or("PMSCAN_EXT2_DIR", "/mnt/ext2");
+	if (statfs(ext2_dir, &sf) || sf.f_type != 0xEF53)
+		die("%s is not an ext2 file system (set PMSCAN_EXT2_DIR)\n", ext2_dir);
+	hfree = hugetlb_free(2048);
+	if (hfree < 4)
+		die("need >= 4 free 2M hugetlb pages, have %ld\n", hfree);
+	uffd_async = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED |
+			       UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
+	uffd_sync = uffd_open(0);
+	if (uffd_async < 0 || uffd_sync < 0)
+		die("userfaultfd unavailable\n");
+
+	/* Vectors: A, B, scratch (2*CAP); A is followed by an unmapped guard. */
+	{
+		size_t vb = CAP * sizeof(struct page_region);
+		char *m = mmap(NULL, 4 * vb + 2 * PS, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+		if (m == MAP_FAILED)
+			die("vector mmap\n");
+		vecA = (struct page_region *)m;
+		guard_addr = (uintptr_t)m + vb;
+		munmap(m + vb, PS);
+		vecB = (struct page_region *)(m + vb + PS);
+		vecT = (struct page_region *)(m + 2 * vb + PS);
+	}
+	memset(fds, -1, sizeof(fds));
+
+	if (repro_spec) {
+		struct repro R;
+		char why[256] = "";
+		int r;
+
+		if (!parse_spec(repro_spec, &R))
+			die("cannot parse --repro spec\n");
+		describe(&R);
+		r = exec_repro(&R, why, sizeof(why));
+		printf("# repro: %s %s\n", r == R_EQUAL ? "EQUAL" : r == R_MISMATCH ? "MISMATCH" :
+		       "UNSTABLE", why);
+		printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:%d\n",
+		       r == R_EQUAL, r == R_MISMATCH, r == R_UNSTABLE);
+		return r == R_EQUAL ? KSFT_PASS : KSFT_FAIL;
+	}
+
+	t0 = now_s();
+	s = seed0;
+	while (n_cases < max_cases && (!max_time || now_s() - t0 < max_time)) {
+		struct repro R = { 0 };
+		char why[256];
+		uint64_t ws = 77;
+		int nsc, i;
+
+		draw_layout(&s, &R.L);
+		n_layouts++;
+		if (!build_layout(&R.L, why, sizeof(why))) {
+			if (verbose)
+				printf("# redraw layout %ld: %s\n", n_layouts, why);
+			n_redraw++;
+			teardown(&R.L);
+			continue;
+		}
+		nsc = 8 + rnd(&s, MAX_SCANS - 8);
+		for (i = 0; i < nsc && n_cases < max_cases; i++) {
+			int r;
+
+			draw_scan(&s, &R.L, &R.sc[i]);
+			R.nscan = i + 1;
+			r = exec_scan(&R.L, &R.sc[i], &ws, why, sizeof(why));
+			if (r == R_UNSTABLE) {
+				n_unstable++;
+				if (verbose)
+					printf("# unstable layout %ld: %s\n", n_layouts, why);
+				break;
+			}
+			n_cases++;
+			if (r == R_MISMATCH) {
+				n_mism++;
+				teardown(&R.L);
+				report_mismatch(&R, n_cases, why);
+				goto next;
+			}
+		}
+		teardown(&R.L);
+next:
+		if (n_layouts % 200 == 0)
+			printf("# progress: %ld cases, %ld mismatches, %.1fs\n", n_cases, n_mism,
+			       now_s() - t0);
+	}
+	printf("# layouts %ld (redrawn %ld, unstable %ld), cases %ld: read-only %ld, wp %ld, "
+	       "error returns %ld, >512 regions %ld\n",
+	       n_layouts, n_redraw, n_unstable, n_cases, n_ro, n_wp, n_err, n_bigvec);
+	printf("# model triggers (C side): stale walk_end (a) %ld, mergeable pairs (b) %ld, "
+	       "truncated %ld\n", n_quirk_a, n_quirk_b, n_trunc);
+	if ((a_is_rust || b_is_rust) && !pretend_b_rust) {
+		long long r1 = rust_calls();
+
+		printf("# rust_calls %lld -> %lld\n", rust0, r1);
+		if (r1 <= rust0) {
+			printf("# rust handler served no call\n");
+			n_mism++;
+		}
+	}
+	printf("# cases: %ld, mismatches: %ld, seed %" PRIu64 ", %.1fs\n", n_cases, n_mism, seed0,
+	       now_s() - t0);
+	printf("# Totals: pass:%ld fail:%ld xfail:0 xpass:0 skip:0 error:0\n", n_cases - n_mism, n_mism);
+	return n_mism || !n_cases ? KSFT_FAIL : KSFT_PASS;
+}
