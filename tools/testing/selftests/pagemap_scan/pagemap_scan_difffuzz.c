@@ -145,6 +145,7 @@ static long long rust0;
 /* statistics */
 static long n_cases, n_mism, n_ro, n_wp, n_err, n_unstable, n_layouts, n_redraw;
 static long n_quirk_a, n_quirk_b, n_trunc, n_bigvec;
+static uint64_t cov_pages[256];		/* pages seen per exact category set */
 
 static uint64_t copy_base(int c) { return ARENA0 + c * COPY_STRIDE; }
 
@@ -243,7 +244,8 @@ static bool build_seg(const struct layout *L, int si, int c)
 		flags |= MAP_PRIVATE;
 		break;
 	case K_HUGETLB:
-		flags |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB;
+		/* odd seeds: shared hugetlb (FILE pages) */
+		flags |= (sg->seed & 1 ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_HUGETLB;
 		huge = true;
 		break;
 	}
@@ -460,6 +462,8 @@ static bool states_equal(const struct layout *L, char *why, size_t wl)
 {
 	long na = state_scan(L, 0, vecA), nb = state_scan(L, 1, vecB);
 
+	for (long i = 0; i < na; i++)
+		cov_pages[vecA[i].categories & 0xff] += (vecA[i].end - vecA[i].start) / PS;
 	if (na < 0 || nb < 0 || na != nb ||
 	    !regions_equal_rel(vecA, copy_base(0), vecB, copy_base(1), na)) {
 		snprintf(why, wl, "state differs: %ld vs %ld regions", na, nb);
@@ -774,8 +778,10 @@ static void describe(const struct repro *R)
 		const struct seg *sg = &R->L.seg[i];
 
 		ops_str(sg->ops, ob, sizeof(ob));
-		printf("#     seg %d: pages [%" PRIu64 ", %" PRIu64 ") %s ops=%s seed=%u\n", i, sg->off,
-		       sg->off + sg->npages, kind_name[sg->kind], ob, sg->seed);
+		printf("#     seg %d: pages [%" PRIu64 ", %" PRIu64 ") %s%s ops=%s seed=%u\n", i, sg->off,
+		       sg->off + sg->npages, kind_name[sg->kind],
+		       sg->kind == K_HUGETLB ? (sg->seed & 1 ? "(shared)" : "(private)") : "",
+		       ob, sg->seed);
 	}
 	for (int i = 0; i < R->nscan; i++) {
 		const struct scan *sc = &R->sc[i];
@@ -1280,6 +1286,28 @@ next:
 	       n_layouts, n_redraw, n_unstable, n_cases, n_ro, n_wp, n_err, n_bigvec);
 	printf("# model triggers (C side): stale walk_end (a) %ld, mergeable pairs (b) %ld, "
 	       "truncated %ld\n", n_quirk_a, n_quirk_b, n_trunc);
+	{
+		/* Coverage: pages seen in each category (summed over state scans). */
+		uint64_t per[8] = { 0 }, combos = 0;
+		char cb[128];
+
+		for (int c = 0; c < 256; c++) {
+			if (cov_pages[c])
+				combos++;
+			for (int b = 0; b < 8; b++)
+				if (c & (1 << b))
+					per[b] += cov_pages[c];
+		}
+		printf("# coverage: %" PRIu64 " distinct category sets; pages per category:", combos);
+		for (int b = 0; b < 8; b++)
+			printf(" %s=%" PRIu64, cats_str(1ULL << b, cb, sizeof(cb)), per[b]);
+		printf("\n# coverage: SWAPPED&!WPALLOWED=%" PRIu64 " (swap) HUGE&PRESENT&!FILE=%" PRIu64
+		       " HUGE&FILE=%" PRIu64 " SWAPPED&WPALLOWED&!WRITTEN=%" PRIu64 " (markers/wp swap)\n",
+		       ({ uint64_t t = 0; for (int c = 0; c < 256; c++) if ((c & P_S) && !(c & P_A)) t += cov_pages[c]; t; }),
+		       ({ uint64_t t = 0; for (int c = 0; c < 256; c++) if ((c & P_H) && (c & P_P) && !(c & P_F)) t += cov_pages[c]; t; }),
+		       ({ uint64_t t = 0; for (int c = 0; c < 256; c++) if ((c & P_H) && (c & P_F)) t += cov_pages[c]; t; }),
+		       ({ uint64_t t = 0; for (int c = 0; c < 256; c++) if ((c & P_S) && (c & P_A) && !(c & P_W)) t += cov_pages[c]; t; }));
+	}
 	if ((a_is_rust || b_is_rust) && !pretend_b_rust) {
 		long long r1 = rust_calls();
 
