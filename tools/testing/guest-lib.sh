@@ -117,3 +117,51 @@ unload_under_load() {
 	if [ $calls -gt 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 	echo "suite: unload_race impl=rust pass=$pass fail=$fail skip=0"
 }
+
+# run_libtest NAME IMPL CMD...: run a Rust libtest binary on IMPL and turn
+# its "test result:" line into a suite line.
+run_libtest() {
+	name=$1 impl=$2
+	shift 2
+	if ! select_impl "$impl"; then
+		echo "suite: $name impl=$impl pass=0 fail=1 skip=0"
+		return
+	fi
+	before=$(rust_calls)
+	out=/tmp/suite.$name.$impl.out
+	"$@" > "$out" 2>&1
+	rc=$?
+	cat "$out"
+	calls=$(( $(rust_calls) - before ))
+	res=$(grep '^test result:' "$out" | tail -1)
+	pass=$(echo "$res" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
+	fail=$(echo "$res" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	skip=$(echo "$res" | sed -n 's/.* \([0-9]*\) ignored.*/\1/p')
+	pass=${pass:-0} fail=${fail:-0} skip=${skip:-0}
+	[ -n "$res" ] || { echo "# $name: no test result line"; fail=$((fail + 1)); }
+	[ $((pass + fail + skip)) -gt 0 ] || { echo "# $name: ran no test"; fail=$((fail + 1)); }
+	if [ $rc -ne 0 ] && [ $fail -eq 0 ]; then fail=1; fi
+	if [ "$impl" = rust ] && [ $calls -eq 0 ]; then fail=$((fail + 1)); fi
+	if [ "$impl" = c ] && [ $calls -ne 0 ]; then fail=$((fail + 1)); fi
+	echo "suite: $name impl=$impl pass=$pass fail=$fail skip=$skip"
+}
+
+# run_programs NAME IMPL PROG...: each program is one test, passed when it
+# exits 0.
+run_programs() {
+	name=$1 impl=$2
+	shift 2
+	if ! select_impl "$impl"; then
+		echo "suite: $name impl=$impl pass=0 fail=1 skip=0"
+		return
+	fi
+	before=$(rust_calls)
+	pass=0 fail=0 skip=0
+	for p in "$@"; do
+		if "$p"; then pass=$((pass + 1)); else echo "# $name: $p failed"; fail=$((fail + 1)); fi
+	done
+	calls=$(( $(rust_calls) - before ))
+	if [ "$impl" = rust ] && [ $calls -eq 0 ]; then fail=$((fail + 1)); fi
+	if [ "$impl" = c ] && [ $calls -ne 0 ]; then fail=$((fail + 1)); fi
+	echo "suite: $name impl=$impl pass=$pass fail=$fail skip=$skip"
+}
