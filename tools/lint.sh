@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Static checks; prints "suite: lint impl=host pass=N fail=N skip=0".
+#  - rustfmt (kernel .rustfmt.toml) on the module and the abstractions
+#  - clippy (the kernel's CLIPPY=1 setup) on the module
+#  - no `unsafe` in the module and its logic
+#  - every `unsafe {` block in rust/kernel/mm has a SAFETY comment above it
+#  - checkpatch on the kernel patch and the C files
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+KCACHE=${KCACHE:-$HOME/.cache/pmscan}
+KSRC=$KCACHE/linux-source-6.12
+KOUT=$KCACHE/build-${KVARIANT:-default}
+cd "$REPO"
+pass=0 fail=0
+result() {
+	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "ok - $2"; else fail=$((fail + 1)); echo "not ok - $2"; fi
+}
+
+rs_files=(pagemap_scan_rs.rs pagemap_scan/logic.rs rust/kernel/mm.rs rust/kernel/mm/*.rs)
+rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" "${rs_files[@]}" >/tmp/pmscan-rustfmt.out 2>&1
+result $? "rustfmt ${rs_files[*]}"
+
+rm -f pagemap_scan_rs.o
+make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM=-19 M="$REPO" CLIPPY=1 modules >/tmp/pmscan-clippy.out 2>&1
+rc=$?
+if grep -qE '^(warning|error)' /tmp/pmscan-clippy.out; then rc=1; cat /tmp/pmscan-clippy.out; fi
+result $rc "clippy on the module"
+
+! grep -n 'unsafe' pagemap_scan_rs.rs pagemap_scan/logic.rs | grep -v 'forbid(unsafe_code)\|no `unsafe`\|free of `unsafe`'
+result $? "no unsafe in the module"
+
+missing=$(awk '
+	FNR == 1 { prev = ""; prev2 = "" }
+	/unsafe \{/ && $0 !~ /SAFETY/ && prev !~ /SAFETY/ && prev2 !~ /SAFETY/ && prev !~ /^ *\/\// {
+		printf "%s:%d\n", FILENAME, FNR
+	}
+	{ prev2 = prev; prev = $0 }' rust/kernel/mm.rs rust/kernel/mm/*.rs)
+[ -z "$missing" ] || echo "unsafe blocks without SAFETY comment: $missing"
+result "$([ -z "$missing" ] && echo 0 || echo 1)" "SAFETY comments on unsafe blocks"
+
+perl "$KSRC/scripts/checkpatch.pl" --no-tree --terse -q patches/*.patch >/tmp/pmscan-cp.out 2>&1
+result $? "checkpatch patches/"
+perl "$KSRC/scripts/checkpatch.pl" --no-tree --terse -q -f rust/helpers/mm_walk.c include/linux/pagemap_scan.h >>/tmp/pmscan-cp.out 2>&1
+result $? "checkpatch C files"
+[ -s /tmp/pmscan-cp.out ] && cat /tmp/pmscan-cp.out
+
+echo "suite: lint impl=host pass=$pass fail=$fail skip=0"
