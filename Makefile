@@ -20,7 +20,7 @@ SELFTEST_MM := $(KSRC)/tools/testing/selftests/mm
 # Fuzz budget inside `make check`; `make fuzz FUZZ_CASES=...` for more.
 FUZZ_CASES ?= 20000
 
-.PHONY: all setup kernel module payload check run shell fuzz clean help
+.PHONY: all setup kernel module payload check run shell fuzz lint clean help
 
 all: module
 
@@ -64,6 +64,9 @@ shell: payload
 
 fuzz: payload
 	@FUZZ_ONLY=1 tools/testing/check.sh $(PAYLOAD) $(FUZZ_CASES)
+
+lint: module
+	@tools/lint.sh
 
 clean:
 	-$(KMAKE) M=$(CURDIR) clean

@@ -13,8 +13,11 @@ result=$OUTDIR/check-output.txt
 
 echo "FUZZ_CASES=$FUZZ_CASES" > "$PAYLOAD/config.sh"
 echo "FUZZ_ONLY=${FUZZ_ONLY:-0}" >> "$PAYLOAD/config.sh"
+# Static checks on the host first, then the guest.
+"$REPO/tools/lint.sh" > "$result"
+cat "$result"
 "$REPO/tools/vm/run.sh" --payload "$PAYLOAD" --log "$log" --timeout "${CHECK_TIMEOUT:-3000}" \
-	"$REPO/tools/testing/guest-check.sh" | tee "$result"
+	"$REPO/tools/testing/guest-check.sh" | tee -a "$result"
 vmrc=${PIPESTATUS[0]}
 
 passed=0 failed=0
