@@ -1030,6 +1030,22 @@ static void minimize(struct repro *R)
 				progress = true;
 			}
 		}
+		/* halve segment sizes (not the huge kinds: 2M granularity) */
+		for (int i = 0; i < R->L.nseg && budget > 0; i++) {
+			struct seg *sg = &R->L.seg[i];
+
+			if (sg->kind == K_GAP || sg->kind == K_THP || sg->kind == K_HUGETLB ||
+			    sg->npages < 2)
+				continue;
+			budget--;
+			T = *R;
+			T.L.seg[i].npages /= 2;
+			if (still_fails(&T)) {
+				*R = T;
+				progress = true;
+				i--;
+			}
+		}
 		/* switch ops off one by one */
 		for (int i = 0; i < R->L.nseg && budget > 0; i++)
 			for (int b = 0; b < 10 && budget > 0; b++) {
@@ -1087,10 +1103,24 @@ static void minimize(struct repro *R)
 			}
 		}
 	}
-	/* drop trailing gap segments and shrink the span */
-	while (R->L.nseg > 1 && R->L.seg[R->L.nseg - 1].kind == K_GAP) {
-		R->L.nseg--;
-		R->L.span = R->L.seg[R->L.nseg - 1].off + R->L.seg[R->L.nseg - 1].npages;
+	/*
+	 * Gap segments map nothing: drop them from the list (offsets of the
+	 * others are explicit), then shrink the span to the last segment.
+	 * Only accept the result if it still reproduces.
+	 */
+	T = *R;
+	{
+		int o = 0;
+
+		for (int i = 0; i < T.L.nseg; i++)
+			if (T.L.seg[i].kind != K_GAP)
+				T.L.seg[o++] = T.L.seg[i];
+		if (o) {
+			T.L.nseg = o;
+			T.L.span = T.L.seg[o - 1].off + T.L.seg[o - 1].npages;
+			if (still_fails(&T))
+				*R = T;
+		}
 	}
 }
 
@@ -1101,6 +1131,11 @@ static void report_mismatch(struct repro *R, long caseno, const char *why)
 	long save[] = { n_ro, n_wp, n_err, n_quirk_a, n_quirk_b, n_trunc, n_bigvec };
 
 	printf("# MISMATCH seed=%" PRIu64 " case=%ld: %s\n", seed0, caseno, why);
+	if (n_mism > 10) {	/* keep the log readable: details for the first ten */
+		spec_str(R, spec, sizeof(spec));
+		printf("#   repro: --repro '%s'\n", spec);
+		return;
+	}
 	printf("# original reproduction (%d scans on this layout):\n", R->nscan);
 	describe(R);
 	if (minimized < 3) {
@@ -1116,8 +1151,8 @@ static void report_mismatch(struct repro *R, long caseno, const char *why)
 	n_ro = save[0]; n_wp = save[1]; n_err = save[2]; n_quirk_a = save[3];
 	n_quirk_b = save[4]; n_trunc = save[5]; n_bigvec = save[6];
 	spec_str(R, spec, sizeof(spec));
-	printf("# rerun: pagemap_scan_difffuzz --impl-a %s --impl-b %s --repro '%s'\n",
-	       impl_a, impl_b, spec);
+	printf("# rerun: pagemap_scan_difffuzz --impl-a %s --impl-b %s%s --repro '%s'\n",
+	       impl_a, impl_b, pretend_b_rust ? " --pretend-b-rust" : "", spec);
 	fflush(stdout);
 }
 
@@ -1239,7 +1274,7 @@ int main(int argc, char **argv)
 
 	t0 = now_s();
 	s = seed0;
-	while (n_cases < max_cases && (!max_time || now_s() - t0 < max_time)) {
+	while (n_cases < max_cases && (!max_time || now_s() - t0 < max_time) && n_mism < 1000) {
 		struct repro R = { 0 };
 		char why[256];
 		uint64_t ws = 77;
