@@ -32,7 +32,9 @@ if [ -e "$SWITCH" ]; then
 	: "${IMPL:=both}"
 	: "${FUZZ:=--impl-a c --impl-b rust --cases 20000 --time 110}"
 else
-	IMPL=none
+	# No switch (host): the built-in C. An explicit --impl is passed on
+	# so that asking for rust fails loudly instead of testing C.
+	: "${IMPL:=none}"
 	: "${FUZZ:=--self --cases 20000 --time 110}"
 fi
 
