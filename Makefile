@@ -29,6 +29,7 @@ help:
 	@echo "make check    set up, build, run every test in the guest"
 	@echo "make shell    interactive guest shell (module and tests in /pmscan)"
 	@echo "make fuzz     differential fuzzer, FUZZ_CASES=N (default $(FUZZ_CASES))"
+	@echo "make bench    Rust vs C vs read(pagemap) benchmark, tables and plot in out/bench"
 
 setup:
 	@tools/setup.sh
@@ -64,6 +65,13 @@ shell: payload
 
 fuzz: payload
 	@FUZZ_ONLY=1 tools/testing/check.sh $(PAYLOAD) $(FUZZ_CASES)
+
+# Rust vs C vs read(pagemap), one boot per clock (normal, icount); see
+# Documentation/benchmark.rst (BENCH_* variables in tools/bench/bench.sh).
+.PHONY: bench
+bench: payload
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pagemap_bench tools/bench/pagemap_bench.c
+	@tools/bench/bench.sh $(PAYLOAD)
 
 lint: module
 	@tools/lint.sh
