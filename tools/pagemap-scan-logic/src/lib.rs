@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host build of the pure logic of the PAGEMAP_SCAN Rust module.
+//!
+//! `pagemap_scan/logic.rs` (argument validation, category matching and the
+//! output bounce buffer) is plain `core` code. This crate compiles that very
+//! file, not a copy, next to a `PageRegion` laid out like the kernel's
+//! `kernel::mm::pagemap_scan::PageRegion`, so that `cargo test` checks it in
+//! seconds against models of the C code in `fs/proc/task_mmu.c`.
+
+/// `struct page_region`: one output region, as in the kernel crate.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct PageRegion {
+    /// First address.
+    pub start: u64,
+    /// End address (exclusive).
+    pub end: u64,
+    /// Categories of all its pages.
+    pub categories: u64,
+}
+
+// The kernel module is the user of these items; here only the tests are.
+#[allow(dead_code)]
+#[path = "../../../pagemap_scan/logic.rs"]
+mod logic;
+
+#[cfg(test)]
+mod tests;
