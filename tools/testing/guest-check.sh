@@ -1,32 +1,44 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Guest side of `make check`: every suite on the C implementation, then the
-# same on the Rust module, in one boot.
+# same on the Rust module, in one boot; then the reliability tests and the
+# differential fuzzer. config.sh selects FUZZ_ONLY / STRESS_ONLY runs.
 . /pmscan/guest-lib.sh
 . /pmscan/config.sh
 cd /tmp
 # The crate's tests fail instead of skipping when a feature is missing.
 export PAGEMAP_SCAN_REQUIRE_ALL=1
 
-# KUnit: the kernel crate's doctests ran at boot (CONFIG_RUST_KERNEL_DOCTESTS).
-kunit=$(dmesg | sed -n 's/.*# rust_doctests_kernel: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' | tail -1)
-if [ -n "$kunit" ]; then
-	set -- $kunit
-	echo "suite: rust_doctests_kernel impl=kunit pass=$1 fail=$2 skip=$3"
-else
-	echo "suite: rust_doctests_kernel impl=kunit pass=0 fail=1 skip=0"
+if [ "${STRESS_ONLY:-0}" = 1 ]; then
+	stress_run "$STRESS_SECONDS"
+	unload_rust
+	exit 0
 fi
 
 if [ "${FUZZ_ONLY:-0}" != 1 ]; then
+	# KUnit: the kernel crate's doctests ran at boot.
+	kunit=$(dmesg | sed -n 's/.*# rust_doctests_kernel: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' | tail -1)
+	if [ -n "$kunit" ]; then
+		set -- $kunit
+		echo "suite: rust_doctests_kernel impl=kunit pass=$1 fail=$2 skip=$3"
+	else
+		echo "suite: rust_doctests_kernel impl=kunit pass=0 fail=1 skip=0"
+	fi
+
 	for impl in c rust; do
 		run_ksft pagemap_ioctl $impl /pmscan/bin/pagemap_ioctl
 		run_ksft walk_end $impl /pmscan/bin/walk_end
-		run_libtest pagemap-scan-crate $impl \
-			/pmscan/bin/pagemap-scan-tests --test-threads=1
+		run_ksft pagemap_scan_test $impl /pmscan/bin/pagemap_scan_test --impl $impl
+		run_ksft pagemap_scan_badinput $impl /pmscan/bin/pagemap_scan_badinput --impl $impl
+		run_libtest pagemap-scan-crate $impl /pmscan/bin/pagemap-scan-tests --test-threads=1
 		run_programs samples $impl /pmscan/bin/write-watch \
 			/pmscan/bin/dirty-harvest /pmscan/bin/predump
 	done
 	unload_under_load 20
+	stress_run "$STRESS_SECONDS"
 fi
+
+run_ksft difffuzz rust-vs-c /pmscan/bin/pagemap_scan_difffuzz \
+	--impl-a c --impl-b rust --cases "$FUZZ_CASES" --time "${FUZZ_TIME:-900}"
 unload_rust
 exit 0

@@ -23,8 +23,10 @@ unload_rust() {
 	rmmod pagemap_scan_rs && [ "$(impl_now)" = c ]
 }
 
-# select_impl c|rust: route PAGEMAP_SCAN ioctls to that implementation.
+# select_impl c|rust|rust-vs-c: route PAGEMAP_SCAN ioctls to that
+# implementation (rust-vs-c: load the module, the program switches itself).
 select_impl() {
+	if [ "$1" = rust-vs-c ]; then load_rust; return; fi
 	if [ "$1" = rust ]; then load_rust || return 1; fi
 	echo "$1" > $SYSFS/impl 2>/dev/null || [ "$1" = c ]
 	[ "$(impl_now)" = "$1" ]
@@ -60,7 +62,7 @@ emit_suite() {
 		fail=$((fail + 1))
 	fi
 	if [ -n "$calls" ]; then
-		if [ "$impl" = rust ] && [ "$calls" -eq 0 ]; then
+		if [ "$impl" != c ] && [ "$calls" -eq 0 ]; then
 			echo "# $name: the Rust handler served no ioctl"
 			fail=$((fail + 1))
 		fi
@@ -164,4 +166,30 @@ run_programs() {
 	if [ "$impl" = rust ] && [ $calls -eq 0 ]; then fail=$((fail + 1)); fi
 	if [ "$impl" = c ] && [ $calls -ne 0 ]; then fail=$((fail + 1)); fi
 	echo "suite: $name impl=$impl pass=$pass fail=$fail skip=$skip"
+}
+
+# stress_run SECONDS: pmscan_stress on the Rust module while the module is
+# unloaded and reloaded in a loop (scans then alternate between C and Rust).
+stress_run() {
+	secs=$1
+	load_rust
+	before=$(rust_calls)
+	/pmscan/bin/pmscan_stress "$secs" > /tmp/stress.out 2>&1 &
+	pid=$!
+	reloads=0 bad=0
+	end=$(( $(date +%s) + secs - 1 ))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		sleep 1
+		rmmod pagemap_scan_rs || bad=$((bad + 1))
+		sleep 0.5
+		insmod $MODULE || bad=$((bad + 1))
+		reloads=$((reloads + 1))
+	done
+	wait $pid
+	rc=$?
+	cat /tmp/stress.out
+	calls=$(( $(rust_calls) - before ))
+	echo "# stress: $reloads module reloads ($bad failed), $calls ioctls served by Rust"
+	[ $bad -eq 0 ] || echo "not ok - module reloads failed"
+	emit_suite stress rust /tmp/stress.out "$(( rc + bad ))" "$calls"
 }
