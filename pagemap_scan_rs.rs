@@ -135,35 +135,28 @@ impl ScanHandler for RustScan {
             drop(notify);
             drop(lock);
 
+            // Go on after a full bounce buffer, unless max_pages is reached
+            // or the user array is full.
+            let more = matches!(ret, Err(e) if e == ENOSPC) && !walk.out.exhausted();
             // Copy out with the mmap lock dropped: the user array may fault.
-            let pending = walk.out.pending();
-            if !pending.is_empty() {
-                match pagemap_scan::copy_regions_to_user(vec_out, pending) {
-                    Ok(()) => {
-                        vec_out += core::mem::size_of_val(pending);
-                        n_out += pending.len();
-                        walk.out.flushed();
-                    }
-                    Err(e) => {
-                        ret = Err(e);
-                        break;
-                    }
-                }
-            }
-            match ret {
-                Err(e) if e == ENOSPC => {}
-                Ok(()) => {
-                    // The walk reached the end. C would keep the walk_end of
-                    // an earlier internal stop here (regions after it were
-                    // returned all the same): report the true end instead.
-                    if !walk.hugetlb_backout {
-                        walk.out.walk_end = 0;
-                    }
+            let pending = walk.out.pending(more);
+            let n = pending.len();
+            if n > 0 {
+                if let Err(e) = pagemap_scan::copy_regions_to_user(vec_out, pending) {
+                    ret = Err(e);
                     break;
                 }
-                Err(_) => break,
+                vec_out += core::mem::size_of_val(pending);
+                n_out += n;
+                walk.out.flushed(n);
             }
-            if walk.out.vec_left == 0 || walk.out.found_pages == args.max_pages {
+            if !more {
+                if ret.is_ok() && !walk.hugetlb_backout {
+                    // The walk reached the end. C would keep the walk_end
+                    // of an earlier internal stop here although it returned
+                    // the regions after it: report the true end instead.
+                    walk.out.walk_end = 0;
+                }
                 break;
             }
             walk_start = walk.out.walk_end;

@@ -302,6 +302,11 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
 
     /// Takes back `[addr, end)`, the tail of the current region that was
     /// just reported, when a huge page cannot be write-protected in part.
+    ///
+    /// If that empties the current entry, the previous one becomes current
+    /// again, so that the pages reported next (the split THP's PTEs) merge
+    /// with it. C leaves the empty entry current, and the next region starts
+    /// a new entry even when it continues the previous one.
     pub(crate) fn backout(&mut self, addr: u64, end: u64) {
         let idx = self.idx;
         let Some(b) = self.buf.as_mut() else {
@@ -313,34 +318,56 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
         } else {
             cur.start = 0;
             cur.end = 0;
+            cur.categories = 0;
+            if idx > 0 {
+                self.idx = idx - 1;
+            }
         }
         self.found_pages = self.found_pages.wrapping_sub((end - addr) / PAGE_SIZE);
     }
 
-    /// The finished entries to copy to the user array.
-    pub(crate) fn pending(&self) -> &[PageRegion] {
-        let Some(b) = self.buf.as_ref() else {
-            return &[];
-        };
-        if b.is_empty() {
-            return &[];
+    /// Number of non-empty entries.
+    fn filled(&self) -> usize {
+        match self.buf.as_ref() {
+            Some(b) if !b.is_empty() => {
+                self.idx + usize::from(b[self.idx].end != b[self.idx].start)
+            }
+            _ => 0,
         }
-        let mut n = self.idx;
-        if b[n].end != b[n].start {
-            n += 1;
-        }
-        &b[..n]
     }
 
-    /// Marks the pending entries as copied and empties the buffer.
-    pub(crate) fn flushed(&mut self) {
-        let n = self.pending().len() as u64;
+    /// Whether a stop for lack of room is final: `max_pages` is reached or
+    /// the user array is full (the bounce buffer covered all of it).
+    pub(crate) fn exhausted(&self) -> bool {
+        self.found_pages == self.max_pages || self.len as u64 >= self.vec_left
+    }
+
+    /// The entries to copy to the user array now. With `keep_last`, the
+    /// walk goes on and the last entry stays in the buffer, since the
+    /// next pass may still extend it: regions merge across the internal
+    /// flushes.
+    pub(crate) fn pending(&self, keep_last: bool) -> &[PageRegion] {
+        let n = self.filled();
+        let n = if keep_last { n.saturating_sub(1) } else { n };
+        match self.buf.as_ref() {
+            Some(b) => &b[..n],
+            None => &[],
+        }
+    }
+
+    /// Marks the first `n` entries as copied; a kept last entry moves to the
+    /// front and stays current.
+    pub(crate) fn flushed(&mut self, n: usize) {
         if n == 0 {
             return;
         }
-        self.vec_left -= n;
-        self.idx = 0;
+        let kept = self.filled() > n;
+        self.vec_left -= n as u64;
         self.len = core::cmp::min(self.len as u64, self.vec_left) as usize;
-        self.reset_current();
+        self.idx = 0;
+        match (kept, self.buf.as_mut()) {
+            (true, Some(b)) => b[0] = b[n],
+            _ => self.reset_current(),
+        }
     }
 }

@@ -17,6 +17,16 @@ echo "STRESS_ONLY=${STRESS_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "STRESS_SECONDS=${STRESS_SECONDS:-30}" >> "$PAYLOAD/config.sh"
 # Static checks on the host first, then the guest.
 "$REPO/tools/lint.sh" > "$result"
+# Host unit and property tests of the scan logic (the module's logic.rs).
+cargo test --manifest-path "$REPO/tools/pagemap-scan-logic/Cargo.toml" > "$OUTDIR/logic-tests.txt" 2>&1
+lrc=$?
+lres=$(grep '^test result:' "$OUTDIR/logic-tests.txt" | tail -1)
+lpass=$(echo "$lres" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
+lfail=$(echo "$lres" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+lpass=${lpass:-0} lfail=${lfail:-0}
+if [ $lrc -ne 0 ] && [ "$lfail" -eq 0 ]; then lfail=1; tail -20 "$OUTDIR/logic-tests.txt"; fi
+[ "$lpass" -gt 0 ] || lfail=$((lfail + 1))
+echo "suite: scan-logic impl=host pass=$lpass fail=$lfail skip=0" >> "$result"
 cat "$result"
 "$REPO/tools/vm/run.sh" --payload "$PAYLOAD" --log "$log" --timeout "${CHECK_TIMEOUT:-3000}" \
 	"$REPO/tools/testing/guest-check.sh" | tee -a "$result"

@@ -140,19 +140,18 @@ fn drive(case: &Case) -> Seen {
         passes += 1;
         assert!(passes <= case.runs.len() + 2, "no progress");
         let ret = walk(&mut out, &case.runs, walk_start, args.end);
-        let pending = out.pending();
-        assert!(pending.len() as u64 <= out.vec_left);
-        if !pending.is_empty() {
-            user.extend_from_slice(pending);
-            out.flushed();
-        }
-        assert!(out.pending().is_empty());
-        if ret.is_ok() {
-            // The true end, not an earlier stop (see the C defect test).
-            out.walk_end = 0;
-            break;
-        }
-        if out.vec_left == 0 || out.found_pages == args.max_pages {
+        let more = ret.is_err() && !out.exhausted();
+        let pending = out.pending(more);
+        let n = pending.len();
+        assert!(n as u64 <= out.vec_left);
+        user.extend_from_slice(pending);
+        out.flushed(n);
+        if !more {
+            assert!(out.pending(false).is_empty());
+            if ret.is_ok() {
+                // The true end, not an earlier stop (see the C defect test).
+                out.walk_end = 0;
+            }
             break;
         }
         assert!(
@@ -163,6 +162,14 @@ fn drive(case: &Case) -> Seen {
         walk_start = out.walk_end;
     }
     assert_eq!(out.vec_left, case.vec_len - user.len() as u64);
+    // Adjacent regions with equal categories are always merged.
+    for w in user.windows(2) {
+        assert!(
+            w[0].end != w[1].start || w[0].categories != w[1].categories,
+            "unmerged {:x?}",
+            w
+        );
+    }
     Seen {
         regions: user,
         found_pages: out.found_pages,
@@ -436,11 +443,12 @@ fn walk_end_of_an_earlier_stop_survives_a_full_pass() {
     assert_eq!(walk(&mut out, &case.runs, args.start, args.end), Err(Full));
     let stop = out.walk_end;
     assert_eq!(stop, (0x10 + 2 * 512) * PAGE_SIZE);
-    assert_eq!(out.pending().len(), 512);
-    out.flushed();
+    assert_eq!(out.pending(false).len(), 512);
+    let n = out.pending(false).len();
+    out.flushed(n);
     assert_eq!(out.vec_left, 600 - 512);
     assert_eq!(walk(&mut out, &case.runs, stop, args.end), Ok(()));
-    assert_eq!(out.pending().len(), 1);
+    assert_eq!(out.pending(false).len(), 1);
     assert_eq!(out.walk_end, stop);
 }
 
@@ -469,7 +477,7 @@ fn output_cuts_at_max_pages() {
     );
     // The empty entry that the cut left is not reported.
     assert_eq!(
-        out.pending(),
+        out.pending(false),
         [
             PageRegion {
                 start: 0x1_0000,
@@ -497,7 +505,7 @@ fn output_masks_categories_with_return_mask() {
     let mut end = 0x1_2000;
     out.output(0x0e, 0x1_1000, &mut end).unwrap();
     assert_eq!(
-        out.pending(),
+        out.pending(false),
         [PageRegion {
             start: 0x1_0000,
             end: 0x1_2000,
@@ -534,8 +542,9 @@ fn no_vec_reports_nothing() {
     let mut end = 0x2_0000;
     assert_eq!(out.output(1, 0x1_0000, &mut end), Ok(()));
     assert_eq!((end, out.found_pages, out.walk_end), (0x2_0000, 0, 0));
-    assert!(out.pending().is_empty());
-    out.flushed();
+    assert!(out.pending(false).is_empty());
+    let n = out.pending(false).len();
+    out.flushed(n);
     assert_eq!(out.vec_left, 0);
 }
 
@@ -569,8 +578,9 @@ fn flush_shrinks_buffer_to_vec_left() {
         let mut end = addr + PAGE_SIZE;
         out.output(i as u64, addr, &mut end).unwrap();
     }
-    assert_eq!(out.pending().len(), 2);
-    out.flushed();
+    assert_eq!(out.pending(false).len(), 2);
+    let n = out.pending(false).len();
+    out.flushed(n);
     assert_eq!(out.vec_left, 1);
     let mut end = 0x1_5000;
     assert_eq!(out.output(1, 0x1_4000, &mut end), Ok(()));
@@ -579,13 +589,14 @@ fn flush_shrinks_buffer_to_vec_left() {
     assert_eq!(out.output(1, 0x1_6000, &mut end), Err(Full));
     assert_eq!((end, out.walk_end), (0x1_6000, 0x1_6000));
     assert_eq!(
-        out.pending(),
+        out.pending(false),
         [PageRegion {
             start: 0x1_4000,
             end: 0x1_5000,
             categories: 1
         }]
     );
-    out.flushed();
+    let n = out.pending(false).len();
+    out.flushed(n);
     assert_eq!(out.vec_left, 0);
 }
