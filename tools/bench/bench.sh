@@ -21,7 +21,7 @@
 #
 # Environment: BENCH_SCALE (multiplies every rep's work, default 1: about 1 s
 # per rep under TCG), BENCH_ROUNDS (C/Rust alternations, default 3),
-# BENCH_REPS (timed reps per run, default 3), BENCH_BASE_REPS (baseline
+# BENCH_REPS (timed reps per run, default 2), BENCH_BASE_REPS (baseline
 # reps, default 3), BENCH_WORKLOADS (default: all), BENCH_CLOCKS (default
 # "normal icount"), BENCH_OUT, BENCH_TIMEOUT (per boot, default 1500 s).
 set -euo pipefail
@@ -34,7 +34,7 @@ OUT=${BENCH_OUT:-$REPO/out/bench}
 CLOCKS=${BENCH_CLOCKS:-normal icount}
 SCALE=${BENCH_SCALE:-1}
 ROUNDS=${BENCH_ROUNDS:-3}
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-2}
 BASE_REPS=${BENCH_BASE_REPS:-3}
 WORKLOADS=${BENCH_WORKLOADS:-anon4k thp sparse wp hugetlb vec1 vec32 file maxpages}
 VENV=$KCACHE/bench-venv
@@ -116,7 +116,7 @@ for clock in $CLOCKS; do
 	t0=$SECONDS
 	set +e
 	{
-		echo "pmbench-host clock=$clock date=$(date -u +%Y-%m-%dT%H:%M:%SZ) loadavg_before=$(cut -d' ' -f1 /proc/loadavg) qemu=$(qemu-system-x86_64 --version | sed -n 's/.*version \([^ ]*\).*/\1/p') host_cpu=\"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)\""
+		echo "pmbench-host clock=$clock date=$(date -u +%Y-%m-%dT%H:%M:%SZ) loadavg_before=$(cut -d' ' -f1 /proc/loadavg) git=$(git -C "$REPO" rev-parse --short HEAD) module_sha256=$(sha256sum "$snap/pagemap_scan_rs.ko" | cut -c1-12) kernel_sha256=$(sha256sum "$KCACHE/build-$KVARIANT/arch/x86/boot/bzImage" | cut -c1-12) qemu=$(qemu-system-x86_64 --version | sed -n 's/.*version \([^ ]*\).*/\1/p') host_cpu=\"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)\""
 		"$REPO/tools/vm/run.sh" --payload "$snap" "${flag[@]}" --log "$OUT/console-$clock.log" \
 			--timeout "${BENCH_TIMEOUT:-1500}" "$REPO/tools/bench/guest-bench.sh"
 		echo "pmbench-status $?"

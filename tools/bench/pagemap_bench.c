@@ -241,6 +241,9 @@ static const struct workload workloads[] = {
 	{ .name = "file", .what = "file on /mnt/ext2, MAP_SHARED, read-faulted",
 	  .kind = K_PRESENT, .len = 64 << 20, .iters = 900, .base_iters = 1150,
 	  .vec_len = 64, .ret_extra = PAGE_IS_FILE },
+	{ .name = "ioctl1", .what = "one populated 4K page: the fixed cost of an ioctl",
+	  .kind = K_PRESENT, .len = 4096, .iters = 300000, .base_iters = 300000,
+	  .vec_len = 64 },
 	{ .name = "maxpages", .what = "anonymous 4K populated, max_pages 256, loop on walk_end",
 	  .kind = K_MAXPAGES, .len = 64 << 20, .iters = 1250, .base_iters = 1000,
 	  .vec_len = 64, .max_pages = 256 },
@@ -274,7 +277,8 @@ static void setup(struct state *s)
 	const struct workload *w = s->w;
 
 	s->len = w->len;
-	if (!strcmp(w->name, "anon4k") || !strcmp(w->name, "maxpages")) {
+	if (!strcmp(w->name, "anon4k") || !strcmp(w->name, "maxpages") ||
+	    !strcmp(w->name, "ioctl1")) {
 		s->p = map_anon(s->len, 0, MADV_NOHUGEPAGE);
 		touch(s->p, s->len, PAGE);
 	} else if (!strcmp(w->name, "thp")) {
