@@ -503,8 +503,23 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 	uint64_t bx = sc->abs ? 0 : copy_base(cx), by = sc->abs ? 0 : copy_base(cy);
 	long nx, merges = 0, n;
 	bool trunc, stale_we;
-	uint64_t last_end;
 
+	if (verbose > 1) {
+		long i;
+
+		printf("# A: ret %ld errno %d walk_end %#" PRIx64 " nwritten %ld\n", x->ret, x->err,
+		       x->walk_end - bx, x->nwritten);
+		for (i = 0; i < x->nwritten; i++)
+			printf("#   A[%ld] %#" PRIx64 "-%#" PRIx64 " %#" PRIx64 "\n", i,
+			       (uint64_t)(x->v[i].start - bx), (uint64_t)(x->v[i].end - bx),
+			       (uint64_t)x->v[i].categories);
+		printf("# B: ret %ld errno %d walk_end %#" PRIx64 " nwritten %ld\n", y->ret, y->err,
+		       y->walk_end - by, y->nwritten);
+		for (i = 0; i < y->nwritten; i++)
+			printf("#   B[%ld] %#" PRIx64 "-%#" PRIx64 " %#" PRIx64 "\n", i,
+			       (uint64_t)(y->v[i].start - by), (uint64_t)(y->v[i].end - by),
+			       (uint64_t)y->v[i].categories);
+	}
 	if (x->ret != y->ret && !model) {
 		snprintf(why, wl, "ret %ld/%d vs %ld/%d", x->ret, x->err, y->ret, y->err);
 		return false;
@@ -519,14 +534,32 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 	n = model ? merge_regions(vecT, nx, &merges) : nx;
 	if (merges)
 		n_quirk_b++;
-	last_end = nx ? x->v[nx - 1].end : 0;
 	/*
-	 * (a) needs an internal flush, so more than 512 regions. With fewer,
-	 * a walk_end below the last region is C's partial-hugetlb back-out
-	 * (max_pages cuts a hugetlb page under WP_MATCHING: walk_end is left at
-	 * that page and the walk goes on), which Rust keeps as it is.
+	 * (a) C leaves walk_end at an earlier stop point although its walk went
+	 * on to the end: after an internal bounce-buffer flush (more than 512
+	 * regions), or after a THP that max_pages cut and that was then split
+	 * and taken back. Rust reports the end of the walk. A stop is final,
+	 * and walk_end must then be equal, when C ran out of room: the vector
+	 * is full or max_pages pages were reported. C's partial-hugetlb
+	 * back-out, which sets walk_end on purpose and goes on, is kept by
+	 * Rust (checked below).
 	 */
-	stale_we = nx > 512 && x->ret >= 0 && relv(x->walk_end, bx) < relv(last_end, bx);
+	{
+		uint64_t pages = 0;
+		long i;
+
+		for (i = 0; i < nx; i++)
+			pages += (x->v[i].end - x->v[i].start) / 4096;
+		/*
+		 * A walk_end below the end of the last returned region is
+		 * always stale (C's second pass can fill the vector exactly
+		 * and still finish the walk).
+		 */
+		stale_we = x->ret >= 0 && x->walk_end != aligned_end(sc, cx) &&
+			((nx && relv(x->walk_end, bx) < relv(x->v[nx - 1].end, bx)) ||
+			 ((uint64_t)x->ret != sc->vec_len &&
+			  !(sc->max_pages && pages == sc->max_pages)));
+	}
 	if (stale_we)
 		n_quirk_a++;
 	trunc = (x->ret >= 0 && (uint64_t)x->ret == sc->vec_len) ||
@@ -546,12 +579,12 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 		}
 		if (model && stale_we && x->ret >= 0) {
 			/*
-			 * Unless the walk's last pass backed out a hugetlb page:
-			 * then both leave walk_end there (2M aligned, needs
-			 * WP_MATCHING and a max_pages cut).
+			 * Unless the walk's last pass backed out a hugetlb page
+			 * it could not write-protect whole (range or max_pages
+			 * cut it): both leave walk_end there. Only possible
+			 * under WP_MATCHING.
 			 */
-			bool hugetlb_backout = (sc->flags & PM_SCAN_WP_MATCHING) && sc->max_pages &&
-				!((x->walk_end - bx) & ((2UL << 20) - 1)) &&
+			bool hugetlb_backout = (sc->flags & PM_SCAN_WP_MATCHING) &&
 				relv(y->walk_end, by) == relv(x->walk_end, bx);
 
 			if (!hugetlb_backout &&
