@@ -20,7 +20,7 @@ SELFTEST_MM := $(KSRC)/tools/testing/selftests/mm
 # Fuzz budget inside `make check`; `make fuzz FUZZ_CASES=...` for more.
 FUZZ_CASES ?= 20000
 
-.PHONY: all setup kernel module payload check run shell fuzz stress lint clean help
+.PHONY: all setup kernel module payload check check-debug run shell fuzz stress lint clean help
 
 all: module
 
@@ -50,6 +50,7 @@ payload: module
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_race tools/testing/hook/unload_race.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/walk_end tools/testing/hook/walk_end.c
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/perms tools/testing/hook/perms.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan_stress tools/testing/stress/pmscan_stress.c -lpthread
 	@if [ -f tools/testing/selftests/pagemap_scan/Makefile ]; then \
 		$(MAKE) -s -C tools/testing/selftests/pagemap_scan KHDR=$(KHDR)/include KSRC=$(KSRC) OUT=$(PAYLOAD)/bin; fi
@@ -79,6 +80,10 @@ DURATION ?= 300
 stress: payload
 	@STRESS_ONLY=1 STRESS_SECONDS=$(DURATION) CHECK_TIMEOUT=$$(( $(DURATION) + 600 )) \
 		tools/testing/check.sh $(PAYLOAD) $(FUZZ_CASES)
+
+# The whole suite on the debug kernel (KASAN, lockdep, DEBUG_VM, ...).
+check-debug:
+	@$(MAKE) --no-print-directory KVARIANT=debug check
 
 lint: module
 	@tools/lint.sh

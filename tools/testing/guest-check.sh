@@ -30,6 +30,7 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 		run_ksft walk_end $impl /pmscan/bin/walk_end
 		run_ksft pagemap_scan_test $impl /pmscan/bin/pagemap_scan_test --impl $impl
 		run_ksft pagemap_scan_badinput $impl /pmscan/bin/pagemap_scan_badinput --impl $impl
+		run_ksft perms $impl /pmscan/bin/perms "${PERMS_SCANS:-200000}"
 		run_libtest pagemap-scan-crate $impl /pmscan/bin/pagemap-scan-tests --test-threads=1
 		run_programs samples $impl /pmscan/bin/write-watch \
 			/pmscan/bin/dirty-harvest /pmscan/bin/predump
