@@ -112,17 +112,26 @@ config() {
 	(cd "$KOUT" && "$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KOUT" .config "${frags[@]}" >/dev/null)
 	"${KMAKE[@]}" -s olddefconfig
 	# Kconfig silently drops options whose dependencies are missing: check
-	# that every requested option is really set as asked.
+	# that every requested option is really set as asked. Later fragments
+	# override earlier ones ("# CONFIG_X is not set" asks for it unset).
 	local line opt val bad=0
+	declare -A want_val=()
 	while IFS= read -r line; do
-		case "$line" in CONFIG_*=*) ;; *) continue ;; esac
-		opt=${line%%=*}
-		val=${line#*=}
-		if ! grep -qx "$opt=$val" "$KOUT/.config"; then
-			log "ERROR: $opt=$val requested but .config has: $(grep -E "^(# )?$opt[= ]" "$KOUT/.config" || echo 'nothing')"
-			bad=1
-		fi
+		case "$line" in
+		CONFIG_*=*) want_val[${line%%=*}]=${line#*=} ;;
+		"# CONFIG_"*" is not set") opt=${line#\# }; want_val[${opt%% *}]=n ;;
+		esac
 	done < <(cat "${frags[@]}")
+	for opt in "${!want_val[@]}"; do
+		val=${want_val[$opt]}
+		if [ "$val" = n ]; then
+			grep -q "^$opt=" "$KOUT/.config" || continue
+		elif grep -qx "$opt=$val" "$KOUT/.config"; then
+			continue
+		fi
+		log "ERROR: $opt=$val requested but .config has: $(grep -E "^(# )?$opt[= ]" "$KOUT/.config" || echo 'nothing')"
+		bad=1
+	done
 	[ $bad = 0 ] || { log "config verification failed"; exit 1; }
 	echo "$want" > "$stamp"
 	log "config verified: $(grep -c '=y' "$KOUT/.config") options set"

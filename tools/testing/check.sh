@@ -13,6 +13,8 @@ result=$OUTDIR/check-output.txt
 
 echo "FUZZ_CASES=$FUZZ_CASES" > "$PAYLOAD/config.sh"
 echo "FUZZ_ONLY=${FUZZ_ONLY:-0}" >> "$PAYLOAD/config.sh"
+echo "KVARIANT=${KVARIANT:-default}" >> "$PAYLOAD/config.sh"
+echo "PERMS_SCANS=${PERMS_SCANS:-200000}" >> "$PAYLOAD/config.sh"
 echo "STRESS_ONLY=${STRESS_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "STRESS_SECONDS=${STRESS_SECONDS:-30}" >> "$PAYLOAD/config.sh"
 # Static checks on the host first, then the guest.

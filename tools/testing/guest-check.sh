@@ -16,14 +16,9 @@ if [ "${STRESS_ONLY:-0}" = 1 ]; then
 fi
 
 if [ "${FUZZ_ONLY:-0}" != 1 ]; then
-	# KUnit: the kernel crate's doctests ran at boot.
-	kunit=$(dmesg | sed -n 's/.*# rust_doctests_kernel: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' | tail -1)
-	if [ -n "$kunit" ]; then
-		set -- $kunit
-		echo "suite: rust_doctests_kernel impl=kunit pass=$1 fail=$2 skip=$3"
-	else
-		echo "suite: rust_doctests_kernel impl=kunit pass=0 fail=1 skip=0"
-	fi
+	# KUnit: the kernel crate's doctests ran at boot (not configured in
+	# the debug variant, see tools/kconfig/debug.config).
+	[ "$KVARIANT" = debug ] || kunit_suite rust_doctests_kernel
 
 	for impl in c rust; do
 		run_ksft pagemap_ioctl $impl /pmscan/bin/pagemap_ioctl

@@ -193,3 +193,15 @@ stress_run() {
 	[ $bad -eq 0 ] || echo "not ok - module reloads failed"
 	emit_suite stress rust /tmp/stress.out "$(( rc + bad ))" "$calls"
 }
+
+# kunit_suite NAME: the result of a KUnit suite that ran at boot.
+kunit_suite() {
+	res=$(dmesg | sed -n "s/.*# $1: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p" | tail -1)
+	if [ -n "$res" ]; then
+		set -- "$1" $res
+		echo "suite: $1 impl=kunit pass=$2 fail=$3 skip=$4"
+	else
+		echo "# $1: no KUnit result in the kernel log"
+		echo "suite: $1 impl=kunit pass=0 fail=1 skip=0"
+	fi
+}
