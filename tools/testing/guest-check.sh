@@ -34,7 +34,14 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 	stress_run "$STRESS_SECONDS"
 fi
 
+# The two copies the fuzzer compares must not diverge behind its back:
+# keep khugepaged from collapsing one copy and not the other meanwhile
+# (the stress test above runs with khugepaged active).
+KHP=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+khp=$(cat $KHP)
+echo 86400000 > $KHP
 run_ksft difffuzz rust-vs-c /pmscan/bin/pagemap_scan_difffuzz \
 	--impl-a c --impl-b rust --cases "$FUZZ_CASES" --time "${FUZZ_TIME:-900}"
+echo "$khp" > $KHP
 unload_rust
 exit 0
