@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Where does PAGEMAP_SCAN spend its time, in C and in Rust? A sampling
+# profile of the guest (normal clock) through QEMU's gdbstub.
+#
+#   tools/bench/profile.sh PAYLOAD [WORKLOAD...]
+#
+# Boots the guest once (tools/vm/run.sh, with -gdb added by a wrapper
+# qemu-system-x86_64 first on PATH) and runs, for every workload, a
+# pagemap_bench run on C and one on Rust of PROF_REPS reps (default 10,
+# about 1 s each at PROF_SCALE=1). tools/bench/pcsample.py samples the
+# vCPUs' instruction pointers at PROF_HZ (default 200) meanwhile; the host
+# timestamps the guest's "pmbench" lines, and the samples between the end
+# of a run's first rep and its last one (no setup, no warm-up) are that
+# run's profile. tools/bench/prof_report.py symbolizes them with vmlinux and
+# the module (its load address from /proc/modules) and prints, per run, the
+# functions with the most samples and how many fall in the Rust helpers.
+# Output in PROF_OUT (default out/bench/profile).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+KCACHE=${KCACHE:-$HOME/.cache/pmscan}
+KVARIANT=${KVARIANT:-default}
+KOUT=$KCACHE/build-$KVARIANT
+OUT=${PROF_OUT:-$REPO/out/bench/profile}
+[ $# -ge 1 ] || { echo "usage: $0 PAYLOAD [WORKLOAD...]" >&2; exit 2; }
+PAYLOAD=$1
+shift
+WORKLOADS=${*:-anon4k sparse vec1 file}
+PORT=${PROF_PORT:-$((20000 + RANDOM % 20000))}
+
+mkdir -p "$OUT"
+snap=$OUT/payload
+rm -rf "$snap"
+cp -a "$PAYLOAD" "$snap"
+gcc -static -O2 -Wall -isystem "$KOUT/usr-headers/include" -o "$snap/bin/pagemap_bench" \
+	"$REPO/tools/bench/pagemap_bench.c"
+cp "$KOUT/vmlinux" "$OUT/vmlinux"
+cp "$snap/pagemap_scan_rs.ko" "$OUT/pagemap_scan_rs.ko"
+
+cat > "$OUT/guest.sh" <<EOF
+#!/bin/sh
+. /pmscan/guest-lib.sh
+insmod \$MODULE || exit 1
+echo "pmprof-module \$(grep '^pagemap_scan_rs ' /proc/modules)"
+for w in $WORKLOADS; do
+	for impl in c rust; do
+		echo \$impl > \$SYSFS/impl
+		echo "pmprof-run \$w \$impl"
+		PMBENCH_SCALE=${PROF_SCALE:-1} pagemap_bench --workload \$w --reps ${PROF_REPS:-10} --impl-label \$impl
+	done
+done
+rmmod pagemap_scan_rs
+EOF
+
+wrap=$(mktemp -d)
+trap 'rm -rf "$wrap"' EXIT
+real=$(command -v qemu-system-x86_64)
+printf '#!/bin/sh\nexec %s "$@" -gdb tcp:127.0.0.1:%s\n' "$real" "$PORT" > "$wrap/qemu-system-x86_64"
+chmod +x "$wrap/qemu-system-x86_64"
+
+while pgrep -f '^qemu-system-x86_64 |/qemu-system-x86_64 ' >/dev/null; do
+	echo "[profile] waiting for another QEMU to finish" >&2
+	sleep 10
+done
+python3 "$REPO/tools/bench/pcsample.py" "127.0.0.1:$PORT" "$OUT/samples.txt" --hz "${PROF_HZ:-200}" &
+sampler=$!
+# Timestamp the console lines as they come: from the console log, which
+# run.sh writes unbuffered (its filtered stdout comes in blocks).
+: > "$OUT/console.log"
+PATH="$wrap:$PATH" "$REPO/tools/vm/run.sh" --payload "$snap" --log "$OUT/console.log" \
+	--timeout "${PROF_TIMEOUT:-1800}" "$OUT/guest.sh" >/dev/null &
+vm=$!
+tail -n +1 -F --pid=$vm "$OUT/console.log" 2>/dev/null |
+	while IFS= read -r line; do
+		printf '%s %s\n' "$(date +%s.%N)" "$line"
+	done > "$OUT/output.txt"
+wait $vm || true
+wait $sampler || true
+python3 "$REPO/tools/bench/prof_report.py" "$OUT" | tee "$OUT/report.txt"
