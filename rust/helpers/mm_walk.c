@@ -11,6 +11,7 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/pagewalk.h>
+#include <linux/pte_info.h>
 #include <linux/sched/signal.h>
 #include <linux/swapops.h>
 #include <linux/uaccess.h>
@@ -134,6 +135,47 @@ void rust_helper_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
 pte_t rust_helper_ptep_get(pte_t *ptep)
 {
 	return ptep_get(ptep);
+}
+
+static inline u8 pte_info(pte_t pte)
+{
+	u8 info = 0;
+
+	if (pte_none(pte))
+		return PTE_INFO_NONE;
+	if (pte_present(pte)) {
+		info |= PTE_INFO_PRESENT;
+		if (pte_uffd_wp(pte))
+			info |= PTE_INFO_UFFD_WP;
+		if (pte_soft_dirty(pte))
+			info |= PTE_INFO_SOFT_DIRTY;
+		if (is_zero_pfn(pte_pfn(pte)))
+			info |= PTE_INFO_ZERO_PFN;
+	} else {
+		info |= PTE_INFO_SWAP;
+		if (pte_swp_soft_dirty(pte))
+			info |= PTE_INFO_SWP_SOFT_DIRTY;
+	}
+	if (pte_swp_uffd_wp_any(pte))
+		info |= PTE_INFO_SWP_UFFD_WP;
+	return info;
+}
+
+u8 rust_helper_pte_info(pte_t pte)
+{
+	return pte_info(pte);
+}
+
+/* Reads @nr entries from @ptep into @vals and classifies them into @info. */
+void rust_helper_ptes_get_info(pte_t *ptep, unsigned int nr, pte_t *vals,
+			       u8 *info)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		vals[i] = ptep_get(ptep + i);
+		info[i] = pte_info(vals[i]);
+	}
 }
 
 bool rust_helper_pte_none(pte_t pte)

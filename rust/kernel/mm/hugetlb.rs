@@ -12,14 +12,14 @@ impl Pte {
     #[inline]
     pub fn huge_uffd_wp(self) -> bool {
         // SAFETY: pure function of the value.
-        unsafe { bindings::huge_pte_uffd_wp(self.0) }
+        unsafe { bindings::huge_pte_uffd_wp(self.raw) }
     }
 
     /// An empty hugetlb entry.
     #[inline]
     pub fn huge_is_none(self) -> bool {
         // SAFETY: pure function of the value.
-        unsafe { bindings::huge_pte_none(self.0) }
+        unsafe { bindings::huge_pte_none(self.raw) }
     }
 
     /// Whether the page a present hugetlb entry maps is not anonymous.
@@ -27,7 +27,7 @@ impl Pte {
     #[inline]
     pub fn huge_maps_file_page(self) -> bool {
         // SAFETY: a present entry maps a valid page, kept by the lock.
-        unsafe { !bindings::huge_pte_page_is_anon(self.0) }
+        unsafe { !bindings::huge_pte_page_is_anon(self.raw) }
     }
 }
 
@@ -119,7 +119,9 @@ impl<'a> HugetlbEntry<'a> {
     #[inline]
     pub fn get(&self, addr: usize) -> Pte {
         // SAFETY: valid entry by the type invariant.
-        Pte(unsafe { bindings::huge_ptep_get((*self.vma.as_raw()).vm_mm, addr as _, self.ptep) })
+        let raw =
+            unsafe { bindings::huge_ptep_get((*self.vma.as_raw()).vm_mm, addr as _, self.ptep) };
+        Pte::new(raw)
     }
 
     /// Takes the file's `i_mmap` lock for writing, then the entry's page
@@ -169,11 +171,11 @@ impl HugetlbLock<'_> {
         let ptep = self.entry.ptep;
         // SAFETY: the entry is locked (type invariant) and belongs to `vma`.
         unsafe {
-            if bindings::is_hugetlb_entry_hwpoisoned(pte.0) || pte.is_marker() {
+            if bindings::is_hugetlb_entry_hwpoisoned(pte.raw) || pte.is_marker() {
                 return;
             }
-            if bindings::is_hugetlb_entry_migration(pte.0) {
-                let new = bindings::pte_swp_mkuffd_wp(pte.0);
+            if bindings::is_hugetlb_entry_migration(pte.raw) {
+                let new = bindings::pte_swp_mkuffd_wp(pte.raw);
                 bindings::set_huge_pte_at(vma, addr as _, ptep, new);
             } else if !pte.huge_is_none() {
                 let old = bindings::huge_ptep_modify_prot_start(vma, addr as _, ptep);

@@ -11,77 +11,93 @@
 use crate::{bindings, mm::virt::VmaRef, mm::PAGE_SIZE};
 use core::marker::PhantomData;
 
-/// A PTE value, as read from a page table at one point in time.
+/// A PTE value, as read from a page table at one point in time, with a
+/// summary of its state.
+///
+/// The predicates are the architecture's `pte_*()` functions, evaluated in
+/// C once per entry when the value is read (see `include/linux/pte_info.h`):
+/// they are inline functions that Rust could only reach through one helper
+/// call each.
+///
+/// # Invariants
+///
+/// `info` is `pte_info(raw)` as computed by the C helpers.
 #[derive(Clone, Copy)]
-#[repr(transparent)]
-pub struct Pte(pub(crate) bindings::pte_t);
+pub struct Pte {
+    pub(crate) raw: bindings::pte_t,
+    info: u8,
+}
 
-// SAFETY (for every predicate below): the helpers are pure functions of the
-// PTE value, except where noted.
 impl Pte {
+    /// Wraps a raw value, classifying it.
+    #[inline]
+    pub(crate) fn new(raw: bindings::pte_t) -> Self {
+        // SAFETY: pure function of the value.
+        let info = unsafe { bindings::pte_info(raw) };
+        // INVARIANT: computed by the helper.
+        Pte { raw, info }
+    }
+
+    #[inline]
+    fn has(self, bit: u32) -> bool {
+        u32::from(self.info) & bit != 0
+    }
+
     /// No mapping, no swap entry, no marker (`pte_none()`).
     #[inline]
     pub fn is_none(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pte_none(self.0) }
+        self.has(bindings::PTE_INFO_NONE)
     }
 
     /// Maps a page (`pte_present()`, includes PROT_NONE mappings).
     #[inline]
     pub fn is_present(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pte_present(self.0) }
+        self.has(bindings::PTE_INFO_PRESENT)
     }
 
     /// A present PTE that is uffd write-protected.
     #[inline]
     pub fn uffd_wp(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pte_uffd_wp(self.0) }
+        self.has(bindings::PTE_INFO_UFFD_WP)
     }
 
     /// A non-present PTE (swap entry or pte marker) that carries the uffd-wp
     /// bit (`pte_swp_uffd_wp_any()`).
     #[inline]
     pub fn swp_uffd_wp_any(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pte_swp_uffd_wp_any(self.0) }
+        self.has(bindings::PTE_INFO_SWP_UFFD_WP)
     }
 
     /// A swap entry, including migration entries and pte markers
     /// (`is_swap_pte()`).
     #[inline]
     pub fn is_swap(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::is_swap_pte(self.0) }
+        self.has(bindings::PTE_INFO_SWAP)
     }
 
     /// A present PTE mapping the shared zero page.
     #[inline]
     pub fn is_zero_pfn(self) -> bool {
-        // SAFETY: pure function of the value (and the constant zero pfn).
-        unsafe { bindings::pte_is_zero_pfn(self.0) }
+        self.has(bindings::PTE_INFO_ZERO_PFN)
     }
 
     /// A present PTE with the soft-dirty bit.
     #[inline]
     pub fn soft_dirty(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pte_soft_dirty(self.0) }
+        self.has(bindings::PTE_INFO_SOFT_DIRTY)
     }
 
     /// A swap PTE with the soft-dirty bit.
     #[inline]
     pub fn swp_soft_dirty(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pte_swp_soft_dirty(self.0) }
+        self.has(bindings::PTE_INFO_SWP_SOFT_DIRTY)
     }
 
     /// A pte marker (no page, only information such as uffd-wp).
     #[inline]
     pub fn is_marker(self) -> bool {
         // SAFETY: pure function of the value.
-        unsafe { bindings::is_pte_marker(self.0) }
+        self.is_swap() && unsafe { bindings::is_pte_marker(self.raw) }
     }
 
     /// A swap PTE whose entry refers to a page (migration, device private)
@@ -92,7 +108,7 @@ impl Pte {
     pub fn swap_entry_is_file(self) -> bool {
         // SAFETY: pfn swap entries keep their folio locked or referenced
         // while the entry exists, and the caller holds the page table lock.
-        unsafe { bindings::pte_swap_entry_is_file(self.0) }
+        unsafe { bindings::pte_swap_entry_is_file(self.raw) }
     }
 }
 
@@ -170,11 +186,17 @@ impl<'a> PteTable<'a> {
     /// The entries of the range, in address order.
     #[inline]
     pub fn entries(&self) -> PteIter<'_> {
+        // INVARIANT: nothing read yet, `ptep` is the entry of `start`.
         PteIter {
             ptep: self.ptep,
             addr: self.start,
             end: self.end,
             vma: self.vma,
+            // SAFETY: all-zero is a valid `pte_t` (a plain integer).
+            vals: unsafe { core::mem::zeroed() },
+            info: [0; BATCH],
+            pos: 0,
+            len: 0,
             _table: PhantomData,
         }
     }
@@ -188,12 +210,25 @@ impl Drop for PteTable<'_> {
     }
 }
 
-/// Iterator over the slots of a locked [`PteTable`].
+/// Entries read from the table per helper call.
+const BATCH: usize = 64;
+
+/// Iterator over the slots of a locked [`PteTable`]. Entries are read and
+/// classified in batches of [`BATCH`] with one helper call.
+///
+/// # Invariants
+///
+/// `ptep` is the entry of `addr` in the locked table; `vals[pos..len]` and
+/// `info[pos..len]` are the entries just before it, not yet yielded.
 pub struct PteIter<'t> {
     ptep: *mut bindings::pte_t,
     addr: usize,
     end: usize,
     vma: &'t VmaRef,
+    vals: [bindings::pte_t; BATCH],
+    info: [u8; BATCH],
+    pos: usize,
+    len: usize,
     _table: PhantomData<&'t PteTable<'t>>,
 }
 
@@ -202,19 +237,41 @@ impl<'t> Iterator for PteIter<'t> {
 
     #[inline]
     fn next(&mut self) -> Option<PteSlot<'t>> {
-        if self.addr >= self.end {
-            return None;
+        if self.pos == self.len {
+            if self.addr >= self.end {
+                return None;
+            }
+            let n = core::cmp::min(BATCH, (self.end - self.addr) / PAGE_SIZE);
+            // SAFETY: the `n` entries from `ptep` are in the locked table
+            // (they map `[addr, addr + n * PAGE_SIZE)`, inside the range),
+            // and `vals`/`info` have room for `BATCH >= n` entries.
+            unsafe {
+                bindings::ptes_get_info(
+                    self.ptep,
+                    n as u32,
+                    self.vals.as_mut_ptr(),
+                    self.info.as_mut_ptr(),
+                )
+            };
+            self.ptep = self.ptep.wrapping_add(n);
+            self.addr += n * PAGE_SIZE;
+            self.pos = 0;
+            self.len = n;
         }
-        // INVARIANT: `ptep` is the entry of `addr`, inside the locked table.
+        let back = self.len - self.pos;
+        // INVARIANT: the slot's entry is `back` entries before `ptep`, in
+        // the locked table; its value and summary come from the helper.
         let slot = PteSlot {
-            ptep: self.ptep,
-            addr: self.addr,
+            ptep: self.ptep.wrapping_sub(back),
+            addr: self.addr - back * PAGE_SIZE,
+            pte: Pte {
+                raw: self.vals[self.pos],
+                info: self.info[self.pos],
+            },
             vma: self.vma,
             _table: PhantomData,
         };
-        self.addr += PAGE_SIZE;
-        // Stays within the table, or one past its range (never dereferenced).
-        self.ptep = self.ptep.wrapping_add(1);
+        self.pos += 1;
         Some(slot)
     }
 }
@@ -223,10 +280,12 @@ impl<'t> Iterator for PteIter<'t> {
 ///
 /// # Invariants
 ///
-/// `ptep` is the entry of `addr` in a PTE table whose lock is held for `'t`.
+/// `ptep` is the entry of `addr` in a PTE table whose lock is held for `'t`,
+/// and `pte` its value as read under that lock.
 pub struct PteSlot<'t> {
     ptep: *mut bindings::pte_t,
     addr: usize,
+    pte: Pte,
     vma: &'t VmaRef,
     _table: PhantomData<&'t PteTable<'t>>,
 }
@@ -238,11 +297,10 @@ impl PteSlot<'_> {
         self.addr
     }
 
-    /// Reads the entry (`ptep_get()`).
+    /// The entry, as read under the table lock (`ptep_get()`).
     #[inline]
     pub fn get(&self) -> Pte {
-        // SAFETY: valid entry of a mapped table by the type invariant.
-        Pte(unsafe { bindings::ptep_get(self.ptep) })
+        self.pte
     }
 
     /// Whether the page the present entry `pte` maps belongs to a file
@@ -252,7 +310,7 @@ impl PteSlot<'_> {
         // SAFETY: the VMA is valid and `pte` was read from this slot under
         // the lock we hold, so the page it maps stays mapped.
         unsafe {
-            let page = bindings::vm_normal_page(self.vma.as_raw(), self.addr as _, pte.0);
+            let page = bindings::vm_normal_page(self.vma.as_raw(), self.addr as _, pte.raw);
             !page.is_null() && !bindings::page_is_anon(page)
         }
     }
@@ -273,7 +331,7 @@ impl PteSlot<'_> {
                 let new = bindings::pte_mkuffd_wp(old);
                 bindings::ptep_modify_prot_commit(vma, addr, self.ptep, old, new);
             } else if pte.is_swap() {
-                let new = bindings::pte_swp_mkuffd_wp(pte.0);
+                let new = bindings::pte_swp_mkuffd_wp(pte.raw);
                 bindings::set_pte_at((*vma).vm_mm, addr, self.ptep, new);
             } else {
                 let marker = bindings::make_pte_marker_uffd_wp();
