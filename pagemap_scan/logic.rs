@@ -206,7 +206,9 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
     /// An output for `args`; `buf` must hold `bounce_len(args)` entries.
     pub(crate) fn new(args: &Args, buf: Option<B>) -> Self {
         let mut out = Output {
-            len: buf.as_ref().map_or(0, |b| b.len()),
+            len: buf.as_ref().map_or(0, |b| {
+                core::cmp::min(b.len() as u64, BOUNCE_ENTRIES) as usize
+            }),
             buf,
             idx: 0,
             vec_left: args.vec_len,
@@ -220,8 +222,12 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
     }
 
     /// Entries the bounce buffer needs for `args`.
+    ///
+    /// One more than C's bounce buffer: the entry kept across a flush (see
+    /// [`Output::pending`]) must not cost a new region its place, so that
+    /// every pass stops where C's does.
     pub(crate) fn bounce_len(args: &Args) -> usize {
-        core::cmp::min(BOUNCE_ENTRIES, args.vec_len) as usize
+        core::cmp::min(BOUNCE_ENTRIES + 1, args.vec_len) as usize
     }
 
     /// Whether the caller gave a user array.
@@ -363,7 +369,9 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
         }
         let kept = self.filled() > n;
         self.vec_left -= n as u64;
-        self.len = core::cmp::min(self.len as u64, self.vec_left) as usize;
+        // As many new entries as C's next pass takes, plus the kept one.
+        let room = BOUNCE_ENTRIES + u64::from(kept);
+        self.len = core::cmp::min(room, self.vec_left) as usize;
         self.idx = 0;
         match (kept, self.buf.as_mut()) {
             (true, Some(b)) => b[0] = b[n],
