@@ -121,7 +121,7 @@ for clock in $CLOCKS; do
 			--timeout "${BENCH_TIMEOUT:-1500}" "$REPO/tools/bench/guest-bench.sh"
 		echo "pmbench-status $?"
 		echo "pmbench-host-end clock=$clock seconds=$((SECONDS - t0)) loadavg_after=$(cut -d' ' -f1 /proc/loadavg)"
-	} | tee "$OUT/raw-$clock.txt" | grep -a --line-buffered -E '^pmbench-(workload|error|status|env)|^pagemap_bench' >&2
+	} | tee "$OUT/raw-$clock.txt" | grep -a --line-buffered -E '^pmbench-(workload|error|status|env)|^pagemap_bench' | grep -av 'pagemap_bench: thp: [0-9]* of' >&2
 	set -e
 	status=$(sed -n 's/^pmbench-status //p' "$OUT/raw-$clock.txt" | tail -1)
 	log "clock $clock: done in $((SECONDS - t0)) s, status $status"
