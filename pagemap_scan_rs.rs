@@ -95,13 +95,7 @@ impl ScanHandler for RustScan {
 
         let buf = match Output::<KVec<PageRegion>>::bounce_len(&args) {
             0 => None,
-            n => {
-                let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
-                for _ in 0..n {
-                    v.push(PageRegion::default(), GFP_KERNEL)?;
-                }
-                Some(v)
-            }
+            n => Some(KVec::from_elem(PageRegion::default(), n, GFP_KERNEL)?),
         };
         let mut walk = ScanWalk {
             args,

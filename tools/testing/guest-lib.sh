@@ -13,9 +13,11 @@ MODULE=/pmscan/pagemap_scan_rs.ko
 impl_now() { cat $SYSFS/impl 2>/dev/null || echo c; }
 rust_calls() { cat $SYSFS/rust_calls 2>/dev/null || echo 0; }
 
+# load_rust: make sure the module is loaded (a fresh load routes the ioctl
+# to Rust; an already loaded one keeps its sysfs selection).
 load_rust() {
-	grep -q '^pagemap_scan_rs ' /proc/modules || insmod $MODULE || return 1
-	[ "$(impl_now)" = rust ]
+	grep -q '^pagemap_scan_rs ' /proc/modules && return 0
+	insmod $MODULE && [ "$(impl_now)" = rust ]
 }
 
 unload_rust() {

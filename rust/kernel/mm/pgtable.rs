@@ -9,7 +9,7 @@
 //! C header: [`include/linux/pgtable.h`](srctree/include/linux/pgtable.h)
 
 use crate::{bindings, mm::virt::VmaRef, mm::PAGE_SIZE};
-use core::marker::PhantomData;
+use core::{marker::PhantomData, mem::MaybeUninit};
 
 /// A PTE value, as read from a page table at one point in time, with a
 /// summary of its state.
@@ -190,13 +190,13 @@ impl<'a> PteTable<'a> {
         PteIter {
             ptep: self.ptep,
             addr: self.start,
+            next_addr: self.start,
             end: self.end,
             vma: self.vma,
-            // SAFETY: all-zero is a valid `pte_t` (a plain integer).
-            vals: unsafe { core::mem::zeroed() },
-            info: [0; BATCH],
             pos: 0,
             len: 0,
+            vals: [MaybeUninit::uninit(); BATCH],
+            info: [0; BATCH],
             _table: PhantomData,
         }
     }
@@ -214,64 +214,83 @@ impl Drop for PteTable<'_> {
 const BATCH: usize = 64;
 
 /// Iterator over the slots of a locked [`PteTable`]. Entries are read and
-/// classified in batches of [`BATCH`] with one helper call.
+/// classified in batches of [`BATCH`] with one helper call; the per-entry
+/// path is a few loads, the refill is out of line.
 ///
 /// # Invariants
 ///
 /// `ptep` is the entry of `addr` in the locked table; `vals[pos..len]` and
-/// `info[pos..len]` are the entries just before it, not yet yielded.
+/// `info[pos..len]` hold the entries `ptep - (len - pos) .. ptep`, the next
+/// ones to yield, which map `next_addr` onwards.
 pub struct PteIter<'t> {
     ptep: *mut bindings::pte_t,
     addr: usize,
+    next_addr: usize,
     end: usize,
     vma: &'t VmaRef,
-    vals: [bindings::pte_t; BATCH],
-    info: [u8; BATCH],
     pos: usize,
     len: usize,
+    vals: [MaybeUninit<bindings::pte_t>; BATCH],
+    info: [u8; BATCH],
     _table: PhantomData<&'t PteTable<'t>>,
+}
+
+impl PteIter<'_> {
+    /// Reads the next batch; false at the end of the range.
+    #[inline(never)]
+    fn refill(&mut self) -> bool {
+        if self.addr >= self.end {
+            return false;
+        }
+        let n = core::cmp::min(BATCH, (self.end - self.addr) / PAGE_SIZE);
+        // SAFETY: the `n` entries from `ptep` are in the locked table (they
+        // map `[addr, addr + n * PAGE_SIZE)`, inside the range), and
+        // `vals`/`info` have room for `BATCH >= n` entries.
+        unsafe {
+            bindings::ptes_get_info(
+                self.ptep,
+                n as u32,
+                self.vals.as_mut_ptr().cast(),
+                self.info.as_mut_ptr(),
+            )
+        };
+        // INVARIANT: `vals[..n]`/`info[..n]` now hold the entries from the
+        // old `ptep`, which maps `addr`.
+        self.next_addr = self.addr;
+        self.ptep = self.ptep.wrapping_add(n);
+        self.addr += n * PAGE_SIZE;
+        self.pos = 0;
+        self.len = n;
+        true
+    }
 }
 
 impl<'t> Iterator for PteIter<'t> {
     type Item = PteSlot<'t>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<PteSlot<'t>> {
-        if self.pos == self.len {
-            if self.addr >= self.end {
-                return None;
-            }
-            let n = core::cmp::min(BATCH, (self.end - self.addr) / PAGE_SIZE);
-            // SAFETY: the `n` entries from `ptep` are in the locked table
-            // (they map `[addr, addr + n * PAGE_SIZE)`, inside the range),
-            // and `vals`/`info` have room for `BATCH >= n` entries.
-            unsafe {
-                bindings::ptes_get_info(
-                    self.ptep,
-                    n as u32,
-                    self.vals.as_mut_ptr(),
-                    self.info.as_mut_ptr(),
-                )
-            };
-            self.ptep = self.ptep.wrapping_add(n);
-            self.addr += n * PAGE_SIZE;
-            self.pos = 0;
-            self.len = n;
+        if self.pos == self.len && !self.refill() {
+            return None;
         }
-        let back = self.len - self.pos;
-        // INVARIANT: the slot's entry is `back` entries before `ptep`, in
-        // the locked table; its value and summary come from the helper.
+        let i = self.pos;
+        let back = self.len - i;
+        // SAFETY: `i < len`, so entry `i` was written by the last refill.
+        let raw = unsafe { self.vals.get_unchecked(i).assume_init() };
+        // INVARIANT: entry `i` of the batch is `back` entries before `ptep`,
+        // in the locked table, and maps `next_addr`.
         let slot = PteSlot {
             ptep: self.ptep.wrapping_sub(back),
-            addr: self.addr - back * PAGE_SIZE,
+            addr: self.next_addr,
             pte: Pte {
-                raw: self.vals[self.pos],
-                info: self.info[self.pos],
+                raw,
+                info: self.info[i],
             },
             vma: self.vma,
             _table: PhantomData,
         };
-        self.pos += 1;
+        self.pos = i + 1;
+        self.next_addr = self.next_addr.wrapping_add(PAGE_SIZE);
         Some(slot)
     }
 }
