@@ -366,12 +366,23 @@ impl ScanWalk {
                 }
             }
         } else {
+            // Empty entries all have the same categories: decide once.
+            let none_categories = self.vma_category | PAGE_IS_WRITTEN;
+            let none_interesting = self.args.is_interesting_page(none_categories);
             for slot in table.entries() {
                 let pte = slot.get();
-                let categories = self.vma_category | self.page_category(&slot, pte);
-                if !self.args.is_interesting_page(categories) {
-                    continue;
-                }
+                let categories = if pte.is_none() {
+                    if !none_interesting {
+                        continue;
+                    }
+                    none_categories
+                } else {
+                    let c = self.vma_category | self.page_category(&slot, pte);
+                    if !self.args.is_interesting_page(c) {
+                        continue;
+                    }
+                    c
+                };
                 let addr = slot.addr() as u64;
                 let mut next = addr + PAGE_SIZE;
                 ret = full(self.out.output(categories, addr, &mut next));
