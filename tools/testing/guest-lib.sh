@@ -34,7 +34,22 @@ select_impl() {
 	[ "$(impl_now)" = "$1" ]
 }
 
-# parse_ksft NAME IMPL FILE RC: turn kselftest TAP output into a suite line.
+# served_failures NAME IMPL CALLS: 1 (with a message) when the ioctls of a
+# run did not come from IMPL: a Rust run the handler served none of, or a C
+# run it served some of (a silent fallback either way); else 0.
+served_failures() {
+	if [ "$2" != c ] && [ "$3" -eq 0 ]; then
+		echo "# $1: the Rust handler served no ioctl" >&2
+		echo 1
+	elif [ "$2" = c ] && [ "$3" -ne 0 ]; then
+		echo "# $1: the Rust handler served $3 ioctls on a C run" >&2
+		echo 1
+	else
+		echo 0
+	fi
+}
+
+# emit_suite NAME IMPL FILE RC [CALLS]: turn kselftest TAP output into a suite line.
 emit_suite() {
 	name=$1 impl=$2 file=$3 rc=$4 calls=$5
 	totals=$(grep '^# Totals:' "$file" | tail -1)
@@ -64,14 +79,7 @@ emit_suite() {
 		fail=$((fail + 1))
 	fi
 	if [ -n "$calls" ]; then
-		if [ "$impl" != c ] && [ "$calls" -eq 0 ]; then
-			echo "# $name: the Rust handler served no ioctl"
-			fail=$((fail + 1))
-		fi
-		if [ "$impl" = c ] && [ "$calls" -ne 0 ]; then
-			echo "# $name: the Rust handler served $calls ioctls on a C run"
-			fail=$((fail + 1))
-		fi
+		fail=$((fail + $(served_failures "$name" "$impl" "$calls")))
 	fi
 	echo "suite: $name impl=$impl pass=$pass fail=$fail skip=$skip"
 }
@@ -145,8 +153,7 @@ run_libtest() {
 	[ -n "$res" ] || { echo "# $name: no test result line"; fail=$((fail + 1)); }
 	[ $((pass + fail + skip)) -gt 0 ] || { echo "# $name: ran no test"; fail=$((fail + 1)); }
 	if [ $rc -ne 0 ] && [ $fail -eq 0 ]; then fail=1; fi
-	if [ "$impl" = rust ] && [ $calls -eq 0 ]; then fail=$((fail + 1)); fi
-	if [ "$impl" = c ] && [ $calls -ne 0 ]; then fail=$((fail + 1)); fi
+	fail=$((fail + $(served_failures "$name" "$impl" "$calls")))
 	echo "suite: $name impl=$impl pass=$pass fail=$fail skip=$skip"
 }
 
@@ -165,8 +172,7 @@ run_programs() {
 		if "$p"; then pass=$((pass + 1)); else echo "# $name: $p failed"; fail=$((fail + 1)); fi
 	done
 	calls=$(( $(rust_calls) - before ))
-	if [ "$impl" = rust ] && [ $calls -eq 0 ]; then fail=$((fail + 1)); fi
-	if [ "$impl" = c ] && [ $calls -ne 0 ]; then fail=$((fail + 1)); fi
+	fail=$((fail + $(served_failures "$name" "$impl" "$calls")))
 	echo "suite: $name impl=$impl pass=$pass fail=$fail skip=$skip"
 }
 
