@@ -255,6 +255,36 @@ pte_t rust_helper_pte_swp_mkuffd_wp(pte_t pte)
 	return pte_swp_mkuffd_wp(pte);
 }
 
+/*
+ * A swap PTE write-protected for uffd. As in change_pte_range(), a writable
+ * migration or device entry becomes read-only first: an entry must not both
+ * carry uffd-wp and cache write permission (page_table_check warns).
+ */
+pte_t rust_helper_pte_swp_mkuffd_wp_readonly(pte_t pte)
+{
+	swp_entry_t entry = pte_to_swp_entry(pte);
+	pte_t newpte = pte;
+
+	if (is_writable_migration_entry(entry)) {
+		if (folio_test_anon(pfn_swap_entry_folio(entry)))
+			entry = make_readable_exclusive_migration_entry(swp_offset(entry));
+		else
+			entry = make_readable_migration_entry(swp_offset(entry));
+		newpte = swp_entry_to_pte(entry);
+		if (pte_swp_soft_dirty(pte))
+			newpte = pte_swp_mksoft_dirty(newpte);
+	} else if (is_writable_device_private_entry(entry)) {
+		entry = make_readable_device_private_entry(swp_offset(entry));
+		newpte = swp_entry_to_pte(entry);
+	} else if (is_writable_device_exclusive_entry(entry)) {
+		entry = make_readable_device_exclusive_entry(swp_offset(entry));
+		newpte = swp_entry_to_pte(entry);
+		if (pte_swp_soft_dirty(pte))
+			newpte = pte_swp_mksoft_dirty(newpte);
+	}
+	return pte_swp_mkuffd_wp(newpte);
+}
+
 pte_t rust_helper_make_pte_marker_uffd_wp(void)
 {
 	return make_pte_marker(PTE_MARKER_UFFD_WP);
@@ -334,6 +364,24 @@ pmd_t rust_helper_pmd_mkuffd_wp(pmd_t pmd)
 pmd_t rust_helper_pmd_swp_mkuffd_wp(pmd_t pmd)
 {
 	return pmd_swp_mkuffd_wp(pmd);
+}
+
+/* The PMD counterpart of rust_helper_pte_swp_mkuffd_wp_readonly(). */
+pmd_t rust_helper_pmd_swp_mkuffd_wp_readonly(pmd_t pmd)
+{
+	swp_entry_t entry = pmd_to_swp_entry(pmd);
+	pmd_t newpmd = pmd;
+
+	if (is_writable_migration_entry(entry)) {
+		if (folio_test_anon(pfn_swap_entry_folio(entry)))
+			entry = make_readable_exclusive_migration_entry(swp_offset(entry));
+		else
+			entry = make_readable_migration_entry(swp_offset(entry));
+		newpmd = swp_entry_to_pmd(entry);
+		if (pmd_swp_soft_dirty(pmd))
+			newpmd = pmd_swp_mksoft_dirty(newpmd);
+	}
+	return pmd_swp_mkuffd_wp(newpmd);
 }
 
 void rust_helper_set_pmd_at(struct mm_struct *mm, unsigned long addr,

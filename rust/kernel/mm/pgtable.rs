@@ -350,7 +350,9 @@ impl PteSlot<'_> {
                 let new = bindings::pte_mkuffd_wp(old);
                 bindings::ptep_modify_prot_commit(vma, addr, self.ptep, old, new);
             } else if pte.is_swap() {
-                let new = bindings::pte_swp_mkuffd_wp(pte.raw);
+                // A writable migration entry becomes read-only too (C only
+                // sets the bit, which page_table_check reports).
+                let new = bindings::pte_swp_mkuffd_wp_readonly(pte.raw);
                 bindings::set_pte_at((*vma).vm_mm, addr, self.ptep, new);
             } else {
                 let marker = bindings::make_pte_marker_uffd_wp();
@@ -481,7 +483,8 @@ impl<'a> PmdHugeLock<'a> {
                 let new = bindings::pmd_mkuffd_wp(old);
                 bindings::set_pmd_at((*vma).vm_mm, addr as _, self.pmdp, new);
             } else if bindings::pmd_is_migration_entry(pmd.0) {
-                let new = bindings::pmd_swp_mkuffd_wp(pmd.0);
+                // Read-only as well as uffd-wp, as for PTEs.
+                let new = bindings::pmd_swp_mkuffd_wp_readonly(pmd.0);
                 bindings::set_pmd_at((*vma).vm_mm, addr as _, self.pmdp, new);
             }
         }
