@@ -34,11 +34,29 @@ cat "$result"
 	"$REPO/tools/testing/guest-check.sh" | tee -a "$result"
 vmrc=${PIPESTATUS[0]}
 
-passed=0 failed=0
-while read -r _ name impl pass fail skip; do
-	passed=$((passed + ${pass#pass=}))
-	failed=$((failed + ${fail#fail=} + ${skip#skip=}))
+passed=0 failed=0 bad_lines=0
+# Parse strictly: a console line can carry a kernel message after the
+# counts; a suite line that does not parse counts as a failure.
+while IFS= read -r line; do
+	counts=$(printf '%s\n' "$line" |
+		sed -n 's/^suite: [^ ]* impl=[^ ]* pass=\([0-9][0-9]*\) fail=\([0-9][0-9]*\) skip=\([0-9][0-9]*\).*/\1 \2 \3/p')
+	if [ -z "$counts" ]; then
+		echo "unparsable result line: $line"
+		bad_lines=$((bad_lines + 1))
+		continue
+	fi
+	set -- $counts
+	passed=$((passed + $1))
+	failed=$((failed + $2 + $3))
 done < <(grep -a '^suite: ' "$result" | tr -d '\r')
+failed=$((failed + bad_lines))
+# Every result line the guest printed must have reached the host intact.
+want=$(sed -n 's/^PMSCAN-SUITES: \([0-9]*\).*/\1/p' "$result" | tr -d '\r' | tail -1)
+got=$(grep -a '^suite: ' "$result" | grep -vc ' impl=host ')
+if [ -n "$want" ] && [ "$got" -ne "$want" ]; then
+	echo "the guest printed $want result lines, $got arrived"
+	failed=$((failed + 1))
+fi
 
 echo
 echo "=== summary (console log: $log)"

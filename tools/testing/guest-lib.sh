@@ -84,21 +84,29 @@ emit_suite() {
 	echo "suite: $name impl=$impl pass=$pass fail=$fail skip=$skip"
 }
 
-# run_ksft NAME IMPL CMD...: run a kselftest-style program on IMPL.
-run_ksft() {
+# run_on NAME IMPL CMD...: run CMD with IMPL serving PAGEMAP_SCAN; sets
+# out (its output, also printed), rc and calls (ioctls Rust served). Fails,
+# after printing a failed suite line, when IMPL cannot be selected.
+run_on() {
 	name=$1 impl=$2
 	shift 2
 	if ! select_impl "$impl"; then
 		echo "# $name: cannot select implementation $impl"
 		echo "suite: $name impl=$impl pass=0 fail=1 skip=0"
-		return
+		return 1
 	fi
 	before=$(rust_calls)
 	out=/tmp/suite.$name.$impl.out
 	"$@" > "$out" 2>&1
 	rc=$?
 	cat "$out"
-	emit_suite "$name" "$impl" "$out" "$rc" $(( $(rust_calls) - before ))
+	calls=$(( $(rust_calls) - before ))
+}
+
+# run_ksft NAME IMPL CMD...: run a kselftest-style program on IMPL.
+run_ksft() {
+	run_on "$@" || return
+	emit_suite "$name" "$impl" "$out" "$rc" "$calls"
 }
 
 # unload_under_load SECONDS: tasks scan in a loop and check every result
@@ -133,18 +141,7 @@ unload_under_load() {
 # run_libtest NAME IMPL CMD...: run a Rust libtest binary on IMPL and turn
 # its "test result:" line into a suite line.
 run_libtest() {
-	name=$1 impl=$2
-	shift 2
-	if ! select_impl "$impl"; then
-		echo "suite: $name impl=$impl pass=0 fail=1 skip=0"
-		return
-	fi
-	before=$(rust_calls)
-	out=/tmp/suite.$name.$impl.out
-	"$@" > "$out" 2>&1
-	rc=$?
-	cat "$out"
-	calls=$(( $(rust_calls) - before ))
+	run_on "$@" || return
 	res=$(grep '^test result:' "$out" | tail -1)
 	pass=$(echo "$res" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
 	fail=$(echo "$res" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
