@@ -736,8 +736,11 @@ fn concurrent_writes_not_lost() {
     let m = Mapping::anon(n).unwrap();
     wt.register(m.range()).unwrap();
     let rounds = 40u64;
-    // epochs[i]: bitset of harvest epochs during which page i was written.
+    // epochs[i]: bitset of the harvest epochs in which writes to page i
+    // started; done[i]: the epochs in which they had completed. A writer
+    // can be delayed between the two for any number of harvests.
     let epochs: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
+    let done: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
     let epoch = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let mut reports: Vec<BTreeSet<usize>> = Vec::new();
@@ -752,6 +755,7 @@ fn concurrent_writes_not_lost() {
                 let e = epoch.load(Ordering::SeqCst);
                 epochs[i].fetch_or(1 << e, Ordering::SeqCst);
                 m.write(i, x);
+                done[i].fetch_or(1 << epoch.load(Ordering::SeqCst), Ordering::SeqCst);
             }
         });
         for k in 0..rounds {
@@ -766,10 +770,12 @@ fn concurrent_writes_not_lost() {
     reports.push(pages_in(&rel_ranges(&m, &h)));
     // Harvest k finished before epoch k+1 began. A write tagged e started
     // after harvest e-1 finished, so some harvest j >= e reports it. A page
-    // reported by harvest j, previously by harvest i, needs a write tagged
-    // within [i, j] (or <= j if it was never reported before).
+    // reported by harvest j, previously by harvest p, needs a write that
+    // started by epoch j and completed in epoch p or later (after harvest p
+    // began); with no earlier report, one that started by epoch j.
     for (i, bits) in epochs.iter().enumerate() {
         let bits = bits.load(Ordering::SeqCst);
+        let done_bits = done[i].load(Ordering::SeqCst);
         let reported: Vec<usize> = (0..reports.len())
             .filter(|&j| reports[j].contains(&i))
             .collect();
@@ -783,10 +789,13 @@ fn concurrent_writes_not_lost() {
         }
         let mut prev: Option<usize> = None;
         for &j in &reported {
-            let lo = prev.unwrap_or(0);
-            let mask = ((2u64 << j) - 1) & !((1u64 << lo) - 1);
+            let started_by_j = bits & ((2u64 << j) - 1) != 0;
+            let done_since_prev = match prev {
+                Some(p) => done_bits & !((1u64 << p) - 1) != 0,
+                None => true,
+            };
             assert!(
-                bits & mask != 0,
+                started_by_j && done_since_prev,
                 "page {i}: reported by harvest {j} with no write since harvest {prev:?}"
             );
             prev = Some(j);
