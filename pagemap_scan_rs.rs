@@ -18,7 +18,7 @@ use kernel::{
         hugetlb::HugetlbEntry,
         pagemap_scan::{self, PageRegion, PmScanArg, Registration, ScanHandler},
         pagewalk::{PageWalk, PmdEntry, VmaAction},
-        pgtable::{LazyMmu, Pmd, Pte, PteSlot},
+        pgtable::{Classes, ClassesAndFile, Protection, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
         Mm,
     },
@@ -32,7 +32,6 @@ mod logic;
 use logic::{
     validate, Args, Full, Output, RawArgs, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
     PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
-    PAGE_SIZE,
 };
 
 module! {
@@ -188,117 +187,76 @@ fn full(r: core::result::Result<(), Full>) -> Result {
     r.map_err(|Full| ENOSPC)
 }
 
-fn is_wp(pte: Pte) -> bool {
-    (pte.is_present() && pte.uffd_wp()) || pte.swp_uffd_wp_any()
+/// The categories of a THP or hugetlb page, but `PAGE_IS_HUGE`: as for
+/// other pages, except that an empty entry is not written (C's
+/// pagemap_thp_category() and pagemap_hugetlb_category()).
+fn huge_category(info: PteInfo) -> u64 {
+    if info.is_none() {
+        return 0;
+    }
+    page_category(info)
+}
+
+/// The categories of a page (or huge page) mapped by an entry in `info`.
+/// `FILE` is in `info` only if the entry was read asking for it.
+fn page_category(info: PteInfo) -> u64 {
+    // An empty entry has no uffd-wp marker: not write-protected, so
+    // written, as in the PAGE_IS_WRITTEN fast path (the 6.12 C does the
+    // same).
+    if info.is_none() {
+        return PAGE_IS_WRITTEN;
+    }
+    let mut c = 0;
+    if info.is_present() {
+        c |= PAGE_IS_PRESENT;
+        if !info.uffd_wp() {
+            c |= PAGE_IS_WRITTEN;
+        }
+        if info.is_zero_pfn() {
+            c |= PAGE_IS_PFNZERO;
+        }
+        if info.soft_dirty() {
+            c |= PAGE_IS_SOFT_DIRTY;
+        }
+    } else if info.is_swap() {
+        c |= PAGE_IS_SWAPPED;
+        if !info.swp_uffd_wp_any() {
+            c |= PAGE_IS_WRITTEN;
+        }
+        if info.swp_soft_dirty() {
+            c |= PAGE_IS_SOFT_DIRTY;
+        }
+    }
+    if info.maps_file() {
+        c |= PAGE_IS_FILE;
+    }
+    c
+}
+
+/// The range write-protected so far in a PTE table, to flush before the
+/// table is unlocked.
+#[derive(Default)]
+struct Flush(Option<(usize, usize)>);
+
+impl Flush {
+    fn add(&mut self, addr: u64, end: u64) {
+        let start = self.0.map_or(addr as usize, |f| f.0);
+        self.0 = Some((start, end as usize));
+    }
+
+    fn run<Q: PteQuery>(self, table: &PteTable<'_, Q>) {
+        if let Some((start, end)) = self.0 {
+            table.vma().flush_tlb_range(start, end);
+        }
+    }
 }
 
 impl ScanWalk {
-    fn page_category(&self, slot: &PteSlot<'_>, pte: Pte) -> u64 {
-        // An empty entry has no uffd-wp marker: not write-protected, so
-        // written, as in the fast path below (the 6.12 C does the same).
-        if pte.is_none() {
-            return PAGE_IS_WRITTEN;
-        }
-        let mut c = 0;
-        if pte.is_present() {
-            c |= PAGE_IS_PRESENT;
-            if !pte.uffd_wp() {
-                c |= PAGE_IS_WRITTEN;
-            }
-            if self.interest & PAGE_IS_FILE != 0 && slot.maps_file_page(pte) {
-                c |= PAGE_IS_FILE;
-            }
-            if pte.is_zero_pfn() {
-                c |= PAGE_IS_PFNZERO;
-            }
-            if pte.soft_dirty() {
-                c |= PAGE_IS_SOFT_DIRTY;
-            }
-        } else if pte.is_swap() {
-            c |= PAGE_IS_SWAPPED;
-            if !pte.swp_uffd_wp_any() {
-                c |= PAGE_IS_WRITTEN;
-            }
-            if self.interest & PAGE_IS_FILE != 0 && pte.swap_entry_is_file() {
-                c |= PAGE_IS_FILE;
-            }
-            if pte.swp_soft_dirty() {
-                c |= PAGE_IS_SOFT_DIRTY;
-            }
-        }
-        c
-    }
-
-    fn thp_category(&self, pmd: Pmd, file: impl FnOnce() -> bool) -> u64 {
-        let mut c = PAGE_IS_HUGE;
-        if pmd.is_none() {
-            return c;
-        }
-        if pmd.is_present() {
-            c |= PAGE_IS_PRESENT;
-            if !pmd.uffd_wp() {
-                c |= PAGE_IS_WRITTEN;
-            }
-            if self.interest & PAGE_IS_FILE != 0 && file() {
-                c |= PAGE_IS_FILE;
-            }
-            if pmd.is_huge_zero() {
-                c |= PAGE_IS_PFNZERO;
-            }
-            if pmd.soft_dirty() {
-                c |= PAGE_IS_SOFT_DIRTY;
-            }
-        } else {
-            c |= PAGE_IS_SWAPPED;
-            if !pmd.swp_uffd_wp() {
-                c |= PAGE_IS_WRITTEN;
-            }
-            if pmd.swp_soft_dirty() {
-                c |= PAGE_IS_SOFT_DIRTY;
-            }
-            if self.interest & PAGE_IS_FILE != 0 && pmd.swap_entry_is_file() {
-                c |= PAGE_IS_FILE;
-            }
-        }
-        c
-    }
-
-    fn hugetlb_category(pte: Pte) -> u64 {
-        let mut c = PAGE_IS_HUGE;
-        if pte.is_present() {
-            c |= PAGE_IS_PRESENT;
-            if !pte.huge_uffd_wp() {
-                c |= PAGE_IS_WRITTEN;
-            }
-            if pte.huge_maps_file_page() {
-                c |= PAGE_IS_FILE;
-            }
-            if pte.is_zero_pfn() {
-                c |= PAGE_IS_PFNZERO;
-            }
-            if pte.soft_dirty() {
-                c |= PAGE_IS_SOFT_DIRTY;
-            }
-        } else if pte.is_swap() {
-            // File-backed hugetlb pages are never swapped: no FILE here.
-            c |= PAGE_IS_SWAPPED;
-            if !pte.swp_uffd_wp_any() {
-                c |= PAGE_IS_WRITTEN;
-            }
-            if pte.swp_soft_dirty() {
-                c |= PAGE_IS_SOFT_DIRTY;
-            }
-        }
-        c
-    }
-
     /// A transparent huge page under `pmd`: `None` if there is none (or it
     /// was split), so the caller goes on with the PTE table.
     fn thp_entry(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
-        let huge = pmd.lock_huge()?;
-        let value = huge.get();
-        let categories = self.vma_category
-            | self.thp_category(value, || huge.maps_file_page(start as usize, value));
+        let huge = pmd.lock_huge(start as usize, self.interest & PAGE_IS_FILE != 0)?;
+        let categories = self.vma_category | PAGE_IS_HUGE | huge_category(huge.info());
         if !self.args.is_interesting_page(categories) {
             return Some(Ok(()));
         }
@@ -319,85 +277,76 @@ impl ScanWalk {
     }
 
     fn pte_range(&mut self, pmd: &mut PmdEntry<'_>, start: u64, end: u64) -> Result {
-        let _lazy = LazyMmu::enter();
         if let Some(ret) = self.thp_entry(pmd, start, end) {
             return ret;
         }
-        let Some(table) = pmd.lock_ptes(start as usize, end as usize) else {
-            pmd.again();
-            return Ok(());
-        };
-        let vma = table.vma();
-        let wp = self.args.wp_matching();
-        let mut ret = Ok(());
-        // The range write-protected so far, to flush before unlocking.
-        let mut flush: Option<(u64, u64)> = None;
-        let mut track = |addr: u64, next: u64| {
-            flush = Some((flush.map_or(addr, |f| f.0), next));
-        };
-
-        if wp && !self.out.has_vec() {
-            // Nothing to report: write-protect every page not yet protected.
-            for slot in table.entries() {
-                let pte = slot.get();
-                if is_wp(pte) {
-                    continue;
-                }
-                slot.make_uffd_wp(pte);
-                let addr = slot.addr() as u64;
-                track(addr, addr + PAGE_SIZE);
-            }
-        } else if self.args.written_only() {
-            let categories = self.vma_category | PAGE_IS_WRITTEN;
-            for slot in table.entries() {
-                let pte = slot.get();
-                if is_wp(pte) {
-                    continue;
-                }
-                let addr = slot.addr() as u64;
-                let mut next = addr + PAGE_SIZE;
-                ret = full(self.out.output(categories, addr, &mut next));
-                if next == addr {
-                    break;
-                }
-                if wp {
-                    slot.make_uffd_wp(pte);
-                    track(addr, next);
-                }
-            }
+        let (s, e) = (start as usize, end as usize);
+        let ret = if self.args.written_only() || (self.args.wp_matching() && !self.out.has_vec()) {
+            pmd.lock_ptes::<Protection>(s, e)
+                .map(|mut t| self.unprotected_ptes(&mut t))
+        } else if self.interest & PAGE_IS_FILE != 0 {
+            pmd.lock_ptes::<ClassesAndFile>(s, e)
+                .map(|mut t| self.matching_ptes(&mut t))
         } else {
-            // Empty entries all have the same categories: decide once.
-            let none_categories = self.vma_category | PAGE_IS_WRITTEN;
-            let none_interesting = self.args.is_interesting_page(none_categories);
-            for slot in table.entries() {
-                let pte = slot.get();
-                let categories = if pte.is_none() {
-                    if !none_interesting {
-                        continue;
-                    }
-                    none_categories
-                } else {
-                    let c = self.vma_category | self.page_category(&slot, pte);
-                    if !self.args.is_interesting_page(c) {
-                        continue;
-                    }
-                    c
-                };
-                let addr = slot.addr() as u64;
-                let mut next = addr + PAGE_SIZE;
-                ret = full(self.out.output(categories, addr, &mut next));
-                if next == addr {
-                    break;
-                }
-                if wp && categories & PAGE_IS_WRITTEN != 0 {
-                    slot.make_uffd_wp(pte);
-                    track(addr, next);
-                }
+            pmd.lock_ptes::<Classes>(s, e)
+                .map(|mut t| self.matching_ptes(&mut t))
+        };
+        ret.unwrap_or_else(|| {
+            // The table went away under us: walk this PMD again.
+            pmd.again();
+            Ok(())
+        })
+    }
+
+    /// The PAGE_IS_WRITTEN fast path, and write-protection with no output:
+    /// every entry that is not write-protected matches, with the same
+    /// categories, whether present, swapped or empty.
+    fn unprotected_ptes(&mut self, table: &mut PteTable<'_, Protection>) -> Result {
+        let wp = self.args.wp_matching();
+        let categories = self.vma_category | PAGE_IS_WRITTEN;
+        let mut flush = Flush::default();
+        let mut ret = Ok(());
+        while let Some(run) = table.next_run() {
+            if run.info.is_protected() {
+                continue;
+            }
+            let (addr, mut next) = (run.addr as u64, run.end as u64);
+            let r = self.out.output(categories, addr, &mut next);
+            if wp && next != addr {
+                table.make_uffd_wp(addr as usize, next as usize);
+                flush.add(addr, next);
+            }
+            if r.is_err() {
+                ret = Err(ENOSPC);
+                break;
             }
         }
-        if let Some((s, e)) = flush {
-            vma.flush_tlb_range(s as usize, e as usize);
+        flush.run(table);
+        ret
+    }
+
+    /// The general path: each run of equal entries is one candidate region.
+    fn matching_ptes<Q: PteQuery>(&mut self, table: &mut PteTable<'_, Q>) -> Result {
+        let wp = self.args.wp_matching();
+        let mut flush = Flush::default();
+        let mut ret = Ok(());
+        while let Some(run) = table.next_run() {
+            let categories = self.vma_category | page_category(run.info);
+            if !self.args.is_interesting_page(categories) {
+                continue;
+            }
+            let (addr, mut next) = (run.addr as u64, run.end as u64);
+            let r = self.out.output(categories, addr, &mut next);
+            if wp && categories & PAGE_IS_WRITTEN != 0 && next != addr {
+                table.make_uffd_wp(addr as usize, next as usize);
+                flush.add(addr, next);
+            }
+            if r.is_err() {
+                ret = Err(ENOSPC);
+                break;
+            }
         }
+        flush.run(table);
         ret
     }
 }
@@ -469,7 +418,8 @@ impl PageWalk for ScanWalk {
         let (start, mut end) = (start as u64, end as u64);
         if !self.args.wp_matching() {
             // Not write-protecting: a snapshot of the entry is enough.
-            let categories = self.vma_category | Self::hugetlb_category(entry.get(start as usize));
+            let pte = entry.get(start as usize);
+            let categories = self.vma_category | PAGE_IS_HUGE | huge_category(pte.info());
             if !self.args.is_interesting_page(categories) {
                 return Ok(());
             }
@@ -477,7 +427,7 @@ impl PageWalk for ScanWalk {
         }
         let locked = entry.lock();
         let pte = locked.get(start as usize);
-        let categories = self.vma_category | Self::hugetlb_category(pte);
+        let categories = self.vma_category | PAGE_IS_HUGE | huge_category(pte.info());
         if !self.args.is_interesting_page(categories) {
             return Ok(());
         }

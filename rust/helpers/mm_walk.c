@@ -104,150 +104,112 @@ void rust_helper_mmu_notifier_invalidate_range_end(struct mmu_notifier_range *ra
 	mmu_notifier_invalidate_range_end(range);
 }
 
-/* pages and folios */
-bool rust_helper_page_is_anon(struct page *page)
+/* PTEs: see include/linux/pte_info.h */
+static __always_inline u8 pte_classes(pte_t pte)
 {
-	return PageAnon(page);
-}
-
-/* PTEs */
-void rust_helper_arch_enter_lazy_mmu_mode(void)
-{
-	arch_enter_lazy_mmu_mode();
-}
-
-void rust_helper_arch_leave_lazy_mmu_mode(void)
-{
-	arch_leave_lazy_mmu_mode();
-}
-
-pte_t *rust_helper_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
-				       unsigned long addr, spinlock_t **ptlp)
-{
-	return pte_offset_map_lock(mm, pmd, addr, ptlp);
-}
-
-void rust_helper_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
-{
-	pte_unmap_unlock(pte, ptl);
-}
-
-pte_t rust_helper_ptep_get(pte_t *ptep)
-{
-	return ptep_get(ptep);
-}
-
-static inline u8 pte_info(pte_t pte)
-{
-	u8 info = 0;
+	u8 info;
 
 	if (pte_none(pte))
-		return PTE_INFO_NONE;
+		return 0;
 	if (pte_present(pte)) {
-		info |= PTE_INFO_PRESENT;
+		info = PTE_INFO_PRESENT;
 		if (pte_uffd_wp(pte))
 			info |= PTE_INFO_UFFD_WP;
 		if (pte_soft_dirty(pte))
 			info |= PTE_INFO_SOFT_DIRTY;
 		if (is_zero_pfn(pte_pfn(pte)))
 			info |= PTE_INFO_ZERO_PFN;
-	} else {
-		info |= PTE_INFO_SWAP;
-		if (pte_swp_soft_dirty(pte))
-			info |= PTE_INFO_SWP_SOFT_DIRTY;
+		return info;
 	}
+	info = PTE_INFO_SWAP;
+	if (pte_swp_soft_dirty(pte))
+		info |= PTE_INFO_SWP_SOFT_DIRTY;
 	if (pte_swp_uffd_wp_any(pte))
 		info |= PTE_INFO_SWP_UFFD_WP;
 	return info;
 }
 
-u8 rust_helper_pte_info(pte_t pte)
+static __always_inline u8 pte_protection(pte_t pte)
 {
-	return pte_info(pte);
+	if (pte_present(pte))
+		return pte_uffd_wp(pte) ? PTE_INFO_UFFD_WP : 0;
+	return pte_swp_uffd_wp_any(pte) ? PTE_INFO_SWP_UFFD_WP : 0;
 }
 
-/* Reads @nr entries from @ptep into @vals and classifies them into @info. */
-void rust_helper_ptes_get_info(pte_t *ptep, unsigned int nr, pte_t *vals,
-			       u8 *info)
+/* The swap entry @swp refers to a page (migration, device) of a file. */
+static inline bool swp_entry_is_file(swp_entry_t swp)
+{
+	return is_pfn_swap_entry(swp) &&
+	       !folio_test_anon(pfn_swap_entry_folio(swp));
+}
+
+static inline u8 pte_classes_file(struct vm_area_struct *vma,
+				  unsigned long addr, pte_t pte)
+{
+	u8 info = pte_classes(pte);
+	struct page *page;
+
+	if (info & PTE_INFO_PRESENT) {
+		page = vm_normal_page(vma, addr, pte);
+		if (page && !PageAnon(page))
+			info |= PTE_INFO_FILE;
+	} else if (info && swp_entry_is_file(pte_to_swp_entry(pte))) {
+		info |= PTE_INFO_FILE;
+	}
+	return info;
+}
+
+/*
+ * Maps and locks the PTE table of @addr under @pmd, and enters lazy MMU mode
+ * as the C walkers do around their PTE loops. NULL if there is no table any
+ * more (the walk must retry the PMD).
+ */
+pte_t *rust_helper_pte_table_lock(struct mm_struct *mm, pmd_t *pmd,
+				  unsigned long addr, spinlock_t **ptlp)
+{
+	pte_t *pte = pte_offset_map_lock(mm, pmd, addr, ptlp);
+
+	if (pte)
+		arch_enter_lazy_mmu_mode();
+	return pte;
+}
+
+void rust_helper_pte_table_unlock(pte_t *pte, spinlock_t *ptl)
+{
+	pte_unmap_unlock(pte, ptl);
+	arch_leave_lazy_mmu_mode();
+}
+
+/*
+ * Reads the @nr entries from @ptep, which map @addr onwards in @vma, and
+ * stores what @query asks of each in @info (PTE_INFO_* bits). The table lock
+ * must be held.
+ */
+void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned long addr,
+			    pte_t *ptep, unsigned int nr, u8 *info,
+			    enum pte_query query)
 {
 	unsigned int i;
 
-	for (i = 0; i < nr; i++) {
-		vals[i] = ptep_get(ptep + i);
-		info[i] = pte_info(vals[i]);
+	switch (query) {
+	case PTE_QUERY_PROTECTION:
+		for (i = 0; i < nr; i++)
+			info[i] = pte_protection(ptep_get(ptep + i));
+		break;
+	case PTE_QUERY_FILE:
+		for (i = 0; i < nr; i++, addr += PAGE_SIZE)
+			info[i] = pte_classes_file(vma, addr, ptep_get(ptep + i));
+		break;
+	default:
+		for (i = 0; i < nr; i++)
+			info[i] = pte_classes(ptep_get(ptep + i));
+		break;
 	}
-}
-
-bool rust_helper_pte_none(pte_t pte)
-{
-	return pte_none(pte);
-}
-
-bool rust_helper_pte_present(pte_t pte)
-{
-	return pte_present(pte);
-}
-
-bool rust_helper_pte_uffd_wp(pte_t pte)
-{
-	return pte_uffd_wp(pte);
-}
-
-bool rust_helper_pte_swp_uffd_wp_any(pte_t pte)
-{
-	return pte_swp_uffd_wp_any(pte);
-}
-
-bool rust_helper_is_swap_pte(pte_t pte)
-{
-	return is_swap_pte(pte);
-}
-
-bool rust_helper_pte_is_zero_pfn(pte_t pte)
-{
-	return is_zero_pfn(pte_pfn(pte));
-}
-
-bool rust_helper_pte_soft_dirty(pte_t pte)
-{
-	return pte_soft_dirty(pte);
-}
-
-bool rust_helper_pte_swp_soft_dirty(pte_t pte)
-{
-	return pte_swp_soft_dirty(pte);
 }
 
 bool rust_helper_is_pte_marker(pte_t pte)
 {
 	return is_pte_marker(pte);
-}
-
-/* The swap entry of @pte maps a page (migration, device) of a file. */
-bool rust_helper_pte_swap_entry_is_file(pte_t pte)
-{
-	swp_entry_t swp = pte_to_swp_entry(pte);
-
-	return is_pfn_swap_entry(swp) &&
-	       !folio_test_anon(pfn_swap_entry_folio(swp));
-}
-
-pte_t rust_helper_ptep_modify_prot_start(struct vm_area_struct *vma,
-					 unsigned long addr, pte_t *ptep)
-{
-	return ptep_modify_prot_start(vma, addr, ptep);
-}
-
-void rust_helper_ptep_modify_prot_commit(struct vm_area_struct *vma,
-					 unsigned long addr, pte_t *ptep,
-					 pte_t old_pte, pte_t pte)
-{
-	ptep_modify_prot_commit(vma, addr, ptep, old_pte, pte);
-}
-
-pte_t rust_helper_pte_mkuffd_wp(pte_t pte)
-{
-	return pte_mkuffd_wp(pte);
 }
 
 pte_t rust_helper_pte_swp_mkuffd_wp(pte_t pte)
@@ -260,7 +222,7 @@ pte_t rust_helper_pte_swp_mkuffd_wp(pte_t pte)
  * migration or device entry becomes read-only first: an entry must not both
  * carry uffd-wp and cache write permission (page_table_check warns).
  */
-pte_t rust_helper_pte_swp_mkuffd_wp_readonly(pte_t pte)
+static pte_t pte_swp_mkuffd_wp_readonly(pte_t pte)
 {
 	swp_entry_t entry = pte_to_swp_entry(pte);
 	pte_t newpte = pte;
@@ -290,65 +252,84 @@ pte_t rust_helper_make_pte_marker_uffd_wp(void)
 	return make_pte_marker(PTE_MARKER_UFFD_WP);
 }
 
-void rust_helper_set_pte_at(struct mm_struct *mm, unsigned long addr,
-			    pte_t *ptep, pte_t pte)
+/*
+ * Write-protects the @nr entries from @ptep, which map @addr onwards in @vma,
+ * for userfaultfd: a present page gets the uffd-wp bit, a swap entry its swap
+ * uffd-wp bit (read-only first, see above), an empty entry a uffd-wp marker.
+ * The table lock must be held; the caller flushes the TLB.
+ */
+void rust_helper_ptes_make_uffd_wp(struct vm_area_struct *vma,
+				   unsigned long addr, pte_t *ptep,
+				   unsigned int nr)
 {
-	set_pte_at(mm, addr, ptep, pte);
+	pte_t old, pte;
+
+	for (; nr; nr--, ptep++, addr += PAGE_SIZE) {
+		pte = ptep_get(ptep);
+		if (pte_present(pte)) {
+			old = ptep_modify_prot_start(vma, addr, ptep);
+			ptep_modify_prot_commit(vma, addr, ptep, old,
+						pte_mkuffd_wp(old));
+		} else if (is_swap_pte(pte)) {
+			set_pte_at(vma->vm_mm, addr, ptep,
+				   pte_swp_mkuffd_wp_readonly(pte));
+		} else {
+			set_pte_at(vma->vm_mm, addr, ptep,
+				   make_pte_marker(PTE_MARKER_UFFD_WP));
+		}
+	}
 }
 
 /* PMDs */
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
-spinlock_t *rust_helper_pmd_trans_huge_lock(pmd_t *pmd, struct vm_area_struct *vma)
+/*
+ * pmd_trans_huge_lock(), and if it locked a huge or swap PMD, its state in
+ * *@info (PTE_INFO_* bits; ZERO_PFN for the huge zero page, FILE only if
+ * @file).
+ */
+spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *vma,
+					   unsigned long addr, pmd_t *pmdp,
+					   bool file, u8 *info)
 {
-	return pmd_trans_huge_lock(pmd, vma);
+	spinlock_t *ptl = pmd_trans_huge_lock(pmdp, vma);
+	struct page *page;
+	pmd_t pmd;
+	u8 i = 0;
+
+	if (!ptl)
+		return NULL;
+	pmd = pmdp_get(pmdp);
+	if (pmd_none(pmd)) {
+		/* 0 */
+	} else if (pmd_present(pmd)) {
+		i = PTE_INFO_PRESENT;
+		if (pmd_uffd_wp(pmd))
+			i |= PTE_INFO_UFFD_WP;
+		if (pmd_soft_dirty(pmd))
+			i |= PTE_INFO_SOFT_DIRTY;
+		if (is_huge_zero_pmd(pmd))
+			i |= PTE_INFO_ZERO_PFN;
+		if (file) {
+			page = vm_normal_page_pmd(vma, addr, pmd);
+			if (page && !PageAnon(page))
+				i |= PTE_INFO_FILE;
+		}
+	} else {
+		i = PTE_INFO_SWAP;
+		if (pmd_swp_uffd_wp(pmd))
+			i |= PTE_INFO_SWP_UFFD_WP;
+		if (pmd_swp_soft_dirty(pmd))
+			i |= PTE_INFO_SWP_SOFT_DIRTY;
+		if (file && swp_entry_is_file(pmd_to_swp_entry(pmd)))
+			i |= PTE_INFO_FILE;
+	}
+	*info = i;
+	return ptl;
 }
 
 pmd_t rust_helper_pmdp_get(pmd_t *pmdp)
 {
 	return pmdp_get(pmdp);
-}
-
-bool rust_helper_pmd_none(pmd_t pmd)
-{
-	return pmd_none(pmd);
-}
-
-bool rust_helper_pmd_present(pmd_t pmd)
-{
-	return pmd_present(pmd);
-}
-
-bool rust_helper_pmd_uffd_wp(pmd_t pmd)
-{
-	return pmd_uffd_wp(pmd);
-}
-
-bool rust_helper_pmd_swp_uffd_wp(pmd_t pmd)
-{
-	return pmd_swp_uffd_wp(pmd);
-}
-
-bool rust_helper_pmd_soft_dirty(pmd_t pmd)
-{
-	return pmd_soft_dirty(pmd);
-}
-
-bool rust_helper_pmd_swp_soft_dirty(pmd_t pmd)
-{
-	return pmd_swp_soft_dirty(pmd);
-}
-
-bool rust_helper_is_huge_zero_pmd(pmd_t pmd)
-{
-	return is_huge_zero_pmd(pmd);
-}
-
-bool rust_helper_pmd_swap_entry_is_file(pmd_t pmd)
-{
-	swp_entry_t swp = pmd_to_swp_entry(pmd);
-
-	return is_pfn_swap_entry(swp) &&
-	       !folio_test_anon(pfn_swap_entry_folio(swp));
 }
 
 bool rust_helper_pmd_is_migration_entry(pmd_t pmd)
@@ -361,12 +342,7 @@ pmd_t rust_helper_pmd_mkuffd_wp(pmd_t pmd)
 	return pmd_mkuffd_wp(pmd);
 }
 
-pmd_t rust_helper_pmd_swp_mkuffd_wp(pmd_t pmd)
-{
-	return pmd_swp_mkuffd_wp(pmd);
-}
-
-/* The PMD counterpart of rust_helper_pte_swp_mkuffd_wp_readonly(). */
+/* The PMD counterpart of pte_swp_mkuffd_wp_readonly(). */
 pmd_t rust_helper_pmd_swp_mkuffd_wp_readonly(pmd_t pmd)
 {
 	swp_entry_t entry = pmd_to_swp_entry(pmd);
@@ -404,10 +380,35 @@ unsigned long rust_helper_vma_huge_page_size(struct vm_area_struct *vma)
 	return huge_page_size(hstate_vma(vma));
 }
 
-pte_t rust_helper_huge_ptep_get(struct mm_struct *mm, unsigned long addr,
-				pte_t *ptep)
+/*
+ * huge_ptep_get(), and the entry's state in *@info (PTE_INFO_* bits with the
+ * huge_pte_*() predicates; FILE for a present page that is not anonymous).
+ */
+pte_t rust_helper_huge_ptep_get_info(struct mm_struct *mm, unsigned long addr,
+				     pte_t *ptep, u8 *info)
 {
-	return huge_ptep_get(mm, addr, ptep);
+	pte_t pte = huge_ptep_get(mm, addr, ptep);
+	u8 i = 0;
+
+	if (pte_present(pte)) {
+		i = PTE_INFO_PRESENT;
+		if (huge_pte_uffd_wp(pte))
+			i |= PTE_INFO_UFFD_WP;
+		if (!PageAnon(pte_page(pte)))
+			i |= PTE_INFO_FILE;
+		if (is_zero_pfn(pte_pfn(pte)))
+			i |= PTE_INFO_ZERO_PFN;
+		if (pte_soft_dirty(pte))
+			i |= PTE_INFO_SOFT_DIRTY;
+	} else if (is_swap_pte(pte)) {
+		i = PTE_INFO_SWAP;
+		if (pte_swp_uffd_wp_any(pte))
+			i |= PTE_INFO_SWP_UFFD_WP;
+		if (pte_swp_soft_dirty(pte))
+			i |= PTE_INFO_SWP_SOFT_DIRTY;
+	}
+	*info = i;
+	return pte;
 }
 
 bool rust_helper_huge_pte_none(pte_t pte)
@@ -415,19 +416,9 @@ bool rust_helper_huge_pte_none(pte_t pte)
 	return huge_pte_none(pte);
 }
 
-bool rust_helper_huge_pte_uffd_wp(pte_t pte)
-{
-	return huge_pte_uffd_wp(pte);
-}
-
 pte_t rust_helper_huge_pte_mkuffd_wp(pte_t pte)
 {
 	return huge_pte_mkuffd_wp(pte);
-}
-
-bool rust_helper_huge_pte_page_is_anon(pte_t pte)
-{
-	return PageAnon(pte_page(pte));
 }
 
 spinlock_t *rust_helper_huge_pte_lock(struct vm_area_struct *vma, pte_t *ptep)

@@ -8,26 +8,11 @@ use crate::{bindings, mm::pgtable::Pte, mm::virt::VmaRef, prelude::*};
 use core::marker::PhantomData;
 
 impl Pte {
-    /// A present hugetlb entry that is uffd write-protected.
-    #[inline]
-    pub fn huge_uffd_wp(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::huge_pte_uffd_wp(self.raw) }
-    }
-
     /// An empty hugetlb entry.
     #[inline]
     pub fn huge_is_none(self) -> bool {
         // SAFETY: pure function of the value.
         unsafe { bindings::huge_pte_none(self.raw) }
-    }
-
-    /// Whether the page a present hugetlb entry maps is not anonymous.
-    /// Only meaningful under the hugetlb entry's lock.
-    #[inline]
-    pub fn huge_maps_file_page(self) -> bool {
-        // SAFETY: a present entry maps a valid page, kept by the lock.
-        unsafe { !bindings::huge_pte_page_is_anon(self.raw) }
     }
 }
 
@@ -115,13 +100,28 @@ impl<'a> HugetlbEntry<'a> {
         self.vma
     }
 
-    /// Reads the entry without its lock (a snapshot).
+    /// Reads the entry without its lock (a snapshot), with its state: the
+    /// `huge_pte_*()` predicates, and [`PteInfo::maps_file`] for a present
+    /// page that is not anonymous.
+    ///
+    /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]
     pub fn get(&self, addr: usize) -> Pte {
-        // SAFETY: valid entry by the type invariant.
-        let raw =
-            unsafe { bindings::huge_ptep_get((*self.vma.as_raw()).vm_mm, addr as _, self.ptep) };
-        Pte::new(raw)
+        let mut info = 0u8;
+        // SAFETY: valid entry by the type invariant; `info` is a valid byte
+        // to write. The helper looks at the flags of the page a present
+        // snapshot maps, as C's pagemap_hugetlb_category() does: the struct
+        // page stays valid memory even if the page is unmapped meanwhile,
+        // and the answer is as stale as the snapshot.
+        unsafe {
+            let raw = bindings::huge_ptep_get_info(
+                (*self.vma.as_raw()).vm_mm,
+                addr as _,
+                self.ptep,
+                &mut info,
+            );
+            Pte::new(raw, info)
+        }
     }
 
     /// Takes the file's `i_mmap` lock for writing, then the entry's page

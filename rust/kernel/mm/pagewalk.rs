@@ -17,7 +17,7 @@ use crate::{
     ffi::{c_int, c_ulong, c_void},
     mm::{
         hugetlb::HugetlbEntry,
-        pgtable::{PmdHugeLock, PteTable},
+        pgtable::{PmdHugeLock, PteQuery, PteTable},
         virt::VmaRef,
         MmapReadGuard,
     },
@@ -81,48 +81,66 @@ impl<'a> PmdEntry<'a> {
     }
 
     /// Locks the PMD if it maps a transparent huge page (or a THP
-    /// migration entry); `None` if it points to a PTE table (or is empty).
+    /// migration entry), reading its state; `None` if it points to a PTE
+    /// table (or is empty). `addr` is the start of the walked range in the
+    /// PMD; with `file`, [`PteInfo::maps_file`] is evaluated too.
+    ///
+    /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]
-    pub fn lock_huge(&self) -> Option<PmdHugeLock<'a>> {
+    pub fn lock_huge(&self, addr: usize, file: bool) -> Option<PmdHugeLock<'a>> {
         #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
         {
-            // SAFETY: valid PMD of a valid VMA by the type invariant.
-            let ptl = unsafe { bindings::pmd_trans_huge_lock(self.pmdp, self.vma.as_raw()) };
+            let mut info = 0u8;
+            // SAFETY: valid PMD of a valid VMA by the type invariant; `info`
+            // is a valid byte to write.
+            let ptl = unsafe {
+                bindings::pmd_huge_lock_info(
+                    self.vma.as_raw(),
+                    addr as _,
+                    self.pmdp,
+                    file,
+                    &mut info,
+                )
+            };
             if ptl.is_null() {
                 return None;
             }
-            // SAFETY: `pmd_trans_huge_lock()` returned the held lock of a
-            // huge PMD of `vma`; the guard takes it over.
-            Some(unsafe { PmdHugeLock::new(self.pmdp, ptl, self.vma) })
+            // SAFETY: the helper returned the held lock of a huge PMD of
+            // `vma` and its state; the guard takes the lock over.
+            Some(unsafe { PmdHugeLock::new(self.pmdp, ptl, self.vma, info) })
         }
         #[cfg(not(CONFIG_TRANSPARENT_HUGEPAGE))]
-        None
+        {
+            let _ = (addr, file);
+            None
+        }
     }
 
-    /// Maps and locks the PTE table for `[start, end)` (inside this PMD).
-    /// `None` if the PMD changed under us (no table any more): the caller
-    /// should then ask the walk to retry with [`PmdEntry::again`].
+    /// Maps and locks the PTE table for `[start, end)` (inside this PMD and
+    /// the VMA), in lazy MMU mode; its entries are read as `Q` says. `None`
+    /// if the range is not, or if the PMD changed under us (no table any
+    /// more): the caller should then ask the walk to retry with
+    /// [`PmdEntry::again`].
     #[inline]
-    pub fn lock_ptes(&self, start: usize, end: usize) -> Option<PteTable<'a>> {
+    pub fn lock_ptes<Q: PteQuery>(&self, start: usize, end: usize) -> Option<PteTable<'a, Q>> {
         let pmd_mask = !(crate::mm::PMD_SIZE - 1);
-        if start >= end || start & pmd_mask != (end - 1) & pmd_mask {
+        if start >= end
+            || start & pmd_mask != (end - 1) & pmd_mask
+            || start < self.vma.start()
+            || end > self.vma.end()
+        {
             return None;
         }
         let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
         // SAFETY: valid PMD of the VMA's mm; the walk holds the mmap lock.
         let ptep = unsafe {
-            bindings::pte_offset_map_lock(
-                (*self.vma.as_raw()).vm_mm,
-                self.pmdp,
-                start as _,
-                &mut ptl,
-            )
+            bindings::pte_table_lock((*self.vma.as_raw()).vm_mm, self.pmdp, start as _, &mut ptl)
         };
         if ptep.is_null() {
             return None;
         }
-        // SAFETY: mapped and locked above; `[start, end)` is in one PMD of
-        // the VMA (checked above, and the walk gives ranges inside the VMA).
+        // SAFETY: mapped, locked and in lazy MMU mode above; `[start, end)`
+        // is in one PMD and inside the VMA (checked above).
         Some(unsafe { PteTable::new(ptep, ptl, self.vma, start, end) })
     }
 

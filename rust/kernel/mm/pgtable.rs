@@ -2,51 +2,37 @@
 
 //! Page table entries, the PTE table lock and the huge PMD lock.
 //!
-//! Entries are read into value types ([`Pte`], [`Pmd`]) whose predicates are
-//! the architecture's `pte_*()` / `pmd_*()` functions. Writing an entry is
-//! only possible through a guard that holds its page table lock.
+//! The state of an entry is read into a [`PteInfo`] whose predicates are the
+//! architecture's `pte_*()` / `pmd_*()` functions, evaluated in C. A locked
+//! PTE table yields its entries as runs of equal state ([`PteTable`]), so
+//! that a walker does per-run work rather than per-entry work. Writing an
+//! entry is only possible through a guard that holds its page table lock.
 //!
 //! C header: [`include/linux/pgtable.h`](srctree/include/linux/pgtable.h)
 
 use crate::{bindings, mm::virt::VmaRef, mm::PAGE_SIZE};
-use core::{marker::PhantomData, mem::MaybeUninit};
+use core::marker::PhantomData;
 
-/// A PTE value, as read from a page table at one point in time, with a
-/// summary of its state.
+/// The state of a page table entry, in one byte (`include/linux/pte_info.h`).
 ///
 /// The predicates are the architecture's `pte_*()` functions, evaluated in
-/// C once per entry when the value is read (see `include/linux/pte_info.h`):
-/// they are inline functions that Rust could only reach through one helper
-/// call each.
-///
-/// # Invariants
-///
-/// `info` is `pte_info(raw)` as computed by the C helpers.
-#[derive(Clone, Copy)]
-pub struct Pte {
-    pub(crate) raw: bindings::pte_t,
-    info: u8,
-}
+/// C when the entry is read: they are inline functions that Rust could only
+/// reach through one helper call each. What was evaluated depends on how the
+/// entry was read (see [`PteQuery`]); the others read as false.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(transparent)]
+pub struct PteInfo(u8);
 
-impl Pte {
-    /// Wraps a raw value, classifying it.
-    #[inline]
-    pub(crate) fn new(raw: bindings::pte_t) -> Self {
-        // SAFETY: pure function of the value.
-        let info = unsafe { bindings::pte_info(raw) };
-        // INVARIANT: computed by the helper.
-        Pte { raw, info }
-    }
-
+impl PteInfo {
     #[inline]
     fn has(self, bit: u32) -> bool {
-        u32::from(self.info) & bit != 0
+        u32::from(self.0) & bit != 0
     }
 
     /// No mapping, no swap entry, no marker (`pte_none()`).
     #[inline]
     pub fn is_none(self) -> bool {
-        self.has(bindings::PTE_INFO_NONE)
+        self.0 == 0
     }
 
     /// Maps a page (`pte_present()`, includes PROT_NONE mappings).
@@ -55,17 +41,24 @@ impl Pte {
         self.has(bindings::PTE_INFO_PRESENT)
     }
 
-    /// A present PTE that is uffd write-protected.
+    /// A present entry that is uffd write-protected.
     #[inline]
     pub fn uffd_wp(self) -> bool {
         self.has(bindings::PTE_INFO_UFFD_WP)
     }
 
-    /// A non-present PTE (swap entry or pte marker) that carries the uffd-wp
-    /// bit (`pte_swp_uffd_wp_any()`).
+    /// A non-present entry (swap entry or pte marker) that carries the
+    /// uffd-wp bit (`pte_swp_uffd_wp_any()`).
     #[inline]
     pub fn swp_uffd_wp_any(self) -> bool {
         self.has(bindings::PTE_INFO_SWP_UFFD_WP)
+    }
+
+    /// Write-protected for userfaultfd, present or not: a write would be
+    /// reported.
+    #[inline]
+    pub fn is_protected(self) -> bool {
+        self.has(bindings::PTE_INFO_UFFD_WP | bindings::PTE_INFO_SWP_UFFD_WP)
     }
 
     /// A swap entry, including migration entries and pte markers
@@ -75,91 +68,189 @@ impl Pte {
         self.has(bindings::PTE_INFO_SWAP)
     }
 
-    /// A present PTE mapping the shared zero page.
+    /// A present entry mapping the shared zero page (the huge zero page for
+    /// a PMD).
     #[inline]
     pub fn is_zero_pfn(self) -> bool {
         self.has(bindings::PTE_INFO_ZERO_PFN)
     }
 
-    /// A present PTE with the soft-dirty bit.
+    /// A present entry with the soft-dirty bit.
     #[inline]
     pub fn soft_dirty(self) -> bool {
         self.has(bindings::PTE_INFO_SOFT_DIRTY)
     }
 
-    /// A swap PTE with the soft-dirty bit.
+    /// A swap entry with the soft-dirty bit.
     #[inline]
     pub fn swp_soft_dirty(self) -> bool {
         self.has(bindings::PTE_INFO_SWP_SOFT_DIRTY)
+    }
+
+    /// The entry maps a page of a file (page cache, shmem) rather than an
+    /// anonymous one or the zero page; for a swap entry, refers to one
+    /// (migration). Only evaluated where the reader asked for it.
+    #[inline]
+    pub fn maps_file(self) -> bool {
+        self.has(bindings::PTE_INFO_FILE)
+    }
+}
+
+/// A PTE value, as read from a page table at one point in time, with its
+/// [`PteInfo`].
+///
+/// # Invariants
+///
+/// `info` is the classification of `raw` by the C helper that read it.
+#[derive(Clone, Copy)]
+pub struct Pte {
+    pub(crate) raw: bindings::pte_t,
+    info: PteInfo,
+}
+
+impl Pte {
+    /// Wraps a value and its classification.
+    ///
+    /// # Safety
+    ///
+    /// `info` must be the classification of `raw` by a C helper.
+    #[inline]
+    pub(crate) unsafe fn new(raw: bindings::pte_t, info: u8) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Pte {
+            raw,
+            info: PteInfo(info),
+        }
+    }
+
+    /// The state of the entry.
+    #[inline]
+    pub fn info(self) -> PteInfo {
+        self.info
     }
 
     /// A pte marker (no page, only information such as uffd-wp).
     #[inline]
     pub fn is_marker(self) -> bool {
         // SAFETY: pure function of the value.
-        self.is_swap() && unsafe { bindings::is_pte_marker(self.raw) }
-    }
-
-    /// A swap PTE whose entry refers to a page (migration, device private)
-    /// of a file rather than of anonymous memory.
-    ///
-    /// Only meaningful under the page table lock the value was read under.
-    #[inline]
-    pub fn swap_entry_is_file(self) -> bool {
-        // SAFETY: pfn swap entries keep their folio locked or referenced
-        // while the entry exists, and the caller holds the page table lock.
-        unsafe { bindings::pte_swap_entry_is_file(self.raw) }
+        self.info.is_swap() && unsafe { bindings::is_pte_marker(self.raw) }
     }
 }
 
-/// Lazy MMU mode: batches page table updates on architectures that can
-/// (paravirt). Left when dropped.
-pub struct LazyMmu {
-    _not_send: PhantomData<*mut ()>,
+mod private {
+    pub trait Sealed {}
 }
 
-impl LazyMmu {
-    /// Enters lazy MMU mode.
-    #[inline]
-    pub fn enter() -> Self {
-        // SAFETY: no preconditions; paired with the leave in `drop`.
-        unsafe { bindings::arch_enter_lazy_mmu_mode() };
-        LazyMmu {
-            _not_send: PhantomData,
-        }
-    }
+/// What reading a PTE table evaluates for each entry: the less, the
+/// cheaper. Implemented by [`Protection`], [`Classes`] and
+/// [`ClassesAndFile`].
+pub trait PteQuery: private::Sealed {
+    /// The `enum pte_query` value of the C helper.
+    #[doc(hidden)]
+    const QUERY: bindings::pte_query;
 }
 
-impl Drop for LazyMmu {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: entered in `enter`.
-        unsafe { bindings::arch_leave_lazy_mmu_mode() };
-    }
+/// Only whether each entry is write-protected for userfaultfd
+/// ([`PteInfo::is_protected`]).
+pub struct Protection;
+
+/// Every predicate of [`PteInfo`] but [`PteInfo::maps_file`].
+pub struct Classes;
+
+/// Every predicate of [`PteInfo`]; [`PteInfo::maps_file`] costs a page
+/// lookup per present entry.
+pub struct ClassesAndFile;
+
+impl private::Sealed for Protection {}
+impl private::Sealed for Classes {}
+impl private::Sealed for ClassesAndFile {}
+
+impl PteQuery for Protection {
+    const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_PROTECTION;
 }
 
-/// The PTE table under one PMD, mapped and locked (`pte_offset_map_lock()`),
-/// covering `[start, end)`.
+impl PteQuery for Classes {
+    const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_CLASSES;
+}
+
+impl PteQuery for ClassesAndFile {
+    const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_FILE;
+}
+
+/// Entries read from the table per helper call: enough to make the call
+/// cheap per entry, few enough that a walk stopping early (a full output)
+/// reads little past its stop.
+const BATCH: usize = 64;
+
+/// A run of consecutive entries of a [`PteTable`] with the same state.
+#[derive(Clone, Copy, Debug)]
+pub struct PteRun {
+    /// The address the first entry maps.
+    pub addr: usize,
+    /// The end of the range the entries map.
+    pub end: usize,
+    /// The state they share, as far as the table's [`PteQuery`] evaluates.
+    pub info: PteInfo,
+}
+
+/// The PTE table under one PMD, mapped and locked (`pte_offset_map_lock()`)
+/// and in lazy MMU mode, covering `[start, end)`.
+///
+/// Its entries are read in order as runs of equal [`PteInfo`] (as far as
+/// `Q` evaluates it), classified in C in batches of [`BATCH`].
 ///
 /// # Invariants
 ///
 /// `ptep` points to the PTE of `start` in a mapped PTE table whose lock
-/// `ptl` is held; `[start, end)` lies within one PMD, inside `vma`.
-pub struct PteTable<'a> {
+/// `ptl` is held, in lazy MMU mode; `[start, end)` lies within one PMD,
+/// inside `vma`. `info[..len]` holds the classification by `Q` of the
+/// entries from `batch` (an index from `start`), read under the lock;
+/// `pos` (index of the next entry to yield) is in `batch..=batch + len`,
+/// and `batch + len <= nr`, the number of entries.
+pub struct PteTable<'a, Q: PteQuery> {
     ptep: *mut bindings::pte_t,
     ptl: *mut bindings::spinlock_t,
     vma: &'a VmaRef,
     start: usize,
     end: usize,
+    nr: usize,
+    pos: usize,
+    batch: usize,
+    len: usize,
+    info: [u8; BATCH],
+    _query: PhantomData<Q>,
 }
 
-impl<'a> PteTable<'a> {
+/// The number of leading bytes of `bytes` equal to `b`, eight at a time.
+#[inline(always)]
+fn same_prefix(bytes: &[u8], b: u8) -> usize {
+    let pattern = u64::from_ne_bytes([b; 8]);
+    let mut n = 0;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let diff = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ pattern;
+        if diff != 0 {
+            return n + (diff.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    for &c in words.remainder() {
+        if c != b {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
+impl<'a, Q: PteQuery> PteTable<'a, Q> {
     /// Builds the guard.
     ///
     /// # Safety
     ///
-    /// The caller must have mapped and locked the table as described in the
-    /// type invariants, and hands both over to the guard.
+    /// The caller must have mapped and locked the table and entered lazy
+    /// MMU mode as described in the type invariants (`start < end`), and
+    /// hands all three over to the guard.
     #[inline]
     pub(crate) unsafe fn new(
         ptep: *mut bindings::pte_t,
@@ -168,12 +259,19 @@ impl<'a> PteTable<'a> {
         start: usize,
         end: usize,
     ) -> Self {
+        // INVARIANT: nothing read yet (`pos == batch`, `len == 0`).
         PteTable {
             ptep,
             ptl,
             vma,
             start,
             end,
+            nr: (end - start) / PAGE_SIZE,
+            pos: 0,
+            batch: 0,
+            len: 0,
+            info: [0; BATCH],
+            _query: PhantomData,
         }
     }
 
@@ -183,246 +281,85 @@ impl<'a> PteTable<'a> {
         self.vma
     }
 
-    /// The entries of the range, in address order.
-    #[inline]
-    pub fn entries(&self) -> PteIter<'_> {
-        // INVARIANT: nothing read yet, `ptep` is the entry of `start`.
-        PteIter {
-            ptep: self.ptep,
-            addr: self.start,
-            next_addr: self.start,
-            end: self.end,
-            vma: self.vma,
-            pos: 0,
-            len: 0,
-            vals: [MaybeUninit::uninit(); BATCH],
-            info: [0; BATCH],
-            _table: PhantomData,
-        }
-    }
-}
-
-impl Drop for PteTable<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: mapped and locked by the type invariant.
-        unsafe { bindings::pte_unmap_unlock(self.ptep, self.ptl) };
-    }
-}
-
-/// Entries read from the table per helper call.
-const BATCH: usize = 64;
-
-/// Iterator over the slots of a locked [`PteTable`]. Entries are read and
-/// classified in batches of [`BATCH`] with one helper call; the per-entry
-/// path is a few loads, the refill is out of line.
-///
-/// # Invariants
-///
-/// `ptep` is the entry of `addr` in the locked table; `vals[pos..len]` and
-/// `info[pos..len]` hold the entries `ptep - (len - pos) .. ptep`, the next
-/// ones to yield, which map `next_addr` onwards.
-pub struct PteIter<'t> {
-    ptep: *mut bindings::pte_t,
-    addr: usize,
-    next_addr: usize,
-    end: usize,
-    vma: &'t VmaRef,
-    pos: usize,
-    len: usize,
-    vals: [MaybeUninit<bindings::pte_t>; BATCH],
-    info: [u8; BATCH],
-    _table: PhantomData<&'t PteTable<'t>>,
-}
-
-impl PteIter<'_> {
-    /// Reads the next batch; false at the end of the range.
+    /// Reads and classifies the next batch, from `pos`.
     #[inline(never)]
-    fn refill(&mut self) -> bool {
-        if self.addr >= self.end {
-            return false;
-        }
-        let n = core::cmp::min(BATCH, (self.end - self.addr) / PAGE_SIZE);
-        // SAFETY: the `n` entries from `ptep` are in the locked table (they
-        // map `[addr, addr + n * PAGE_SIZE)`, inside the range), and
-        // `vals`/`info` have room for `BATCH >= n` entries.
+    fn refill(&mut self) {
+        let n = core::cmp::min(BATCH, self.nr - self.pos);
+        // SAFETY: entries `pos..pos + n` are in the locked table (below
+        // `nr`), mapping `start + pos * PAGE_SIZE` onwards, and `info` has
+        // room for `BATCH >= n` bytes.
         unsafe {
-            bindings::ptes_get_info(
-                self.ptep,
+            bindings::ptes_query(
+                self.vma.as_raw(),
+                (self.start + self.pos * PAGE_SIZE) as _,
+                self.ptep.wrapping_add(self.pos),
                 n as u32,
-                self.vals.as_mut_ptr().cast(),
                 self.info.as_mut_ptr(),
+                Q::QUERY,
             )
         };
-        // INVARIANT: `vals[..n]`/`info[..n]` now hold the entries from the
-        // old `ptep`, which maps `addr`.
-        self.next_addr = self.addr;
-        self.ptep = self.ptep.wrapping_add(n);
-        self.addr += n * PAGE_SIZE;
-        self.pos = 0;
+        // INVARIANT: `info[..n]` classifies the entries from `pos`.
+        self.batch = self.pos;
         self.len = n;
-        true
     }
-}
 
-impl<'t> Iterator for PteIter<'t> {
-    type Item = PteSlot<'t>;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<PteSlot<'t>> {
-        if self.pos == self.len && !self.refill() {
+    /// The next run of entries with the same state, in address order.
+    #[inline]
+    pub fn next_run(&mut self) -> Option<PteRun> {
+        if self.pos == self.nr {
             return None;
         }
-        let i = self.pos;
-        let back = self.len - i;
-        // SAFETY: `i < len`, so entry `i` was written by the last refill.
-        let raw = unsafe { self.vals.get_unchecked(i).assume_init() };
-        // INVARIANT: entry `i` of the batch is `back` entries before `ptep`,
-        // in the locked table, and maps `next_addr`.
-        let slot = PteSlot {
-            ptep: self.ptep.wrapping_sub(back),
-            addr: self.next_addr,
-            pte: Pte {
-                raw,
-                info: self.info[i],
-            },
-            vma: self.vma,
-            _table: PhantomData,
-        };
-        self.pos = i + 1;
-        self.next_addr = self.next_addr.wrapping_add(PAGE_SIZE);
-        Some(slot)
-    }
-}
-
-/// One PTE of a locked [`PteTable`].
-///
-/// # Invariants
-///
-/// `ptep` is the entry of `addr` in a PTE table whose lock is held for `'t`,
-/// and `pte` its value as read under that lock.
-pub struct PteSlot<'t> {
-    ptep: *mut bindings::pte_t,
-    addr: usize,
-    pte: Pte,
-    vma: &'t VmaRef,
-    _table: PhantomData<&'t PteTable<'t>>,
-}
-
-impl PteSlot<'_> {
-    /// The virtual address the entry maps.
-    #[inline]
-    pub fn addr(&self) -> usize {
-        self.addr
-    }
-
-    /// The entry, as read under the table lock (`ptep_get()`).
-    #[inline]
-    pub fn get(&self) -> Pte {
-        self.pte
-    }
-
-    /// Whether the page the present entry `pte` maps belongs to a file
-    /// (not anonymous, not the zero page).
-    #[inline]
-    pub fn maps_file_page(&self, pte: Pte) -> bool {
-        // SAFETY: the VMA is valid and `pte` was read from this slot under
-        // the lock we hold, so the page it maps stays mapped.
-        unsafe {
-            let page = bindings::vm_normal_page(self.vma.as_raw(), self.addr as _, pte.raw);
-            !page.is_null() && !bindings::page_is_anon(page)
+        if self.pos == self.batch + self.len {
+            self.refill();
         }
-    }
-
-    /// Write-protects the entry for userfaultfd: a present page gets the
-    /// uffd-wp bit, a swap entry its swap uffd-wp bit, an empty entry a
-    /// uffd-wp pte marker. `pte` is the value last read from this slot. The
-    /// caller flushes the TLB for the range before dropping the table.
-    #[inline]
-    pub fn make_uffd_wp(&self, pte: Pte) {
-        let vma = self.vma.as_raw();
-        let addr = self.addr as _;
-        // SAFETY: the entry is locked (type invariant) and belongs to `vma`;
-        // the modify_prot start/commit pair is done under that lock.
-        unsafe {
-            if pte.is_present() {
-                let old = bindings::ptep_modify_prot_start(vma, addr, self.ptep);
-                let new = bindings::pte_mkuffd_wp(old);
-                bindings::ptep_modify_prot_commit(vma, addr, self.ptep, old, new);
-            } else if pte.is_swap() {
-                // A writable migration entry becomes read-only too (C only
-                // sets the bit, which page_table_check reports).
-                let new = bindings::pte_swp_mkuffd_wp_readonly(pte.raw);
-                bindings::set_pte_at((*vma).vm_mm, addr, self.ptep, new);
-            } else {
-                let marker = bindings::make_pte_marker_uffd_wp();
-                bindings::set_pte_at((*vma).vm_mm, addr, self.ptep, marker);
+        let first = self.pos;
+        let b = self.info[self.pos - self.batch];
+        loop {
+            let i = self.pos - self.batch;
+            self.pos += same_prefix(&self.info[i..self.len], b);
+            if self.pos < self.batch + self.len || self.pos == self.nr {
+                break;
             }
+            self.refill();
         }
+        Some(PteRun {
+            addr: self.start + first * PAGE_SIZE,
+            end: self.start + self.pos * PAGE_SIZE,
+            info: PteInfo(b),
+        })
+    }
+
+    /// Write-protects the entries mapping `[addr, end)` for userfaultfd: a
+    /// present page gets the uffd-wp bit, a swap entry its swap uffd-wp bit,
+    /// an empty entry a uffd-wp pte marker. The part of the range outside
+    /// the table is ignored. The caller flushes the TLB for the range before
+    /// dropping the table.
+    #[inline]
+    pub fn make_uffd_wp(&self, addr: usize, end: usize) {
+        let addr = core::cmp::max(addr, self.start);
+        let end = core::cmp::min(end, self.end);
+        if addr >= end {
+            return;
+        }
+        let first = (addr - self.start) / PAGE_SIZE;
+        // SAFETY: the entries of `[addr, end)` are in the locked table
+        // (clamped to the range above) and belong to `vma`.
+        unsafe {
+            bindings::ptes_make_uffd_wp(
+                self.vma.as_raw(),
+                (self.start + first * PAGE_SIZE) as _,
+                self.ptep.wrapping_add(first),
+                ((end - addr).div_ceil(PAGE_SIZE)) as u32,
+            )
+        };
     }
 }
 
-/// A PMD value.
-#[derive(Clone, Copy)]
-#[repr(transparent)]
-pub struct Pmd(bindings::pmd_t);
-
-impl Pmd {
-    /// Empty (`pmd_none()`).
+impl<Q: PteQuery> Drop for PteTable<'_, Q> {
     #[inline]
-    pub fn is_none(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pmd_none(self.0) }
-    }
-
-    /// Maps a huge page (`pmd_present()`).
-    #[inline]
-    pub fn is_present(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pmd_present(self.0) }
-    }
-
-    /// A present huge PMD that is uffd write-protected.
-    #[inline]
-    pub fn uffd_wp(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pmd_uffd_wp(self.0) }
-    }
-
-    /// A swap (migration) PMD that is uffd write-protected.
-    #[inline]
-    pub fn swp_uffd_wp(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pmd_swp_uffd_wp(self.0) }
-    }
-
-    /// A present huge PMD with the soft-dirty bit.
-    #[inline]
-    pub fn soft_dirty(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pmd_soft_dirty(self.0) }
-    }
-
-    /// A swap PMD with the soft-dirty bit.
-    #[inline]
-    pub fn swp_soft_dirty(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::pmd_swp_soft_dirty(self.0) }
-    }
-
-    /// Maps the huge zero page.
-    #[inline]
-    pub fn is_huge_zero(self) -> bool {
-        // SAFETY: pure function of the value.
-        unsafe { bindings::is_huge_zero_pmd(self.0) }
-    }
-
-    /// A swap PMD whose entry refers to a file page. Only meaningful under
-    /// the PMD lock the value was read under.
-    #[inline]
-    pub fn swap_entry_is_file(self) -> bool {
-        // SAFETY: as for `Pte::swap_entry_is_file`.
-        unsafe { bindings::pmd_swap_entry_is_file(self.0) }
+    fn drop(&mut self) {
+        // SAFETY: mapped, locked and in lazy MMU mode by the type invariant.
+        unsafe { bindings::pte_table_unlock(self.ptep, self.ptl) };
     }
 }
 
@@ -430,11 +367,13 @@ impl Pmd {
 ///
 /// # Invariants
 ///
-/// `pmdp` is a huge or swap PMD of `vma` whose lock `ptl` is held.
+/// `pmdp` is a huge or swap PMD of `vma` whose lock `ptl` is held, and
+/// `info` its state, read under that lock.
 pub struct PmdHugeLock<'a> {
     pmdp: *mut bindings::pmd_t,
     ptl: *mut bindings::spinlock_t,
     vma: &'a VmaRef,
+    info: PteInfo,
 }
 
 impl<'a> PmdHugeLock<'a> {
@@ -448,25 +387,21 @@ impl<'a> PmdHugeLock<'a> {
         pmdp: *mut bindings::pmd_t,
         ptl: *mut bindings::spinlock_t,
         vma: &'a VmaRef,
+        info: u8,
     ) -> Self {
-        PmdHugeLock { pmdp, ptl, vma }
-    }
-
-    /// Reads the entry.
-    #[inline]
-    pub fn get(&self) -> Pmd {
-        // SAFETY: valid PMD by the type invariant.
-        Pmd(unsafe { bindings::pmdp_get(self.pmdp) })
-    }
-
-    /// Whether the present huge PMD `pmd` maps a file page.
-    #[inline]
-    pub fn maps_file_page(&self, addr: usize, pmd: Pmd) -> bool {
-        // SAFETY: the VMA is valid; `pmd` was read under the lock we hold.
-        unsafe {
-            let page = bindings::vm_normal_page_pmd(self.vma.as_raw(), addr as _, pmd.0);
-            !page.is_null() && !bindings::page_is_anon(page)
+        PmdHugeLock {
+            pmdp,
+            ptl,
+            vma,
+            info: PteInfo(info),
         }
+    }
+
+    /// The state of the entry when it was locked; it cannot change while
+    /// locked but for the accessed and dirty bits.
+    #[inline]
+    pub fn info(&self) -> PteInfo {
+        self.info
     }
 
     /// Write-protects the whole huge PMD mapping `addr` for userfaultfd and
@@ -475,17 +410,20 @@ impl<'a> PmdHugeLock<'a> {
     #[inline]
     pub fn make_uffd_wp(&self, addr: usize) {
         let vma = self.vma.as_raw();
-        let pmd = self.get();
-        // SAFETY: the PMD is locked and belongs to `vma` (type invariant).
+        // SAFETY: the PMD is locked and belongs to `vma` (type invariant),
+        // so it is still present, or still a swap entry, as `info` says.
         unsafe {
-            if pmd.is_present() {
+            if self.info.is_present() {
                 let old = bindings::pmdp_invalidate_ad(vma, addr as _, self.pmdp);
                 let new = bindings::pmd_mkuffd_wp(old);
                 bindings::set_pmd_at((*vma).vm_mm, addr as _, self.pmdp, new);
-            } else if bindings::pmd_is_migration_entry(pmd.0) {
-                // Read-only as well as uffd-wp, as for PTEs.
-                let new = bindings::pmd_swp_mkuffd_wp_readonly(pmd.0);
-                bindings::set_pmd_at((*vma).vm_mm, addr as _, self.pmdp, new);
+            } else if self.info.is_swap() {
+                let pmd = bindings::pmdp_get(self.pmdp);
+                if bindings::pmd_is_migration_entry(pmd) {
+                    // Read-only as well as uffd-wp, as for PTEs.
+                    let new = bindings::pmd_swp_mkuffd_wp_readonly(pmd);
+                    bindings::set_pmd_at((*vma).vm_mm, addr as _, self.pmdp, new);
+                }
             }
         }
         self.vma.flush_tlb_range(addr, addr + crate::mm::PMD_SIZE);
