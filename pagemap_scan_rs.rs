@@ -11,7 +11,10 @@
 #![forbid(unsafe_code)]
 
 use kernel::{
-    alloc::{flags::GFP_KERNEL, KVec},
+    alloc::{
+        flags::{GFP_KERNEL, GFP_NOWAIT},
+        KVec,
+    },
     c_str,
     mm::{
         self,
@@ -30,7 +33,7 @@ use kernel::{
 mod logic;
 
 use logic::{
-    validate, Args, Full, Output, RawArgs, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
+    validate, Args, Full, Output, RawArgs, RegionBuf, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
     PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
 };
 
@@ -92,9 +95,9 @@ impl ScanHandler for RustScan {
         )
         .map_err(|e| Error::from_errno(-e))?;
 
-        let buf = match Output::<KVec<PageRegion>>::bounce_len(&args) {
+        let buf = match Output::<Bounce>::bounce_len(&args) {
             0 => None,
-            n => Some(KVec::from_elem(PageRegion::default(), n, GFP_KERNEL)?),
+            n => Some(Bounce(KVec::with_capacity(n, GFP_KERNEL)?)),
         };
         let mut walk = ScanWalk {
             args,
@@ -173,6 +176,40 @@ impl ScanHandler for RustScan {
     }
 }
 
+/// The bounce buffer: entries are appended as the walk finds regions, into
+/// room allocated before the walk (no allocation under the walk's locks).
+struct Bounce(KVec<PageRegion>);
+
+impl core::ops::Deref for Bounce {
+    type Target = [PageRegion];
+
+    fn deref(&self) -> &[PageRegion] {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for Bounce {
+    fn deref_mut(&mut self) -> &mut [PageRegion] {
+        &mut self.0
+    }
+}
+
+impl RegionBuf for Bounce {
+    fn room(&self) -> usize {
+        self.0.capacity()
+    }
+
+    #[inline]
+    fn put(&mut self, i: usize, r: PageRegion) -> bool {
+        if let Some(e) = self.0.get_mut(i) {
+            *e = r;
+            return true;
+        }
+        // Never allocates: the capacity was reserved before the walk.
+        i == self.0.len() && i < self.0.capacity() && self.0.push(r, GFP_NOWAIT).is_ok()
+    }
+}
+
 /// The state of one walk_page_range() pass.
 struct ScanWalk {
     args: Args,
@@ -180,7 +217,7 @@ struct ScanWalk {
     vma_category: u64,
     /// A hugetlb page could not be write-protected in part in this pass.
     hugetlb_backout: bool,
-    out: Output<KVec<PageRegion>>,
+    out: Output<Bounce>,
 }
 
 fn full(r: core::result::Result<(), Full>) -> Result {
@@ -190,6 +227,7 @@ fn full(r: core::result::Result<(), Full>) -> Result {
 /// The categories of a THP or hugetlb page, but `PAGE_IS_HUGE`: as for
 /// other pages, except that an empty entry is not written (C's
 /// pagemap_thp_category() and pagemap_hugetlb_category()).
+#[inline(always)]
 fn huge_category(info: PteInfo) -> u64 {
     if info.is_none() {
         return 0;
@@ -199,6 +237,7 @@ fn huge_category(info: PteInfo) -> u64 {
 
 /// The categories of a page (or huge page) mapped by an entry in `info`.
 /// `FILE` is in `info` only if the entry was read asking for it.
+#[inline(always)]
 fn page_category(info: PteInfo) -> u64 {
     // An empty entry has no uffd-wp marker: not write-protected, so
     // written, as in the PAGE_IS_WRITTEN fast path (the 6.12 C does the
@@ -255,7 +294,19 @@ impl ScanWalk {
     /// A transparent huge page under `pmd`: `None` if there is none (or it
     /// was split), so the caller goes on with the PTE table.
     fn thp_entry(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
-        let huge = pmd.lock_huge(start as usize, self.interest & PAGE_IS_FILE != 0)?;
+        let file = self.interest & PAGE_IS_FILE != 0;
+        if !self.args.wp_matching() && !file {
+            // Nothing to change and no page to look at: one read of the
+            // entry will do, as C does for hugetlb entries in this case.
+            let info = pmd.huge_snapshot()?;
+            let categories = self.vma_category | PAGE_IS_HUGE | huge_category(info);
+            if !self.args.is_interesting_page(categories) {
+                return Some(Ok(()));
+            }
+            let mut end = end;
+            return Some(full(self.out.output(categories, start, &mut end)));
+        }
+        let huge = pmd.lock_huge(start as usize, file)?;
         let categories = self.vma_category | PAGE_IS_HUGE | huge_category(huge.info());
         if !self.args.is_interesting_page(categories) {
             return Some(Ok(()));
@@ -276,12 +327,10 @@ impl ScanWalk {
         Some(ret)
     }
 
-    fn pte_range(&mut self, pmd: &mut PmdEntry<'_>, start: u64, end: u64) -> Result {
-        if let Some(ret) = self.thp_entry(pmd, start, end) {
-            return ret;
-        }
+    /// The PTE table under `pmd`; `None` if it went away under us.
+    fn pte_table(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
         let (s, e) = (start as usize, end as usize);
-        let ret = if self.args.written_only() || (self.args.wp_matching() && !self.out.has_vec()) {
+        if self.args.written_only() || (self.args.wp_matching() && !self.out.has_vec()) {
             pmd.lock_ptes::<Protection>(s, e)
                 .map(|mut t| self.unprotected_ptes(&mut t))
         } else if self.interest & PAGE_IS_FILE != 0 {
@@ -290,12 +339,7 @@ impl ScanWalk {
         } else {
             pmd.lock_ptes::<Classes>(s, e)
                 .map(|mut t| self.matching_ptes(&mut t))
-        };
-        ret.unwrap_or_else(|| {
-            // The table went away under us: walk this PMD again.
-            pmd.again();
-            Ok(())
-        })
+        }
     }
 
     /// The PAGE_IS_WRITTEN fast path, and write-protection with no output:
@@ -353,6 +397,7 @@ impl ScanWalk {
 
 #[vtable]
 impl PageWalk for ScanWalk {
+    #[inline]
     fn test_walk(&mut self, vma: &VmaRef, _start: usize, _end: usize) -> Result<VmaAction> {
         let wp_allowed = vma.userfaultfd_wp_async_with_markers();
         if !wp_allowed {
@@ -380,13 +425,24 @@ impl PageWalk for ScanWalk {
         Ok(VmaAction::Walk)
     }
 
+    #[inline]
     fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_>, start: usize, end: usize) -> Result {
-        let ret = self.pte_range(pmd, start as u64, end as u64);
-        // Long walks give the CPU away between PTE tables, with no lock held.
+        let (start, end) = (start as u64, end as u64);
+        if let Some(ret) = self.thp_entry(pmd, start, end) {
+            return ret;
+        }
+        let Some(ret) = self.pte_table(pmd, start, end) else {
+            // The table went away under us: walk this PMD again.
+            pmd.again();
+            return Ok(());
+        };
+        // Long walks give the CPU away after each PTE table, with no lock
+        // held, like C.
         mm::cond_resched();
         ret
     }
 
+    #[inline]
     fn pte_hole(&mut self, start: usize, end: usize, vma: Option<&VmaRef>) -> Result {
         let Some(vma) = vma else {
             return Ok(());
@@ -414,11 +470,12 @@ impl PageWalk for ScanWalk {
         wp.and(ret)
     }
 
+    #[inline]
     fn hugetlb_entry(&mut self, entry: &HugetlbEntry<'_>, start: usize, end: usize) -> Result {
         let (start, mut end) = (start as u64, end as u64);
         if !self.args.wp_matching() {
             // Not write-protecting: a snapshot of the entry is enough.
-            let pte = entry.get(start as usize);
+            let pte = entry.get(start as usize, self.interest & PAGE_IS_FILE != 0);
             let categories = self.vma_category | PAGE_IS_HUGE | huge_category(pte.info());
             if !self.args.is_interesting_page(categories) {
                 return Ok(());
@@ -426,7 +483,7 @@ impl PageWalk for ScanWalk {
             return full(self.out.output(categories, start, &mut end));
         }
         let locked = entry.lock();
-        let pte = locked.get(start as usize);
+        let pte = locked.get(start as usize, self.interest & PAGE_IS_FILE != 0);
         let categories = self.vma_category | PAGE_IS_HUGE | huge_category(pte.info());
         if !self.args.is_interesting_page(categories) {
             return Ok(());

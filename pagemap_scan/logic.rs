@@ -174,6 +174,18 @@ pub(crate) fn validate(
     })
 }
 
+/// The storage of the bounce buffer: entries that exist up to `len()`, and
+/// room to append more without allocating, so that the buffer need not be
+/// filled before the walk (most scans use few entries).
+pub(crate) trait RegionBuf: DerefMut<Target = [PageRegion]> {
+    /// The number of entries it can hold.
+    fn room(&self) -> usize;
+
+    /// Stores `r` at index `i <= len()`, appending it at `len()`; false if
+    /// there is no room for it.
+    fn put(&mut self, i: usize, r: PageRegion) -> bool;
+}
+
 /// The walk must stop: the output is full (`ENOSPC` in C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Full;
@@ -190,7 +202,8 @@ pub(crate) struct Output<B> {
     buf: Option<B>,
     /// Entries usable in `buf` now: `min(BOUNCE_ENTRIES, vec_len left)`.
     len: usize,
-    /// Index of the current (last) entry; an empty entry has `end == 0`.
+    /// Index of the current (last) entry, which exists in `buf` (see
+    /// `reset_current`); an empty entry has `end == 0`.
     idx: usize,
     /// User array entries left.
     pub(crate) vec_left: u64,
@@ -202,12 +215,14 @@ pub(crate) struct Output<B> {
     pub(crate) walk_end: u64,
 }
 
-impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
-    /// An output for `args`; `buf` must hold `bounce_len(args)` entries.
+impl<B: RegionBuf> Output<B> {
+    /// An output for `args`; `buf` must have room for `bounce_len(args)`
+    /// entries.
     pub(crate) fn new(args: &Args, buf: Option<B>) -> Self {
         let mut out = Output {
             len: buf.as_ref().map_or(0, |b| {
-                core::cmp::min(b.len() as u64, BOUNCE_ENTRIES) as usize
+                let n = core::cmp::min(b.room() as u64, BOUNCE_ENTRIES);
+                core::cmp::min(n, args.vec_len) as usize
             }),
             buf,
             idx: 0,
@@ -235,24 +250,30 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
         self.buf.is_some()
     }
 
+    /// Makes entry 0 the current one, empty. With no room at all, there is
+    /// no entry: `len` is 0 and nothing is ever stored.
     fn reset_current(&mut self) {
         if let Some(b) = self.buf.as_mut() {
-            if !b.is_empty() {
-                b[0] = PageRegion {
-                    start: 0,
-                    end: 0,
-                    categories: 0,
-                };
+            let empty = PageRegion {
+                start: 0,
+                end: 0,
+                categories: 0,
+            };
+            if !b.put(0, empty) {
+                self.len = 0;
             }
         }
     }
 
+    #[inline]
     fn push_range(&mut self, categories: u64, addr: u64, end: u64) -> bool {
         let (idx, len) = (self.idx, self.len);
         let Some(b) = self.buf.as_mut() else {
             return false;
         };
-        let cur = &mut b[idx];
+        let Some(cur) = b.get_mut(idx) else {
+            return false;
+        };
         if addr == cur.end && categories == cur.categories {
             cur.end = end;
             return true;
@@ -265,17 +286,20 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
             i += 1;
             self.idx = i;
         }
-        b[i] = PageRegion {
-            start: addr,
-            end,
-            categories,
-        };
-        true
+        b.put(
+            i,
+            PageRegion {
+                start: addr,
+                end,
+                categories,
+            },
+        )
     }
 
     /// Reports `[addr, *end)` with `categories`. On `Err(Full)` the region
     /// was cut (`*end` says where it now ends, possibly at `addr`) and the
     /// walk must stop at `walk_end`.
+    #[inline]
     pub(crate) fn output(&mut self, categories: u64, addr: u64, end: &mut u64) -> Result<(), Full> {
         if self.buf.is_none() {
             return Ok(());
@@ -335,9 +359,7 @@ impl<B: DerefMut<Target = [PageRegion]>> Output<B> {
     /// Number of non-empty entries.
     fn filled(&self) -> usize {
         match self.buf.as_ref() {
-            Some(b) if !b.is_empty() => {
-                self.idx + usize::from(b[self.idx].end != b[self.idx].start)
-            }
+            Some(b) if self.len > 0 => self.idx + usize::from(b[self.idx].end != b[self.idx].start),
             _ => 0,
         }
     }

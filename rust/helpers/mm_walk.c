@@ -282,6 +282,30 @@ void rust_helper_ptes_make_uffd_wp(struct vm_area_struct *vma,
 
 /* PMDs */
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
+static __always_inline u8 pmd_classes(pmd_t pmd)
+{
+	u8 info;
+
+	if (pmd_none(pmd))
+		return 0;
+	if (pmd_present(pmd)) {
+		info = PTE_INFO_PRESENT;
+		if (pmd_uffd_wp(pmd))
+			info |= PTE_INFO_UFFD_WP;
+		if (pmd_soft_dirty(pmd))
+			info |= PTE_INFO_SOFT_DIRTY;
+		if (is_huge_zero_pmd(pmd))
+			info |= PTE_INFO_ZERO_PFN;
+		return info;
+	}
+	info = PTE_INFO_SWAP;
+	if (pmd_swp_uffd_wp(pmd))
+		info |= PTE_INFO_SWP_UFFD_WP;
+	if (pmd_swp_soft_dirty(pmd))
+		info |= PTE_INFO_SWP_SOFT_DIRTY;
+	return info;
+}
+
 /*
  * pmd_trans_huge_lock(), and if it locked a huge or swap PMD, its state in
  * *@info (PTE_INFO_* bits; ZERO_PFN for the huge zero page, FILE only if
@@ -294,37 +318,35 @@ spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *vma,
 	spinlock_t *ptl = pmd_trans_huge_lock(pmdp, vma);
 	struct page *page;
 	pmd_t pmd;
-	u8 i = 0;
 
 	if (!ptl)
 		return NULL;
 	pmd = pmdp_get(pmdp);
-	if (pmd_none(pmd)) {
-		/* 0 */
-	} else if (pmd_present(pmd)) {
-		i = PTE_INFO_PRESENT;
-		if (pmd_uffd_wp(pmd))
-			i |= PTE_INFO_UFFD_WP;
-		if (pmd_soft_dirty(pmd))
-			i |= PTE_INFO_SOFT_DIRTY;
-		if (is_huge_zero_pmd(pmd))
-			i |= PTE_INFO_ZERO_PFN;
-		if (file) {
-			page = vm_normal_page_pmd(vma, addr, pmd);
-			if (page && !PageAnon(page))
-				i |= PTE_INFO_FILE;
-		}
-	} else {
-		i = PTE_INFO_SWAP;
-		if (pmd_swp_uffd_wp(pmd))
-			i |= PTE_INFO_SWP_UFFD_WP;
-		if (pmd_swp_soft_dirty(pmd))
-			i |= PTE_INFO_SWP_SOFT_DIRTY;
-		if (file && swp_entry_is_file(pmd_to_swp_entry(pmd)))
-			i |= PTE_INFO_FILE;
+	*info = pmd_classes(pmd);
+	if (!file)
+		return ptl;
+	if (pmd_present(pmd)) {
+		page = vm_normal_page_pmd(vma, addr, pmd);
+		if (page && !PageAnon(page))
+			*info |= PTE_INFO_FILE;
+	} else if (is_swap_pmd(pmd) && swp_entry_is_file(pmd_to_swp_entry(pmd))) {
+		*info |= PTE_INFO_FILE;
 	}
-	*info = i;
 	return ptl;
+}
+
+/*
+ * The state of @pmdp, read once without its lock, if it maps a transparent
+ * huge page or is a huge swap (migration) entry: its PTE_INFO_* bits (never
+ * FILE), or -1 if it points to a PTE table or is empty.
+ */
+int rust_helper_pmd_huge_info_lockless(pmd_t *pmdp)
+{
+	pmd_t pmd = pmdp_get_lockless(pmdp);
+
+	if (!is_swap_pmd(pmd) && !pmd_trans_huge(pmd) && !pmd_devmap(pmd))
+		return -1;
+	return pmd_classes(pmd);
 }
 
 pmd_t rust_helper_pmdp_get(pmd_t *pmdp)
@@ -382,10 +404,11 @@ unsigned long rust_helper_vma_huge_page_size(struct vm_area_struct *vma)
 
 /*
  * huge_ptep_get(), and the entry's state in *@info (PTE_INFO_* bits with the
- * huge_pte_*() predicates; FILE for a present page that is not anonymous).
+ * huge_pte_*() predicates; with @file, FILE for a present page that is not
+ * anonymous).
  */
 pte_t rust_helper_huge_ptep_get_info(struct mm_struct *mm, unsigned long addr,
-				     pte_t *ptep, u8 *info)
+				     pte_t *ptep, bool file, u8 *info)
 {
 	pte_t pte = huge_ptep_get(mm, addr, ptep);
 	u8 i = 0;
@@ -394,7 +417,7 @@ pte_t rust_helper_huge_ptep_get_info(struct mm_struct *mm, unsigned long addr,
 		i = PTE_INFO_PRESENT;
 		if (huge_pte_uffd_wp(pte))
 			i |= PTE_INFO_UFFD_WP;
-		if (!PageAnon(pte_page(pte)))
+		if (file && !PageAnon(pte_page(pte)))
 			i |= PTE_INFO_FILE;
 		if (is_zero_pfn(pte_pfn(pte)))
 			i |= PTE_INFO_ZERO_PFN;

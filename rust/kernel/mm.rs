@@ -56,9 +56,14 @@ impl Mm {
     }
 
     /// The raw pointer.
+    ///
+    /// A cast rather than `Opaque::get()`, whose shared instance the module
+    /// would call out of line on every access.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::mm_struct {
-        self.mm.get()
+        // `Self` and `Opaque<T>` are transparent wrappers of `T`, and
+        // `Opaque` allows mutation through a shared reference.
+        core::ptr::from_ref(self).cast_mut().cast()
     }
 
     /// Takes a user reference (`mm_users`) unless the address space already

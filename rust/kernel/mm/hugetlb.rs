@@ -62,7 +62,7 @@ impl VmaRef {
             // SAFETY: `ptep` is the entry of `addr` in this VMA.
             let entry = unsafe { HugetlbEntry::new(ptep, self) };
             let locked = entry.lock();
-            let pte = locked.get(addr);
+            let pte = locked.get(addr, false);
             locked.make_uffd_wp(addr, pte);
             // An empty entry had no TLB entry; one a racing fault filled has.
             if !pte.huge_is_none() {
@@ -101,12 +101,12 @@ impl<'a> HugetlbEntry<'a> {
     }
 
     /// Reads the entry without its lock (a snapshot), with its state: the
-    /// `huge_pte_*()` predicates, and [`PteInfo::maps_file`] for a present
-    /// page that is not anonymous.
+    /// `huge_pte_*()` predicates, and with `file`, [`PteInfo::maps_file`]
+    /// for a present page that is not anonymous.
     ///
     /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]
-    pub fn get(&self, addr: usize) -> Pte {
+    pub fn get(&self, addr: usize, file: bool) -> Pte {
         let mut info = 0u8;
         // SAFETY: valid entry by the type invariant; `info` is a valid byte
         // to write. The helper looks at the flags of the page a present
@@ -118,6 +118,7 @@ impl<'a> HugetlbEntry<'a> {
                 (*self.vma.as_raw()).vm_mm,
                 addr as _,
                 self.ptep,
+                file,
                 &mut info,
             );
             Pte::new(raw, info)
@@ -156,10 +157,10 @@ pub struct HugetlbLock<'e> {
 }
 
 impl HugetlbLock<'_> {
-    /// Reads the entry.
+    /// Reads the entry, as [`HugetlbEntry::get`] does.
     #[inline]
-    pub fn get(&self, addr: usize) -> Pte {
-        self.entry.get(addr)
+    pub fn get(&self, addr: usize, file: bool) -> Pte {
+        self.entry.get(addr, file)
     }
 
     /// Write-protects the entry for userfaultfd (`pte` is its current

@@ -13,11 +13,11 @@
 use crate::build_error;
 use crate::{
     bindings,
-    error::{from_result, Error},
+    error::Error,
     ffi::{c_int, c_ulong, c_void},
     mm::{
         hugetlb::HugetlbEntry,
-        pgtable::{PmdHugeLock, PteQuery, PteTable},
+        pgtable::{PmdHugeLock, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
         MmapReadGuard,
     },
@@ -114,6 +114,25 @@ impl<'a> PmdEntry<'a> {
             let _ = (addr, file);
             None
         }
+    }
+
+    /// The state of the PMD if it maps a transparent huge page (or is a THP
+    /// migration entry), read once without its lock: a snapshot, enough
+    /// for a walker that changes nothing and looks at no page (the
+    /// [`PteInfo::maps_file`] bit is never set). `None` if it points to a PTE
+    /// table or is empty.
+    ///
+    /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
+    #[inline]
+    pub fn huge_snapshot(&self) -> Option<PteInfo> {
+        #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
+        {
+            // SAFETY: valid PMD by the type invariant; one lockless read.
+            let info = unsafe { bindings::pmd_huge_info_lockless(self.pmdp) };
+            u8::try_from(info).ok().map(PteInfo::from_raw)
+        }
+        #[cfg(not(CONFIG_TRANSPARENT_HUGEPAGE))]
+        None
     }
 
     /// Maps and locks the PTE table for `[start, end)` (inside this PMD and
@@ -225,10 +244,7 @@ impl<W: PageWalk> Ops<W> {
         let (w, vma) = unsafe { (Self::walker(walk), VmaRef::from_raw((*walk).vma)) };
         // INVARIANT: the walk's PMD and walk, valid during this callback.
         let mut pmd = PmdEntry { pmdp, walk, vma };
-        from_result(|| {
-            w.pmd_entry(&mut pmd, start, end)?;
-            Ok(0)
-        })
+        errno(w.pmd_entry(&mut pmd, start, end))
     }
 
     /// # Safety
@@ -250,10 +266,7 @@ impl<W: PageWalk> Ops<W> {
                 (!vma.is_null()).then(|| VmaRef::from_raw(vma)),
             )
         };
-        from_result(|| {
-            w.pte_hole(start, end, vma)?;
-            Ok(0)
-        })
+        errno(w.pte_hole(start, end, vma))
     }
 
     /// # Safety
@@ -273,10 +286,16 @@ impl<W: PageWalk> Ops<W> {
             let vma = VmaRef::from_raw((*walk).vma);
             (Self::walker(walk), HugetlbEntry::new(ptep, vma))
         };
-        from_result(|| {
-            w.hugetlb_entry(&entry, start, end)?;
-            Ok(0)
-        })
+        errno(w.hugetlb_entry(&entry, start, end))
+    }
+}
+
+/// A callback's result as the walk wants it: 0 or a negative errno.
+#[inline(always)]
+fn errno(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }
 

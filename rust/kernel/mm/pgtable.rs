@@ -24,6 +24,12 @@ use core::marker::PhantomData;
 pub struct PteInfo(u8);
 
 impl PteInfo {
+    /// Wraps the byte a C helper computed.
+    #[inline]
+    pub(crate) fn from_raw(info: u8) -> Self {
+        PteInfo(info)
+    }
+
     #[inline]
     fn has(self, bit: u32) -> bool {
         u32::from(self.0) & bit != 0
@@ -182,6 +188,10 @@ impl PteQuery for ClassesAndFile {
 /// reads little past its stop.
 const BATCH: usize = 64;
 
+/// Entries of the first batch of a table: a walk that stops soon after it
+/// starts (a small output array, `max_pages`) reads less in vain.
+const FIRST_BATCH: usize = 16;
+
 /// A run of consecutive entries of a [`PteTable`] with the same state.
 #[derive(Clone, Copy, Debug)]
 pub struct PteRun {
@@ -284,7 +294,8 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     /// Reads and classifies the next batch, from `pos`.
     #[inline(never)]
     fn refill(&mut self) {
-        let n = core::cmp::min(BATCH, self.nr - self.pos);
+        let batch = if self.pos == 0 { FIRST_BATCH } else { BATCH };
+        let n = core::cmp::min(batch, self.nr - self.pos);
         // SAFETY: entries `pos..pos + n` are in the locked table (below
         // `nr`), mapping `start + pos * PAGE_SIZE` onwards, and `info` has
         // room for `BATCH >= n` bytes.

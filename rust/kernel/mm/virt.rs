@@ -41,9 +41,14 @@ impl VmaRef {
     }
 
     /// The raw pointer.
+    ///
+    /// A cast rather than `Opaque::get()`, whose shared instance the module
+    /// would call out of line on every access.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::vm_area_struct {
-        self.vma.get()
+        // `Self` and `Opaque<T>` are transparent wrappers of `T`, and
+        // `Opaque` allows mutation through a shared reference.
+        core::ptr::from_ref(self).cast_mut().cast()
     }
 
     /// The address space of the VMA.

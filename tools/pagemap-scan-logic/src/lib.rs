@@ -25,5 +25,24 @@ pub struct PageRegion {
 #[path = "../../../pagemap_scan/logic.rs"]
 mod logic;
 
+/// The host's bounce buffer: a `Vec`, with its capacity as room.
+impl logic::RegionBuf for Vec<PageRegion> {
+    fn room(&self) -> usize {
+        self.capacity()
+    }
+
+    fn put(&mut self, i: usize, r: PageRegion) -> bool {
+        if i < self.len() {
+            self[i] = r;
+            true
+        } else if i == self.len() && i < self.capacity() {
+            self.push(r);
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -128,7 +128,7 @@ fn drive(case: &Case) -> Seen {
     let args = args_for(case);
     let buf = match Output::<Vec<PageRegion>>::bounce_len(&args) {
         0 => None,
-        n => Some(vec![PageRegion::default(); n]),
+        n => Some(Vec::with_capacity(n)),
     };
     // C's 512 entries plus the one kept across a flush.
     assert!(buf.as_ref().map_or(0, |b| b.len()) as u64 <= BOUNCE_ENTRIES + 1);
@@ -440,7 +440,7 @@ fn walk_end_of_an_earlier_stop_survives_a_full_pass() {
         0,
     );
     let args = args_for(&case);
-    let mut out = Output::new(&args, Some(vec![PageRegion::default(); 512]));
+    let mut out = Output::new(&args, Some(Vec::with_capacity(512)));
     assert_eq!(walk(&mut out, &case.runs, args.start, args.end), Err(Full));
     let stop = out.walk_end;
     assert_eq!(stop, (0x10 + 2 * 512) * PAGE_SIZE);
@@ -458,7 +458,7 @@ fn output_cuts_at_max_pages() {
     let mut raw = good_raw();
     raw.max_pages = 5;
     let args = validate(&raw, access_ok, untag_none).unwrap();
-    let mut out = Output::new(&args, Some(vec![PageRegion::default(); 10]));
+    let mut out = Output::new(&args, Some(Vec::with_capacity(10)));
     let mut end = 0x1_3000;
     assert_eq!(out.output(0xff, 0x1_0000, &mut end), Ok(()));
     assert_eq!(out.found_pages, 3);
@@ -499,7 +499,7 @@ fn output_masks_categories_with_return_mask() {
     let mut raw = good_raw();
     raw.return_mask = 0x0a;
     let args = validate(&raw, access_ok, untag_none).unwrap();
-    let mut out = Output::new(&args, Some(vec![PageRegion::default(); 10]));
+    let mut out = Output::new(&args, Some(Vec::with_capacity(10)));
     let mut end = 0x1_1000;
     out.output(0xff, 0x1_0000, &mut end).unwrap();
     // Different categories, equal once masked: one region.
@@ -520,7 +520,7 @@ fn output_masks_categories_with_return_mask() {
 fn output_page_count_overflow() {
     let args = validate(&good_raw(), access_ok, untag_none).unwrap();
     assert_eq!(args.max_pages, u64::MAX);
-    let mut out = Output::new(&args, Some(vec![PageRegion::default(); 10]));
+    let mut out = Output::new(&args, Some(Vec::with_capacity(10)));
     out.found_pages = u64::MAX - 2;
     let mut end = 0x1_5000;
     assert_eq!(out.output(1, 0x1_0000, &mut end), Err(Full));
@@ -575,7 +575,7 @@ fn flush_shrinks_buffer_to_vec_left() {
     raw.vec_len = 3;
     raw.return_mask = 0xff;
     let args = validate(&raw, access_ok, untag_none).unwrap();
-    let mut out = Output::new(&args, Some(vec![PageRegion::default(); 3]));
+    let mut out = Output::new(&args, Some(Vec::with_capacity(3)));
     for (i, addr) in [0x1_0000u64, 0x1_2000].into_iter().enumerate() {
         let mut end = addr + PAGE_SIZE;
         out.output(i as u64, addr, &mut end).unwrap();
