@@ -11,17 +11,13 @@
 #![forbid(unsafe_code)]
 
 use kernel::{
-    alloc::{
-        flags::{GFP_KERNEL, GFP_NOWAIT},
-        KVec,
-    },
     c_str,
     mm::{
         self,
         hugetlb::HugetlbEntry,
-        pagemap_scan::{self, PageRegion, PmScanArg, Registration, ScanHandler},
+        pagemap_scan::{self, PageRegion, PmScanArg, RegionBuffer, Registration, ScanHandler},
         pagewalk::{PageWalk, PmdEntry, VmaAction},
-        pgtable::{Classes, ClassesAndFile, Protection, PteInfo, PteQuery, PteTable},
+        pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
         Mm,
     },
@@ -95,9 +91,9 @@ impl ScanHandler for RustScan {
         )
         .map_err(|e| Error::from_errno(-e))?;
 
-        let buf = match Output::<Bounce>::bounce_len(&args) {
+        let buf = match Output::<RegionBuffer>::bounce_len(&args) {
             0 => None,
-            n => Some(Bounce(KVec::with_capacity(n, GFP_KERNEL)?)),
+            n => Some(RegionBuffer::with_room(n)?),
         };
         let mut walk = ScanWalk {
             args,
@@ -176,37 +172,22 @@ impl ScanHandler for RustScan {
     }
 }
 
-/// The bounce buffer: entries are appended as the walk finds regions, into
-/// room allocated before the walk (no allocation under the walk's locks).
-struct Bounce(KVec<PageRegion>);
-
-impl core::ops::Deref for Bounce {
-    type Target = [PageRegion];
-
-    fn deref(&self) -> &[PageRegion] {
-        &self.0
-    }
-}
-
-impl core::ops::DerefMut for Bounce {
-    fn deref_mut(&mut self) -> &mut [PageRegion] {
-        &mut self.0
-    }
-}
-
-impl RegionBuf for Bounce {
+/// The bounce buffer: entries are appended as the walk finds regions.
+impl RegionBuf for RegionBuffer {
+    #[inline]
     fn room(&self) -> usize {
-        self.0.capacity()
+        RegionBuffer::room(self)
     }
 
     #[inline]
     fn put(&mut self, i: usize, r: PageRegion) -> bool {
-        if let Some(e) = self.0.get_mut(i) {
-            *e = r;
-            return true;
+        match self.get_mut(i) {
+            Some(e) => {
+                *e = r;
+                true
+            }
+            None => i == self.len() && self.push(r),
         }
-        // Never allocates: the capacity was reserved before the walk.
-        i == self.0.len() && i < self.0.capacity() && self.0.push(r, GFP_NOWAIT).is_ok()
     }
 }
 
@@ -217,7 +198,7 @@ struct ScanWalk {
     vma_category: u64,
     /// A hugetlb page could not be write-protected in part in this pass.
     hugetlb_backout: bool,
-    out: Output<Bounce>,
+    out: Output<RegionBuffer>,
 }
 
 fn full(r: core::result::Result<(), Full>) -> Result {
@@ -350,11 +331,8 @@ impl ScanWalk {
         let categories = self.vma_category | PAGE_IS_WRITTEN;
         let mut flush = Flush::default();
         let mut ret = Ok(());
-        while let Some(run) = table.next_run() {
-            if run.info.is_protected() {
-                continue;
-            }
-            let (addr, mut next) = (run.addr as u64, run.end as u64);
+        while let Some((addr, end)) = table.next_unprotected() {
+            let (addr, mut next) = (addr as u64, end as u64);
             let r = self.out.output(categories, addr, &mut next);
             if wp && next != addr {
                 table.make_uffd_wp(addr as usize, next as usize);
@@ -370,7 +348,7 @@ impl ScanWalk {
     }
 
     /// The general path: each run of equal entries is one candidate region.
-    fn matching_ptes<Q: PteQuery>(&mut self, table: &mut PteTable<'_, Q>) -> Result {
+    fn matching_ptes<Q: Classify>(&mut self, table: &mut PteTable<'_, Q>) -> Result {
         let wp = self.args.wp_matching();
         let mut flush = Flush::default();
         let mut ret = Ok(());

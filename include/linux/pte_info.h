@@ -26,8 +26,6 @@ enum pte_query {
 	PTE_QUERY_CLASSES,
 	/* every bit; PTE_INFO_FILE costs a page lookup per entry */
 	PTE_QUERY_FILE,
-	/* only PTE_INFO_UFFD_WP and PTE_INFO_SWP_UFFD_WP */
-	PTE_QUERY_PROTECTION,
 };
 
 #endif /* _LINUX_PTE_INFO_H */

@@ -129,11 +129,12 @@ static __always_inline u8 pte_classes(pte_t pte)
 	return info;
 }
 
-static __always_inline u8 pte_protection(pte_t pte)
+/* Write-protected for userfaultfd, present or not (swap entry, marker). */
+static __always_inline bool pte_protected(pte_t pte)
 {
 	if (pte_present(pte))
-		return pte_uffd_wp(pte) ? PTE_INFO_UFFD_WP : 0;
-	return pte_swp_uffd_wp_any(pte) ? PTE_INFO_SWP_UFFD_WP : 0;
+		return pte_uffd_wp(pte);
+	return pte_swp_uffd_wp_any(pte);
 }
 
 /* The swap entry @swp refers to a page (migration, device) of a file. */
@@ -192,10 +193,6 @@ void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned long addr,
 	unsigned int i;
 
 	switch (query) {
-	case PTE_QUERY_PROTECTION:
-		for (i = 0; i < nr; i++)
-			info[i] = pte_protection(ptep_get(ptep + i));
-		break;
 	case PTE_QUERY_FILE:
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE)
 			info[i] = pte_classes_file(vma, addr, ptep_get(ptep + i));
@@ -205,6 +202,21 @@ void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned long addr,
 			info[i] = pte_classes(ptep_get(ptep + i));
 		break;
 	}
+}
+
+/*
+ * One bit per entry of the @nr (at most 64) from @ptep, set if the entry is
+ * not write-protected for userfaultfd. The table lock must be held.
+ */
+u64 rust_helper_ptes_unprotected(pte_t *ptep, unsigned int nr)
+{
+	u64 mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (!pte_protected(ptep_get(ptep + i)))
+			mask |= BIT_ULL(i);
+	return mask;
 }
 
 bool rust_helper_is_pte_marker(pte_t pte)

@@ -2,15 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 """Instructions per function of the calls traced by tools/bench/steptrace.sh.
 
-    steptrace_report.py DIR VMLINUX
+    steptrace_report.py DIR VMLINUX [--annotate SUBSTRING]
 
 Prints, for the first traced call of each implementation, its instruction
 count and the functions it executed, C and Rust side by side (module
-functions are marked [rs], their names demangled and shortened).
+functions are marked [rs], their names demangled and shortened). With
+--annotate, also the disassembly of the module function whose mangled name
+contains SUBSTRING, each instruction with the times it ran.
 """
 import bisect
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -65,5 +68,36 @@ def main():
         print(f"{per.get('c', {}).get(fn, 0):>9} {per.get('rust', {}).get(fn, 0):>9}  {fn}")
 
 
+def annotate(d, sub):
+    base = None
+    for line in open(f"{d}/console.log", errors="replace"):
+        m = re.search(r"pmprof-module pagemap_scan_rs \d+ \d+ \S+ \S+ (0x[0-9a-f]+)", line)
+        if m:
+            base = int(m.group(1), 16)
+    rust = [line.split() for line in open(f"{d}/trace.txt") if line.startswith("rust ")]
+    if base is None or not rust:
+        return
+    cnt = {}
+    for item in rust[0][2:]:
+        pc, k = item.split(":")
+        cnt[int(pc, 16) - base] = int(k)
+    syms = symbols(f"{d}/pagemap_scan_rs.ko", 0, text_only=True)
+    rng = [(a, syms[i + 1][0] if i + 1 < len(syms) else 1 << 40)
+           for i, (a, n) in enumerate(syms) if sub in n]
+    if not rng:
+        return
+    lo, hi = rng[0]
+    dis = subprocess.run(["llvm-objdump-19", "-d", "--no-show-raw-insn",
+                          f"{d}/pagemap_scan_rs.ko"], capture_output=True, text=True).stdout
+    print(f"\nannotated {sub} (count, .text offset, instruction):")
+    for line in dis.splitlines():
+        m = re.match(r"\s*([0-9a-f]+):\s+(.*)", line)
+        if m and lo <= int(m.group(1), 16) < hi:
+            a = int(m.group(1), 16)
+            print(f"{cnt.get(a, 0):7d} {a:6x} {m.group(2)[:90]}")
+
+
 if __name__ == "__main__":
     main()
+    if len(sys.argv) > 4 and sys.argv[3] == "--annotate":
+        annotate(sys.argv[1], sys.argv[4])

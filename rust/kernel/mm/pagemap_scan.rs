@@ -10,7 +10,7 @@
 //! C header: [`include/linux/pagemap_scan.h`](srctree/include/linux/pagemap_scan.h)
 
 use crate::{
-    alloc::{flags::GFP_KERNEL, KBox},
+    alloc::{flags::GFP_KERNEL, KBox, KVec},
     bindings,
     ffi::{c_long, c_ulong},
     mm::Mm,
@@ -92,6 +92,65 @@ pub fn copy_regions_to_user(addr: UserPtr, regions: &[PageRegion]) -> Result {
     // initialised bytes without padding.
     let bytes = unsafe { core::slice::from_raw_parts(regions.as_ptr().cast::<u8>(), len) };
     UserSlice::new(addr, len).writer().write_slice(bytes)
+}
+
+/// The regions a scan found and has not copied to the user yet: room for a
+/// fixed number of entries, allocated before the walk, filled as the walk
+/// finds regions (no allocation, no zero-filling under the walk's locks).
+///
+/// # Invariants
+///
+/// `v.len() <= v.capacity() == room`.
+pub struct RegionBuffer {
+    v: KVec<PageRegion>,
+    room: usize,
+}
+
+impl RegionBuffer {
+    /// An empty buffer with room for `room` regions.
+    pub fn with_room(room: usize) -> Result<Self> {
+        let v = KVec::with_capacity(room, GFP_KERNEL)?;
+        // INVARIANT: empty; the capacity may exceed `room`, not be used.
+        Ok(RegionBuffer { v, room })
+    }
+
+    /// The number of regions it can hold.
+    #[inline]
+    pub fn room(&self) -> usize {
+        self.room
+    }
+
+    /// Appends `r`; false if the buffer is full.
+    #[inline]
+    pub fn push(&mut self, r: PageRegion) -> bool {
+        let len = self.v.len();
+        if len >= self.room {
+            return false;
+        }
+        // SAFETY: `len < room <= capacity`: the slot is inside the
+        // allocation and not initialised yet.
+        unsafe { self.v.as_mut_ptr().add(len).write(r) };
+        // SAFETY: the first `len + 1` entries are initialised now, and
+        // `len + 1 <= capacity`.
+        unsafe { self.v.set_len(len + 1) };
+        true
+    }
+}
+
+impl core::ops::Deref for RegionBuffer {
+    type Target = [PageRegion];
+
+    #[inline]
+    fn deref(&self) -> &[PageRegion] {
+        self.v.as_slice()
+    }
+}
+
+impl core::ops::DerefMut for RegionBuffer {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [PageRegion] {
+        self.v.as_mut_slice()
+    }
 }
 
 /// An implementation of `PAGEMAP_SCAN`.

@@ -150,14 +150,19 @@ mod private {
 /// What reading a PTE table evaluates for each entry: the less, the
 /// cheaper. Implemented by [`Protection`], [`Classes`] and
 /// [`ClassesAndFile`].
-pub trait PteQuery: private::Sealed {
+pub trait PteQuery: private::Sealed {}
+
+/// A query that classifies each entry into a [`PteInfo`]: the table yields
+/// runs of equal state ([`PteTable::next_run`]).
+pub trait Classify: PteQuery {
     /// The `enum pte_query` value of the C helper.
     #[doc(hidden)]
     const QUERY: bindings::pte_query;
 }
 
-/// Only whether each entry is write-protected for userfaultfd
-/// ([`PteInfo::is_protected`]).
+/// Only whether each entry is write-protected for userfaultfd: the table
+/// yields the runs of entries that are not
+/// ([`PteTable::next_unprotected`]).
 pub struct Protection;
 
 /// Every predicate of [`PteInfo`] but [`PteInfo::maps_file`].
@@ -170,16 +175,15 @@ pub struct ClassesAndFile;
 impl private::Sealed for Protection {}
 impl private::Sealed for Classes {}
 impl private::Sealed for ClassesAndFile {}
+impl PteQuery for Protection {}
+impl PteQuery for Classes {}
+impl PteQuery for ClassesAndFile {}
 
-impl PteQuery for Protection {
-    const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_PROTECTION;
-}
-
-impl PteQuery for Classes {
+impl Classify for Classes {
     const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_CLASSES;
 }
 
-impl PteQuery for ClassesAndFile {
+impl Classify for ClassesAndFile {
     const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_FILE;
 }
 
@@ -206,17 +210,20 @@ pub struct PteRun {
 /// The PTE table under one PMD, mapped and locked (`pte_offset_map_lock()`)
 /// and in lazy MMU mode, covering `[start, end)`.
 ///
-/// Its entries are read in order as runs of equal [`PteInfo`] (as far as
-/// `Q` evaluates it), classified in C in batches of [`BATCH`].
+/// Its entries are read in order, in C, in batches of [`BATCH`]: as runs of
+/// equal [`PteInfo`] (as far as `Q` evaluates it) for a [`Classify`] query,
+/// as runs of entries that are not write-protected for [`Protection`].
 ///
 /// # Invariants
 ///
 /// `ptep` points to the PTE of `start` in a mapped PTE table whose lock
 /// `ptl` is held, in lazy MMU mode; `[start, end)` lies within one PMD,
-/// inside `vma`. `info[..len]` holds the classification by `Q` of the
-/// entries from `batch` (an index from `start`), read under the lock;
-/// `pos` (index of the next entry to yield) is in `batch..=batch + len`,
-/// and `batch + len <= nr`, the number of entries.
+/// inside `vma`. The last batch read is the `len` entries from `batch` (an
+/// index from `start`), read under the lock, and `batch + len <= nr`, the
+/// number of entries. For a [`Classify`] query, `info[..len]` holds their
+/// classification and `pos` (index of the next entry to yield) is in
+/// `batch..=batch + len`; for [`Protection`], bit `i` of `mask` is set if
+/// entry `batch + i` is not write-protected and not yielded yet.
 pub struct PteTable<'a, Q: PteQuery> {
     ptep: *mut bindings::pte_t,
     ptl: *mut bindings::spinlock_t,
@@ -228,6 +235,7 @@ pub struct PteTable<'a, Q: PteQuery> {
     batch: usize,
     len: usize,
     info: [u8; BATCH],
+    mask: u64,
     _query: PhantomData<Q>,
 }
 
@@ -281,6 +289,7 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
             batch: 0,
             len: 0,
             info: [0; BATCH],
+            mask: 0,
             _query: PhantomData,
         }
     }
@@ -291,6 +300,33 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
         self.vma
     }
 
+    /// Write-protects the entries mapping `[addr, end)` for userfaultfd: a
+    /// present page gets the uffd-wp bit, a swap entry its swap uffd-wp bit,
+    /// an empty entry a uffd-wp pte marker. The part of the range outside
+    /// the table is ignored. The caller flushes the TLB for the range before
+    /// dropping the table.
+    #[inline]
+    pub fn make_uffd_wp(&self, addr: usize, end: usize) {
+        let addr = core::cmp::max(addr, self.start);
+        let end = core::cmp::min(end, self.end);
+        if addr >= end {
+            return;
+        }
+        let first = (addr - self.start) / PAGE_SIZE;
+        // SAFETY: the entries of `[addr, end)` are in the locked table
+        // (clamped to the range above) and belong to `vma`.
+        unsafe {
+            bindings::ptes_make_uffd_wp(
+                self.vma.as_raw(),
+                (self.start + first * PAGE_SIZE) as _,
+                self.ptep.wrapping_add(first),
+                ((end - addr).div_ceil(PAGE_SIZE)) as u32,
+            )
+        };
+    }
+}
+
+impl<Q: Classify> PteTable<'_, Q> {
     /// Reads and classifies the next batch, from `pos`.
     #[inline(never)]
     fn refill(&mut self) {
@@ -339,30 +375,49 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
             info: PteInfo(b),
         })
     }
+}
 
-    /// Write-protects the entries mapping `[addr, end)` for userfaultfd: a
-    /// present page gets the uffd-wp bit, a swap entry its swap uffd-wp bit,
-    /// an empty entry a uffd-wp pte marker. The part of the range outside
-    /// the table is ignored. The caller flushes the TLB for the range before
-    /// dropping the table.
+impl PteTable<'_, Protection> {
+    /// Reads the next batch, from the end of the last one, into `mask`.
+    #[inline(never)]
+    fn refill_mask(&mut self) {
+        let from = self.batch + self.len;
+        let batch = if from == 0 { FIRST_BATCH } else { BATCH };
+        let n = core::cmp::min(batch, self.nr - from);
+        // SAFETY: entries `from..from + n` are in the locked table (below
+        // `nr`), and `n <= 64`.
+        let mask = unsafe { bindings::ptes_unprotected(self.ptep.wrapping_add(from), n as u32) };
+        // INVARIANT: `mask` has a bit for each entry of the new batch.
+        self.batch = from;
+        self.len = n;
+        self.mask = mask;
+    }
+
+    /// The next run of entries that are not write-protected for
+    /// userfaultfd, in address order, as the range `(addr, end)` they map.
+    /// Runs end at batch boundaries: a caller that wants maximal runs
+    /// merges adjacent ones.
     #[inline]
-    pub fn make_uffd_wp(&self, addr: usize, end: usize) {
-        let addr = core::cmp::max(addr, self.start);
-        let end = core::cmp::min(end, self.end);
-        if addr >= end {
-            return;
+    pub fn next_unprotected(&mut self) -> Option<(usize, usize)> {
+        while self.mask == 0 {
+            if self.batch + self.len == self.nr {
+                return None;
+            }
+            self.refill_mask();
         }
-        let first = (addr - self.start) / PAGE_SIZE;
-        // SAFETY: the entries of `[addr, end)` are in the locked table
-        // (clamped to the range above) and belong to `vma`.
-        unsafe {
-            bindings::ptes_make_uffd_wp(
-                self.vma.as_raw(),
-                (self.start + first * PAGE_SIZE) as _,
-                self.ptep.wrapping_add(first),
-                ((end - addr).div_ceil(PAGE_SIZE)) as u32,
-            )
+        let first = self.mask.trailing_zeros() as usize;
+        let ones = (!(self.mask >> first)).trailing_zeros() as usize;
+        let next = first + ones;
+        self.mask = if next >= 64 {
+            0
+        } else {
+            self.mask & (u64::MAX << next)
         };
+        let i = self.batch + first;
+        Some((
+            self.start + i * PAGE_SIZE,
+            self.start + (i + ones) * PAGE_SIZE,
+        ))
     }
 }
 
