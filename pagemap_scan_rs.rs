@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+use core::mem::MaybeUninit;
 use kernel::{
     c_str,
     mm::{
@@ -63,6 +64,9 @@ impl Drop for PagemapScanModule {
 
 const HPAGE_SIZE: u64 = mm::PMD_SIZE as u64;
 
+/// Output arrays up to this many entries are buffered on the stack.
+const INLINE_REGIONS: usize = 16;
+
 struct RustScan;
 
 impl ScanHandler for RustScan {
@@ -91,14 +95,18 @@ impl ScanHandler for RustScan {
         )
         .map_err(|e| Error::from_errno(-e))?;
 
-        let buf = match Output::<RegionBuffer>::bounce_len(&args) {
+        // A few entries fit on the stack: small arrays cost no allocation.
+        let mut inline = [const { MaybeUninit::<PageRegion>::uninit() }; INLINE_REGIONS];
+        let buf = match Output::<RegionBuffer<'_>>::bounce_len(&args) {
             0 => None,
+            n if n <= INLINE_REGIONS => Some(RegionBuffer::in_place(&mut inline[..n])),
             n => Some(RegionBuffer::with_room(n)?),
         };
         let mut walk = ScanWalk {
             args,
             interest: args.masks_of_interest(),
             vma_category: 0,
+            memo: Memo::default(),
             hugetlb_backout: false,
             out: Output::new(&args, buf),
         };
@@ -173,7 +181,7 @@ impl ScanHandler for RustScan {
 }
 
 /// The bounce buffer: entries are appended as the walk finds regions.
-impl RegionBuf for RegionBuffer {
+impl RegionBuf for RegionBuffer<'_> {
     #[inline]
     fn room(&self) -> usize {
         RegionBuffer::room(self)
@@ -191,14 +199,30 @@ impl RegionBuf for RegionBuffer {
     }
 }
 
+/// The categories derived from the last entry state looked at, and whether
+/// they match: entries come in long stretches of the same state (the pages
+/// of a populated area), so most lookups are a compare.
+#[derive(Clone, Copy, Default)]
+struct Memo {
+    /// `PteInfo` bits, `MEMO_HUGE` for a huge page, `MEMO_VALID`; 0: none.
+    key: u16,
+    categories: u64,
+    interesting: bool,
+}
+
+const MEMO_HUGE: u16 = 1 << 8;
+const MEMO_VALID: u16 = 1 << 9;
+
 /// The state of one walk_page_range() pass.
-struct ScanWalk {
+struct ScanWalk<'b> {
     args: Args,
     interest: u64,
     vma_category: u64,
+    /// Depends on `vma_category`: reset with it.
+    memo: Memo,
     /// A hugetlb page could not be write-protected in part in this pass.
     hugetlb_backout: bool,
-    out: Output<RegionBuffer>,
+    out: Output<RegionBuffer<'b>>,
 }
 
 fn full(r: core::result::Result<(), Full>) -> Result {
@@ -271,7 +295,28 @@ impl Flush {
     }
 }
 
-impl ScanWalk {
+impl ScanWalk<'_> {
+    /// The categories of a page (a huge one with `huge`) in an entry with
+    /// state `info` in the current VMA, if it matches the scan.
+    #[inline(always)]
+    fn matching(&mut self, info: PteInfo, huge: bool) -> Option<u64> {
+        let key = u16::from(info.bits()) | if huge { MEMO_HUGE } else { 0 } | MEMO_VALID;
+        if key != self.memo.key {
+            let c = self.vma_category
+                | if huge {
+                    PAGE_IS_HUGE | huge_category(info)
+                } else {
+                    page_category(info)
+                };
+            self.memo = Memo {
+                key,
+                categories: c,
+                interesting: self.args.is_interesting_page(c),
+            };
+        }
+        self.memo.interesting.then_some(self.memo.categories)
+    }
+
     /// A transparent huge page under `pmd`: `None` if there is none (or it
     /// was split), so the caller goes on with the PTE table.
     fn thp_entry(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
@@ -280,18 +325,16 @@ impl ScanWalk {
             // Nothing to change and no page to look at: one read of the
             // entry will do, as C does for hugetlb entries in this case.
             let info = pmd.huge_snapshot()?;
-            let categories = self.vma_category | PAGE_IS_HUGE | huge_category(info);
-            if !self.args.is_interesting_page(categories) {
+            let Some(categories) = self.matching(info, true) else {
                 return Some(Ok(()));
-            }
+            };
             let mut end = end;
             return Some(full(self.out.output(categories, start, &mut end)));
         }
         let huge = pmd.lock_huge(start as usize, file)?;
-        let categories = self.vma_category | PAGE_IS_HUGE | huge_category(huge.info());
-        if !self.args.is_interesting_page(categories) {
+        let Some(categories) = self.matching(huge.info(), true) else {
             return Some(Ok(()));
-        }
+        };
         let mut end = end;
         let ret = full(self.out.output(categories, start, &mut end));
         if start == end || !self.args.wp_matching() || categories & PAGE_IS_WRITTEN == 0 {
@@ -353,10 +396,9 @@ impl ScanWalk {
         let mut flush = Flush::default();
         let mut ret = Ok(());
         while let Some(run) = table.next_run() {
-            let categories = self.vma_category | page_category(run.info);
-            if !self.args.is_interesting_page(categories) {
+            let Some(categories) = self.matching(run.info, false) else {
                 continue;
-            }
+            };
             let (addr, mut next) = (run.addr as u64, run.end as u64);
             let r = self.out.output(categories, addr, &mut next);
             if wp && categories & PAGE_IS_WRITTEN != 0 && next != addr {
@@ -374,7 +416,7 @@ impl ScanWalk {
 }
 
 #[vtable]
-impl PageWalk for ScanWalk {
+impl PageWalk for ScanWalk<'_> {
     #[inline]
     fn test_walk(&mut self, vma: &VmaRef, _start: usize, _end: usize) -> Result<VmaAction> {
         let wp_allowed = vma.userfaultfd_wp_async_with_markers();
@@ -400,6 +442,7 @@ impl PageWalk for ScanWalk {
             return Ok(VmaAction::Skip);
         }
         self.vma_category = c;
+        self.memo = Memo::default();
         Ok(VmaAction::Walk)
     }
 
@@ -454,18 +497,16 @@ impl PageWalk for ScanWalk {
         if !self.args.wp_matching() {
             // Not write-protecting: a snapshot of the entry is enough.
             let pte = entry.get(start as usize, self.interest & PAGE_IS_FILE != 0);
-            let categories = self.vma_category | PAGE_IS_HUGE | huge_category(pte.info());
-            if !self.args.is_interesting_page(categories) {
+            let Some(categories) = self.matching(pte.info(), true) else {
                 return Ok(());
-            }
+            };
             return full(self.out.output(categories, start, &mut end));
         }
         let locked = entry.lock();
         let pte = locked.get(start as usize, self.interest & PAGE_IS_FILE != 0);
-        let categories = self.vma_category | PAGE_IS_HUGE | huge_category(pte.info());
-        if !self.args.is_interesting_page(categories) {
+        let Some(categories) = self.matching(pte.info(), true) else {
             return Ok(());
-        }
+        };
         let ret = full(self.out.output(categories, start, &mut end));
         if start == end || categories & PAGE_IS_WRITTEN == 0 {
             return ret;

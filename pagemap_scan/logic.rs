@@ -301,11 +301,36 @@ impl<B: RegionBuf> Output<B> {
     /// walk must stop at `walk_end`.
     #[inline]
     pub(crate) fn output(&mut self, categories: u64, addr: u64, end: &mut u64) -> Result<(), Full> {
-        if self.buf.is_none() {
+        let Some(b) = self.buf.as_mut() else {
             return Ok(());
-        }
+        };
         let categories = categories & self.return_mask;
-        let mut n_pages = (*end - addr) / PAGE_SIZE;
+        let n_pages = (*end - addr) / PAGE_SIZE;
+        // The common case: the pages extend the current region and fit.
+        if let Some(cur) = b.get_mut(self.idx) {
+            if cur.end == addr && cur.categories == categories {
+                if let Some(total) = self.found_pages.checked_add(n_pages) {
+                    if total <= self.max_pages {
+                        cur.end = *end;
+                        self.found_pages = total;
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        self.output_slow(categories, addr, end, n_pages)
+    }
+
+    /// [`Output::output`] when the region is new or must be cut.
+    #[inline(never)]
+    fn output_slow(
+        &mut self,
+        categories: u64,
+        addr: u64,
+        end: &mut u64,
+        n_pages: u64,
+    ) -> Result<(), Full> {
+        let mut n_pages = n_pages;
         let mut ret = Ok(());
         match self.found_pages.checked_add(n_pages) {
             Some(total) if total <= self.max_pages => {}
@@ -357,6 +382,7 @@ impl<B: RegionBuf> Output<B> {
     }
 
     /// Number of non-empty entries.
+    #[inline]
     fn filled(&self) -> usize {
         match self.buf.as_ref() {
             Some(b) if self.len > 0 => self.idx + usize::from(b[self.idx].end != b[self.idx].start),

@@ -19,7 +19,7 @@ use crate::{
     types::{AsBytes, FromBytes, Opaque},
     uaccess::{UserPtr, UserSlice},
 };
-use core::marker::PhantomData;
+use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 
 /// `struct pm_scan_arg`, the argument of `PAGEMAP_SCAN`
 /// (`include/uapi/linux/fs.h`).
@@ -95,23 +95,53 @@ pub fn copy_regions_to_user(addr: UserPtr, regions: &[PageRegion]) -> Result {
 }
 
 /// The regions a scan found and has not copied to the user yet: room for a
-/// fixed number of entries, allocated before the walk, filled as the walk
-/// finds regions (no allocation, no zero-filling under the walk's locks).
+/// fixed number of entries, set aside before the walk (on the heap, or in
+/// storage the caller lends, e.g. on its stack for a few entries), filled
+/// as the walk finds regions: no allocation, no zero-filling under the
+/// walk's locks.
 ///
 /// # Invariants
 ///
-/// `v.len() <= v.capacity() == room`.
-pub struct RegionBuffer {
-    v: KVec<PageRegion>,
+/// `ptr` points to room for `room` regions, valid for `'a` (owned by `heap`
+/// when that is `Some`), of which the first `len <= room` are initialised.
+pub struct RegionBuffer<'a> {
+    ptr: NonNull<PageRegion>,
+    len: usize,
     room: usize,
+    heap: Option<KVec<PageRegion>>,
+    _storage: PhantomData<&'a mut [MaybeUninit<PageRegion>]>,
 }
 
-impl RegionBuffer {
-    /// An empty buffer with room for `room` regions.
+impl RegionBuffer<'static> {
+    /// An empty buffer with room for `room` regions, on the heap.
     pub fn with_room(room: usize) -> Result<Self> {
-        let v = KVec::with_capacity(room, GFP_KERNEL)?;
-        // INVARIANT: empty; the capacity may exceed `room`, not be used.
-        Ok(RegionBuffer { v, room })
+        let mut v = KVec::<PageRegion>::with_capacity(room, GFP_KERNEL)?;
+        // The allocation does not move with the vector.
+        let ptr = NonNull::new(v.as_mut_ptr()).ok_or(ENOMEM)?;
+        // INVARIANT: `v` has capacity for `room` regions at `ptr`, none
+        // initialised, and `heap` keeps it.
+        Ok(RegionBuffer {
+            ptr,
+            len: 0,
+            room,
+            heap: Some(v),
+            _storage: PhantomData,
+        })
+    }
+}
+
+impl<'a> RegionBuffer<'a> {
+    /// An empty buffer using `storage` as its room.
+    #[inline]
+    pub fn in_place(storage: &'a mut [MaybeUninit<PageRegion>]) -> Self {
+        // INVARIANT: `storage` is borrowed for `'a`; nothing initialised.
+        RegionBuffer {
+            ptr: NonNull::from(&mut *storage).cast(),
+            len: 0,
+            room: storage.len(),
+            heap: None,
+            _storage: PhantomData,
+        }
     }
 
     /// The number of regions it can hold.
@@ -123,33 +153,33 @@ impl RegionBuffer {
     /// Appends `r`; false if the buffer is full.
     #[inline]
     pub fn push(&mut self, r: PageRegion) -> bool {
-        let len = self.v.len();
-        if len >= self.room {
+        if self.len >= self.room {
             return false;
         }
-        // SAFETY: `len < room <= capacity`: the slot is inside the
-        // allocation and not initialised yet.
-        unsafe { self.v.as_mut_ptr().add(len).write(r) };
-        // SAFETY: the first `len + 1` entries are initialised now, and
-        // `len + 1 <= capacity`.
-        unsafe { self.v.set_len(len + 1) };
+        // SAFETY: `len < room`: the slot is in the room, not initialised yet.
+        unsafe { self.ptr.as_ptr().add(self.len).write(r) };
+        // INVARIANT: one more entry initialised, still `len <= room`.
+        self.len += 1;
         true
     }
 }
 
-impl core::ops::Deref for RegionBuffer {
+impl core::ops::Deref for RegionBuffer<'_> {
     type Target = [PageRegion];
 
     #[inline]
     fn deref(&self) -> &[PageRegion] {
-        self.v.as_slice()
+        // SAFETY: the first `len` entries at `ptr` are initialised (type
+        // invariant) and borrowed with `self`.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
 
-impl core::ops::DerefMut for RegionBuffer {
+impl core::ops::DerefMut for RegionBuffer<'_> {
     #[inline]
     fn deref_mut(&mut self) -> &mut [PageRegion] {
-        self.v.as_mut_slice()
+        // SAFETY: as in `deref`, borrowed mutably with `self`.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
 

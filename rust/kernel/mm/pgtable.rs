@@ -30,6 +30,13 @@ impl PteInfo {
         PteInfo(info)
     }
 
+    /// The `PTE_INFO_*` bits: a key for caching what a walker derives from
+    /// the state.
+    #[inline]
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
     #[inline]
     fn has(self, bit: u32) -> bool {
         u32::from(self.0) & bit != 0
@@ -194,7 +201,7 @@ const BATCH: usize = 64;
 
 /// Entries of the first batch of a table: a walk that stops soon after it
 /// starts (a small output array, `max_pages`) reads less in vain.
-const FIRST_BATCH: usize = 16;
+const FIRST_BATCH: usize = 8;
 
 /// A run of consecutive entries of a [`PteTable`] with the same state.
 #[derive(Clone, Copy, Debug)]
