@@ -199,19 +199,18 @@ impl RegionBuf for RegionBuffer<'_> {
     }
 }
 
-/// The categories derived from the last entry state looked at, and whether
-/// they match: entries come in long stretches of the same state (the pages
-/// of a populated area), so most lookups are a compare.
+/// The categories derived from the last huge entry state looked at, and
+/// whether they match: huge pages come in long stretches of the same state
+/// (a populated area), so most lookups are a compare.
 #[derive(Clone, Copy, Default)]
 struct Memo {
-    /// `PteInfo` bits, `MEMO_HUGE` for a huge page, `MEMO_VALID`; 0: none.
+    /// `PteInfo` bits and `MEMO_VALID`; 0: none.
     key: u16,
     categories: u64,
     interesting: bool,
 }
 
-const MEMO_HUGE: u16 = 1 << 8;
-const MEMO_VALID: u16 = 1 << 9;
+const MEMO_VALID: u16 = 1 << 8;
 
 /// The state of one walk_page_range() pass.
 struct ScanWalk<'b> {
@@ -296,18 +295,13 @@ impl Flush {
 }
 
 impl ScanWalk<'_> {
-    /// The categories of a page (a huge one with `huge`) in an entry with
-    /// state `info` in the current VMA, if it matches the scan.
+    /// The categories of a huge page in an entry with state `info` in the
+    /// current VMA, if it matches the scan.
     #[inline(always)]
-    fn matching(&mut self, info: PteInfo, huge: bool) -> Option<u64> {
-        let key = u16::from(info.bits()) | if huge { MEMO_HUGE } else { 0 } | MEMO_VALID;
+    fn matching_huge(&mut self, info: PteInfo) -> Option<u64> {
+        let key = u16::from(info.bits()) | MEMO_VALID;
         if key != self.memo.key {
-            let c = self.vma_category
-                | if huge {
-                    PAGE_IS_HUGE | huge_category(info)
-                } else {
-                    page_category(info)
-                };
+            let c = self.vma_category | PAGE_IS_HUGE | huge_category(info);
             self.memo = Memo {
                 key,
                 categories: c,
@@ -325,14 +319,14 @@ impl ScanWalk<'_> {
             // Nothing to change and no page to look at: one read of the
             // entry will do, as C does for hugetlb entries in this case.
             let info = pmd.huge_snapshot()?;
-            let Some(categories) = self.matching(info, true) else {
+            let Some(categories) = self.matching_huge(info) else {
                 return Some(Ok(()));
             };
             let mut end = end;
             return Some(full(self.out.output(categories, start, &mut end)));
         }
         let huge = pmd.lock_huge(start as usize, file)?;
-        let Some(categories) = self.matching(huge.info(), true) else {
+        let Some(categories) = self.matching_huge(huge.info()) else {
             return Some(Ok(()));
         };
         let mut end = end;
@@ -396,9 +390,11 @@ impl ScanWalk<'_> {
         let mut flush = Flush::default();
         let mut ret = Ok(());
         while let Some(run) = table.next_run() {
-            let Some(categories) = self.matching(run.info, false) else {
+            // Runs are long already: no memo (neighbouring runs differ).
+            let categories = self.vma_category | page_category(run.info);
+            if !self.args.is_interesting_page(categories) {
                 continue;
-            };
+            }
             let (addr, mut next) = (run.addr as u64, run.end as u64);
             let r = self.out.output(categories, addr, &mut next);
             if wp && categories & PAGE_IS_WRITTEN != 0 && next != addr {
@@ -497,14 +493,14 @@ impl PageWalk for ScanWalk<'_> {
         if !self.args.wp_matching() {
             // Not write-protecting: a snapshot of the entry is enough.
             let pte = entry.get(start as usize, self.interest & PAGE_IS_FILE != 0);
-            let Some(categories) = self.matching(pte.info(), true) else {
+            let Some(categories) = self.matching_huge(pte.info()) else {
                 return Ok(());
             };
             return full(self.out.output(categories, start, &mut end));
         }
         let locked = entry.lock();
         let pte = locked.get(start as usize, self.interest & PAGE_IS_FILE != 0);
-        let Some(categories) = self.matching(pte.info(), true) else {
+        let Some(categories) = self.matching_huge(pte.info()) else {
             return Ok(());
         };
         let ret = full(self.out.output(categories, start, &mut end));

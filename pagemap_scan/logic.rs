@@ -306,15 +306,27 @@ impl<B: RegionBuf> Output<B> {
         };
         let categories = categories & self.return_mask;
         let n_pages = (*end - addr) / PAGE_SIZE;
-        // The common case: the pages extend the current region and fit.
-        if let Some(cur) = b.get_mut(self.idx) {
-            if cur.end == addr && cur.categories == categories {
-                if let Some(total) = self.found_pages.checked_add(n_pages) {
-                    if total <= self.max_pages {
-                        cur.end = *end;
-                        self.found_pages = total;
-                        return Ok(());
-                    }
+        // The common cases: the pages fit in max_pages, and extend the
+        // current region or start a new one with room for it. Nothing is
+        // changed unless one of them applies: the slow path does the rest.
+        let total = self.found_pages.checked_add(n_pages);
+        if let (Some(total), Some(cur)) = (total, b.get_mut(self.idx)) {
+            if total <= self.max_pages {
+                if cur.end == addr && cur.categories == categories {
+                    cur.end = *end;
+                    self.found_pages = total;
+                    return Ok(());
+                }
+                let i = if cur.end != 0 { self.idx + 1 } else { self.idx };
+                let r = PageRegion {
+                    start: addr,
+                    end: *end,
+                    categories,
+                };
+                if i < self.len && b.put(i, r) {
+                    self.idx = i;
+                    self.found_pages = total;
+                    return Ok(());
                 }
             }
         }
