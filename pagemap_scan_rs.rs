@@ -17,7 +17,7 @@ use kernel::{
         self,
         hugetlb::HugetlbEntry,
         pagemap_scan::{self, PageRegion, PmScanArg, RegionBuffer, Registration, ScanHandler},
-        pagewalk::{PageWalk, PmdEntry, VmaAction},
+        pagewalk::{PageWalk, PmdEntry, PmdView, VmaAction},
         pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
         Mm,
@@ -311,20 +311,21 @@ impl ScanWalk<'_> {
         self.memo.interesting.then_some(self.memo.categories)
     }
 
+    /// A transparent huge page read without its lock.
+    #[inline(always)]
+    fn thp_snapshot(&mut self, info: PteInfo, start: u64, end: u64) -> Result {
+        let Some(categories) = self.matching_huge(info) else {
+            return Ok(());
+        };
+        let mut end = end;
+        full(self.out.output(categories, start, &mut end))
+    }
+
     /// A transparent huge page under `pmd`: `None` if there is none (or it
     /// was split), so the caller goes on with the PTE table.
+    #[inline(always)]
     fn thp_entry(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
         let file = self.interest & PAGE_IS_FILE != 0;
-        if !self.args.wp_matching() && !file {
-            // Nothing to change and no page to look at: one read of the
-            // entry will do, as C does for hugetlb entries in this case.
-            let info = pmd.huge_snapshot()?;
-            let Some(categories) = self.matching_huge(info) else {
-                return Some(Ok(()));
-            };
-            let mut end = end;
-            return Some(full(self.out.output(categories, start, &mut end)));
-        }
         let huge = pmd.lock_huge(start as usize, file)?;
         let Some(categories) = self.matching_huge(huge.info()) else {
             return Some(Ok(()));
@@ -346,6 +347,7 @@ impl ScanWalk<'_> {
     }
 
     /// The PTE table under `pmd`; `None` if it went away under us.
+    #[inline(always)]
     fn pte_table(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
         let (s, e) = (start as usize, end as usize);
         if self.args.written_only() || (self.args.wp_matching() && !self.out.has_vec()) {
@@ -444,11 +446,36 @@ impl PageWalk for ScanWalk<'_> {
 
     #[inline]
     fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_>, start: usize, end: usize) -> Result {
+        let (s, e) = (start, end);
         let (start, end) = (start as u64, end as u64);
-        if let Some(ret) = self.thp_entry(pmd, start, end) {
-            return ret;
-        }
-        let Some(ret) = self.pte_table(pmd, start, end) else {
+        let table = if !self.args.wp_matching() && self.interest & PAGE_IS_FILE == 0 {
+            // Nothing to change and no page to look at: a THP is read once
+            // without its lock, as C does for hugetlb entries in this case.
+            let view = if self.args.written_only() {
+                match pmd.view::<Protection>(s, e) {
+                    PmdView::Table(mut t) => PmdView::Table(self.unprotected_ptes(&mut t)),
+                    PmdView::Huge(info) => PmdView::Huge(info),
+                    PmdView::Gone => PmdView::Gone,
+                }
+            } else {
+                match pmd.view::<Classes>(s, e) {
+                    PmdView::Table(mut t) => PmdView::Table(self.matching_ptes(&mut t)),
+                    PmdView::Huge(info) => PmdView::Huge(info),
+                    PmdView::Gone => PmdView::Gone,
+                }
+            };
+            match view {
+                PmdView::Table(ret) => Some(ret),
+                PmdView::Huge(info) => return self.thp_snapshot(info, start, end),
+                PmdView::Gone => None,
+            }
+        } else {
+            if let Some(ret) = self.thp_entry(pmd, start, end) {
+                return ret;
+            }
+            self.pte_table(pmd, start, end)
+        };
+        let Some(ret) = table else {
             // The table went away under us: walk this PMD again.
             pmd.again();
             return Ok(());

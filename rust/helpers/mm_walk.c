@@ -348,17 +348,23 @@ spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *vma,
 }
 
 /*
- * The state of @pmdp, read once without its lock, if it maps a transparent
- * huge page or is a huge swap (migration) entry: its PTE_INFO_* bits (never
- * FILE), or -1 if it points to a PTE table or is empty.
+ * rust_helper_pte_table_lock() for a walker that changes nothing and looks
+ * at no page, unless @pmdp maps a transparent huge page or is a huge swap
+ * entry: then NULL, and its state read once without its lock in *@huge
+ * (PTE_INFO_* bits). NULL with *@huge = -1 if there is no table any more.
  */
-int rust_helper_pmd_huge_info_lockless(pmd_t *pmdp)
+pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pmd_t *pmdp,
+					  unsigned long addr, spinlock_t **ptlp,
+					  int *huge)
 {
 	pmd_t pmd = pmdp_get_lockless(pmdp);
 
-	if (!is_swap_pmd(pmd) && !pmd_trans_huge(pmd) && !pmd_devmap(pmd))
-		return -1;
-	return pmd_classes(pmd);
+	if (is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) {
+		*huge = pmd_classes(pmd);
+		return NULL;
+	}
+	*huge = -1;
+	return rust_helper_pte_table_lock(mm, pmdp, addr, ptlp);
 }
 
 pmd_t rust_helper_pmdp_get(pmd_t *pmdp)

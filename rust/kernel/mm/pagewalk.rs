@@ -73,6 +73,17 @@ pub struct PmdEntry<'a> {
     vma: &'a VmaRef,
 }
 
+/// What a PMD maps, as [`PmdEntry::view`] found it.
+pub enum PmdView<T> {
+    /// A PTE table, locked (or what was made of it).
+    Table(T),
+    /// The state of a transparent huge page (or THP migration entry).
+    Huge(PteInfo),
+    /// Neither any more: the walk should retry the PMD
+    /// ([`PmdEntry::again`]).
+    Gone,
+}
+
 impl<'a> PmdEntry<'a> {
     /// The VMA.
     #[inline]
@@ -116,23 +127,59 @@ impl<'a> PmdEntry<'a> {
         }
     }
 
-    /// The state of the PMD if it maps a transparent huge page (or is a THP
-    /// migration entry), read once without its lock: a snapshot, enough
-    /// for a walker that changes nothing and looks at no page (the
-    /// [`PteInfo::maps_file`] bit is never set). `None` if it points to a PTE
-    /// table or is empty.
+    /// What the PMD maps, for a walker that changes nothing and looks at no
+    /// page: the PTE table for `[start, end)` (inside this PMD and the VMA),
+    /// locked and in lazy MMU mode, its entries read as `Q` says; or the
+    /// state of a transparent huge page (or THP migration entry), read once
+    /// without its lock (a snapshot; [`PteInfo::maps_file`] is never set).
+    /// One helper call for either.
     ///
     /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]
-    pub fn huge_snapshot(&self) -> Option<PteInfo> {
+    pub fn view<Q: PteQuery>(&self, start: usize, end: usize) -> PmdView<PteTable<'a, Q>> {
         #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
         {
-            // SAFETY: valid PMD by the type invariant; one lockless read.
-            let info = unsafe { bindings::pmd_huge_info_lockless(self.pmdp) };
-            u8::try_from(info).ok().map(PteInfo::from_raw)
+            if !self.range_ok(start, end) {
+                return PmdView::Gone;
+            }
+            let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
+            let mut huge: crate::ffi::c_int = -1;
+            // SAFETY: valid PMD of the VMA's mm; the walk holds the mmap
+            // lock; `ptl` and `huge` are valid to write.
+            let ptep = unsafe {
+                bindings::pte_table_lock_or_huge(
+                    (*self.vma.as_raw()).vm_mm,
+                    self.pmdp,
+                    start as _,
+                    &mut ptl,
+                    &mut huge,
+                )
+            };
+            if !ptep.is_null() {
+                // SAFETY: mapped, locked and in lazy MMU mode by the helper;
+                // `[start, end)` is in one PMD and inside the VMA (checked).
+                return PmdView::Table(unsafe { PteTable::new(ptep, ptl, self.vma, start, end) });
+            }
+            match u8::try_from(huge) {
+                Ok(info) => PmdView::Huge(PteInfo::from_raw(info)),
+                Err(_) => PmdView::Gone,
+            }
         }
         #[cfg(not(CONFIG_TRANSPARENT_HUGEPAGE))]
-        None
+        match self.lock_ptes(start, end) {
+            Some(t) => PmdView::Table(t),
+            None => PmdView::Gone,
+        }
+    }
+
+    /// Whether `[start, end)` lies within this PMD and the VMA.
+    #[inline]
+    fn range_ok(&self, start: usize, end: usize) -> bool {
+        let pmd_mask = !(crate::mm::PMD_SIZE - 1);
+        start < end
+            && start & pmd_mask == (end - 1) & pmd_mask
+            && start >= self.vma.start()
+            && end <= self.vma.end()
     }
 
     /// Maps and locks the PTE table for `[start, end)` (inside this PMD and
@@ -142,12 +189,7 @@ impl<'a> PmdEntry<'a> {
     /// [`PmdEntry::again`].
     #[inline]
     pub fn lock_ptes<Q: PteQuery>(&self, start: usize, end: usize) -> Option<PteTable<'a, Q>> {
-        let pmd_mask = !(crate::mm::PMD_SIZE - 1);
-        if start >= end
-            || start & pmd_mask != (end - 1) & pmd_mask
-            || start < self.vma.start()
-            || end > self.vma.end()
-        {
+        if !self.range_ok(start, end) {
             return None;
         }
         let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
