@@ -19,7 +19,7 @@ use kernel::{
         pagemap_scan::{self, PageRegion, PmScanArg, RegionBuffer, Registration, ScanHandler},
         pagewalk::{PageWalk, PmdEntry, PmdView, VmaAction},
         pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
-        virt::VmaRef,
+        virt::{VmaRef, VM_PFNMAP, VM_SOFTDIRTY},
         Mm,
     },
     prelude::*,
@@ -426,14 +426,15 @@ impl PageWalk for ScanWalk<'_> {
                 return Ok(VmaAction::Skip);
             }
         }
-        if vma.is_pfnmap() {
+        let flags = vma.flags();
+        if flags & VM_PFNMAP != 0 {
             return Ok(VmaAction::Skip);
         }
         let mut c = 0;
         if wp_allowed {
             c |= PAGE_IS_WPALLOWED;
         }
-        if vma.is_soft_dirty() {
+        if flags & VM_SOFTDIRTY != 0 {
             c |= PAGE_IS_SOFT_DIRTY;
         }
         if !self.args.is_interesting_vma(c) {

@@ -201,7 +201,7 @@ const BATCH: usize = 64;
 
 /// Entries of the first batch of a table: a walk that stops soon after it
 /// starts (a small output array, `max_pages`) reads less in vain.
-const FIRST_BATCH: usize = 8;
+const FIRST_BATCH: usize = 4;
 
 /// A run of consecutive entries of a [`PteTable`] with the same state.
 #[derive(Clone, Copy, Debug)]
