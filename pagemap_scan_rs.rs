@@ -371,14 +371,8 @@ impl ScanWalk<'_> {
         let mut flush = Flush::default();
         let mut ret = Ok(());
         while let Some((addr, end)) = table.next_unprotected() {
-            let (addr, mut next) = (addr as u64, end as u64);
-            let r = self.out.output(categories, addr, &mut next);
-            if wp && next != addr {
-                table.make_uffd_wp(addr as usize, next as usize);
-                flush.add(addr, next);
-            }
-            if r.is_err() {
-                ret = Err(ENOSPC);
+            ret = self.report_run(table, &mut flush, categories, addr, end, wp);
+            if ret.is_err() {
                 break;
             }
         }
@@ -397,19 +391,36 @@ impl ScanWalk<'_> {
             if !self.args.is_interesting_page(categories) {
                 continue;
             }
-            let (addr, mut next) = (run.addr as u64, run.end as u64);
-            let r = self.out.output(categories, addr, &mut next);
-            if wp && categories & PAGE_IS_WRITTEN != 0 && next != addr {
-                table.make_uffd_wp(addr as usize, next as usize);
-                flush.add(addr, next);
-            }
-            if r.is_err() {
-                ret = Err(ENOSPC);
+            let protect = wp && categories & PAGE_IS_WRITTEN != 0;
+            ret = self.report_run(table, &mut flush, categories, run.addr, run.end, protect);
+            if ret.is_err() {
                 break;
             }
         }
         flush.run(table);
         ret
+    }
+
+    /// Reports the matching run `[addr, end)` of `table` with `categories`
+    /// and, with `protect`, write-protects what was reported. `ENOSPC` when
+    /// the output is full: the walk stops there.
+    #[inline(always)]
+    fn report_run<Q: PteQuery>(
+        &mut self,
+        table: &PteTable<'_, Q>,
+        flush: &mut Flush,
+        categories: u64,
+        addr: usize,
+        end: usize,
+        protect: bool,
+    ) -> Result {
+        let (addr, mut next) = (addr as u64, end as u64);
+        let r = self.out.output(categories, addr, &mut next);
+        if protect && next != addr {
+            table.make_uffd_wp(addr as usize, next as usize);
+            flush.add(addr, next);
+        }
+        full(r)
     }
 }
 

@@ -284,16 +284,17 @@ impl<B: RegionBuf> Output<B> {
                 return false;
             }
             i += 1;
-            self.idx = i;
         }
-        b.put(
-            i,
-            PageRegion {
-                start: addr,
-                end,
-                categories,
-            },
-        )
+        let r = PageRegion {
+            start: addr,
+            end,
+            categories,
+        };
+        if !b.put(i, r) {
+            return false;
+        }
+        self.idx = i;
+        true
     }
 
     /// Reports `[addr, *end)` with `categories`. On `Err(Full)` the region
@@ -309,6 +310,9 @@ impl<B: RegionBuf> Output<B> {
         // The common cases: the pages fit in max_pages, and extend the
         // current region or start a new one with room for it. Nothing is
         // changed unless one of them applies: the slow path does the rest.
+        // This repeats push_range()'s decision inline, with the buffer
+        // already at hand: going through push_range() measured about 1%
+        // more instructions on thp and vec1 (icount).
         let total = self.found_pages.checked_add(n_pages);
         if let (Some(total), Some(cur)) = (total, b.get_mut(self.idx)) {
             if total <= self.max_pages {

@@ -54,11 +54,9 @@ done
 rmmod pagemap_scan_rs
 EOF
 
-wrap=$(mktemp -d)
+. "$REPO/tools/bench/gdbstub.sh"
+wrap=$(gdbstub_qemu "$PORT")
 trap 'rm -rf "$wrap"' EXIT
-real=$(command -v qemu-system-x86_64)
-printf '#!/bin/sh\nexec %s "$@" -gdb tcp:127.0.0.1:%s\n' "$real" "$PORT" > "$wrap/qemu-system-x86_64"
-chmod +x "$wrap/qemu-system-x86_64"
 
 while pgrep -f '^qemu-system-x86_64 |/qemu-system-x86_64 ' >/dev/null; do
 	echo "[profile] waiting for another QEMU to finish" >&2

@@ -39,8 +39,8 @@ gcc -static -O2 -Wall -isystem "$KOUT/usr-headers/include" -o "$snap/bin/pagemap
 	"$REPO/tools/bench/pagemap_bench.c"
 cp "$snap/pagemap_scan_rs.ko" "$OUT/pagemap_scan_rs.ko"
 
-# Each run lasts long enough for gdb to catch and step its calls; gdb kills
-# the guest when it has them.
+# The guest waits for gdb to attach, then runs a few calls on each
+# implementation; gdb kills the guest once it has traced them.
 cat > "$OUT/guest.sh" <<EOF
 #!/bin/sh
 . /pmscan/guest-lib.sh
@@ -55,18 +55,16 @@ for impl in c rust; do
 done
 EOF
 
-wrap=$(mktemp -d)
+. "$REPO/tools/bench/gdbstub.sh"
+wrap=$(gdbstub_qemu "$PORT")
 trap 'rm -rf "$wrap"' EXIT
-real=$(command -v qemu-system-x86_64)
-printf '#!/bin/sh\nexec %s "$@" -gdb tcp:127.0.0.1:%s\n' "$real" "$PORT" > "$wrap/qemu-system-x86_64"
-chmod +x "$wrap/qemu-system-x86_64"
 
 PATH="$wrap:$PATH" "$REPO/tools/vm/run.sh" --payload "$snap" --log "$OUT/console.log" \
 	--timeout "${STEP_TIMEOUT:-1800}" "$OUT/guest.sh" >/dev/null 2>&1 &
 vm=$!
 # Wait for the module to be loaded: its address symbolizes the trace.
 for _ in $(seq 600); do
-	grep -q '^pmprof-module\|pmprof-module' "$OUT/console.log" 2>/dev/null && break
+	grep -q 'pmprof-module' "$OUT/console.log" 2>/dev/null && break
 	sleep 0.5
 done
 rsfunc=

@@ -67,13 +67,6 @@ impl PteInfo {
         self.has(bindings::PTE_INFO_SWP_UFFD_WP)
     }
 
-    /// Write-protected for userfaultfd, present or not: a write would be
-    /// reported.
-    #[inline]
-    pub fn is_protected(self) -> bool {
-        self.has(bindings::PTE_INFO_UFFD_WP | bindings::PTE_INFO_SWP_UFFD_WP)
-    }
-
     /// A swap entry, including migration entries and pte markers
     /// (`is_swap_pte()`).
     #[inline]

@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sourced by the tools that look into the guest through QEMU's gdbstub
+# (profile.sh, steptrace.sh).
+
+# gdbstub_qemu PORT: makes a directory holding a qemu-system-x86_64 that runs
+# the real one with "-gdb tcp:127.0.0.1:PORT" added, and prints its path; put
+# it first on PATH for tools/vm/run.sh, which stays unchanged. The caller
+# removes the directory.
+gdbstub_qemu() {
+	local dir real
+	dir=$(mktemp -d)
+	real=$(command -v qemu-system-x86_64)
+	printf '#!/bin/sh\nexec %s "$@" -gdb tcp:127.0.0.1:%s\n' "$real" "$1" \
+		> "$dir/qemu-system-x86_64"
+	chmod +x "$dir/qemu-system-x86_64"
+	echo "$dir"
+}
