@@ -17,6 +17,8 @@ echo "KVARIANT=${KVARIANT:-default}" >> "$PAYLOAD/config.sh"
 echo "PERMS_SCANS=${PERMS_SCANS:-200000}" >> "$PAYLOAD/config.sh"
 echo "STRESS_ONLY=${STRESS_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "STRESS_SECONDS=${STRESS_SECONDS:-30}" >> "$PAYLOAD/config.sh"
+echo "FUZZ_SEED=${FUZZ_SEED:-}" >> "$PAYLOAD/config.sh"
+echo "FUZZ_NOISE=${FUZZ_NOISE:-0}" >> "$PAYLOAD/config.sh"
 # Static checks on the host first, then the guest.
 "$REPO/tools/lint.sh" > "$result"
 # Host unit and property tests of the scan logic (the module's logic.rs).

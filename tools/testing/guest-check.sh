@@ -35,13 +35,27 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 fi
 
 # The two copies the fuzzer compares must not diverge behind its back:
-# keep khugepaged from collapsing one copy and not the other meanwhile
-# (the stress test above runs with khugepaged active).
+# keep khugepaged from collapsing one copy and not the other, and proactive
+# compaction from migrating pages of one copy, meanwhile (the stress test
+# above runs with both active). The fuzzer still re-checks and reports what
+# the kernel does on its own.
 KHP=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+CPRO=/proc/sys/vm/compaction_proactiveness
 khp=$(cat $KHP)
-echo 86400000 > $KHP
+cpro=$(cat $CPRO)
+if [ "${FUZZ_NOISE:-0}" = 1 ]; then
+	# Test of the fuzzer's own guards: khugepaged and compaction as busy
+	# as they get, so the copies do change behind the fuzzer's back.
+	echo 1 > $KHP
+	echo 100 > $CPRO
+else
+	echo 86400000 > $KHP
+	echo 0 > $CPRO
+fi
 run_ksft difffuzz rust-vs-c /pmscan/bin/pagemap_scan_difffuzz \
-	--impl-a c --impl-b rust --cases "$FUZZ_CASES" --time "${FUZZ_TIME:-900}"
+	--impl-a c --impl-b rust --cases "$FUZZ_CASES" --time "${FUZZ_TIME:-900}" \
+	${FUZZ_SEED:+--seed "$FUZZ_SEED"}
 echo "$khp" > $KHP
+echo "$cpro" > $CPRO
 unload_rust
 exit 0
