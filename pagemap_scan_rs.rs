@@ -30,7 +30,7 @@ use kernel::{
 mod logic;
 
 use logic::{
-    validate, Args, Full, Output, RawArgs, RegionBuf, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
+    validate, Args, Full, Output, RegionBuf, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
     PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
 };
 
@@ -75,21 +75,8 @@ impl ScanHandler for RustScan {
         let arg: PmScanArg = UserSlice::new(uarg, core::mem::size_of::<PmScanArg>())
             .reader()
             .read()?;
-        let raw = RawArgs {
-            size: arg.size,
-            flags: arg.flags,
-            start: arg.start,
-            end: arg.end,
-            vec: arg.vec,
-            vec_len: arg.vec_len,
-            max_pages: arg.max_pages,
-            category_inverted: arg.category_inverted,
-            category_mask: arg.category_mask,
-            category_anyof_mask: arg.category_anyof_mask,
-            return_mask: arg.return_mask,
-        };
         let args = validate(
-            &raw,
+            &arg,
             |a, s| mm::user_access_ok(a as usize, s as usize),
             |a| mm::untagged_addr(a as usize) as u64,
         )

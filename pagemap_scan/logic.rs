@@ -48,21 +48,10 @@ pub(crate) const EINVAL: i32 = 22;
 /// `EFAULT`.
 pub(crate) const EFAULT: i32 = 14;
 
-/// The fields of `struct pm_scan_arg`, in order.
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-pub(crate) struct RawArgs {
-    pub(crate) size: u64,
-    pub(crate) flags: u64,
-    pub(crate) start: u64,
-    pub(crate) end: u64,
-    pub(crate) vec: u64,
-    pub(crate) vec_len: u64,
-    pub(crate) max_pages: u64,
-    pub(crate) category_inverted: u64,
-    pub(crate) category_mask: u64,
-    pub(crate) category_anyof_mask: u64,
-    pub(crate) return_mask: u64,
-}
+/// `struct pm_scan_arg` as read from user space. The crate root provides
+/// it (the kernel crate's `PmScanArg` in the module, a copy of that layout
+/// on the host), so that the argument is validated where it was read to.
+pub(crate) use crate::PmScanArg as RawArgs;
 
 /// Validated arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 //!
 //! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h)
 
-use crate::{bindings, error::to_result, prelude::*, types::Opaque};
+use crate::{bindings, prelude::*, types::Opaque};
 use core::marker::PhantomData;
 
 pub mod hugetlb;
@@ -96,7 +96,12 @@ impl<'a> MmUser<'a> {
     #[inline]
     pub fn mmap_read_lock_killable(&self) -> Result<MmapReadGuard<'_>> {
         // SAFETY: the mm is valid and has users by the type invariant.
-        to_result(unsafe { bindings::mmap_read_lock_killable(self.mm.as_raw()) })?;
+        let ret = unsafe { bindings::mmap_read_lock_killable(self.mm.as_raw()) };
+        // Tested here rather than by `to_result()`, which is not inlined
+        // across crates: this runs once per walk.
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
         // INVARIANT: the lock was just taken.
         Ok(MmapReadGuard {
             mm: self.mm,

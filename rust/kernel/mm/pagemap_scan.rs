@@ -102,13 +102,14 @@ pub fn copy_regions_to_user(addr: UserPtr, regions: &[PageRegion]) -> Result {
 ///
 /// # Invariants
 ///
-/// `ptr` points to room for `room` regions, valid for `'a` (owned by `heap`
+/// `ptr` points to room for `room` regions, valid for `'a` (owned by `_heap`
 /// when that is `Some`), of which the first `len <= room` are initialised.
 pub struct RegionBuffer<'a> {
     ptr: NonNull<PageRegion>,
     len: usize,
     room: usize,
-    heap: Option<KVec<PageRegion>>,
+    /// Only owns the heap room (freed on drop); used through `ptr`.
+    _heap: Option<KVec<PageRegion>>,
     _storage: PhantomData<&'a mut [MaybeUninit<PageRegion>]>,
 }
 
@@ -119,12 +120,12 @@ impl RegionBuffer<'static> {
         // The allocation does not move with the vector.
         let ptr = NonNull::new(v.as_mut_ptr()).ok_or(ENOMEM)?;
         // INVARIANT: `v` has capacity for `room` regions at `ptr`, none
-        // initialised, and `heap` keeps it.
+        // initialised, and `_heap` keeps it.
         Ok(RegionBuffer {
             ptr,
             len: 0,
             room,
-            heap: Some(v),
+            _heap: Some(v),
             _storage: PhantomData,
         })
     }
@@ -139,7 +140,7 @@ impl<'a> RegionBuffer<'a> {
             ptr: NonNull::from(&mut *storage).cast(),
             len: 0,
             room: storage.len(),
-            heap: None,
+            _heap: None,
             _storage: PhantomData,
         }
     }

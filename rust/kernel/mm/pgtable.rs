@@ -252,13 +252,13 @@ fn same_prefix(bytes: &[u8], b: u8) -> usize {
         }
         n += 8;
     }
-    for &c in words.remainder() {
-        if c != b {
-            break;
-        }
-        n += 1;
+    // Indexed: the slice iterator would be a call into `core` here.
+    let rest = words.remainder();
+    let mut i = 0;
+    while i < rest.len() && rest[i] == b {
+        i += 1;
     }
-    n
+    n + i
 }
 
 impl<'a, Q: PteQuery> PteTable<'a, Q> {

@@ -36,6 +36,7 @@ pub(crate) fn good_raw() -> RawArgs {
         flags: 0,
         start: 0x1_0000,
         end: 0x2_0000,
+        walk_end: 0,
         vec: 0x4_0000,
         vec_len: 10,
         max_pages: 0,

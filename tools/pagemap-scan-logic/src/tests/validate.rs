@@ -401,6 +401,7 @@ fn raw_args() -> impl Strategy<Value = RawArgs> {
                 flags,
                 start,
                 end,
+                walk_end: 0,
                 vec,
                 vec_len,
                 max_pages,
