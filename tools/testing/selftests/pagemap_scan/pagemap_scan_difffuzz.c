@@ -469,9 +469,13 @@ static bool regions_equal_rel(const struct page_region *a, uint64_t ba,
 
 static void describe_state_diff(const struct layout *L, long na, long nb, char *why, size_t wl);
 
-static bool states_equal(const struct layout *L, char *why, size_t wl)
+/* Full scans of both copies into vecA, vecB (counts in n[0], n[1]), compared. */
+static bool states_equal(const struct layout *L, long n[2], char *why, size_t wl)
 {
 	long na = state_scan(L, 0, vecA), nb = state_scan(L, 1, vecB);
+
+	n[0] = na;
+	n[1] = nb;
 
 	for (long i = 0; i < na; i++)
 		cov_pages[vecA[i].categories & 0xff] += (vecA[i].end - vecA[i].start) / PS;
@@ -569,12 +573,12 @@ static void describe_state_diff(const struct layout *L, long na, long nb, char *
  */
 static long n_transient;
 
-static bool states_settle(const struct layout *L, char *why, size_t wl)
+static bool states_settle(const struct layout *L, long n[2], char *why, size_t wl)
 {
 	char first[160];
 
 	for (int t = 0; t < 6; t++) {
-		if (states_equal(L, why, wl)) {
+		if (states_equal(L, n, why, wl)) {
 			if (t) {
 				n_transient++;
 				if (n_transient <= 5)
@@ -610,6 +614,15 @@ static bool states_settle(const struct layout *L, char *why, size_t wl)
  */
 static struct page_region *pre[2];
 static long npre[2];
+
+/* The kernel changed a copy (@why says how): the layout is dropped. */
+static int kernel_noise(const char *why)
+{
+	n_env++;
+	if (n_env <= 5)
+		printf("# kernel changed a copy behind the test: %s\n", why);
+	return R_UNSTABLE;
+}
 
 static void take_pre_states(const struct layout *L)
 {
@@ -704,10 +717,7 @@ static int copies_diverged(const struct layout *L, char *why, size_t wl)
 		return R_EQUAL;
 	if (!kernel)
 		return R_MISMATCH;
-	n_env++;
-	if (n_env <= 5)
-		printf("# kernel changed a copy behind the test: %s\n", why);
-	return R_UNSTABLE;
+	return kernel_noise(why);
 }
 
 /* Whether the two copies' states (vecA, vecB) are equal inside the call's window. */
@@ -1196,6 +1206,8 @@ static bool parse_spec(const char *str, struct repro *R)
 
 static bool build_layout(const struct layout *L, char *why, size_t wl)
 {
+	long n[2];
+
 	for (int c = 0; c < 2; c++)
 		for (int si = 0; si < L->nseg; si++)
 			if (!build_seg(L, si, c)) {
@@ -1207,7 +1219,7 @@ static bool build_layout(const struct layout *L, char *why, size_t wl)
 		for (int c = 0; c < 2; c++)
 			post_writes(L, c);
 	}
-	return states_equal(L, why, wl);
+	return states_equal(L, n, why, wl);
 }
 
 static void write_both(const struct layout *L, uint64_t *s)
@@ -1283,30 +1295,27 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		return R_MISMATCH;
 	if (wp) {
 		char w2[200], o[2][200] = { "", "" };
+		const char *extra;
 		long npost[2];
+		int k[2];
 
-		if (!states_settle(L, w2, sizeof(w2))) {
-			npost[0] = state_scan(L, 0, vecA);
-			npost[1] = state_scan(L, 1, vecB);
-			int k[2];
-
+		if (!states_settle(L, npost, w2, sizeof(w2))) {
+			/* vecA, vecB hold the states of the last check. */
 			for (int c = 0; c < 2; c++)
 				k[c] = changed_outside(L, sc, c, npost[c], o[c], sizeof(o[c]));
 			if (k[0] != OUT_SUSPECT && k[1] != OUT_SUSPECT &&
 			    (k[0] == OUT_KERNEL || k[1] == OUT_KERNEL) &&
 			    equal_in_window(L, sc, npost[0], npost[1])) {
 				snprintf(why, wl, "%s", o[k[0] == OUT_KERNEL ? 0 : 1]);
-				n_env++;
-				if (n_env <= 5)
-					printf("# kernel changed a copy behind the test: %s\n", why);
-				return R_UNSTABLE;
+				return kernel_noise(why);
 			}
+			extra = o[1][0] ? o[1] : o[0];
 			snprintf(why, wl, "write-protect state after the call: %s%s%s", w2,
-				 o[1][0] ? "; " : o[0][0] ? "; " : "", o[1][0] ? o[1] : o[0]);
+				 extra[0] ? "; " : "", extra);
 			return R_MISMATCH;
 		}
 		write_both(L, wseed);
-		if (!states_settle(L, w2, sizeof(w2))) {
+		if (!states_settle(L, npost, w2, sizeof(w2))) {
 			snprintf(why, wl, "state after follow-up writes: %s", w2);
 			return R_MISMATCH;
 		}
