@@ -196,6 +196,16 @@ const BATCH: usize = 64;
 /// starts (a small output array, `max_pages`) reads less in vain.
 const FIRST_BATCH: usize = 4;
 
+/// The size of the batch that starts at entry `from` of a table.
+#[inline(always)]
+fn batch_len(from: usize) -> usize {
+    if from == 0 {
+        FIRST_BATCH
+    } else {
+        BATCH
+    }
+}
+
 /// A run of consecutive entries of a [`PteTable`] with the same state.
 #[derive(Clone, Copy, Debug)]
 pub struct PteRun {
@@ -330,8 +340,7 @@ impl<Q: Classify> PteTable<'_, Q> {
     /// Reads and classifies the next batch, from `pos`.
     #[inline(never)]
     fn refill(&mut self) {
-        let batch = if self.pos == 0 { FIRST_BATCH } else { BATCH };
-        let n = core::cmp::min(batch, self.nr - self.pos);
+        let n = core::cmp::min(batch_len(self.pos), self.nr - self.pos);
         // SAFETY: entries `pos..pos + n` are in the locked table (below
         // `nr`), mapping `start + pos * PAGE_SIZE` onwards, and `info` has
         // room for `BATCH >= n` bytes.
@@ -382,8 +391,7 @@ impl PteTable<'_, Protection> {
     #[inline(never)]
     fn refill_mask(&mut self) {
         let from = self.batch + self.len;
-        let batch = if from == 0 { FIRST_BATCH } else { BATCH };
-        let n = core::cmp::min(batch, self.nr - from);
+        let n = core::cmp::min(batch_len(from), self.nr - from);
         // SAFETY: entries `from..from + n` are in the locked table (below
         // `nr`), and `n <= 64`.
         let mask = unsafe { bindings::ptes_unprotected(self.ptep.wrapping_add(from), n as u32) };
