@@ -31,13 +31,10 @@ WORKLOADS=${*:-anon4k sparse vec1 file}
 PORT=${PROF_PORT:-$((20000 + RANDOM % 20000))}
 
 mkdir -p "$OUT"
+. "$REPO/tools/bench/gdbstub.sh"
 snap=$OUT/payload
-rm -rf "$snap"
-cp -a "$PAYLOAD" "$snap"
-gcc -static -O2 -Wall -isystem "$KOUT/usr-headers/include" -o "$snap/bin/pagemap_bench" \
-	"$REPO/tools/bench/pagemap_bench.c"
+snapshot_payload "$PAYLOAD" "$OUT" "$KOUT"
 cp "$KOUT/vmlinux" "$OUT/vmlinux"
-cp "$snap/pagemap_scan_rs.ko" "$OUT/pagemap_scan_rs.ko"
 
 cat > "$OUT/guest.sh" <<EOF
 #!/bin/sh
@@ -54,7 +51,6 @@ done
 rmmod pagemap_scan_rs
 EOF
 
-. "$REPO/tools/bench/gdbstub.sh"
 wrap=$(gdbstub_qemu "$PORT")
 trap 'rm -rf "$wrap"' EXIT
 

@@ -32,12 +32,9 @@ sym() { nm "$KOUT/vmlinux" | awk -v s="$1" '$3 == s { print $1 }' | head -1; }
 func=$(sym "$FUNC")
 [ -n "$func" ] || { echo "steptrace: no symbol $FUNC in vmlinux" >&2; exit 1; }
 
+. "$REPO/tools/bench/gdbstub.sh"
 snap=$OUT/payload
-rm -rf "$snap"
-cp -a "$PAYLOAD" "$snap"
-gcc -static -O2 -Wall -isystem "$KOUT/usr-headers/include" -o "$snap/bin/pagemap_bench" \
-	"$REPO/tools/bench/pagemap_bench.c"
-cp "$snap/pagemap_scan_rs.ko" "$OUT/pagemap_scan_rs.ko"
+snapshot_payload "$PAYLOAD" "$OUT" "$KOUT"
 
 # The guest waits for gdb to attach, then runs a few calls on each
 # implementation; gdb kills the guest once it has traced them.
@@ -55,7 +52,6 @@ for impl in c rust; do
 done
 EOF
 
-. "$REPO/tools/bench/gdbstub.sh"
 wrap=$(gdbstub_qemu "$PORT")
 trap 'rm -rf "$wrap"' EXIT
 
