@@ -51,6 +51,7 @@ payload: module
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_race tools/testing/hook/unload_race.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/walk_end tools/testing/hook/walk_end.c
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/migrate_wp tools/testing/hook/migrate_wp.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/perms tools/testing/hook/perms.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan_stress tools/testing/stress/pmscan_stress.c -lpthread
 	@if [ -f tools/testing/selftests/pagemap_scan/Makefile ]; then \

@@ -18,6 +18,18 @@ echo "PERMS_SCANS=${PERMS_SCANS:-200000}" >> "$PAYLOAD/config.sh"
 echo "STRESS_ONLY=${STRESS_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "STRESS_SECONDS=${STRESS_SECONDS:-30}" >> "$PAYLOAD/config.sh"
 echo "FUZZ_SEED=${FUZZ_SEED:-}" >> "$PAYLOAD/config.sh"
+# FUZZ_TIME=S caps the fuzzer at S seconds; a run that stops there before
+# FUZZ_CASES cases fails. Unset, every case asked for runs, and the guest's
+# time limit grows with the count (0.5 s a case: 2.5 times the debug
+# kernel's measured rate).
+echo "FUZZ_TIME=${FUZZ_TIME:-0}" >> "$PAYLOAD/config.sh"
+if [ -z "${CHECK_TIMEOUT:-}" ]; then
+	if [ -n "${FUZZ_TIME:-}" ] && [ "${FUZZ_TIME%.*}" -gt 0 ] 2>/dev/null; then
+		CHECK_TIMEOUT=$((3000 + ${FUZZ_TIME%.*}))
+	else
+		CHECK_TIMEOUT=$((3000 + FUZZ_CASES / 2))
+	fi
+fi
 echo "FUZZ_NOISE=${FUZZ_NOISE:-0}" >> "$PAYLOAD/config.sh"
 # Static checks on the host first, then the guest.
 "$REPO/tools/lint.sh" > "$result"
@@ -32,7 +44,7 @@ if [ $lrc -ne 0 ] && [ "$lfail" -eq 0 ]; then lfail=1; tail -20 "$OUTDIR/logic-t
 [ "$lpass" -gt 0 ] || lfail=$((lfail + 1))
 echo "suite: scan-logic impl=host pass=$lpass fail=$lfail skip=0" >> "$result"
 cat "$result"
-"$REPO/tools/vm/run.sh" --payload "$PAYLOAD" --log "$log" --timeout "${CHECK_TIMEOUT:-3000}" \
+"$REPO/tools/vm/run.sh" --payload "$PAYLOAD" --log "$log" --timeout "$CHECK_TIMEOUT" \
 	"$REPO/tools/testing/guest-check.sh" | tee -a "$result"
 vmrc=${PIPESTATUS[0]}
 

@@ -23,6 +23,7 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 	for impl in c rust; do
 		run_ksft pagemap_ioctl $impl /pmscan/bin/pagemap_ioctl
 		run_ksft walk_end $impl /pmscan/bin/walk_end
+		run_ksft migrate_wp $impl /pmscan/bin/migrate_wp
 		run_ksft pagemap_scan_test $impl /pmscan/bin/pagemap_scan_test --impl $impl
 		run_ksft pagemap_scan_badinput $impl /pmscan/bin/pagemap_scan_badinput --impl $impl
 		run_ksft perms $impl /pmscan/bin/perms "${PERMS_SCANS:-200000}"
@@ -53,7 +54,7 @@ else
 	echo 0 > $CPRO
 fi
 run_ksft difffuzz rust-vs-c /pmscan/bin/pagemap_scan_difffuzz \
-	--impl-a c --impl-b rust --cases "$FUZZ_CASES" --time "${FUZZ_TIME:-900}" \
+	--impl-a c --impl-b rust --cases "$FUZZ_CASES" --time "${FUZZ_TIME:-0}" \
 	${FUZZ_SEED:+--seed "$FUZZ_SEED"}
 echo "$khp" > $KHP
 echo "$cpro" > $CPRO

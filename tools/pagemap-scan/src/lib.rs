@@ -10,6 +10,8 @@
 //! * [`WriteTracker`]: userfaultfd WP_ASYNC registration and atomic
 //!   "harvest" (report written pages and write-protect them again).
 //! * [`probe()`]: which of these the running kernel supports.
+//! * [`harvest_check`]: an exact oracle for tests that harvest while
+//!   another thread writes (no write lost, no false positive).
 //! * [`maps`], [`mem`]: `/proc/PID/maps` parsing and anonymous mappings for
 //!   tests and samples.
 //!
@@ -31,6 +33,7 @@
 
 pub mod abi;
 pub mod error;
+pub mod harvest_check;
 pub mod maps;
 pub mod mem;
 pub mod probe;
