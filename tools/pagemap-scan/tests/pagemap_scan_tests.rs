@@ -558,7 +558,9 @@ fn other_process() {
     for _ in 0..200 {
         vmas = maps::read(Some(pid)).unwrap_or_default();
         if vmas.iter().any(|v| v.path == "[stack]")
-            && !vmas.iter().any(|v| v.path.contains("pagemap_scan_tests"))
+            && !vmas
+                .iter()
+                .any(|v| v.path.to_string_lossy().contains("pagemap_scan_tests"))
         {
             break;
         }
