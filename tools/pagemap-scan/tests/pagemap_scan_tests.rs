@@ -9,6 +9,9 @@
 //! In a guest run as `pagemap-scan-tests --test-threads=1`.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+// `pagemap-scan watch` needs soft-dirty, which the guest kernel has.
+mod watch_cli;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write};

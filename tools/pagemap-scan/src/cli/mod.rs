@@ -95,6 +95,8 @@ fn effective_uid(pid: &str) -> Option<u32> {
         .ok()
 }
 
+const CAP_DAC_OVERRIDE: u32 = 1;
+const CAP_DAC_READ_SEARCH: u32 = 2;
 const CAP_SYS_PTRACE: u32 = 19;
 
 /// Why opening `/proc/PID/...` was denied, in words that fit who we are.
@@ -103,18 +105,22 @@ fn permission_denied(pid: u32, what: &str, e: &io::Error) -> String {
         .map(|u| format!("uid {u}"))
         .unwrap_or_else(|| "another user".into());
     let me = effective_uid("self");
-    let cap_ptrace = status_field("self", "CapEff")
+    // Root passes the check with CAP_SYS_PTRACE (the ptrace check) and
+    // CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH (the 0400 mode of the files).
+    let caps = status_field("self", "CapEff")
         .and_then(|c| u64::from_str_radix(&c, 16).ok())
-        .is_some_and(|c| c & (1 << CAP_SYS_PTRACE) != 0);
-    let why = match (me, cap_ptrace) {
-        (Some(0), true) => "even root with CAP_SYS_PTRACE is denied: a security module \
-                            (SELinux, AppArmor, Yama, Landlock) or a user namespace \
-                            boundary refuses the ptrace read check"
+        .unwrap_or(0);
+    let has = |cap: u32| caps & (1 << cap) != 0;
+    let full = has(CAP_SYS_PTRACE) && (has(CAP_DAC_OVERRIDE) || has(CAP_DAC_READ_SEARCH));
+    let why = match (me, full) {
+        (Some(0), true) => "even root with CAP_SYS_PTRACE and CAP_DAC_OVERRIDE is denied: a \
+                            security module (SELinux, AppArmor, Yama, Landlock) or a user \
+                            namespace boundary refuses the ptrace read check"
             .to_string(),
         (Some(0), false) => format!(
-            "running as root but without CAP_SYS_PTRACE (dropped from this process's \
-             capabilities), and the process belongs to {owner}: reading it needs \
-             CAP_SYS_PTRACE or the same uid"
+            "running as root but with reduced capabilities (reading another user's process \
+             needs CAP_SYS_PTRACE and CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH), and the \
+             process belongs to {owner}"
         ),
         (Some(u), _) => format!(
             "it needs ptrace read access: you are uid {u}, the process belongs to {owner}; \

@@ -468,3 +468,37 @@ pub fn run(o: &WatchOpts, w: &mut impl Write) -> Result<(), CliError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
+        assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGKILL)), 137);
+        assert_eq!(
+            describe_status(ExitStatus::from_raw(libc::SIGTERM)),
+            "was killed by SIGTERM"
+        );
+    }
+
+    fn sh(script: &str) -> Child {
+        let c = Command::new("sh").args(["-c", script]).spawn().unwrap();
+        // Let the shell install its trap.
+        sleep(Duration::from_millis(150));
+        c
+    }
+
+    #[test]
+    fn stop_child_terms_then_kills() {
+        let mut c = sh("trap 'exit 7' TERM; while :; do sleep 0.05; done");
+        let st = stop_child(&mut c, libc::SIGTERM, Duration::from_secs(5)).unwrap();
+        assert_eq!(st.code(), Some(7), "SIGTERM was not sent first");
+        let mut c = sh("trap '' TERM; while :; do sleep 0.05; done");
+        let t = Instant::now();
+        let st = stop_child(&mut c, libc::SIGTERM, Duration::from_millis(200)).unwrap();
+        assert_eq!(st.signal(), Some(libc::SIGKILL));
+        assert!(t.elapsed() >= Duration::from_millis(200));
+    }
+}
