@@ -17,7 +17,7 @@ use pagemap_scan::{
 use serde::Serialize;
 
 use super::args::{AddrRange, Filter, ScanOpts};
-use super::fmt::{hex, Categories, Size};
+use super::fmt::{hex, Categories, Line, Size};
 use super::{check_target, describe, note, CliError};
 
 /// The part of the VMA `start..end` inside `range` (page aligned), if any.
@@ -114,11 +114,12 @@ pub struct RegionOut {
 }
 
 /// One summarized VMA (clipped to `--range`).
-pub struct VmaOut {
-    pub vma: Vma,
+pub struct VmaOut<'a> {
+    pub vma: &'a Vma,
     pub range: Range<u64>,
     pub uffd_wp: bool,
     pub counts: Counts,
+    /// The `--regions` list (JSON only; text is streamed).
     pub regions: Vec<RegionOut>,
 }
 
@@ -130,7 +131,15 @@ struct Plan {
     ret: u64,
 }
 
-fn plan(o: &ScanOpts, uffd_wp: bool) -> Plan {
+/// True for private anonymous memory, where `PAGE_IS_FILE` cannot occur
+/// (not asking for it spares the kernel a page lookup per entry).
+fn is_private_anon(vma: &Vma) -> bool {
+    let p = vma.path.as_bytes();
+    vma.perms.ends_with('p')
+        && (p.is_empty() || p == b"[heap]" || p == b"[stack]" || p.starts_with(b"[anon:"))
+}
+
+fn plan(o: &ScanOpts, vma: &Vma, uffd_wp: bool) -> Plan {
     let shown = match o.return_mask {
         Some(m) => m,
         None if uffd_wp => PAGE_IS_ALL,
@@ -138,22 +147,25 @@ fn plan(o: &ScanOpts, uffd_wp: bool) -> Plan {
         None => PAGE_IS_ALL & !(PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED),
     };
     let written = if uffd_wp { PAGE_IS_WRITTEN } else { 0 };
-    Plan {
-        shown,
-        ret: COUNTED | written | if o.regions { shown } else { 0 },
+    let mut ret = COUNTED | written | if o.regions { shown } else { 0 };
+    if is_private_anon(vma) {
+        ret &= !PAGE_IS_FILE;
     }
+    Plan { shown, ret }
 }
 
-/// Scan one VMA: counts, and the regions if `--regions`.
-fn scan_vma(
+/// Scan one VMA: the counts, and each (coalesced) region of the
+/// `--regions` list passed to `emit`.
+fn scan_vma<'a>(
     pm: &Pagemap,
     o: &ScanOpts,
-    vma: Vma,
+    vma: &'a Vma,
     range: Range<u64>,
     uffd_wp: bool,
-) -> io::Result<VmaOut> {
+    mut emit: impl FnMut(&RegionOut),
+) -> io::Result<VmaOut<'a>> {
     let ps = page_size();
-    let p = plan(o, uffd_wp);
+    let p = plan(o, vma, uffd_wp);
     let mut scan = pm.scan(range.clone()).return_mask(p.ret);
     let f = o.filter;
     if o.any {
@@ -162,7 +174,7 @@ fn scan_vma(
         scan = scan.category_mask(f.mask).category_inverted(f.inverted);
     }
     let mut counts = Counts::new(uffd_wp);
-    let mut regions: Vec<RegionOut> = Vec::new();
+    let mut pending: Option<RegionOut> = None;
     for r in scan.regions() {
         let r = r?;
         let pages = r.pages(ps);
@@ -176,7 +188,7 @@ fn scan_vma(
             continue;
         }
         let categories = Categories(r.categories & p.shown);
-        match regions.last_mut() {
+        match pending.as_mut() {
             Some(last)
                 if last.end == r.start
                     && last.categories.0 == categories.0
@@ -185,21 +197,29 @@ fn scan_vma(
                 last.end = r.end;
                 last.pages += pages;
             }
-            _ => regions.push(RegionOut {
-                start: r.start,
-                end: r.end,
-                pages,
-                categories,
-                unpopulated,
-            }),
+            _ => {
+                if let Some(last) = pending.take() {
+                    emit(&last);
+                }
+                pending = Some(RegionOut {
+                    start: r.start,
+                    end: r.end,
+                    pages,
+                    categories,
+                    unpopulated,
+                });
+            }
         }
+    }
+    if let Some(last) = pending {
+        emit(&last);
     }
     Ok(VmaOut {
         vma,
         range,
         uffd_wp,
         counts,
-        regions,
+        regions: Vec::new(),
     })
 }
 
@@ -242,15 +262,6 @@ fn filter_notes(pid: u32, f: Filter, any: bool, uffd_vmas: usize) -> Vec<String>
     notes
 }
 
-/// The scan of one process.
-pub struct ProcessOut {
-    pub pid: u32,
-    pub comm: String,
-    pub cmdline: Vec<u8>,
-    pub vmas: Vec<VmaOut>,
-    pub totals: Counts,
-}
-
 /// Read `/proc/PID/comm` (empty if unreadable).
 pub fn comm(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
@@ -270,41 +281,76 @@ fn cmdline(pid: u32) -> Vec<u8> {
     c
 }
 
-/// Scan every VMA of `pid` inside `--range`.
-pub fn scan_process(pid: u32, o: &ScanOpts) -> Result<ProcessOut, CliError> {
-    check_target(pid)?;
-    let pm = Pagemap::open(pid).map_err(|e| describe(&e, pid, "opening"))?;
-    let vmas = maps::read(Some(pid)).map_err(|e| describe(&e, pid, "reading maps of"))?;
-    let uffd =
-        maps::uffd_wp_starts(Some(pid)).map_err(|e| describe(&e, pid, "reading smaps of"))?;
-    let f = o.filter;
-    for n in filter_notes(pid, f, o.any, uffd.len()) {
-        note(&n);
-    }
-    let mut out = ProcessOut {
-        pid,
-        comm: comm(pid),
-        cmdline: cmdline(pid),
-        vmas: Vec::new(),
-        totals: Counts::new(!uffd.is_empty()),
-    };
-    for vma in vmas.into_iter().filter(|v| !v.is_kernel_gate()) {
-        let Some(range) = clip(vma.start, vma.end, o.range) else {
-            continue;
-        };
-        let uffd_wp = uffd.binary_search(&vma.start).is_ok();
-        if f.mask & PAGE_IS_WRITTEN != 0 && !uffd_wp {
-            continue;
+/// Where [`Target::scan`] delivers its results: the regions of a VMA
+/// (for `--regions`), then the VMA itself, or `skip` when the VMA matched
+/// nothing and is left out.
+trait Sink<'a> {
+    fn region(&mut self, r: &RegionOut);
+    fn vma(&mut self, v: VmaOut<'a>) -> io::Result<()>;
+    fn skip(&mut self);
+}
+
+/// A process opened for scanning.
+pub struct Target {
+    pub pid: u32,
+    pub comm: String,
+    pub cmdline: Vec<u8>,
+    pm: Pagemap,
+    vmas: Vec<Vma>,
+    /// Start addresses of its uffd-wp VMAs, sorted.
+    uffd: Vec<u64>,
+}
+
+impl Target {
+    /// Check `pid`, open its pagemap, read its VMAs, print notes about
+    /// filters that cannot match.
+    pub fn open(pid: u32, o: &ScanOpts) -> Result<Target, CliError> {
+        check_target(pid)?;
+        let pm = Pagemap::open(pid).map_err(|e| describe(&e, pid, "opening"))?;
+        let vmas = maps::read(Some(pid)).map_err(|e| describe(&e, pid, "reading maps of"))?;
+        let mut uffd =
+            maps::uffd_wp_starts(Some(pid)).map_err(|e| describe(&e, pid, "reading smaps of"))?;
+        uffd.sort_unstable();
+        for n in filter_notes(pid, o.filter, o.any, uffd.len()) {
+            note(&n);
         }
-        let v = scan_vma(&pm, o, vma, range, uffd_wp)
-            .map_err(|e| describe(&e, pid, "PAGEMAP_SCAN on"))?;
-        if f.mask != 0 && !v.counts.matched_anything() {
-            continue;
-        }
-        out.totals.merge(&v.counts);
-        out.vmas.push(v);
+        Ok(Target {
+            pid,
+            comm: comm(pid),
+            cmdline: cmdline(pid),
+            pm,
+            vmas,
+            uffd,
+        })
     }
-    Ok(out)
+
+    /// Whether any VMA is registered for uffd-wp (written is shown).
+    pub fn has_uffd_wp(&self) -> bool {
+        !self.uffd.is_empty()
+    }
+
+    /// Scan each VMA inside `--range` that the filter applies to, into
+    /// `sink`.
+    fn scan<'a>(&'a self, o: &ScanOpts, sink: &mut impl Sink<'a>) -> Result<(), CliError> {
+        let f = o.filter;
+        for vma in self.vmas.iter().filter(|v| !v.is_kernel_gate()) {
+            let Some(range) = clip(vma.start, vma.end, o.range) else {
+                continue;
+            };
+            let uffd_wp = self.uffd.binary_search(&vma.start).is_ok();
+            if f.mask & PAGE_IS_WRITTEN != 0 && !uffd_wp {
+                continue;
+            }
+            let v = scan_vma(&self.pm, o, vma, range, uffd_wp, |r| sink.region(r))
+                .map_err(|e| describe(&e, self.pid, "PAGEMAP_SCAN on"))?;
+            if f.mask != 0 && !v.counts.matched_anything() {
+                sink.skip();
+                continue;
+            }
+            sink.vma(v)?;
+        }
+        Ok(())
+    }
 }
 
 /// The filter as text: `present,!written`, `any of file,huge`, `none`.
@@ -332,19 +378,121 @@ impl fmt::Display for FilterText {
     }
 }
 
-/// The text report of one process.
-pub fn write_text(w: &mut impl Write, p: &ProcessOut, o: &ScanOpts) -> io::Result<()> {
+/// One line of the `--regions` list.
+fn region_line(l: &mut Line, r: &RegionOut, kib: bool) {
+    l.clear();
+    l.bytes(b"    ");
+    l.hex(r.start);
+    l.byte(b'-');
+    l.hex(r.end);
+    l.byte(b' ');
+    let size = Size {
+        bytes: r.pages * page_size(),
+        kib,
+    };
+    l.right(8, |l| size.push(l));
+    l.byte(b' ');
+    l.right(8, |l| l.dec(r.pages));
+    l.bytes(b" pg  ");
+    r.categories.push(l);
+    if r.unpopulated {
+        l.bytes(b" (unpopulated)");
+    }
+    l.byte(b'\n');
+}
+
+/// The size columns of a VMA or total line.
+fn write_columns(
+    w: &mut impl Write,
+    label: &str,
+    size: u64,
+    c: &Counts,
+    with_written: bool,
+    kib: bool,
+) -> io::Result<()> {
     let ps = page_size();
     let sz = |pages: u64| Size {
         bytes: pages * ps,
-        kib: o.kib,
+        kib,
     };
-    let with_written = p.totals.written.is_some();
-    write!(w, "{}:   ", p.pid)?;
-    if p.cmdline.is_empty() {
-        write!(w, "[{}]", p.comm)?;
+    write!(
+        w,
+        "{label:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        Size { bytes: size, kib },
+        sz(c.present),
+        sz(c.swapped),
+        sz(c.file),
+        sz(c.huge),
+        sz(c.zero),
+    )?;
+    if with_written {
+        match c.written {
+            Some(n) => write!(w, " {:>8}", sz(n))?,
+            None => write!(w, " {:>8}", "-")?,
+        }
+    }
+    Ok(())
+}
+
+/// The text output: VMA lines, each followed by its region lines.
+struct TextSink<'w, W> {
+    w: &'w mut W,
+    o: &'w ScanOpts,
+    with_written: bool,
+    /// The region lines of the VMA being scanned, formatted by hand: this
+    /// is the hot path of fragmented memory.
+    body: Vec<u8>,
+    line: Line,
+    totals: Counts,
+    vmas: usize,
+    regions: usize,
+    size: u64,
+}
+
+impl<W: Write> Sink<'_> for TextSink<'_, W> {
+    fn region(&mut self, r: &RegionOut) {
+        region_line(&mut self.line, r, self.o.kib);
+        self.body.extend_from_slice(self.line.as_bytes());
+        self.regions += 1;
+    }
+
+    fn vma(&mut self, v: VmaOut) -> io::Result<()> {
+        let w = &mut *self.w;
+        let len = v.range.end - v.range.start;
+        write_columns(
+            w,
+            &format!("{:016x}", v.range.start),
+            len,
+            &v.counts,
+            self.with_written,
+            self.o.kib,
+        )?;
+        write!(w, " {}  ", v.vma.perms)?;
+        w.write_all(v.vma.name().as_bytes())?;
+        writeln!(w)?;
+        w.write_all(&self.body)?;
+        self.body.clear();
+        self.totals.merge(&v.counts);
+        self.vmas += 1;
+        self.size += len;
+        Ok(())
+    }
+
+    fn skip(&mut self) {
+        self.body.clear();
+    }
+}
+
+/// Scan `t` and write the text report: a header, one line per VMA (with
+/// its regions after it for `--regions`), a total line. Streamed: the
+/// regions of one VMA at a time are held, as text.
+pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), CliError> {
+    let with_written = t.has_uffd_wp();
+    write!(w, "{}:   ", t.pid)?;
+    if t.cmdline.is_empty() {
+        write!(w, "[{}]", t.comm)?;
     } else {
-        w.write_all(&p.cmdline)?;
+        w.write_all(&t.cmdline)?;
     }
     writeln!(w)?;
     if o.filter.mask != 0 {
@@ -368,79 +516,39 @@ pub fn write_text(w: &mut impl Write, p: &ProcessOut, o: &ScanOpts) -> io::Resul
         write!(w, " {:>8}", "Written")?;
     }
     writeln!(w, " Mode  Mapping")?;
-    for v in &p.vmas {
-        let c = &v.counts;
-        write!(
-            w,
-            "{:016x} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-            v.range.start,
-            Size {
-                bytes: v.range.end - v.range.start,
-                kib: o.kib
-            },
-            sz(c.present),
-            sz(c.swapped),
-            sz(c.file),
-            sz(c.huge),
-            sz(c.zero),
-        )?;
-        if with_written {
-            match c.written {
-                Some(n) => write!(w, " {:>8}", sz(n))?,
-                None => write!(w, " {:>8}", "-")?,
-            }
-        }
-        write!(w, " {}  ", v.vma.perms)?;
-        w.write_all(v.vma.name().as_bytes())?;
-        writeln!(w)?;
-        for r in &v.regions {
-            write!(
-                w,
-                "    {:x}-{:x} {:>8} {:>8} pg  {}",
-                r.start,
-                r.end,
-                sz(r.pages),
-                r.pages,
-                r.categories
-            )?;
-            if r.unpopulated {
-                write!(w, " (unpopulated)")?;
-            }
-            writeln!(w)?;
-        }
-    }
-    let t = &p.totals;
-    let size: u64 = p.vmas.iter().map(|v| v.range.end - v.range.start).sum();
-    write!(
-        w,
-        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "total",
-        Size {
-            bytes: size,
-            kib: o.kib
-        },
-        sz(t.present),
-        sz(t.swapped),
-        sz(t.file),
-        sz(t.huge),
-        sz(t.zero),
-    )?;
-    if let Some(n) = t.written {
-        write!(w, " {:>8}", sz(n))?;
-    }
-    write!(w, "       {} VMAs", p.vmas.len())?;
+    let mut sink = TextSink {
+        w: &mut *w,
+        o,
+        with_written,
+        body: Vec::new(),
+        line: Line::default(),
+        totals: Counts::new(with_written),
+        vmas: 0,
+        regions: 0,
+        size: 0,
+    };
+    t.scan(o, &mut sink)?;
+    let TextSink {
+        totals,
+        vmas,
+        regions,
+        size,
+        ..
+    } = sink;
+    write_columns(w, "total", size, &totals, with_written, o.kib)?;
+    write!(w, "       {vmas} VMAs")?;
     if o.regions {
-        let n: usize = p.vmas.iter().map(|v| v.regions.len()).sum();
-        write!(w, ", {n} regions")?;
+        write!(w, ", {regions} regions")?;
     }
-    if t.unpopulated > 0 && o.filter.mask != 0 {
+    if totals.unpopulated > 0 && o.filter.mask != 0 {
         write!(
             w,
             ", {} unpopulated pages matched (not counted)",
-            t.unpopulated
+            totals.unpopulated
         )?;
     }
-    writeln!(w)
+    writeln!(w)?;
+    Ok(())
 }
 
 fn lossy<S: serde::Serializer>(p: &OsString, s: S) -> Result<S::Ok, S::Error> {
@@ -530,28 +638,46 @@ struct ProcessJson<'a> {
     totals: TotalsJson,
 }
 
-/// The JSON document of one process, on one line.
-pub fn write_json(w: &mut impl Write, p: &ProcessOut, o: &ScanOpts) -> io::Result<()> {
+/// The VMAs for the JSON document, with their regions.
+struct JsonSink<'a> {
+    vmas: Vec<VmaOut<'a>>,
+    regions: Vec<RegionOut>,
+}
+
+impl<'a> Sink<'a> for JsonSink<'a> {
+    fn region(&mut self, r: &RegionOut) {
+        self.regions.push(*r);
+    }
+
+    fn vma(&mut self, mut v: VmaOut<'a>) -> io::Result<()> {
+        v.regions = std::mem::take(&mut self.regions);
+        self.vmas.push(v);
+        Ok(())
+    }
+
+    fn skip(&mut self) {
+        self.regions.clear();
+    }
+}
+
+/// Scan `t` and write its JSON document, on one line.
+pub fn write_json(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), CliError> {
+    let mut sink = JsonSink {
+        vmas: Vec::new(),
+        regions: Vec::new(),
+    };
+    t.scan(o, &mut sink)?;
+    let vmas = sink.vmas;
+    let mut totals = Counts::new(t.has_uffd_wp());
+    for v in &vmas {
+        totals.merge(&v.counts);
+    }
     let f = o.filter;
     let (mask, anyof) = if o.any { (0, f.mask) } else { (f.mask, 0) };
-    let vmas: Vec<VmaJson> = p
-        .vmas
-        .iter()
-        .map(|v| VmaJson {
-            start: v.range.start,
-            end: v.range.end,
-            perms: &v.vma.perms,
-            offset: v.vma.offset + (v.range.start - v.vma.start),
-            path: &v.vma.path,
-            uffd_wp: v.uffd_wp,
-            counts: CountsJson::new(v.range.end - v.range.start, &v.counts),
-            regions: o.regions.then_some(&v.regions[..]),
-        })
-        .collect();
-    let size = p.vmas.iter().map(|v| v.range.end - v.range.start).sum();
+    let size = vmas.iter().map(|v| v.range.end - v.range.start).sum();
     let doc = ProcessJson {
-        pid: p.pid,
-        comm: &p.comm,
+        pid: t.pid,
+        comm: &t.comm,
         range: o.range.map(|r| RangeJson {
             start: r.start,
             end: r.end,
@@ -563,43 +689,56 @@ pub fn write_json(w: &mut impl Write, p: &ProcessOut, o: &ScanOpts) -> io::Resul
             return_mask: o.return_mask,
         },
         page_size: page_size(),
-        vmas,
+        vmas: vmas
+            .iter()
+            .map(|v| VmaJson {
+                start: v.range.start,
+                end: v.range.end,
+                perms: &v.vma.perms,
+                offset: v.vma.offset + (v.range.start - v.vma.start),
+                path: &v.vma.path,
+                uffd_wp: v.uffd_wp,
+                counts: CountsJson::new(v.range.end - v.range.start, &v.counts),
+                regions: o.regions.then_some(&v.regions[..]),
+            })
+            .collect(),
         totals: TotalsJson {
-            vmas: p.vmas.len(),
+            vmas: vmas.len(),
             regions: o
                 .regions
-                .then(|| p.vmas.iter().map(|v| v.regions.len()).sum()),
-            counts: CountsJson::new(size, &p.totals),
+                .then(|| vmas.iter().map(|v| v.regions.len()).sum()),
+            counts: CountsJson::new(size, &totals),
         },
     };
-    serde_json::to_writer(&mut *w, &doc)?;
-    writeln!(w)
+    serde_json::to_writer(&mut *w, &doc).map_err(io::Error::from)?;
+    writeln!(w)?;
+    Ok(())
 }
 
 /// Run `pagemap-scan PID...`: each process in turn; an error about one PID
-/// is reported and the others are still scanned.
+/// is reported (after the output so far) and the others are still scanned.
 pub fn run(o: &ScanOpts, w: &mut impl Write) -> Result<(), CliError> {
     let mut failed = false;
     for (i, &pid) in o.pids.iter().enumerate() {
-        let p = match scan_process(pid, o) {
-            Ok(p) => p,
+        if i > 0 && !o.json {
+            writeln!(w)?;
+        }
+        let result = Target::open(pid, o).and_then(|t| {
+            if o.json {
+                write_json(w, &t, o)
+            } else {
+                write_text(w, &t, o)
+            }
+        });
+        w.flush()?;
+        match result {
+            Ok(()) => {}
             Err(CliError::Runtime(msg)) => {
                 super::error_message(&msg);
                 failed = true;
-                continue;
             }
             Err(e) => return Err(e),
-        };
-        if o.json {
-            write_json(w, &p, o)?;
-        } else {
-            if i > 0 {
-                writeln!(w)?;
-            }
-            write_text(w, &p, o)?;
         }
-        // Errors about the next PID appear after this one's output.
-        w.flush()?;
     }
     if failed {
         Err(CliError::Failed)
