@@ -314,7 +314,7 @@ fn no_soft_dirty(why: &str) -> CliError {
     CliError::Runtime(format!(
         "watch cannot track another process's writes on this kernel: it needs soft-dirty \
          bits, which this kernel does not provide ({why}; soft-dirty needs \
-         CONFIG_MEM_SOFT_DIRTY=y, available on x86-64, arm64, s390, powerpc64 and riscv64). \
+         CONFIG_MEM_SOFT_DIRTY=y, which also needs architecture support). \
          What works instead: exact write tracking with userfaultfd write-protection from \
          inside the process (the WriteTracker API; see the write-watch sample in \
          samples/pagemap_scan), or repeated snapshots of its memory with `pagemap-scan PID`."
