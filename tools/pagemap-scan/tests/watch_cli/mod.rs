@@ -75,6 +75,22 @@ fn spawn(exe: &PathBuf, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// Wait for the first interval line of a running `watch` (so that its
+/// signal handlers are installed), send it `sig`, and collect its output.
+fn signal_after_first_interval(mut c: Child, sig: i32) -> Output {
+    use std::io::{BufRead, BufReader, Read};
+    let mut out = BufReader::new(c.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.starts_with("[1] +"), "{first}");
+    kill(c.id(), sig);
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let mut o = c.wait_with_output().unwrap();
+    o.stdout = (first + &rest).into_bytes();
+    o
+}
+
 fn kill(pid: u32, sig: i32) {
     // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our
     // unreaped child.
@@ -184,9 +200,7 @@ fn watch_forwards_sigterm_and_summarizes() {
             "trap 'exit 5' TERM; while :; do sleep 0.05; done",
         ],
     );
-    std::thread::sleep(Duration::from_millis(500));
-    kill(c.id(), libc::SIGTERM);
-    let o = c.wait_with_output().unwrap();
+    let o = signal_after_first_interval(c, libc::SIGTERM);
     let (out, err) = text(&o);
     // The command got the SIGTERM (its trap exits 5) and its status is ours.
     assert_eq!(o.status.code(), Some(5), "{out}\n{err}");
@@ -203,9 +217,7 @@ fn watch_pid_sigint_prints_summary() {
     let pid = target.id().to_string();
     std::thread::sleep(Duration::from_millis(100));
     let c = spawn(&exe, &["watch", &pid, "--interval", "100"]);
-    std::thread::sleep(Duration::from_millis(450));
-    kill(c.id(), libc::SIGINT);
-    let o = c.wait_with_output().unwrap();
+    let o = signal_after_first_interval(c, libc::SIGINT);
     let _ = target.kill();
     let _ = target.wait();
     let (out, err) = text(&o);
