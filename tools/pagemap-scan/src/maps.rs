@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //! `/proc/PID/maps` parsing.
 
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// One line of `/proc/PID/maps`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,7 +22,9 @@ pub struct Vma {
     /// Inode number.
     pub inode: u64,
     /// Path or pseudo-name (`[heap]`, `[stack]`, ...), empty for anonymous.
-    pub path: String,
+    /// File names are bytes, not necessarily UTF-8, exactly as the kernel
+    /// prints them (it escapes only `\n`, as `\012`).
+    pub path: OsString,
 }
 
 impl Vma {
@@ -32,70 +36,148 @@ impl Vma {
     }
 
     /// Display name: the path, or `[anon]`.
-    pub fn name(&self) -> &str {
+    pub fn name(&self) -> &OsStr {
         if self.path.is_empty() {
-            "[anon]"
+            OsStr::new("[anon]")
         } else {
             &self.path
         }
     }
 }
 
-fn bad(line: &str, what: &str) -> io::Error {
+fn bad(line: &[u8], what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
-        format!("malformed maps line ({what}): {line:?}"),
+        format!(
+            "malformed maps line ({what}): {:?}",
+            String::from_utf8_lossy(line)
+        ),
     )
 }
 
-/// Split off the next whitespace-separated field of `s`.
-fn field<'a>(s: &mut &'a str) -> Option<&'a str> {
-    let t = s.trim_start_matches(' ');
-    if t.is_empty() {
-        return None;
-    }
-    let end = t.find(' ').unwrap_or(t.len());
+/// Split off the next space-separated field of `s`.
+fn field<'a>(s: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let start = s.iter().position(|&b| b != b' ')?;
+    let t = &s[start..];
+    let end = t.iter().position(|&b| b == b' ').unwrap_or(t.len());
     let (f, rest) = t.split_at(end);
     *s = rest;
     Some(f)
 }
 
-/// Parse one line of `/proc/PID/maps`.
-pub fn parse_line(line: &str) -> io::Result<Vma> {
+fn hex(line: &[u8], v: &[u8], what: &str) -> io::Result<u64> {
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(|v| u64::from_str_radix(v, 16).ok())
+        .ok_or_else(|| bad(line, what))
+}
+
+fn text(line: &[u8], v: &[u8], what: &str) -> io::Result<String> {
+    String::from_utf8(v.to_vec()).map_err(|_| bad(line, what))
+}
+
+/// Parse one line of `/proc/PID/maps` (text or bytes; the path may be any
+/// bytes, the other fields are ASCII).
+pub fn parse_line(line: impl AsRef<[u8]>) -> io::Result<Vma> {
+    let line = line.as_ref();
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
     let mut rest = line;
     let range = field(&mut rest).ok_or_else(|| bad(line, "range"))?;
     let perms = field(&mut rest).ok_or_else(|| bad(line, "perms"))?;
     let offset = field(&mut rest).ok_or_else(|| bad(line, "offset"))?;
     let dev = field(&mut rest).ok_or_else(|| bad(line, "dev"))?;
     let inode = field(&mut rest).ok_or_else(|| bad(line, "inode"))?;
-    let (s, e) = range.split_once('-').ok_or_else(|| bad(line, "range"))?;
-    let hex = |v: &str, what| u64::from_str_radix(v, 16).map_err(|_| bad(line, what));
+    let dash = range
+        .iter()
+        .position(|&b| b == b'-')
+        .ok_or_else(|| bad(line, "range"))?;
+    let path = match rest.iter().position(|&b| b != b' ') {
+        Some(p) => &rest[p..],
+        None => &[],
+    };
     Ok(Vma {
-        start: hex(s, "start")?,
-        end: hex(e, "end")?,
-        perms: perms.to_string(),
-        offset: hex(offset, "offset")?,
-        dev: dev.to_string(),
-        inode: inode.parse().map_err(|_| bad(line, "inode"))?,
-        path: rest.trim_start_matches(' ').to_string(),
+        start: hex(line, &range[..dash], "start")?,
+        end: hex(line, &range[dash + 1..], "end")?,
+        perms: text(line, perms, "perms")?,
+        offset: hex(line, offset, "offset")?,
+        dev: text(line, dev, "dev")?,
+        inode: std::str::from_utf8(inode)
+            .ok()
+            .and_then(|i| i.parse().ok())
+            .ok_or_else(|| bad(line, "inode"))?,
+        path: OsString::from_vec(path.to_vec()),
     })
 }
 
-/// Parse the whole text of a maps file.
-pub fn parse(text: &str) -> io::Result<Vec<Vma>> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
+/// Parse the whole content of a maps file.
+pub fn parse(content: impl AsRef<[u8]>) -> io::Result<Vec<Vma>> {
+    content
+        .as_ref()
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
         .map(parse_line)
         .collect()
 }
 
+fn proc_file(pid: Option<u32>, name: &str) -> String {
+    match pid {
+        Some(p) => format!("/proc/{p}/{name}"),
+        None => format!("/proc/self/{name}"),
+    }
+}
+
 /// Read and parse `/proc/PID/maps` (`None` for `/proc/self/maps`).
 pub fn read(pid: Option<u32>) -> io::Result<Vec<Vma>> {
-    let path = match pid {
-        Some(p) => format!("/proc/{p}/maps"),
-        None => "/proc/self/maps".to_string(),
-    };
-    parse(&fs::read_to_string(path)?)
+    parse(fs::read(proc_file(pid, "maps"))?)
+}
+
+/// Start addresses of the VMAs whose `VmFlags` (in `smaps` content) include
+/// `uw`, i.e. VMAs registered for userfaultfd write-protection: the only
+/// memory where `PAGE_IS_WRITTEN` means "written since write-protected".
+pub fn parse_uffd_wp_starts(smaps: &[u8]) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut current = None;
+    for line in smaps.split(|&b| b == b'\n') {
+        if let Some(flags) = line.strip_prefix(b"VmFlags:") {
+            if let Some(start) = current.take() {
+                if flags.split(|&b| b == b' ').any(|f| f == b"uw") {
+                    out.push(start);
+                }
+            }
+        } else if !line.is_empty() {
+            // A VMA header ("start-end perms ...") unless the first field
+            // is a "Name:" of a field line.
+            let first = line.split(|&b| b == b' ').next().unwrap_or(&[]);
+            if !first.ends_with(b":") {
+                current = parse_line(line).ok().map(|v| v.start);
+            }
+        }
+    }
+    out
+}
+
+/// Whether the process has a userfaultfd open (`anon_inode:[userfaultfd]`
+/// among `/proc/PID/fd`). Closing the last reference to a userfaultfd
+/// unregisters its VMAs, so without one no VMA can be uffd-wp registered,
+/// unless the descriptor lives only in another process (a monitor it was
+/// passed to). `None` if the directory cannot be read.
+pub fn has_userfaultfd(pid: Option<u32>) -> Option<bool> {
+    let dir = fs::read_dir(proc_file(pid, "fd")).ok()?;
+    Some(dir.flatten().any(|e| {
+        fs::read_link(e.path())
+            .is_ok_and(|l| l.as_os_str().as_bytes() == b"anon_inode:[userfaultfd]")
+    }))
+}
+
+/// Start addresses of the VMAs of the process registered for userfaultfd
+/// write-protection (`uw` in `/proc/PID/smaps` `VmFlags`). `smaps` is only
+/// read when the process has a userfaultfd open (see [`has_userfaultfd`]),
+/// since reading it walks all page tables.
+pub fn uffd_wp_starts(pid: Option<u32>) -> io::Result<Vec<u64>> {
+    if has_userfaultfd(pid) == Some(false) {
+        return Ok(Vec::new());
+    }
+    Ok(parse_uffd_wp_starts(&fs::read(proc_file(pid, "smaps"))?))
 }
 
 #[cfg(test)]
@@ -120,6 +202,7 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
         assert_eq!(v[0].dev, "fd:01");
         assert_eq!(v[0].inode, 1234);
         assert_eq!(v[0].path, "/usr/bin/cat");
+        assert_eq!(v[2].name(), "[anon]");
         assert_eq!(v[1].name(), "[heap]");
         assert_eq!(v[2].path, "");
         assert_eq!(v[2].name(), "[anon]");
@@ -127,6 +210,28 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
         assert_eq!(v[3].path, "/memfd:my file (deleted)");
         assert!(v[4].is_kernel_gate());
         assert!(!v[1].is_kernel_gate());
+    }
+
+    #[test]
+    fn non_utf8_path() {
+        let v = parse_line(b"1000-2000 r--p 00000000 08:01 12 /tmp/a\xff b\n").unwrap();
+        assert_eq!(v.path.as_bytes(), b"/tmp/a\xff b");
+        assert_eq!(v.end, 0x2000);
+    }
+
+    #[test]
+    fn smaps_uffd_wp() {
+        let smaps = b"\
+1000-2000 rw-p 00000000 00:00 0 
+Rss:                   4 kB
+AnonHugePages:         0 kB
+VmFlags: rd wr mr mw me ac uw 
+3000-4000 rw-p 00000000 00:00 0 
+Rss:                   0 kB
+VmFlags: rd wr mr mw me ac 
+";
+        assert_eq!(parse_uffd_wp_starts(smaps), vec![0x1000]);
+        assert!(uffd_wp_starts(None).unwrap().is_empty());
     }
 
     #[test]

@@ -1,14 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Tests of the `pagemap-scan` command line (run on the build host; the
-//! guest runs the kernel tests in `pagemap_scan_tests`).
+//! Tests of the `pagemap-scan` command line, run on the build host (as
+//! root for the permission test). The `watch` tests are shared with the
+//! guest's kernel tests (`pagemap_scan_tests`), see `watch_cli`.
 
+mod watch_cli;
+
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io::{self, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
+use pagemap_scan::mem::{page_size, Mapping};
 use pagemap_scan::probe::{check_pagemap_scan, check_soft_dirty};
+use pagemap_scan::WriteTracker;
+use serde_json::Value;
 
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pagemap-scan"))
+const EXE: &str = env!("CARGO_BIN_EXE_pagemap-scan");
+
+fn cli<S: AsRef<OsStr>>(args: &[S]) -> Output {
+    Command::new(EXE)
         .args(args)
         .output()
         .expect("run pagemap-scan")
@@ -21,12 +34,38 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
+/// Run and expect exit status 0; returns stdout and stderr.
+fn ok<S: AsRef<OsStr> + std::fmt::Debug>(args: &[S]) -> (String, String) {
+    let o = cli(args);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    (out, err)
+}
+
+fn json(args: &[&str]) -> Value {
+    let (out, _) = ok(args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
 fn sleeper() -> Child {
-    Command::new("sleep")
+    let c = Command::new("sleep")
         .arg("30")
         .stdout(Stdio::null())
         .spawn()
-        .expect("spawn sleep")
+        .expect("spawn sleep");
+    // Until it has exec'd.
+    for _ in 0..100 {
+        if std::fs::read_to_string(format!("/proc/{}/comm", c.id())).is_ok_and(|s| s == "sleep\n") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    c
+}
+
+fn stop(mut c: Child) {
+    let _ = c.kill();
+    let _ = c.wait();
 }
 
 fn scan_available(test: &str) -> bool {
@@ -39,22 +78,50 @@ fn scan_available(test: &str) -> bool {
     }
 }
 
+fn me() -> String {
+    std::process::id().to_string()
+}
+
+fn range_arg(m: &Mapping) -> String {
+    format!("{:x}-{:x}", m.range().start, m.range().end)
+}
+
 #[test]
 fn help_and_usage_errors() {
     let o = cli(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(text(&o).0.contains("USAGE"));
+    assert!(text(&o).0.contains("Usage:"));
+    assert!(text(&o).0.contains("--not-present"));
+    let o = cli(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
     for bad in [
         &[][..],
         &["--present"],
         &["12", "--bogus"],
         &["12", "--range", "10-5"],
+        &["12", "--json=no"],
+        &["12", "--present=no"],
+        &["12", "--any"],
+        &["12", "--any", "--not-file", "--present"],
+        &["12", "--present", "--not-present"],
+        &["12", "--return", "bogus"],
         &["watch"],
         &["watch", "1", "--interval", "x"],
+        &["watch", "1", "--", "true"],
+        &["completions", "tcsh"],
     ] {
         let o = cli(bad);
         assert_eq!(o.status.code(), Some(2), "{bad:?}");
         assert!(text(&o).1.contains("--help"), "{bad:?}");
+    }
+    // Not UTF-8: a usage error, not a panic.
+    for bad in [
+        &[OsStr::from_bytes(b"\xff")][..],
+        &[OsStr::new("1"), OsStr::from_bytes(b"--range=\xff")],
+    ] {
+        let o = cli(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o).1);
+        assert!(!text(&o).1.contains("panicked"));
     }
 }
 
@@ -66,33 +133,331 @@ fn no_such_process() {
 }
 
 #[test]
-fn scan_a_child() {
-    if !scan_available("scan_a_child") {
+fn kernel_thread_is_named() {
+    let is_kthread = std::fs::read_to_string("/proc/2/status")
+        .is_ok_and(|s| s.lines().any(|l| l == "Kthread:\t1"));
+    if !is_kthread {
+        eprintln!("SKIP kernel_thread_is_named: pid 2 is not a kernel thread here");
         return;
     }
-    let mut c = sleeper();
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    let o = cli(&["2"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err.contains("kernel thread"), "{err}");
+    assert!(!err.contains("exited"), "{err}");
+}
+
+#[test]
+fn ptrace_denied_as_root_says_why() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIP ptrace_denied_as_root_says_why: not root");
+        return;
+    }
+    // A process of another user, and the CLI as root without the
+    // capabilities that let root read it: the kernel denies access.
+    let mut target = Command::new("sleep");
+    target.arg("30");
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        target.pre_exec(|| {
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let target = target.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut c = Command::new(EXE);
+    c.arg(target.id().to_string());
+    // SAFETY: prctl is async-signal-safe.
+    unsafe {
+        c.pre_exec(|| {
+            // CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH.
+            for cap in [19, 1, 2] {
+                if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let o = c.output().unwrap();
+    stop(target);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(err.contains("root but with reduced capabilities"), "{err}");
+    assert!(err.contains("uid 65534"), "{err}");
+    assert!(!err.contains("run as root"), "{err}");
+}
+
+#[test]
+fn summary_of_a_child_and_whole_address_space() {
+    if !scan_available("summary_of_a_child_and_whole_address_space") {
+        return;
+    }
+    let c = sleeper();
     let pid = c.id().to_string();
-    let o = cli(&[&pid, "--present"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let (out, _) = ok(&[&pid]);
+    assert!(out.starts_with(&format!("{pid}:   sleep 30\n")), "{out}");
+    assert!(out.contains("Address "), "{out}");
+    assert!(out.contains(" Present "), "{out}");
     assert!(out.contains("[stack]"), "{out}");
-    assert!(out.contains("present"), "{out}");
-    assert!(out.contains("total: "), "{out}");
-    let o = cli(&[&pid, "--json", "--return", "present,file"]);
-    let (out, _) = text(&o);
+    let total = out.lines().last().unwrap();
+    assert!(total.starts_with("total "), "{out}");
+    // No written column without userfaultfd; no region list by default.
+    assert!(!out.contains("Written"), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("    ")), "{out}");
+    // The whole address space is the same as no range.
+    let (all, _) = ok(&[&pid, "--range", "0-ffffffffffffffff"]);
+    let vmas = |s: &str| s.lines().filter(|l| l.contains("[stack]")).count();
+    assert_eq!(vmas(&all), 1, "{all}");
+    assert!(all.lines().last().unwrap().contains(" VMAs"), "{all}");
+    let j = json(&[&pid, "--json", "--range", "0x0-0xffffffffffffffff"]);
+    assert!(j["totals"]["vmas"].as_u64().unwrap() >= 3, "{j}");
+    assert!(j["totals"]["present"].as_u64().unwrap() > 0, "{j}");
+    // Regions behind a flag.
+    let (out, _) = ok(&[&pid, "--regions"]);
+    assert!(out.lines().any(|l| l.starts_with("    ")), "{out}");
+    stop(c);
+}
+
+#[test]
+fn several_pids_and_partial_failure() {
+    if !scan_available("several_pids_and_partial_failure") {
+        return;
+    }
+    let (a, b) = (sleeper(), sleeper());
+    let (pa, pb) = (a.id().to_string(), b.id().to_string());
+    let (out, _) = ok(&[&pa, &pb]);
+    assert!(out.contains(&format!("{pa}:   sleep")), "{out}");
+    assert!(out.contains(&format!("{pb}:   sleep")), "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("total ")).count(), 2);
+    let o = cli(&[&pa, "1073741800", &pb]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err.contains("no such process: 1073741800"), "{err}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("total ")).count(), 2);
+    // JSON: one document per line.
+    let (out, _) = ok(&[&pa, &pb, "--json"]);
+    let docs: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[1]["pid"].to_string(), pb);
+    stop(a);
+    stop(b);
+}
+
+#[test]
+fn present_filter_and_json() {
+    if !scan_available("present_filter_and_json") {
+        return;
+    }
+    let c = sleeper();
+    let pid = c.id().to_string();
+    let j = json(&[&pid, "--present", "--regions", "--json"]);
+    assert_eq!(j["comm"], "sleep");
+    assert_eq!(j["filter"]["category_mask"], 8);
+    let vmas = j["vmas"].as_array().unwrap();
+    assert!(!vmas.is_empty());
+    for v in vmas {
+        assert!(v["present"].as_u64().unwrap() > 0, "{v}");
+        for r in v["regions"].as_array().unwrap() {
+            let cats = r["categories"].as_array().unwrap();
+            assert!(cats.contains(&Value::from("present")), "{r}");
+            assert!(!cats.contains(&Value::from("written")), "{r}");
+        }
+    }
+    let j = json(&[&pid, "--not-present", "--json"]);
+    assert_eq!(j["totals"]["present"], 0, "{j}");
+    // --return narrows what --regions shows.
+    let j = json(&[&pid, "--present", "-r", "--return", "file", "--json"]);
+    for v in j["vmas"].as_array().unwrap() {
+        for r in v["regions"].as_array().unwrap() {
+            for c in r["categories"].as_array().unwrap() {
+                assert_eq!(c, "file", "{r}");
+            }
+        }
+    }
+    stop(c);
+}
+
+#[test]
+fn written_only_where_uffd_wp_and_holes_not_counted() {
+    if !scan_available("written_only_where_uffd_wp_and_holes_not_counted") {
+        return;
+    }
+    let ps = page_size();
+    // 64 pages without userfaultfd: 2 written, 1 read (zero page), the
+    // rest unpopulated.
+    let plain = Mapping::anon(64).unwrap();
+    plain.write(0, 1);
+    plain.write(10, 1);
+    // SAFETY: the page is mapped, readable, and only read.
+    let _ = unsafe { std::ptr::read_volatile(plain.page(20) as *const u8) };
+    let pr = range_arg(&plain);
+    let j = json(&[&me(), "--range", &pr, "--regions", "--json"]);
+    let v = &j["vmas"][0];
+    assert_eq!(j["vmas"].as_array().unwrap().len(), 1, "{j}");
+    assert_eq!(v["uffd_wp"], false);
+    assert_eq!(v["size"], 64 * ps);
+    assert_eq!(v["present"], 3 * ps, "{v}");
+    assert_eq!(v["zero"], ps, "{v}");
+    assert_eq!(v["written"], Value::Null, "{v}");
+    assert_eq!(j["totals"]["present"], 3 * ps, "{j}");
+    let text_regions = v["regions"].to_string();
+    assert!(!text_regions.contains("written"), "{text_regions}");
+    // Holes are not listed without a filter, and never counted.
+    for r in v["regions"].as_array().unwrap() {
+        assert_eq!(r["unpopulated"], false, "{r}");
+    }
+    let j = json(&[&me(), "--range", &pr, "--not-present", "--json"]);
+    assert_eq!(j["totals"]["present"], 0, "{j}");
+    assert_eq!(j["totals"]["unpopulated"], 61 * ps, "{j}");
+    // Exact KiB.
+    let (out, _) = ok(&[&me(), "--range", &pr, "-k"]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{:016x}", plain.addr())))
+        .unwrap_or_else(|| panic!("{out}"));
+    let f: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(f[1], (64 * ps / 1024).to_string(), "{line}");
+    assert_eq!(f[2], (3 * ps / 1024).to_string(), "{line}");
+    assert!(out.contains("Kbytes"), "{out}");
+
+    let wt = match WriteTracker::new() {
+        Ok(wt) => wt,
+        Err(e) => {
+            eprintln!("SKIP the uffd-wp part: {e}");
+            return;
+        }
+    };
+    let tracked = Mapping::anon(16).unwrap();
+    wt.register(tracked.range()).unwrap();
+    for i in [0, 1, 5] {
+        tracked.write(i, 7);
+    }
+    let tr = range_arg(&tracked);
+    let j = json(&[&me(), "--range", &tr, "--json", "-r"]);
+    let v = &j["vmas"][0];
+    assert_eq!(v["uffd_wp"], true, "{j}");
+    assert_eq!(v["written"], 3 * ps, "{v}");
+    assert_eq!(v["present"], 3 * ps, "{v}");
+    assert!(v["regions"].to_string().contains("written"), "{v}");
+    let (out, _) = ok(&[&me(), "--range", &tr]);
+    assert!(out.contains("Written"), "{out}");
+    // --written only looks at uffd-wp VMAs.
+    let j = json(&[&me(), "--range", &pr, "--written", "--json"]);
+    assert_eq!(j["totals"]["vmas"], 0, "{j}");
+    let (_, err) = ok(&[&me(), "--range", &pr, "--written"]);
+    assert!(err.contains("userfaultfd write-protection"), "{err}");
+    let j = json(&[&me(), "--range", &tr, "--written", "--json"]);
+    assert_eq!(j["totals"]["written"], 3 * ps, "{j}");
+    drop(wt);
+}
+
+#[test]
+fn non_utf8_mapping_name() {
+    if !scan_available("non_utf8_mapping_name") {
+        return;
+    }
+    let mut name = std::env::temp_dir().into_os_string().into_vec();
+    name.extend_from_slice(format!("/pmscan-{}-", std::process::id()).as_bytes());
+    name.extend_from_slice(b"\xff\xfe.bin");
+    let path = std::path::PathBuf::from(std::ffi::OsString::from_vec(name.clone()));
+    assert!(std::str::from_utf8(&name).is_err());
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    f.set_len(page_size()).unwrap();
+    let ps = page_size() as usize;
+    // SAFETY: a fresh shared read-only mapping of a file we own.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            ps,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            std::os::fd::AsRawFd::as_raw_fd(&f),
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED);
+    // SAFETY: the page is mapped and readable.
+    let _ = unsafe { std::ptr::read_volatile(p as *const u8) };
+    let range = format!("{:x}-{:x}", p as u64, p as u64 + ps as u64);
+    let o = cli(&[me().as_str(), "--range", &range]);
+    let j = cli(&[me().as_str(), "--range", &range, "--json"]);
+    // SAFETY: unmapping the mapping made above.
+    unsafe { libc::munmap(p, ps) };
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    assert!(
+        o.stdout.windows(name.len()).any(|w| w == name),
+        "raw name missing: {}",
+        text(&o).0
+    );
+    assert_eq!(j.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert!(v["vmas"][0]["path"].as_str().unwrap().contains('\u{fffd}'));
+    assert_eq!(v["vmas"][0]["file"], page_size());
+}
+
+#[test]
+fn output_errors() {
+    if !scan_available("output_errors") {
+        return;
+    }
+    // ENOSPC is an error.
+    let o = Command::new(EXE)
+        .arg("self")
+        .stdout(File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("No space left"), "{}", text(&o).1);
+    let o = Command::new(EXE)
+        .arg("--help")
+        .stdout(File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    // A closed pipe ends the output quietly.
+    let mut c = Command::new(EXE)
+        .args(["self", "--regions"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(c.stdout.take());
+    let o = c.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0));
-    assert!(
-        out.starts_with(&format!("{{\"pid\":{pid},\"comm\":\"sleep\"")),
-        "{out}"
-    );
-    assert!(out.trim_end().ends_with("}}}"), "{out}");
-    assert!(
-        out.contains("\"categories\":[\"file\",\"present\"]"),
-        "{out}"
-    );
-    c.kill().unwrap();
-    c.wait().unwrap();
+    assert!(o.stderr.is_empty(), "{}", text(&o).1);
+}
+
+#[test]
+fn filters_that_cannot_match_say_why() {
+    if !scan_available("filters_that_cannot_match_say_why") {
+        return;
+    }
+    let (_, err) = ok(&["self", "--soft-dirty"]);
+    match check_soft_dirty().reason() {
+        Some(_) => assert!(
+            err.contains("--soft-dirty cannot match") && err.contains("CONFIG_MEM_SOFT_DIRTY"),
+            "{err}"
+        ),
+        None => assert!(!err.contains("soft-dirty"), "{err}"),
+    }
+    let (_, err) = ok(&["self", "--wpallowed"]);
+    assert!(err.contains("--wpallowed cannot match"), "{err}");
 }
 
 #[test]
@@ -105,34 +470,22 @@ fn probe_command() {
 }
 
 #[test]
-fn watch_command() {
-    if !scan_available("watch_command") {
-        return;
+fn completions_and_manpage() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef pagemap-scan"),
+        ("fish", "complete -c pagemap-scan"),
+    ] {
+        let (out, _) = ok(&["completions", shell]);
+        assert!(out.contains(marker), "{shell}: {out}");
+        assert!(out.contains("not-soft-dirty"), "{shell}");
+        assert!(out.contains("regions"), "{shell}");
     }
-    let o = cli(&[
-        "watch",
-        "--interval",
-        "200",
-        "--count",
-        "2",
-        "--",
-        "sh",
-        "-c",
-        "while :; do : > /dev/null; done",
-    ]);
-    let (out, err) = text(&o);
-    if let Some(why) = check_soft_dirty().reason() {
-        // The command must refuse with the cause, not pretend.
-        assert_eq!(o.status.code(), Some(1));
-        assert!(err.contains("soft-dirty"), "{err}");
-        let _ = writeln!(
-            io::stderr(),
-            "NOTE watch_command: only the refusal was checked: {why}"
-        );
-        return;
-    }
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    assert!(out.contains("[1] +"), "{out}");
-    assert!(out.contains("[2] +"), "{out}");
-    assert!(out.contains("stopped command"), "{out}");
+    let (out, _) = ok(&["manpage"]);
+    assert!(
+        out.starts_with(".ie") || out.contains(".TH pagemap-scan"),
+        "{out}"
+    );
+    assert!(out.contains("\\-\\-regions"), "{out}");
+    assert!(out.contains("watch"), "{out}");
 }

@@ -9,6 +9,9 @@
 //! In a guest run as `pagemap-scan-tests --test-threads=1`.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+// `pagemap-scan watch` needs soft-dirty, which the guest kernel has.
+mod watch_cli;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write};
@@ -558,7 +561,9 @@ fn other_process() {
     for _ in 0..200 {
         vmas = maps::read(Some(pid)).unwrap_or_default();
         if vmas.iter().any(|v| v.path == "[stack]")
-            && !vmas.iter().any(|v| v.path.contains("pagemap_scan_tests"))
+            && !vmas
+                .iter()
+                .any(|v| v.path.to_string_lossy().contains("pagemap_scan_tests"))
         {
             break;
         }

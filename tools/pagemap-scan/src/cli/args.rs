@@ -1,85 +1,100 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Hand-written command-line parsing.
+//! The command line, defined with `clap` (derive). The man page and the
+//! shell completions are generated from these definitions.
 
-use std::ops::Range;
+use std::ffi::OsString;
+
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 use pagemap_scan::abi::{category_from_name, CATEGORY_NAMES};
 use pagemap_scan::PAGE_IS_ALL;
 
-/// What to scan and how to filter.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ScanOpts {
-    pub pid: u32,
-    pub range: Option<Range<u64>>,
-    pub mask: u64,
-    pub inverted: u64,
-    pub any: bool,
-    pub return_mask: u64,
-    pub json: bool,
+const ABOUT: &str = "Show a process's memory by PAGEMAP_SCAN page category";
+
+const LONG_ABOUT: &str = "\
+Show a process's memory by PAGEMAP_SCAN page category.
+
+Without a subcommand, every VMA of each PID (from /proc/PID/maps, inside \
+--range) is scanned with the PAGEMAP_SCAN ioctl of /proc/PID/pagemap and \
+summarized on one line, like `pmap -x`: size, present, swapped, \
+file-backed, huge and zero-page memory, and written memory where it means \
+something. --regions lists the regions behind each line.
+
+\"present\" counts pages in memory, including mappings of the shared zero \
+page (smaps Rss does not count those: Rss = present - zero). \"huge\" \
+matches AnonHugePages/FilePmdMapped, \"swapped\" smaps Swap. \"written\" \
+(PAGE_IS_WRITTEN) is only meaningful in VMAs registered for userfaultfd \
+write-protection (`uw` in smaps VmFlags): elsewhere the kernel reports \
+every page, even an unpopulated one, as written, so it is not shown there \
+unless --return names it. Unpopulated pages (neither present nor swapped) \
+are never counted in totals.";
+
+const AFTER_LONG_HELP: &str = "\
+Exit status: 0 success; 1 runtime error (no such process, permission \
+denied, kernel too old, output error) for any PID; 2 usage error. \
+`watch -- COMMAND` exits with the command's status (128+N if signal N \
+killed it).";
+
+/// `pagemap-scan`: the whole command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pagemap-scan",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_LONG_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+    #[command(flatten)]
+    pub scan: ScanOpts,
 }
 
-/// The process to watch.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Target {
-    Pid(u32),
-    Cmd(Vec<String>),
-}
-
-/// Options of `watch`.
-#[derive(Debug, PartialEq, Eq)]
-pub struct WatchOpts {
-    pub target: Target,
-    pub interval_ms: u64,
-    pub count: u64,
-    pub range: Option<Range<u64>>,
-    pub json: bool,
-}
-
-/// A parsed command line.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command {
-    Help,
-    Version,
-    Probe,
-    Scan(ScanOpts),
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Print, every interval, the pages a process wrote (soft-dirty)
+    ///
+    /// Tracks another process's writes with soft-dirty bits (needs
+    /// CONFIG_MEM_SOFT_DIRTY): clear_refs, wait, scan for
+    /// PAGE_IS_SOFT_DIRTY, clear again. A write landing between the scan
+    /// and the clear is missed; a mapping created during an interval counts
+    /// as written. Exact tracking with userfaultfd write-protection is only
+    /// possible from inside the process (the WriteTracker API, the
+    /// write-watch sample). Intervals go to stdout, status messages to
+    /// stderr, and a summary is printed at the end, also on SIGINT/SIGTERM
+    /// (which are forwarded to COMMAND).
     Watch(WatchOpts),
+    /// Report what the running kernel supports (exit 1 without PAGEMAP_SCAN)
+    Probe,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout
+    Manpage,
 }
 
-/// Split `--name=value` into its parts.
-fn split_eq(arg: &str) -> (&str, Option<&str>) {
-    match arg.split_once('=') {
-        Some((n, v)) if n.starts_with("--") => (n, Some(v)),
-        _ => (arg, None),
+/// A process: a positive PID or `self`.
+pub fn parse_pid(s: &str) -> Result<u32, String> {
+    if s == "self" {
+        return Ok(std::process::id());
+    }
+    match s.parse::<u32>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err("expected a positive number or `self`".into()),
     }
 }
 
-struct Args {
-    items: Vec<String>,
-    pos: usize,
-}
-
-impl Args {
-    fn next(&mut self) -> Option<String> {
-        let a = self.items.get(self.pos).cloned();
-        self.pos += 1;
-        a
-    }
-
-    /// The value of option `name`: inline (`--name=v`) or the next argument.
-    fn value(&mut self, name: &str, inline: Option<&str>) -> Result<String, String> {
-        match inline {
-            Some(v) => Ok(v.to_string()),
-            None => self
-                .next()
-                .ok_or_else(|| format!("option {name} needs a value")),
-        }
-    }
-
-    fn rest(&mut self) -> Vec<String> {
-        let r = self.items[self.pos.min(self.items.len())..].to_vec();
-        self.pos = self.items.len();
-        r
-    }
+/// An address range `START-END` (hexadecimal, `0x` optional).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddrRange {
+    pub start: u64,
+    pub end: u64,
 }
 
 fn parse_hex(s: &str) -> Result<u64, String> {
@@ -90,169 +105,202 @@ fn parse_hex(s: &str) -> Result<u64, String> {
     u64::from_str_radix(t, 16).map_err(|_| format!("bad hexadecimal address {s:?}"))
 }
 
-/// `A-B` in hexadecimal (`0x` optional), like `/proc/PID/maps`.
-pub fn parse_range(s: &str) -> Result<Range<u64>, String> {
+/// Parse `START-END` in hexadecimal, like `/proc/PID/maps`.
+pub fn parse_range(s: &str) -> Result<AddrRange, String> {
     let (a, b) = s
         .split_once('-')
-        .ok_or_else(|| format!("bad range {s:?}: expected START-END in hexadecimal"))?;
-    let (a, b) = (parse_hex(a)?, parse_hex(b)?);
-    if a >= b {
-        return Err(format!("bad range {s:?}: start must be below end"));
+        .ok_or("expected START-END in hexadecimal")?;
+    let (start, end) = (parse_hex(a)?, parse_hex(b)?);
+    if start >= end {
+        return Err("start must be below end".into());
     }
-    Ok(a..b)
-}
-
-fn parse_pid(s: &str) -> Result<u32, String> {
-    if s == "self" {
-        return Ok(std::process::id());
-    }
-    match s.parse::<u32>() {
-        Ok(p) if p > 0 => Ok(p),
-        _ => Err(format!(
-            "bad PID {s:?}: expected a positive number or `self`"
-        )),
-    }
-}
-
-fn parse_num(name: &str, s: &str) -> Result<u64, String> {
-    s.parse::<u64>()
-        .map_err(|_| format!("option {name}: bad number {s:?}"))
+    Ok(AddrRange { start, end })
 }
 
 /// Parse a comma-separated category list (or `all`).
 pub fn parse_categories(s: &str) -> Result<u64, String> {
-    if s == "all" {
-        return Ok(PAGE_IS_ALL);
-    }
     let mut m = 0;
     for name in s.split(',').filter(|n| !n.is_empty()) {
-        m |= category_from_name(name).ok_or_else(|| {
-            let known: Vec<_> = CATEGORY_NAMES.iter().map(|(_, n)| *n).collect();
-            format!(
-                "unknown category {name:?} (known: {}, all)",
-                known.join(", ")
-            )
-        })?;
+        m |= match name {
+            "all" => PAGE_IS_ALL,
+            _ => category_from_name(name).ok_or_else(|| {
+                let known: Vec<_> = CATEGORY_NAMES.iter().map(|(_, n)| *n).collect();
+                format!(
+                    "unknown category {name:?} (known: {}, all)",
+                    known.join(", ")
+                )
+            })?,
+        };
+    }
+    if m == 0 {
+        return Err("empty category list".into());
     }
     Ok(m)
 }
 
-/// Parse the arguments after the program name.
-pub fn parse(argv: Vec<String>) -> Result<Command, String> {
-    let mut args = Args {
-        items: argv,
-        pos: 0,
-    };
-    match args.items.first().map(String::as_str) {
-        None => return Err("missing PID (or a subcommand: watch, probe)".into()),
-        Some("watch") => {
-            args.pos = 1;
-            return parse_watch(args);
-        }
-        Some("probe") => {
-            if args.items.len() > 1 {
-                return Err("probe takes no arguments".into());
-            }
-            return Ok(Command::Probe);
-        }
-        _ => {}
-    }
-    let mut opts = ScanOpts {
-        pid: 0,
-        range: None,
-        mask: 0,
-        inverted: 0,
-        any: false,
-        return_mask: PAGE_IS_ALL,
-        json: false,
-    };
-    let mut pid = None;
-    while let Some(arg) = args.next() {
-        let (name, inline) = split_eq(&arg);
-        match name {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-V" | "--version" => return Ok(Command::Version),
-            "--json" => opts.json = true,
-            "--any" => opts.any = true,
-            "--range" => opts.range = Some(parse_range(&args.value(name, inline)?)?),
-            "--return" => opts.return_mask = parse_categories(&args.value(name, inline)?)?,
-            _ if name.starts_with("--not-") => {
-                let bit = category_from_name(&name[6..])
-                    .ok_or_else(|| format!("unknown option {name}"))?;
-                opts.mask |= bit;
-                opts.inverted |= bit;
-            }
-            _ if name.starts_with("--") => {
-                let bit = category_from_name(&name[2..])
-                    .ok_or_else(|| format!("unknown option {name}"))?;
-                opts.mask |= bit;
-            }
-            _ if name.starts_with('-') && name.len() > 1 => {
-                return Err(format!("unknown option {name}"))
-            }
-            _ => {
-                if pid.is_some() {
-                    return Err(format!("unexpected argument {arg:?}"));
-                }
-                pid = Some(parse_pid(&arg)?);
-            }
-        }
-    }
-    if opts.any && opts.inverted != 0 {
-        return Err("--any cannot be combined with --not-CATEGORY".into());
-    }
-    opts.pid = pid.ok_or("missing PID")?;
-    Ok(Command::Scan(opts))
+/// Options of a scan (the default command).
+#[derive(Debug, Args)]
+pub struct ScanOpts {
+    /// Processes to scan: PIDs or `self`
+    #[arg(value_name = "PID", required = true, value_parser = parse_pid)]
+    pub pids: Vec<u32>,
+    /// Only addresses START-END (hexadecimal, 0x optional; 0-ffffffffffffffff is everything)
+    #[arg(long, value_name = "START-END", value_parser = parse_range)]
+    pub range: Option<AddrRange>,
+    #[command(flatten)]
+    pub filter: Filter,
+    /// Match pages in at least one of the given categories instead of all
+    #[arg(long, requires = "category", help_heading = "Category filters")]
+    pub any: bool,
+    /// Categories shown in --regions, comma separated, or `all` (default: all
+    /// meaningful ones)
+    #[arg(long = "return", value_name = "LIST", value_parser = parse_categories)]
+    pub return_mask: Option<u64>,
+    /// List the regions of each VMA (start-end, size, pages, categories)
+    #[arg(short, long)]
+    pub regions: bool,
+    /// Sizes in exact KiB instead of human units (4K, 1.5M)
+    #[arg(short, long)]
+    pub kib: bool,
+    /// One JSON document per PID (a line each) instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
-fn parse_watch(mut args: Args) -> Result<Command, String> {
-    let mut pid = None;
-    let mut cmd = None;
-    let mut opts = WatchOpts {
-        target: Target::Pid(0),
-        interval_ms: 1000,
-        count: 0,
-        range: None,
-        json: false,
-    };
-    while let Some(arg) = args.next() {
-        let (name, inline) = split_eq(&arg);
-        match name {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--" => {
-                let rest = args.rest();
-                if rest.is_empty() {
-                    return Err("watch: missing command after --".into());
-                }
-                cmd = Some(rest);
+/// Category filters: `--CATEGORY` and `--not-CATEGORY` for each category,
+/// generated from the ABI's category names.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Filter {
+    /// Categories named by a filter flag.
+    pub mask: u64,
+    /// Those of `mask` given as `--not-CATEGORY`.
+    pub inverted: u64,
+}
+
+/// Help text of `--CATEGORY`.
+fn category_help(name: &str) -> &'static str {
+    match name {
+        "wpallowed" => "Only pages of VMAs registered for userfaultfd async write-protection",
+        "written" => "Only pages written since write-protected (uffd-wp VMAs only)",
+        "file" => "Only file-backed (or shmem) pages",
+        "present" => "Only pages present in memory",
+        "swapped" => "Only swapped-out pages",
+        "pfnzero" => "Only pages mapping the shared zero page",
+        "huge" => "Only pages of transparent or hugetlb huge pages",
+        "soft-dirty" => "Only soft-dirty pages (needs CONFIG_MEM_SOFT_DIRTY)",
+        _ => "Only pages in this category",
+    }
+}
+
+/// The id and long name of `--not-CATEGORY`.
+fn not_name(name: &str) -> &'static str {
+    match name {
+        "wpallowed" => "not-wpallowed",
+        "written" => "not-written",
+        "file" => "not-file",
+        "present" => "not-present",
+        "swapped" => "not-swapped",
+        "pfnzero" => "not-pfnzero",
+        "huge" => "not-huge",
+        "soft-dirty" => "not-soft-dirty",
+        _ => unreachable!("category {name} without a --not- flag"),
+    }
+}
+
+impl Args for Filter {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let mut cmd = cmd;
+        let mut ids = Vec::new();
+        for (_, name) in CATEGORY_NAMES {
+            let not = not_name(name);
+            cmd = cmd
+                .arg(
+                    Arg::new(name)
+                        .long(name)
+                        .action(ArgAction::SetTrue)
+                        .help(category_help(name))
+                        .help_heading("Category filters"),
+                )
+                .arg(
+                    Arg::new(not)
+                        .long(not)
+                        .action(ArgAction::SetTrue)
+                        .conflicts_with_all([name, "any"])
+                        .help(format!("Only pages NOT {name}"))
+                        .help_heading("Category filters"),
+                );
+            ids.push(name);
+            ids.push(not);
+        }
+        cmd.group(ArgGroup::new("category").args(ids).multiple(true))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for Filter {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut f = Filter::default();
+        for (bit, name) in CATEGORY_NAMES {
+            if m.get_flag(name) {
+                f.mask |= bit;
             }
-            "--json" => opts.json = true,
-            "--interval" => {
-                opts.interval_ms = parse_num(name, &args.value(name, inline)?)?;
-                if opts.interval_ms == 0 {
-                    return Err("--interval must be at least 1 ms".into());
-                }
-            }
-            "--count" => opts.count = parse_num(name, &args.value(name, inline)?)?,
-            "--range" => opts.range = Some(parse_range(&args.value(name, inline)?)?),
-            _ if name.starts_with('-') && name.len() > 1 => {
-                return Err(format!("watch: unknown option {name}"))
-            }
-            _ => {
-                if pid.is_some() {
-                    return Err(format!("watch: unexpected argument {arg:?}"));
-                }
-                pid = Some(parse_pid(&arg)?);
+            if m.get_flag(not_name(name)) {
+                f.mask |= bit;
+                f.inverted |= bit;
             }
         }
+        Ok(f)
     }
-    opts.target = match (pid, cmd) {
-        (Some(_), Some(_)) => return Err("watch: give either a PID or -- COMMAND, not both".into()),
-        (Some(p), None) => Target::Pid(p),
-        (None, Some(c)) => Target::Cmd(c),
-        (None, None) => return Err("watch: missing PID or -- COMMAND".into()),
-    };
-    Ok(Command::Watch(opts))
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+/// Options of `watch`.
+#[derive(Debug, Args)]
+pub struct WatchOpts {
+    /// The process to watch (or give -- COMMAND)
+    #[arg(
+        value_name = "PID",
+        value_parser = parse_pid,
+        required_unless_present = "command",
+        conflicts_with = "command"
+    )]
+    pub pid: Option<u32>,
+    /// Interval length in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+    /// Stop after N intervals (default: until the process exits); a COMMAND
+    /// still running is then sent SIGTERM, and SIGKILL after --grace
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Milliseconds between SIGTERM and SIGKILL when stopping COMMAND
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub grace: u64,
+    /// Only addresses START-END (hexadecimal)
+    #[arg(long, value_name = "START-END", value_parser = parse_range)]
+    pub range: Option<AddrRange>,
+    /// Sizes in exact KiB instead of human units
+    #[arg(short, long)]
+    pub kib: bool,
+    /// One JSON object per interval, and one for the summary
+    #[arg(long)]
+    pub json: bool,
+    /// Run COMMAND and watch it until it exits
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+/// The `clap` command, for the man page and completions.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command()
 }
 
 #[cfg(test)]
@@ -260,70 +308,98 @@ mod tests {
     use super::*;
     use pagemap_scan::{PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_WRITTEN};
 
-    fn p(s: &str) -> Result<Command, String> {
-        parse(s.split_whitespace().map(String::from).collect())
+    fn p(s: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("pagemap-scan").chain(s.split_whitespace()))
+    }
+
+    fn scan(s: &str) -> ScanOpts {
+        let c = p(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        assert!(c.command.is_none());
+        c.scan
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        command().debug_assert();
     }
 
     #[test]
     fn scan_options() {
-        let Command::Scan(o) = p("42 --present --not-written --range 0x1000-2000 --json").unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(o.pid, 42);
-        assert_eq!(o.mask, PAGE_IS_PRESENT | PAGE_IS_WRITTEN);
-        assert_eq!(o.inverted, PAGE_IS_WRITTEN);
-        assert_eq!(o.range, Some(0x1000..0x2000));
-        assert!(o.json);
-        assert_eq!(o.return_mask, PAGE_IS_ALL);
-        let Command::Scan(o) = p("7 --soft-dirty --return=present,soft_dirty --any").unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(o.mask, PAGE_IS_SOFT_DIRTY);
-        assert_eq!(o.return_mask, PAGE_IS_PRESENT | PAGE_IS_SOFT_DIRTY);
-        assert!(o.any);
+        let o = scan("42 --present --not-written --range 0x1000-2000 --json");
+        assert_eq!(o.pids, [42]);
+        assert_eq!(o.filter.mask, PAGE_IS_PRESENT | PAGE_IS_WRITTEN);
+        assert_eq!(o.filter.inverted, PAGE_IS_WRITTEN);
+        assert_eq!(
+            o.range,
+            Some(AddrRange {
+                start: 0x1000,
+                end: 0x2000
+            })
+        );
+        assert!(o.json && !o.regions && !o.kib);
+        assert_eq!(o.return_mask, None);
+        let o = scan("7 8 --soft-dirty --return=present,soft_dirty --any -r -k");
+        assert_eq!(o.pids, [7, 8]);
+        assert_eq!(o.filter.mask, PAGE_IS_SOFT_DIRTY);
+        assert_eq!(o.return_mask, Some(PAGE_IS_PRESENT | PAGE_IS_SOFT_DIRTY));
+        assert!(o.any && o.regions && o.kib);
+        assert_eq!(scan("1 --return all").return_mask, Some(PAGE_IS_ALL));
+        let o = scan("1 --range 0-ffffffffffffffff");
+        assert_eq!(o.range.unwrap().end, u64::MAX);
     }
 
     #[test]
     fn scan_errors() {
-        assert!(p("").is_err());
-        assert!(p("--present").is_err());
-        assert!(p("12 13").is_err());
-        assert!(p("x").is_err());
-        assert!(p("0").is_err());
-        assert!(p("1 --bogus").is_err());
-        assert!(p("1 --range").is_err());
-        assert!(p("1 --range 2000-1000").is_err());
-        assert!(p("1 --range zz-1000").is_err());
-        assert!(p("1 --return nope").is_err());
-        assert!(p("1 --any --not-present").is_err());
-        assert!(p("1 -x").is_err());
-        assert_eq!(p("1 --help"), Ok(Command::Help));
-        assert_eq!(p("probe"), Ok(Command::Probe));
-        assert!(p("probe 1").is_err());
+        for bad in [
+            "",
+            "--present",
+            "x",
+            "0",
+            "1 --bogus",
+            "1 --range",
+            "1 --range 2000-1000",
+            "1 --range zz-1000",
+            "1 --return nope",
+            "1 --return ,",
+            "1 --any --not-present",
+            "1 --any",
+            "1 --present --not-present",
+            "1 --json=no",
+            "1 --present=no",
+            "1 -x",
+            "probe 1",
+            "completions tcsh",
+        ] {
+            assert!(p(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(p("1 --help").is_err()); // clap's "error" that prints help
+        assert!(matches!(p("probe").unwrap().command, Some(Cmd::Probe)));
     }
 
     #[test]
     fn watch_options() {
-        let Command::Watch(o) = p("watch 99 --interval 250 --count 3").unwrap() else {
+        let Some(Cmd::Watch(o)) = p("watch 99 --interval 250 --count 3").unwrap().command else {
             panic!()
         };
-        assert_eq!(o.target, Target::Pid(99));
-        assert_eq!(o.interval_ms, 250);
-        assert_eq!(o.count, 3);
-        let Command::Watch(o) = p("watch --count=2 -- sh -c true").unwrap() else {
+        assert_eq!(o.pid, Some(99));
+        assert_eq!(o.interval, 250);
+        assert_eq!(o.count, Some(3));
+        assert_eq!(o.grace, 2000);
+        let Some(Cmd::Watch(o)) = p("watch --count=2 -- sh -c true").unwrap().command else {
             panic!()
         };
-        assert_eq!(
-            o.target,
-            Target::Cmd(vec!["sh".into(), "-c".into(), "true".into()])
-        );
-        assert_eq!(o.count, 2);
-        assert!(p("watch").is_err());
-        assert!(p("watch --").is_err());
-        assert!(p("watch 1 -- true").is_err());
-        assert!(p("watch 1 --interval 0").is_err());
-        assert!(p("watch 1 --interval x").is_err());
+        assert_eq!(o.pid, None);
+        assert_eq!(o.command, ["sh", "-c", "true"]);
+        for bad in [
+            "watch",
+            "watch --",
+            "watch 1 -- true",
+            "watch 1 --interval 0",
+            "watch 1 --interval x",
+            "watch 1 --count 0",
+            "watch 1 --json=yes",
+        ] {
+            assert!(p(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

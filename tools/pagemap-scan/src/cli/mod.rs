@@ -6,83 +6,147 @@ mod fmt;
 mod report;
 mod watch;
 
-use std::io;
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use clap::Parser;
 use pagemap_scan::{errno, probe};
 
-use args::Command;
+use args::{Cli, Cmd};
 
-const HELP: &str = "\
-pagemap-scan: show a process's memory by PAGEMAP_SCAN page category
-
-USAGE
-  pagemap-scan PID|self [--range A-B] [CATEGORY FILTERS] [--any]
-               [--return LIST] [--json]
-  pagemap-scan watch PID [--interval MS] [--count N] [--range A-B] [--json]
-  pagemap-scan watch [--interval MS] [--count N] [--json] -- CMD [ARG...]
-  pagemap-scan probe
-  pagemap-scan --help | --version
-
-SCAN
-  Scans every VMA of /proc/PID/maps (inside --range) with the PAGEMAP_SCAN
-  ioctl and prints the regions found, grouped per VMA, with their
-  categories, human sizes and totals per category.
-
-  --range A-B       only addresses A..B (hexadecimal, 0x optional)
-  --written --present --swapped --file --pfnzero --huge --soft-dirty
-  --wpallowed       only pages in all of these categories
-  --not-CATEGORY    only pages NOT in CATEGORY (e.g. --not-present)
-  --any             pages in at least one of the given categories instead
-  --return LIST     categories to report, comma separated (default: all)
-  --json            one JSON document instead of text
-
-WATCH
-  Prints, every interval, the pages the process wrote. The tracking uses
-  soft-dirty bits (needs CONFIG_MEM_SOFT_DIRTY): clear_refs, wait, scan for
-  PAGE_IS_SOFT_DIRTY, clear again. A write landing between the scan and the
-  clear is missed; a mapping created during an interval counts as written.
-  (Exact userfaultfd write-protect tracking is only possible from inside the
-  process itself: see the write-watch sample and the WriteTracker API.)
-  With -- CMD the command is started and watched until it exits; when
-  --count intervals are reached first, it is killed.
-
-  --interval MS     interval length (default 1000)
-  --count N         stop after N intervals (default: until the process exits)
-  --json            one JSON object per interval
-
-PROBE
-  Reports whether the kernel has PAGEMAP_SCAN, userfaultfd WP_ASYNC,
-  soft-dirty, THP and swap. Exit status 1 if PAGEMAP_SCAN is missing.
-
-EXIT STATUS
-  0 success, 1 runtime error (no such process, permission denied, kernel
-  too old...), 2 usage error.
-";
-
-/// A failure: a bad command line (exit 2) or a runtime error (exit 1).
+/// A failure and how it ends the process.
 #[derive(Debug)]
 pub enum CliError {
-    Usage(String),
+    /// A runtime error, printed with the program name (exit 1).
     Runtime(String),
+    /// Writing the output failed (exit 1, silent for a closed pipe).
+    Output(io::Error),
+    /// Errors were already reported (exit 1).
+    Failed,
+    /// Exit with this status, nothing more to say (`watch -- COMMAND`).
+    Exit(i32),
+}
+
+impl From<io::Error> for CliError {
+    fn from(e: io::Error) -> Self {
+        CliError::Output(e)
+    }
+}
+
+/// Print `pagemap-scan: msg` on stderr.
+pub fn error_message(msg: &str) {
+    let _ = writeln!(io::stderr(), "pagemap-scan: {msg}");
+}
+
+/// Print `pagemap-scan: note: msg` on stderr.
+pub fn note(msg: &str) {
+    let _ = writeln!(io::stderr(), "pagemap-scan: note: {msg}");
+}
+
+/// The fields of `/proc/PID/stat` after the command name: state is `[0]`,
+/// flags `[6]`.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let s = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = s.iter().rposition(|&b| b == b')')?;
+    let rest = String::from_utf8_lossy(&s[close + 1..]).into_owned();
+    Some(rest.split_whitespace().map(String::from).collect())
+}
+
+/// `PF_KTHREAD` in the flags of `/proc/PID/stat`.
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// Check that `pid` is a process with user memory: it exists, is not a
+/// kernel thread, not a zombie.
+pub fn check_target(pid: u32) -> Result<(), CliError> {
+    let Some(f) = stat_fields(pid) else {
+        return Err(CliError::Runtime(format!("no such process: {pid}")));
+    };
+    let comm = report::comm(pid);
+    let flags: u64 = f.get(6).and_then(|s| s.parse().ok()).unwrap_or(0);
+    if flags & PF_KTHREAD != 0 {
+        return Err(CliError::Runtime(format!(
+            "pid {pid} ({comm}) is a kernel thread: it has no user address space to scan"
+        )));
+    }
+    if f.first().map(String::as_str) == Some("Z") {
+        return Err(CliError::Runtime(format!(
+            "pid {pid} ({comm}) is a zombie: it has exited and its memory is gone"
+        )));
+    }
+    Ok(())
+}
+
+/// A `Name:` line of `/proc/PID/status` (`self` for our own).
+fn status_field(pid: &str, name: &str) -> Option<String> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
+}
+
+/// The effective UID in a `Uid:` line (real, effective, saved, fs).
+fn effective_uid(pid: &str) -> Option<u32> {
+    status_field(pid, "Uid")?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+const CAP_DAC_OVERRIDE: u32 = 1;
+const CAP_DAC_READ_SEARCH: u32 = 2;
+const CAP_SYS_PTRACE: u32 = 19;
+
+/// Why opening `/proc/PID/...` was denied, in words that fit who we are.
+fn permission_denied(pid: u32, what: &str, e: &io::Error) -> String {
+    let owner = effective_uid(&pid.to_string())
+        .map(|u| format!("uid {u}"))
+        .unwrap_or_else(|| "another user".into());
+    let me = effective_uid("self");
+    // Root passes the check with CAP_SYS_PTRACE (the ptrace check) and
+    // CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH (the 0400 mode of the files).
+    let caps = status_field("self", "CapEff")
+        .and_then(|c| u64::from_str_radix(&c, 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| caps & (1 << cap) != 0;
+    let full = has(CAP_SYS_PTRACE) && (has(CAP_DAC_OVERRIDE) || has(CAP_DAC_READ_SEARCH));
+    let why = match (me, full) {
+        (Some(0), true) => "even root with CAP_SYS_PTRACE and CAP_DAC_OVERRIDE is denied: a \
+                            security module (SELinux, AppArmor, Yama, Landlock) or a user \
+                            namespace boundary refuses the ptrace read check"
+            .to_string(),
+        (Some(0), false) => format!(
+            "running as root but with reduced capabilities (reading another user's process \
+             needs CAP_SYS_PTRACE and CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH), and the \
+             process belongs to {owner}"
+        ),
+        (Some(u), _) => format!(
+            "it needs ptrace read access: you are uid {u}, the process belongs to {owner}; \
+             run as its owner or as root"
+        ),
+        (None, _) => "it needs ptrace read access (run as its owner or as root)".into(),
+    };
+    format!("permission denied {what} /proc/{pid}: {why} ({e})")
 }
 
 /// A runtime error about `what` (e.g. "opening") `/proc/PID/...`, in words
 /// naming the cause.
 pub fn describe(e: &io::Error, pid: u32, what: &str) -> CliError {
     let msg = match errno(e) {
-        Some(libc::ENOENT) if !Path::new(&format!("/proc/{pid}")).exists() => {
-            format!("no such process: {pid}")
+        Some(libc::ENOENT) | Some(libc::ESRCH) if !Path::new(&format!("/proc/{pid}")).exists() => {
+            format!("process {pid} exited (no such process)")
         }
         Some(libc::ENOENT) => format!(
             "{what} /proc/{pid}/pagemap: no such file (is /proc mounted? kernel without \
              CONFIG_PROC_PAGE_MONITOR?)"
         ),
-        Some(libc::ESRCH) => format!("process {pid} exited"),
-        Some(libc::EACCES) | Some(libc::EPERM) => format!(
-            "permission denied: {what} /proc/{pid} needs ptrace access to the process \
-             (run as root or as its owner): {e}"
-        ),
+        Some(libc::ESRCH) => match check_target(pid) {
+            Err(CliError::Runtime(m)) => m,
+            _ => format!("process {pid} exited"),
+        },
+        Some(libc::EACCES) | Some(libc::EPERM) => permission_denied(pid, what, e),
         Some(libc::ENOTTY) => "kernel too old: /proc/PID/pagemap has no PAGEMAP_SCAN ioctl \
                                (ENOTTY; Linux 6.7 or newer is required)"
             .to_string(),
@@ -98,19 +162,13 @@ pub fn describe(e: &io::Error, pid: u32, what: &str) -> CliError {
     CliError::Runtime(msg)
 }
 
-fn run(argv: Vec<String>) -> Result<(), CliError> {
-    match args::parse(argv).map_err(CliError::Usage)? {
-        Command::Help => {
-            print!("{HELP}");
-            Ok(())
-        }
-        Command::Version => {
-            println!("pagemap-scan {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        Command::Probe => {
+fn run(cli: Cli, out: &mut impl Write) -> Result<(), CliError> {
+    match cli.command {
+        None => report::run(&cli.scan, out),
+        Some(Cmd::Watch(o)) => watch::run(&o, out),
+        Some(Cmd::Probe) => {
             let f = probe();
-            println!("{f}");
+            writeln!(out, "{f}")?;
             match f.pagemap_scan.reason() {
                 None => Ok(()),
                 Some(why) => Err(CliError::Runtime(format!(
@@ -118,24 +176,60 @@ fn run(argv: Vec<String>) -> Result<(), CliError> {
                 ))),
             }
         }
-        Command::Scan(o) => report::run(&o),
-        Command::Watch(o) => watch::run(&o),
+        Some(Cmd::Completions { shell }) => {
+            clap_complete::generate(shell, &mut args::command(), "pagemap-scan", out);
+            Ok(())
+        }
+        Some(Cmd::Manpage) => {
+            clap_mangen::Man::new(args::command()).render(out)?;
+            Ok(())
+        }
     }
 }
 
-/// Run the command line `argv` (without the program name); returns the
-/// exit status.
-pub fn main(argv: Vec<String>) -> i32 {
-    match run(argv) {
-        Ok(()) => 0,
-        Err(CliError::Usage(msg)) => {
-            eprintln!("pagemap-scan: {msg}");
-            eprintln!("Try 'pagemap-scan --help'.");
-            2
+/// True for the error of writing to a closed pipe (`| head`), which ends
+/// the output quietly.
+fn is_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// Run the command line `argv` (with the program name); returns the exit
+/// status.
+pub fn main(argv: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            // Usage errors exit 2; --help/--version print to stdout, exit 0.
+            let code = e.exit_code();
+            return match e.print() {
+                Err(err) if !is_broken_pipe(&err) => {
+                    error_message(&format!("writing output: {err}"));
+                    1
+                }
+                _ => code,
+            };
         }
-        Err(CliError::Runtime(msg)) => {
-            eprintln!("pagemap-scan: {msg}");
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let result = run(cli, &mut out);
+    // Flush what was written, also before reporting a later error.
+    let flushed = out.flush();
+    let result = match (result, flushed) {
+        (Ok(()), Err(e)) => Err(CliError::Output(e)),
+        (r, _) => r,
+    };
+    match result {
+        Ok(()) => 0,
+        Err(CliError::Output(e)) if is_broken_pipe(&e) => 0,
+        Err(CliError::Output(e)) => {
+            error_message(&format!("writing output: {e}"));
             1
         }
+        Err(CliError::Runtime(msg)) => {
+            error_message(&msg);
+            1
+        }
+        Err(CliError::Failed) => 1,
+        Err(CliError::Exit(code)) => code,
     }
 }

@@ -1,33 +1,265 @@
 // SPDX-License-Identifier: GPL-2.0
-//! `pagemap-scan PID`: regions by category, grouped per VMA.
+//! `pagemap-scan PID...`: a `pmap -x`-like summary per VMA, optionally
+//! with the regions behind it, as text or JSON.
 
-use std::fmt::Write as _;
+use std::ffi::OsString;
+use std::fmt;
 use std::io::{self, Write};
 use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
 
-use pagemap_scan::abi::{category_names, CATEGORY_NAMES};
 use pagemap_scan::maps::{self, Vma};
-use pagemap_scan::{page_size, PageRegion, Pagemap, PAGE_IS_ALL};
+use pagemap_scan::probe::{check_soft_dirty, swap_active};
+use pagemap_scan::{
+    page_size, Pagemap, PAGE_IS_ALL, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO, PAGE_IS_PRESENT,
+    PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
+};
+use serde::Serialize;
 
-use super::args::ScanOpts;
-use super::fmt::{human, json_addr, json_categories, json_str};
-use super::{describe, CliError};
+use super::args::{AddrRange, Filter, ScanOpts};
+use super::fmt::{hex, Categories, Line, Size};
+use super::{check_target, describe, note, CliError};
 
-/// One VMA with the regions found in it.
-pub struct VmaRegions {
-    pub vma: Vma,
-    pub regions: Vec<PageRegion>,
-}
-
-/// The part of `vma` inside `range` (page aligned), if any.
-pub fn clip(vma: &Vma, range: &Option<Range<u64>>) -> Option<Range<u64>> {
+/// The part of the VMA `start..end` inside `range` (page aligned), if any.
+/// Never overflows, even for `0-ffffffffffffffff`.
+pub fn clip(start: u64, end: u64, range: Option<AddrRange>) -> Option<Range<u64>> {
     let ps = page_size();
-    let (mut s, mut e) = (vma.start, vma.end);
+    let (mut s, mut e) = (start, end);
     if let Some(r) = range {
         s = s.max(r.start & !(ps - 1));
-        e = e.min(r.end.div_ceil(ps) * ps);
+        if let Some(re) = r.end.checked_next_multiple_of(ps) {
+            e = e.min(re);
+        }
     }
     (s < e).then_some(s..e)
+}
+
+/// Categories the summary columns are computed from; always requested from
+/// the kernel (written only where it is meaningful).
+const COUNTED: u64 =
+    PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE | PAGE_IS_HUGE | PAGE_IS_PFNZERO;
+
+/// Page counts of one VMA or of a whole process. Only populated pages
+/// (present or swapped) are counted; `unpopulated` counts the pages of
+/// matched holes, which are reported but never added to the other totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub present: u64,
+    pub swapped: u64,
+    pub file: u64,
+    pub huge: u64,
+    pub zero: u64,
+    /// `None` where written means nothing (no uffd-wp registration).
+    pub written: Option<u64>,
+    pub unpopulated: u64,
+}
+
+impl Counts {
+    /// Counts of a VMA, `uffd_wp` if it is registered for uffd-wp.
+    fn new(uffd_wp: bool) -> Counts {
+        Counts {
+            written: uffd_wp.then_some(0),
+            ..Counts::default()
+        }
+    }
+
+    /// Add `pages` pages of categories `c`.
+    pub fn add(&mut self, c: u64, pages: u64) {
+        if c & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED) == 0 {
+            self.unpopulated += pages;
+            return;
+        }
+        let n = |bit: u64| if c & bit != 0 { pages } else { 0 };
+        self.present += n(PAGE_IS_PRESENT);
+        self.swapped += n(PAGE_IS_SWAPPED);
+        self.file += n(PAGE_IS_FILE);
+        self.huge += n(PAGE_IS_HUGE);
+        self.zero += n(PAGE_IS_PFNZERO);
+        if let Some(w) = self.written.as_mut() {
+            *w += n(PAGE_IS_WRITTEN);
+        }
+    }
+
+    /// Add the counts of another VMA.
+    pub fn merge(&mut self, o: &Counts) {
+        self.present += o.present;
+        self.swapped += o.swapped;
+        self.file += o.file;
+        self.huge += o.huge;
+        self.zero += o.zero;
+        self.unpopulated += o.unpopulated;
+        self.written = match (self.written, o.written) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+    }
+
+    fn matched_anything(&self) -> bool {
+        self.present + self.swapped + self.unpopulated > 0
+    }
+}
+
+/// One region of the `--regions` list.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct RegionOut {
+    #[serde(serialize_with = "hex")]
+    pub start: u64,
+    #[serde(serialize_with = "hex")]
+    pub end: u64,
+    pub pages: u64,
+    /// The categories shown (the kernel's, restricted to the shown ones).
+    pub categories: Categories,
+    /// Neither present nor swapped (only listed when a filter matched it).
+    pub unpopulated: bool,
+}
+
+/// One summarized VMA (clipped to `--range`).
+pub struct VmaOut<'a> {
+    pub vma: &'a Vma,
+    pub range: Range<u64>,
+    pub uffd_wp: bool,
+    pub counts: Counts,
+    /// The `--regions` list (JSON only; text is streamed).
+    pub regions: Vec<RegionOut>,
+}
+
+/// What to ask the kernel for, for one VMA.
+struct Plan {
+    /// Categories reported in `--regions`.
+    shown: u64,
+    /// The kernel's `return_mask`.
+    ret: u64,
+}
+
+/// True for private anonymous memory, where `PAGE_IS_FILE` cannot occur
+/// (not asking for it spares the kernel a page lookup per entry).
+fn is_private_anon(vma: &Vma) -> bool {
+    let p = vma.path.as_bytes();
+    vma.perms.ends_with('p')
+        && (p.is_empty() || p == b"[heap]" || p == b"[stack]" || p.starts_with(b"[anon:"))
+}
+
+fn plan(o: &ScanOpts, vma: &Vma, uffd_wp: bool) -> Plan {
+    let shown = match o.return_mask {
+        Some(m) => m,
+        None if uffd_wp => PAGE_IS_ALL,
+        // Elsewhere the kernel calls every page written and none wpallowed.
+        None => PAGE_IS_ALL & !(PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED),
+    };
+    let written = if uffd_wp { PAGE_IS_WRITTEN } else { 0 };
+    let mut ret = COUNTED | written | if o.regions { shown } else { 0 };
+    if is_private_anon(vma) {
+        ret &= !PAGE_IS_FILE;
+    }
+    Plan { shown, ret }
+}
+
+/// Scan one VMA: the counts, and each (coalesced) region of the
+/// `--regions` list passed to `emit`.
+fn scan_vma<'a>(
+    pm: &Pagemap,
+    o: &ScanOpts,
+    vma: &'a Vma,
+    range: Range<u64>,
+    uffd_wp: bool,
+    mut emit: impl FnMut(&RegionOut),
+) -> io::Result<VmaOut<'a>> {
+    let ps = page_size();
+    let p = plan(o, vma, uffd_wp);
+    let mut scan = pm.scan(range.clone()).return_mask(p.ret);
+    let f = o.filter;
+    if o.any {
+        scan = scan.category_anyof_mask(f.mask);
+    } else {
+        scan = scan.category_mask(f.mask).category_inverted(f.inverted);
+    }
+    let mut counts = Counts::new(uffd_wp);
+    let mut pending: Option<RegionOut> = None;
+    for r in scan.regions() {
+        let r = r?;
+        let pages = r.pages(ps);
+        counts.add(r.categories, pages);
+        if !o.regions {
+            continue;
+        }
+        let unpopulated = r.categories & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED) == 0;
+        // Without a filter, a hole is just the absence of pages.
+        if unpopulated && f.mask == 0 {
+            continue;
+        }
+        let categories = Categories(r.categories & p.shown);
+        match pending.as_mut() {
+            Some(last)
+                if last.end == r.start
+                    && last.categories.0 == categories.0
+                    && last.unpopulated == unpopulated =>
+            {
+                last.end = r.end;
+                last.pages += pages;
+            }
+            _ => {
+                if let Some(last) = pending.take() {
+                    emit(&last);
+                }
+                pending = Some(RegionOut {
+                    start: r.start,
+                    end: r.end,
+                    pages,
+                    categories,
+                    unpopulated,
+                });
+            }
+        }
+    }
+    if let Some(last) = pending {
+        emit(&last);
+    }
+    Ok(VmaOut {
+        vma,
+        range,
+        uffd_wp,
+        counts,
+        regions: Vec::new(),
+    })
+}
+
+/// Why parts of a filter cannot match in this process, for stderr notes.
+fn filter_notes(pid: u32, f: Filter, any: bool, uffd_vmas: usize) -> Vec<String> {
+    let mut notes = Vec::new();
+    let required = |bit: u64| f.mask & bit != 0 && f.inverted & bit == 0;
+    if f.mask & PAGE_IS_SOFT_DIRTY != 0 {
+        if let Some(why) = check_soft_dirty().reason() {
+            let what = if required(PAGE_IS_SOFT_DIRTY) {
+                "--soft-dirty cannot match any page"
+            } else {
+                "--not-soft-dirty matches every page"
+            };
+            notes.push(format!("{what}: no soft-dirty tracking ({why})"));
+        }
+    }
+    if f.mask & PAGE_IS_WRITTEN != 0 && uffd_vmas == 0 {
+        notes.push(format!(
+            "--written/--not-written only apply to VMAs registered for userfaultfd \
+             write-protection (`uw` in smaps VmFlags), and process {pid} has none: nothing \
+             is scanned"
+        ));
+    } else if f.mask & PAGE_IS_WRITTEN != 0 {
+        notes.push(
+            "--written/--not-written only apply to VMAs registered for userfaultfd \
+             write-protection: the other VMAs are skipped"
+                .into(),
+        );
+    }
+    if required(PAGE_IS_WPALLOWED) && uffd_vmas == 0 && !any {
+        notes.push(format!(
+            "--wpallowed cannot match: no VMA of process {pid} is registered for userfaultfd \
+             write-protection"
+        ));
+    }
+    if required(PAGE_IS_SWAPPED) && !any && !swap_active() {
+        notes.push("--swapped cannot match: no swap area is active (/proc/swaps)".into());
+    }
+    notes
 }
 
 /// Read `/proc/PID/comm` (empty if unreadable).
@@ -37,236 +269,543 @@ pub fn comm(pid: u32) -> String {
         .unwrap_or_default()
 }
 
-fn filter_text(o: &ScanOpts) -> String {
-    if o.mask == 0 {
-        return "none".into();
+/// The command line of `pid` with NULs as spaces (empty if unreadable).
+fn cmdline(pid: u32) -> Vec<u8> {
+    let mut c = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    while c.last() == Some(&0) {
+        c.pop();
     }
-    let mut parts = Vec::new();
-    for (bit, name) in CATEGORY_NAMES {
-        if o.mask & bit != 0 {
-            if o.inverted & bit != 0 {
-                parts.push(format!("!{name}"));
-            } else {
-                parts.push(name.to_string());
+    for b in c.iter_mut().filter(|b| **b == 0) {
+        *b = b' ';
+    }
+    c
+}
+
+/// Where [`Target::scan`] delivers its results: the regions of a VMA
+/// (for `--regions`), then the VMA itself, or `skip` when the VMA matched
+/// nothing and is left out.
+trait Sink<'a> {
+    fn region(&mut self, r: &RegionOut);
+    fn vma(&mut self, v: VmaOut<'a>) -> io::Result<()>;
+    fn skip(&mut self);
+}
+
+/// A process opened for scanning.
+pub struct Target {
+    pub pid: u32,
+    pub comm: String,
+    pub cmdline: Vec<u8>,
+    pm: Pagemap,
+    vmas: Vec<Vma>,
+    /// Start addresses of its uffd-wp VMAs, sorted.
+    uffd: Vec<u64>,
+}
+
+impl Target {
+    /// Check `pid`, open its pagemap, read its VMAs, print notes about
+    /// filters that cannot match.
+    pub fn open(pid: u32, o: &ScanOpts) -> Result<Target, CliError> {
+        check_target(pid)?;
+        let pm = Pagemap::open(pid).map_err(|e| describe(&e, pid, "opening"))?;
+        let vmas = maps::read(Some(pid)).map_err(|e| describe(&e, pid, "reading maps of"))?;
+        let mut uffd =
+            maps::uffd_wp_starts(Some(pid)).map_err(|e| describe(&e, pid, "reading smaps of"))?;
+        uffd.sort_unstable();
+        for n in filter_notes(pid, o.filter, o.any, uffd.len()) {
+            note(&n);
+        }
+        Ok(Target {
+            pid,
+            comm: comm(pid),
+            cmdline: cmdline(pid),
+            pm,
+            vmas,
+            uffd,
+        })
+    }
+
+    /// Whether any VMA is registered for uffd-wp (written is shown).
+    pub fn has_uffd_wp(&self) -> bool {
+        !self.uffd.is_empty()
+    }
+
+    /// Scan each VMA inside `--range` that the filter applies to, into
+    /// `sink`.
+    fn scan<'a>(&'a self, o: &ScanOpts, sink: &mut impl Sink<'a>) -> Result<(), CliError> {
+        let f = o.filter;
+        for vma in self.vmas.iter().filter(|v| !v.is_kernel_gate()) {
+            let Some(range) = clip(vma.start, vma.end, o.range) else {
+                continue;
+            };
+            let uffd_wp = self.uffd.binary_search(&vma.start).is_ok();
+            if f.mask & PAGE_IS_WRITTEN != 0 && !uffd_wp {
+                continue;
+            }
+            let v = scan_vma(&self.pm, o, vma, range, uffd_wp, |r| sink.region(r))
+                .map_err(|e| describe(&e, self.pid, "PAGEMAP_SCAN on"))?;
+            if f.mask != 0 && !v.counts.matched_anything() {
+                sink.skip();
+                continue;
+            }
+            sink.vma(v)?;
+        }
+        Ok(())
+    }
+}
+
+/// The filter as text: `present,!written`, `any of file,huge`, `none`.
+struct FilterText(Filter, bool);
+
+impl fmt::Display for FilterText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self(filter, any) = *self;
+        if filter.mask == 0 {
+            return f.write_str("none");
+        }
+        if any {
+            f.write_str("any of ")?;
+        }
+        let mut first = true;
+        for (bit, name) in pagemap_scan::abi::CATEGORY_NAMES {
+            if filter.mask & bit != 0 {
+                let neg = if filter.inverted & bit != 0 { "!" } else { "" };
+                let sep = if first { "" } else { "," };
+                write!(f, "{sep}{neg}{name}")?;
+                first = false;
             }
         }
-    }
-    if o.any {
-        format!("any of {}", parts.join(","))
-    } else {
-        parts.join(",")
+        Ok(())
     }
 }
 
-/// Scan every VMA of the process (inside `--range`).
-fn collect(pm: &Pagemap, pid: u32, o: &ScanOpts) -> Result<Vec<VmaRegions>, CliError> {
-    let vmas = maps::read(Some(pid)).map_err(|e| describe(&e, pid, "reading maps of"))?;
-    let mut out = Vec::new();
-    for vma in vmas.into_iter().filter(|v| !v.is_kernel_gate()) {
-        let Some(r) = clip(&vma, &o.range) else {
-            continue;
-        };
-        let mut scan = pm.scan(r).return_mask(o.return_mask);
-        if o.any {
-            scan = scan.category_anyof_mask(o.mask);
-        } else {
-            scan = scan.category_mask(o.mask).category_inverted(o.inverted);
+/// One line of the `--regions` list.
+fn region_line(l: &mut Line, r: &RegionOut, kib: bool) {
+    l.clear();
+    l.bytes(b"    ");
+    l.hex(r.start);
+    l.byte(b'-');
+    l.hex(r.end);
+    l.byte(b' ');
+    let size = Size {
+        bytes: r.pages * page_size(),
+        kib,
+    };
+    l.right(8, |l| size.push(l));
+    l.byte(b' ');
+    l.right(8, |l| l.dec(r.pages));
+    l.bytes(b" pg  ");
+    r.categories.push(l);
+    if r.unpopulated {
+        l.bytes(b" (unpopulated)");
+    }
+    l.byte(b'\n');
+}
+
+/// The size columns of a VMA or total line.
+fn write_columns(
+    w: &mut impl Write,
+    label: &str,
+    size: u64,
+    c: &Counts,
+    with_written: bool,
+    kib: bool,
+) -> io::Result<()> {
+    let ps = page_size();
+    let sz = |pages: u64| Size {
+        bytes: pages * ps,
+        kib,
+    };
+    write!(
+        w,
+        "{label:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        Size { bytes: size, kib },
+        sz(c.present),
+        sz(c.swapped),
+        sz(c.file),
+        sz(c.huge),
+        sz(c.zero),
+    )?;
+    if with_written {
+        match c.written {
+            Some(n) => write!(w, " {:>8}", sz(n))?,
+            None => write!(w, " {:>8}", "-")?,
         }
-        let regions = scan
-            .collect()
-            .map_err(|e| describe(&e, pid, "PAGEMAP_SCAN on"))?;
-        out.push(VmaRegions { vma, regions });
     }
-    Ok(out)
+    Ok(())
 }
 
-struct Totals {
+/// The text output: VMA lines, each followed by its region lines.
+struct TextSink<'w, W> {
+    w: &'w mut W,
+    o: &'w ScanOpts,
+    with_written: bool,
+    /// The region lines of the VMA being scanned, formatted by hand: this
+    /// is the hot path of fragmented memory.
+    body: Vec<u8>,
+    line: Line,
+    totals: Counts,
     vmas: usize,
     regions: usize,
-    pages: u64,
-    per_category: Vec<(&'static str, u64)>,
+    size: u64,
 }
 
-fn totals(data: &[VmaRegions], return_mask: u64) -> Totals {
-    let ps = page_size();
-    let mut t = Totals {
+impl<W: Write> Sink<'_> for TextSink<'_, W> {
+    fn region(&mut self, r: &RegionOut) {
+        region_line(&mut self.line, r, self.o.kib);
+        self.body.extend_from_slice(self.line.as_bytes());
+        self.regions += 1;
+    }
+
+    fn vma(&mut self, v: VmaOut) -> io::Result<()> {
+        let w = &mut *self.w;
+        let len = v.range.end - v.range.start;
+        write_columns(
+            w,
+            &format!("{:016x}", v.range.start),
+            len,
+            &v.counts,
+            self.with_written,
+            self.o.kib,
+        )?;
+        write!(w, " {}  ", v.vma.perms)?;
+        w.write_all(v.vma.name().as_bytes())?;
+        writeln!(w)?;
+        w.write_all(&self.body)?;
+        self.body.clear();
+        self.totals.merge(&v.counts);
+        self.vmas += 1;
+        self.size += len;
+        Ok(())
+    }
+
+    fn skip(&mut self) {
+        self.body.clear();
+    }
+}
+
+/// Scan `t` and write the text report: a header, one line per VMA (with
+/// its regions after it for `--regions`), a total line. Streamed: the
+/// regions of one VMA at a time are held, as text.
+pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), CliError> {
+    let with_written = t.has_uffd_wp();
+    write!(w, "{}:   ", t.pid)?;
+    if t.cmdline.is_empty() {
+        write!(w, "[{}]", t.comm)?;
+    } else {
+        w.write_all(&t.cmdline)?;
+    }
+    writeln!(w)?;
+    if o.filter.mask != 0 {
+        writeln!(w, "filter: {}", FilterText(o.filter, o.any))?;
+    }
+    if let Some(r) = o.range {
+        writeln!(w, "range: {:x}-{:x}", r.start, r.end)?;
+    }
+    write!(
+        w,
+        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "Address",
+        if o.kib { "Kbytes" } else { "Size" },
+        "Present",
+        "Swapped",
+        "File",
+        "Huge",
+        "Zero"
+    )?;
+    if with_written {
+        write!(w, " {:>8}", "Written")?;
+    }
+    writeln!(w, " Mode  Mapping")?;
+    let mut sink = TextSink {
+        w: &mut *w,
+        o,
+        with_written,
+        body: Vec::new(),
+        line: Line::default(),
+        totals: Counts::new(with_written),
         vmas: 0,
         regions: 0,
-        pages: 0,
-        per_category: CATEGORY_NAMES
-            .iter()
-            .filter(|(bit, _)| return_mask & bit != 0)
-            .map(|(_, n)| (*n, 0))
-            .collect(),
+        size: 0,
     };
-    for v in data {
-        if !v.regions.is_empty() {
-            t.vmas += 1;
-        }
-        for r in &v.regions {
-            t.regions += 1;
-            t.pages += r.pages(ps);
-            for (name, n) in t.per_category.iter_mut() {
-                let bit = pagemap_scan::abi::category_from_name(name).unwrap_or(0);
-                if r.categories & bit != 0 {
-                    *n += r.pages(ps);
-                }
-            }
-        }
+    t.scan(o, &mut sink)?;
+    let TextSink {
+        totals,
+        vmas,
+        regions,
+        size,
+        ..
+    } = sink;
+    write_columns(w, "total", size, &totals, with_written, o.kib)?;
+    write!(w, "       {vmas} VMAs")?;
+    if o.regions {
+        write!(w, ", {regions} regions")?;
     }
-    t
-}
-
-fn human_report(pid: u32, o: &ScanOpts, data: &[VmaRegions]) -> String {
-    let ps = page_size();
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "pid {pid} ({})  filter: {}  reported: {}",
-        comm(pid),
-        filter_text(o),
-        if o.return_mask == PAGE_IS_ALL {
-            "all categories".to_string()
-        } else {
-            category_names(o.return_mask)
-        }
-    );
-    if let Some(r) = &o.range {
-        let _ = writeln!(s, "range {:x}-{:x}", r.start, r.end);
+    if totals.unpopulated > 0 && o.filter.mask != 0 {
+        write!(
+            w,
+            ", {} unpopulated pages matched (not counted)",
+            totals.unpopulated
+        )?;
     }
-    let filtered = o.mask != 0;
-    for v in data {
-        if filtered && v.regions.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            s,
-            "{:x}-{:x} {} {:>7}  {}",
-            v.vma.start,
-            v.vma.end,
-            v.vma.perms,
-            human(v.vma.end - v.vma.start),
-            v.vma.name()
-        );
-        if v.regions.is_empty() {
-            let _ = writeln!(s, "    (nothing reported)");
-        }
-        for r in &v.regions {
-            let _ = writeln!(
-                s,
-                "    {:x}-{:x} {:>7} {:>6} pg  {}",
-                r.start,
-                r.end,
-                human(r.len()),
-                r.pages(ps),
-                category_names(r.categories)
-            );
-        }
-    }
-    if data.is_empty() {
-        let _ = writeln!(s, "(no VMA in the range)");
-    }
-    let t = totals(data, o.return_mask);
-    let _ = writeln!(
-        s,
-        "total: {} regions in {} VMAs, {} pg ({})",
-        t.regions,
-        t.vmas,
-        t.pages,
-        human(t.pages * ps)
-    );
-    for (name, n) in t.per_category.iter().filter(|(_, n)| *n > 0) {
-        let _ = writeln!(s, "    {name:<11} {n:>9} pg {:>8}", human(n * ps));
-    }
-    s
-}
-
-fn json_report(pid: u32, o: &ScanOpts, data: &[VmaRegions]) -> String {
-    let ps = page_size();
-    let mut s = String::new();
-    let _ = write!(s, "{{\"pid\":{pid},\"comm\":{},", json_str(&comm(pid)));
-    match &o.range {
-        Some(r) => {
-            let _ = write!(
-                s,
-                "\"range\":[{},{}],",
-                json_addr(r.start),
-                json_addr(r.end)
-            );
-        }
-        None => s.push_str("\"range\":null,"),
-    }
-    let (mask, anyof) = if o.any { (0, o.mask) } else { (o.mask, 0) };
-    let _ = write!(
-        s,
-        "\"filter\":{{\"category_mask\":{mask},\"category_inverted\":{},\
-         \"category_anyof_mask\":{anyof},\"return_mask\":{}}},\"page_size\":{ps},\"vmas\":[",
-        o.inverted, o.return_mask
-    );
-    let mut first = true;
-    for v in data {
-        if o.mask != 0 && v.regions.is_empty() {
-            continue;
-        }
-        if !first {
-            s.push(',');
-        }
-        first = false;
-        let _ = write!(
-            s,
-            "{{\"start\":{},\"end\":{},\"perms\":{},\"offset\":{},\"path\":{},\"regions\":[",
-            json_addr(v.vma.start),
-            json_addr(v.vma.end),
-            json_str(&v.vma.perms),
-            json_addr(v.vma.offset),
-            json_str(&v.vma.path)
-        );
-        for (i, r) in v.regions.iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            let _ = write!(
-                s,
-                "{{\"start\":{},\"end\":{},\"pages\":{},\"categories\":{}}}",
-                json_addr(r.start),
-                json_addr(r.end),
-                r.pages(ps),
-                json_categories(r.categories)
-            );
-        }
-        s.push_str("]}");
-    }
-    let t = totals(data, o.return_mask);
-    let _ = write!(
-        s,
-        "],\"totals\":{{\"vmas\":{},\"regions\":{},\"pages\":{},\"bytes\":{},\"categories\":{{",
-        t.vmas,
-        t.regions,
-        t.pages,
-        t.pages * ps
-    );
-    for (i, (name, n)) in t.per_category.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        let _ = write!(s, "{}:{n}", json_str(name));
-    }
-    s.push_str("}}}\n");
-    s
-}
-
-/// Run `pagemap-scan PID ...`.
-pub fn run(o: &ScanOpts) -> Result<(), CliError> {
-    let pid = o.pid;
-    let pm = Pagemap::open(pid).map_err(|e| describe(&e, pid, "opening"))?;
-    let data = collect(&pm, pid, o)?;
-    let text = if o.json {
-        json_report(pid, o, &data)
-    } else {
-        human_report(pid, o, &data)
-    };
-    let mut out = io::stdout().lock();
-    // A closed pipe (e.g. `| head`) is not an error worth reporting.
-    let _ = out.write_all(text.as_bytes());
+    writeln!(w)?;
     Ok(())
+}
+
+fn lossy<S: serde::Serializer>(p: &OsString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+/// Byte counts, as in JSON.
+#[derive(Serialize)]
+struct CountsJson {
+    size: u64,
+    present: u64,
+    swapped: u64,
+    file: u64,
+    huge: u64,
+    zero: u64,
+    written: Option<u64>,
+    unpopulated: u64,
+}
+
+impl CountsJson {
+    fn new(size: u64, c: &Counts) -> Self {
+        let ps = page_size();
+        CountsJson {
+            size,
+            present: c.present * ps,
+            swapped: c.swapped * ps,
+            file: c.file * ps,
+            huge: c.huge * ps,
+            zero: c.zero * ps,
+            written: c.written.map(|n| n * ps),
+            unpopulated: c.unpopulated * ps,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct VmaJson<'a> {
+    #[serde(serialize_with = "hex")]
+    start: u64,
+    #[serde(serialize_with = "hex")]
+    end: u64,
+    perms: &'a str,
+    #[serde(serialize_with = "hex")]
+    offset: u64,
+    #[serde(serialize_with = "lossy")]
+    path: &'a OsString,
+    uffd_wp: bool,
+    #[serde(flatten)]
+    counts: CountsJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regions: Option<&'a [RegionOut]>,
+}
+
+#[derive(Serialize)]
+struct FilterJson {
+    category_mask: u64,
+    category_inverted: u64,
+    category_anyof_mask: u64,
+    return_mask: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct RangeJson {
+    #[serde(serialize_with = "hex")]
+    start: u64,
+    #[serde(serialize_with = "hex")]
+    end: u64,
+}
+
+#[derive(Serialize)]
+struct TotalsJson {
+    vmas: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regions: Option<usize>,
+    #[serde(flatten)]
+    counts: CountsJson,
+}
+
+#[derive(Serialize)]
+struct ProcessJson<'a> {
+    pid: u32,
+    comm: &'a str,
+    range: Option<RangeJson>,
+    filter: FilterJson,
+    page_size: u64,
+    vmas: Vec<VmaJson<'a>>,
+    totals: TotalsJson,
+}
+
+/// The VMAs for the JSON document, with their regions.
+struct JsonSink<'a> {
+    vmas: Vec<VmaOut<'a>>,
+    regions: Vec<RegionOut>,
+}
+
+impl<'a> Sink<'a> for JsonSink<'a> {
+    fn region(&mut self, r: &RegionOut) {
+        self.regions.push(*r);
+    }
+
+    fn vma(&mut self, mut v: VmaOut<'a>) -> io::Result<()> {
+        v.regions = std::mem::take(&mut self.regions);
+        self.vmas.push(v);
+        Ok(())
+    }
+
+    fn skip(&mut self) {
+        self.regions.clear();
+    }
+}
+
+/// Scan `t` and write its JSON document, on one line.
+pub fn write_json(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), CliError> {
+    let mut sink = JsonSink {
+        vmas: Vec::new(),
+        regions: Vec::new(),
+    };
+    t.scan(o, &mut sink)?;
+    let vmas = sink.vmas;
+    let mut totals = Counts::new(t.has_uffd_wp());
+    for v in &vmas {
+        totals.merge(&v.counts);
+    }
+    let f = o.filter;
+    let (mask, anyof) = if o.any { (0, f.mask) } else { (f.mask, 0) };
+    let size = vmas.iter().map(|v| v.range.end - v.range.start).sum();
+    let doc = ProcessJson {
+        pid: t.pid,
+        comm: &t.comm,
+        range: o.range.map(|r| RangeJson {
+            start: r.start,
+            end: r.end,
+        }),
+        filter: FilterJson {
+            category_mask: mask,
+            category_inverted: f.inverted,
+            category_anyof_mask: anyof,
+            return_mask: o.return_mask,
+        },
+        page_size: page_size(),
+        vmas: vmas
+            .iter()
+            .map(|v| VmaJson {
+                start: v.range.start,
+                end: v.range.end,
+                perms: &v.vma.perms,
+                offset: v.vma.offset + (v.range.start - v.vma.start),
+                path: &v.vma.path,
+                uffd_wp: v.uffd_wp,
+                counts: CountsJson::new(v.range.end - v.range.start, &v.counts),
+                regions: o.regions.then_some(&v.regions[..]),
+            })
+            .collect(),
+        totals: TotalsJson {
+            vmas: vmas.len(),
+            regions: o
+                .regions
+                .then(|| vmas.iter().map(|v| v.regions.len()).sum()),
+            counts: CountsJson::new(size, &totals),
+        },
+    };
+    serde_json::to_writer(&mut *w, &doc).map_err(io::Error::from)?;
+    writeln!(w)?;
+    Ok(())
+}
+
+/// Run `pagemap-scan PID...`: each process in turn; an error about one PID
+/// is reported (after the output so far) and the others are still scanned.
+pub fn run(o: &ScanOpts, w: &mut impl Write) -> Result<(), CliError> {
+    let mut failed = false;
+    for (i, &pid) in o.pids.iter().enumerate() {
+        if i > 0 && !o.json {
+            writeln!(w)?;
+        }
+        let result = Target::open(pid, o).and_then(|t| {
+            if o.json {
+                write_json(w, &t, o)
+            } else {
+                write_text(w, &t, o)
+            }
+        });
+        w.flush()?;
+        match result {
+            Ok(()) => {}
+            Err(CliError::Runtime(msg)) => {
+                super::error_message(&msg);
+                failed = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if failed {
+        Err(CliError::Failed)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_never_overflows() {
+        let all = AddrRange {
+            start: 0,
+            end: u64::MAX,
+        };
+        assert_eq!(clip(0x1000, 0x3000, Some(all)), Some(0x1000..0x3000));
+        let r = AddrRange {
+            start: 0x1800,
+            end: 0x2001,
+        };
+        assert_eq!(clip(0x1000, 0x5000, Some(r)), Some(0x1000..0x3000));
+        assert_eq!(clip(0x4000, 0x5000, Some(r)), None);
+        assert_eq!(clip(0x4000, 0x5000, None), Some(0x4000..0x5000));
+    }
+
+    #[test]
+    fn holes_are_not_counted() {
+        let mut c = Counts::new(false);
+        c.add(PAGE_IS_WRITTEN, 100);
+        c.add(0, 7);
+        c.add(PAGE_IS_PRESENT | PAGE_IS_WRITTEN | PAGE_IS_PFNZERO, 2);
+        c.add(PAGE_IS_SWAPPED | PAGE_IS_FILE, 3);
+        assert_eq!(
+            c,
+            Counts {
+                present: 2,
+                swapped: 3,
+                file: 3,
+                zero: 2,
+                unpopulated: 107,
+                ..Counts::default()
+            }
+        );
+        let mut u = Counts::new(true);
+        u.add(PAGE_IS_PRESENT | PAGE_IS_WRITTEN, 5);
+        u.add(PAGE_IS_WRITTEN, 9);
+        assert_eq!(u.written, Some(5));
+        c.merge(&u);
+        assert_eq!(c.written, Some(5));
+        assert_eq!(c.present, 7);
+    }
+
+    #[test]
+    fn filter_text() {
+        let f = Filter {
+            mask: PAGE_IS_PRESENT | PAGE_IS_WRITTEN,
+            inverted: PAGE_IS_WRITTEN,
+        };
+        assert_eq!(FilterText(f, false).to_string(), "!written,present");
+        assert_eq!(FilterText(Filter::default(), false).to_string(), "none");
+        let f = Filter {
+            mask: PAGE_IS_FILE | PAGE_IS_HUGE,
+            inverted: 0,
+        };
+        assert_eq!(FilterText(f, true).to_string(), "any of file,huge");
+    }
 }
