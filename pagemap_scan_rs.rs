@@ -17,7 +17,7 @@ use kernel::{
         self,
         hugetlb::HugetlbEntry,
         pagemap_scan::{self, PageRegion, PmScanArg, RegionBuffer, Registration, ScanHandler},
-        pagewalk::{PageWalk, PmdEntry, PmdView, VmaAction},
+        pagewalk::{PageWalk, PmdEntry, PmdView, PteHole, VmaAction},
         pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
         virt::{VmaRef, VM_PFNMAP, VM_SOFTDIRTY},
         Mm,
@@ -49,8 +49,8 @@ struct PagemapScanModule {
 }
 
 impl kernel::Module for PagemapScanModule {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let reg = Registration::new(c_str!("rust"))?;
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let reg = Registration::new(c_str!("rust"), module)?;
         pr_info!("PAGEMAP_SCAN is now served by Rust\n");
         Ok(PagemapScanModule { _reg: reg })
     }
@@ -115,11 +115,12 @@ impl ScanHandler for RustScan {
                 }
             };
             walk.hugetlb_backout = false;
-            let notify = args
-                .wp_matching()
-                .then(|| lock.protection_change(walk_start as usize, args.end as usize));
-            ret = lock.walk_page_range(walk_start as usize, args.end as usize, &mut walk);
-            drop(notify);
+            let (from, to) = (walk_start as usize, args.end as usize);
+            ret = if args.wp_matching() {
+                lock.walk_page_range_protecting(from, to, &mut walk)
+            } else {
+                lock.walk_page_range(from, to, &mut walk)
+            };
             drop(lock);
 
             // Go on after a full bounce buffer, unless max_pages is reached
@@ -263,24 +264,6 @@ fn page_category(info: PteInfo) -> u64 {
     c
 }
 
-/// The range write-protected so far in a PTE table, to flush before the
-/// table is unlocked.
-#[derive(Default)]
-struct Flush(Option<(usize, usize)>);
-
-impl Flush {
-    fn add(&mut self, addr: u64, end: u64) {
-        let start = self.0.map_or(addr as usize, |f| f.0);
-        self.0 = Some((start, end as usize));
-    }
-
-    fn run<Q: PteQuery>(self, table: &PteTable<'_, Q>) {
-        if let Some((start, end)) = self.0 {
-            table.vma().flush_tlb_range(start, end);
-        }
-    }
-}
-
 impl ScanWalk<'_> {
     /// The categories of a huge page in an entry with state `info` in the
     /// current VMA, if it matches the scan.
@@ -317,40 +300,45 @@ impl ScanWalk<'_> {
     /// A transparent huge page under `pmd`: `None` if there is none (or it
     /// was split), so the caller goes on with the PTE table.
     #[inline(always)]
-    fn thp_entry(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
-        let huge = pmd.lock_huge(start as usize, self.wants_file())?;
-        let Some(categories) = self.matching_huge(huge.info()) else {
-            return Some(Ok(()));
-        };
-        let mut end = end;
-        let ret = full(self.out.output(categories, start, &mut end));
-        if start == end || !self.args.wp_matching() || categories & PAGE_IS_WRITTEN == 0 {
-            return Some(ret);
+    fn thp_entry(&mut self, pmd: &mut PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
+        let file = self.wants_file();
+        let thp = pmd.with_huge(file, |huge| {
+            let Some(categories) = self.matching_huge(huge.info()) else {
+                return Thp::Done(Ok(()));
+            };
+            let mut end = end;
+            let ret = full(self.out.output(categories, start, &mut end));
+            if start == end || !self.args.wp_matching() || categories & PAGE_IS_WRITTEN == 0 {
+                return Thp::Done(ret);
+            }
+            if end != start + HPAGE_SIZE {
+                // Only a part must be write-protected: split the THP (with
+                // the lock dropped) and handle its pages one by one, as if
+                // there had been no THP.
+                return Thp::Split(end);
+            }
+            Thp::Done(huge.make_uffd_wp().and(ret))
+        })?;
+        match thp {
+            Thp::Done(ret) => Some(ret),
+            Thp::Split(end) => {
+                pmd.split_huge();
+                self.out.backout(start, end);
+                None
+            }
         }
-        if end != start + HPAGE_SIZE {
-            // Only a part must be write-protected: split the THP and handle
-            // its pages one by one, as if there had been no THP.
-            huge.unlock_and_split(start as usize);
-            self.out.backout(start, end);
-            return None;
-        }
-        huge.make_uffd_wp(start as usize);
-        Some(ret)
     }
 
     /// The PTE table under `pmd`; `None` if it went away under us.
     #[inline(always)]
-    fn pte_table(&mut self, pmd: &PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
+    fn pte_table(&mut self, pmd: &mut PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
         let (s, e) = (start as usize, end as usize);
         if self.args.written_only() || (self.args.wp_matching() && !self.out.has_vec()) {
-            pmd.lock_ptes::<Protection>(s, e)
-                .map(|mut t| self.unprotected_ptes(&mut t))
+            pmd.with_ptes::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
         } else if self.wants_file() {
-            pmd.lock_ptes::<ClassesAndFile>(s, e)
-                .map(|mut t| self.matching_ptes(&mut t))
+            pmd.with_ptes::<ClassesAndFile, _>(s, e, |t| self.matching_ptes(t))
         } else {
-            pmd.lock_ptes::<Classes>(s, e)
-                .map(|mut t| self.matching_ptes(&mut t))
+            pmd.with_ptes::<Classes, _>(s, e, |t| self.matching_ptes(t))
         }
     }
 
@@ -360,23 +348,15 @@ impl ScanWalk<'_> {
     fn unprotected_ptes(&mut self, table: &mut PteTable<'_, Protection>) -> Result {
         let wp = self.args.wp_matching();
         let categories = self.vma_category | PAGE_IS_WRITTEN;
-        let mut flush = Flush::default();
-        let mut ret = Ok(());
         while let Some((addr, end)) = table.next_unprotected() {
-            ret = self.report_run(table, &mut flush, categories, addr, end, wp);
-            if ret.is_err() {
-                break;
-            }
+            self.report_run(table, categories, addr, end, wp)?;
         }
-        flush.run(table);
-        ret
+        Ok(())
     }
 
     /// The general path: each run of equal entries is one candidate region.
     fn matching_ptes<Q: Classify>(&mut self, table: &mut PteTable<'_, Q>) -> Result {
         let wp = self.args.wp_matching();
-        let mut flush = Flush::default();
-        let mut ret = Ok(());
         while let Some(run) = table.next_run() {
             // Runs are long already: no memo (neighbouring runs differ).
             let categories = self.vma_category | page_category(run.info);
@@ -384,23 +364,19 @@ impl ScanWalk<'_> {
                 continue;
             }
             let protect = wp && categories & PAGE_IS_WRITTEN != 0;
-            ret = self.report_run(table, &mut flush, categories, run.addr, run.end, protect);
-            if ret.is_err() {
-                break;
-            }
+            self.report_run(table, categories, run.addr, run.end, protect)?;
         }
-        flush.run(table);
-        ret
+        Ok(())
     }
 
     /// Reports the matching run `[addr, end)` of `table` with `categories`
-    /// and, with `protect`, write-protects what was reported. `ENOSPC` when
-    /// the output is full: the walk stops there.
+    /// and, with `protect`, write-protects what was reported (the table
+    /// flushes the TLB before it is unlocked). `ENOSPC` when the output is
+    /// full: the walk stops there.
     #[inline(always)]
     fn report_run<Q: PteQuery>(
         &mut self,
-        table: &PteTable<'_, Q>,
-        flush: &mut Flush,
+        table: &mut PteTable<'_, Q>,
         categories: u64,
         addr: usize,
         end: usize,
@@ -409,11 +385,19 @@ impl ScanWalk<'_> {
         let (addr, mut next) = (addr as u64, end as u64);
         let r = self.out.output(categories, addr, &mut next);
         if protect && next != addr {
-            table.make_uffd_wp(addr as usize, next as usize);
-            flush.add(addr, next);
+            table.make_uffd_wp(addr as usize, next as usize)?;
         }
         full(r)
     }
+}
+
+/// What [`ScanWalk::thp_entry`] did with a locked THP.
+enum Thp {
+    /// Reported (and write-protected): the walk's result for the PMD.
+    Done(Result),
+    /// Reported up to the given end, which must be write-protected in part:
+    /// split the THP and take the report back.
+    Split(u64),
 }
 
 #[vtable]
@@ -456,17 +440,9 @@ impl PageWalk for ScanWalk<'_> {
             // Nothing to change and no page to look at: a THP is read once
             // without its lock, as C does for hugetlb entries in this case.
             let view = if self.args.written_only() {
-                match pmd.view::<Protection>(s, e) {
-                    PmdView::Table(mut t) => PmdView::Table(self.unprotected_ptes(&mut t)),
-                    PmdView::Huge(info) => PmdView::Huge(info),
-                    PmdView::Gone => PmdView::Gone,
-                }
+                pmd.view::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
             } else {
-                match pmd.view::<Classes>(s, e) {
-                    PmdView::Table(mut t) => PmdView::Table(self.matching_ptes(&mut t)),
-                    PmdView::Huge(info) => PmdView::Huge(info),
-                    PmdView::Gone => PmdView::Gone,
-                }
+                pmd.view::<Classes, _>(s, e, |t| self.matching_ptes(t))
             };
             match view {
                 PmdView::Table(ret) => Some(ret),
@@ -486,15 +462,16 @@ impl PageWalk for ScanWalk<'_> {
         };
         // Long walks give the CPU away after each PTE table, with no lock
         // held, like C.
-        mm::cond_resched();
+        pmd.cond_resched();
         ret
     }
 
     #[inline]
-    fn pte_hole(&mut self, start: usize, end: usize, vma: Option<&VmaRef>) -> Result {
-        let Some(vma) = vma else {
+    fn pte_hole(&mut self, start: usize, end: usize, hole: Option<&PteHole<'_>>) -> Result {
+        let Some(hole) = hole else {
             return Ok(());
         };
+        let vma = hole.vma();
         // In a uffd-wp VMA an unpopulated range carries no marker, so it was
         // zapped after being protected: written. hugetlb holes are not.
         let mut categories = self.vma_category;
@@ -509,48 +486,41 @@ impl PageWalk for ScanWalk<'_> {
         if addr == end || !self.args.wp_matching() {
             return ret;
         }
-        let wp = if vma.is_hugetlb() {
-            vma.hugetlb_make_uffd_wp_holes(addr as usize, end as usize)
-        } else {
-            vma.uffd_wp_range(addr as usize, (end - addr) as usize, true)
-                .map(|_| ())
-        };
-        wp.and(ret)
+        hole.make_uffd_wp(addr as usize, end as usize).and(ret)
     }
 
     #[inline]
-    fn hugetlb_entry(&mut self, entry: &HugetlbEntry<'_>, start: usize, end: usize) -> Result {
+    fn hugetlb_entry(&mut self, entry: &mut HugetlbEntry<'_>, start: usize, end: usize) -> Result {
         let (start, mut end) = (start as u64, end as u64);
         if !self.args.wp_matching() {
             // Not write-protecting: a snapshot of the entry is enough. (The
             // same as thp_snapshot(), written out: calling it from here too
             // measured 0.7% more instructions on hugetlb, icount.)
-            let pte = entry.get(start as usize, self.wants_file());
+            let pte = entry.get(self.wants_file());
             let Some(categories) = self.matching_huge(pte.info()) else {
                 return Ok(());
             };
             return full(self.out.output(categories, start, &mut end));
         }
-        let locked = entry.lock();
-        let pte = locked.get(start as usize, self.wants_file());
-        let Some(categories) = self.matching_huge(pte.info()) else {
-            return Ok(());
-        };
-        let ret = full(self.out.output(categories, start, &mut end));
-        if start == end || categories & PAGE_IS_WRITTEN == 0 {
-            return ret;
-        }
-        let vma = entry.vma();
-        if end != start + vma.huge_page_size() as u64 {
-            // A hugetlb page cannot be write-protected in part: take it
-            // back and go on, leaving walk_end at this page like C.
-            self.out.backout(start, end);
-            self.out.walk_end = start;
-            self.hugetlb_backout = true;
-            return Ok(());
-        }
-        locked.make_uffd_wp(start as usize, pte);
-        vma.flush_hugetlb_tlb_range(start as usize, end as usize);
-        ret
+        let file = self.wants_file();
+        let psize = entry.vma().huge_page_size() as u64;
+        entry.with_lock(|locked| {
+            let Some(categories) = self.matching_huge(locked.get(file).info()) else {
+                return Ok(());
+            };
+            let ret = full(self.out.output(categories, start, &mut end));
+            if start == end || categories & PAGE_IS_WRITTEN == 0 {
+                return ret;
+            }
+            if end != start + psize {
+                // A hugetlb page cannot be write-protected in part: take it
+                // back and go on, leaving walk_end at this page like C.
+                self.out.backout(start, end);
+                self.out.walk_end = start;
+                self.hugetlb_backout = true;
+                return Ok(());
+            }
+            locked.make_uffd_wp().and(ret)
+        })
     }
 }

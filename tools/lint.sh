@@ -5,6 +5,7 @@
 #  - clippy (the kernel's CLIPPY=1 setup) on the module
 #  - no `unsafe` in the module and its logic
 #  - every `unsafe {` block in rust/kernel/mm has a SAFETY comment above it
+#  - misuses of the kernel::mm walk API fail to compile (compile_fail/)
 #  - checkpatch on the kernel patch and the C files
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,11 +40,20 @@ missing=$(awk '
 [ -z "$missing" ] || echo "unsafe blocks without SAFETY comment: $missing"
 result "$([ -z "$missing" ] && echo 0 || echo 1)" "SAFETY comments on unsafe blocks"
 
+# Misuses of the walk abstractions (nested locks, scheduling under a lock,
+# leaked guards, forged guards, a leaked notifier) must not compile.
+tools/testing/compile_fail/run.sh "$KSRC" "$KOUT" >/tmp/pmscan-compile-fail.out 2>&1
+rc=$?
+cat /tmp/pmscan-compile-fail.out
+result $rc "compile_fail: misuses of kernel::mm are compile errors"
+
 # Outside the git checkout: inside it checkpatch reads the patch file as a
 # change to the repository.
-(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --no-tree --terse -q "$REPO"/patches/*.patch) >/tmp/pmscan-cp.out 2>&1
+(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q "$REPO"/patches/*.patch) >/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch patches/"
-(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c "$REPO"/include/linux/pagemap_scan.h) >>/tmp/pmscan-cp.out 2>&1
+(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c \
+	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/migrate_wp.c "$REPO"/tools/testing/hook/unload_blocked.c) \
+	>>/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch C files"
 grep -v "^total: 0 errors, 0 warnings" /tmp/pmscan-cp.out
 

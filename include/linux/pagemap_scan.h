@@ -11,20 +11,25 @@
 #define _LINUX_PAGEMAP_SCAN_H
 
 struct mm_struct;
+struct module;
 
 /**
  * struct pagemap_scan_handler - an implementation of PAGEMAP_SCAN
  * @name: short name shown in /sys/kernel/mm/pagemap_scan/impl
+ * @owner: the module that provides @scan, pinned while a scan runs
  * @scan: serves one ioctl. @mm is the pagemap file's mm: grabbed (mmgrab)
  *        for the lifetime of the file, not necessarily with users; @uarg is
  *        the user pointer to struct pm_scan_arg. Returns the number of
  *        regions written or a negative errno, like do_pagemap_scan().
  *
- * Unregistering waits for every scan in flight (SRCU), so the handler's
- * code stays valid for as long as it runs.
+ * Each scan holds a reference on @owner, so the handler's code stays valid
+ * for as long as it runs and the module cannot be unloaded meanwhile;
+ * unregistering only waits for the handler lookups in flight (SRCU), never
+ * for a scan.
  */
 struct pagemap_scan_handler {
 	const char *name;
+	struct module *owner;
 	long (*scan)(struct mm_struct *mm, unsigned long uarg);
 };
 

@@ -86,10 +86,11 @@ void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 #endif
 
 /* mmu notifiers */
-void rust_helper_mmu_notifier_range_init_protection_vma(struct mmu_notifier_range *range,
-							 struct mm_struct *mm,
-							 unsigned long start,
-							 unsigned long end)
+void
+rust_helper_mmu_notifier_range_init_protection_vma(struct mmu_notifier_range *range,
+						   struct mm_struct *mm,
+						   unsigned long start,
+						   unsigned long end)
 {
 	mmu_notifier_range_init(range, MMU_NOTIFY_PROTECTION_VMA, 0, mm, start, end);
 }

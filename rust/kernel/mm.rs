@@ -140,9 +140,12 @@ impl<'a> MmapReadGuard<'a> {
 
     /// Announces to MMU notifier subscribers (KVM, IOMMU, HMM) that the
     /// protection of `[start, end)` is about to change; the end of the
-    /// change is announced when the returned guard is dropped.
+    /// change is announced when the returned guard is dropped. Crate
+    /// private: a guard handed out could be leaked, leaving the range
+    /// started forever; [`MmapReadGuard::walk_page_range_protecting`]
+    /// scopes it to a walk.
     #[inline]
-    pub fn protection_change(&self, start: usize, end: usize) -> MmuNotifierRange<'_> {
+    pub(crate) fn protection_change(&self, start: usize, end: usize) -> MmuNotifierRange<'_> {
         let range = MmuNotifierRange {
             range: Opaque::uninit(),
             _lock: PhantomData,
@@ -177,7 +180,7 @@ impl Drop for MmapReadGuard<'_> {
 ///
 /// `range` was initialised and `mmu_notifier_invalidate_range_start()` was
 /// called on it, under the mmap lock the lifetime refers to.
-pub struct MmuNotifierRange<'a> {
+pub(crate) struct MmuNotifierRange<'a> {
     range: Opaque<bindings::mmu_notifier_range>,
     _lock: PhantomData<&'a MmapReadGuard<'a>>,
 }
@@ -210,15 +213,4 @@ pub fn untagged_addr(addr: usize) -> usize {
 pub fn fatal_signal_pending() -> bool {
     // SAFETY: reads the current task's signal state.
     unsafe { bindings::fatal_signal_pending_current() }
-}
-
-/// Gives the CPU to another task if one should run (`cond_resched()`).
-///
-/// Must not be called in atomic context; every lock guard of this module
-/// that makes a context atomic borrows the data the walk needs, so a walk
-/// callback that holds one cannot reach this without dropping it first.
-#[inline]
-pub fn cond_resched() {
-    // SAFETY: FFI call without preconditions beyond sleepable context.
-    unsafe { bindings::cond_resched() };
 }

@@ -32,6 +32,8 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 			/pmscan/bin/dirty-harvest /pmscan/bin/predump
 	done
 	unload_under_load 20
+	# A scan sleeping in a user fault pins the module: rmmod fails fast.
+	run_ksft unload_blocked rust /pmscan/bin/unload_blocked pagemap_scan_rs
 	stress_run "$STRESS_SECONDS"
 fi
 

@@ -20,9 +20,26 @@ load_rust() {
 	insmod $MODULE && [ "$(impl_now)" = rust ]
 }
 
+# rmmod_busy: unload the module. A scan in flight pins it, so rmmod fails
+# at once with "busy" then: route new scans to C first, then retry (up to
+# 10 s of 20 ms steps) until the Rust scans in flight are done. Counts the
+# busy refusals in $busy.
+busy=0
+rmmod_busy() {
+	i=0
+	echo c > $SYSFS/impl 2>/dev/null
+	while ! rmmod pagemap_scan_rs 2>/dev/null; do
+		grep -q '^pagemap_scan_rs ' /proc/modules || return 1
+		busy=$((busy + 1))
+		i=$((i + 1))
+		[ $i -lt 500 ] || { rmmod pagemap_scan_rs; return 1; }
+		sleep 0.02
+	done
+}
+
 unload_rust() {
 	grep -q '^pagemap_scan_rs ' /proc/modules || return 0
-	rmmod pagemap_scan_rs && [ "$(impl_now)" = c ]
+	rmmod_busy && [ "$(impl_now)" = c ]
 }
 
 # select_impl c|rust|rust-vs-c: route PAGEMAP_SCAN ioctls to that
@@ -113,6 +130,7 @@ run_ksft() {
 # while the module is loaded and unloaded over and over.
 unload_under_load() {
 	secs=$1
+	busy=0
 	unload_rust
 	before=$(rust_calls)
 	/pmscan/bin/unload_race "$secs" 2 > /tmp/race.out 2>&1 &
@@ -122,7 +140,7 @@ unload_under_load() {
 	while [ "$(date +%s)" -lt "$end" ]; do
 		insmod $MODULE || bad=$((bad + 1))
 		sleep 0.2
-		rmmod pagemap_scan_rs || bad=$((bad + 1))
+		rmmod_busy || bad=$((bad + 1))
 		sleep 0.1
 		reloads=$((reloads + 1))
 	done
@@ -130,7 +148,7 @@ unload_under_load() {
 	rc=$?
 	cat /tmp/race.out
 	calls=$(( $(rust_calls) - before ))
-	echo "# unload_race: $reloads load/unload cycles ($bad failed), $calls scans served by Rust"
+	echo "# unload_race: $reloads load/unload cycles ($bad failed, $busy rmmod refused while scans ran), $calls scans served by Rust"
 	pass=0 fail=0
 	if [ $rc -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 	if [ $bad -eq 0 ] && [ $reloads -gt 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
@@ -177,6 +195,7 @@ run_programs() {
 # unloaded and reloaded in a loop (scans then alternate between C and Rust).
 stress_run() {
 	secs=$1
+	busy=0
 	load_rust
 	before=$(rust_calls)
 	/pmscan/bin/pmscan_stress "$secs" > /tmp/stress.out 2>&1 &
@@ -185,7 +204,7 @@ stress_run() {
 	end=$(( $(date +%s) + secs - 1 ))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		sleep 1
-		rmmod pagemap_scan_rs || bad=$((bad + 1))
+		rmmod_busy || bad=$((bad + 1))
 		sleep 0.5
 		insmod $MODULE || bad=$((bad + 1))
 		reloads=$((reloads + 1))
@@ -194,7 +213,7 @@ stress_run() {
 	rc=$?
 	cat /tmp/stress.out
 	calls=$(( $(rust_calls) - before ))
-	echo "# stress: $reloads module reloads ($bad failed), $calls ioctls served by Rust"
+	echo "# stress: $reloads module reloads ($bad failed, $busy rmmod refused while scans ran), $calls ioctls served by Rust"
 	[ $bad -eq 0 ] || echo "not ok - module reloads failed"
 	emit_suite stress rust /tmp/stress.out "$(( rc + bad ))" "$calls"
 }

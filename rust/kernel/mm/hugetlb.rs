@@ -35,19 +35,24 @@ impl VmaRef {
     /// Write-protects the unpopulated huge pages covering `[addr, end)`
     /// with uffd-wp markers, allocating their page table entries.
     ///
-    /// Called from a walk over this hugetlb VMA, which holds the mmap lock
-    /// and the hugetlb VMA lock for reading: `uffd_wp_range()` would take the
-    /// latter for writing and deadlock, so the markers are installed here
-    /// entry by entry, as the walk does for populated entries.
-    pub fn hugetlb_make_uffd_wp_holes(&self, addr: usize, end: usize) -> Result {
-        if !self.is_hugetlb() {
-            return Err(EINVAL);
-        }
+    /// # Safety
+    ///
+    /// The caller holds the mmap lock and this VMA's hugetlb VMA lock for
+    /// reading, an MMU notifier protection-change range covers the range,
+    /// and `[addr, end)` lies inside the VMA, which is hugetlb.
+    ///
+    /// Called from a walk over this hugetlb VMA (see [`PteHole`]):
+    /// `uffd_wp_range()` would take the hugetlb VMA lock for writing and
+    /// deadlock, so the markers are installed here entry by entry, as the
+    /// walk does for populated entries.
+    ///
+    /// [`PteHole`]: crate::mm::pagewalk::PteHole
+    pub(crate) unsafe fn hugetlb_make_uffd_wp_holes(&self, addr: usize, end: usize) -> Result {
         let psize = self.huge_page_size();
         let mut addr = addr & !(psize - 1);
         while addr < end {
             // SAFETY: the VMA is a valid hugetlb VMA under the mmap lock and
-            // `addr` is huge page aligned inside it.
+            // `addr` is huge page aligned inside it (caller).
             let ptep = unsafe {
                 bindings::huge_pte_alloc(
                     (*self.as_raw()).vm_mm,
@@ -59,30 +64,31 @@ impl VmaRef {
             if ptep.is_null() {
                 return Err(ENOMEM);
             }
-            // SAFETY: `ptep` is the entry of `addr` in this VMA.
-            let entry = unsafe { HugetlbEntry::new(ptep, self) };
-            let locked = entry.lock();
-            let pte = locked.get(addr, false);
-            locked.make_uffd_wp(addr, pte);
-            // An empty entry had no TLB entry; one a racing fault filled has.
-            if !pte.huge_is_none() {
-                self.flush_hugetlb_tlb_range(addr, addr + psize);
-            }
+            // SAFETY: `ptep` is the entry of `addr` in this VMA, valid under
+            // the locks the caller holds; the notifier range is active.
+            let mut entry = unsafe { HugetlbEntry::new(ptep, self, addr, addr + psize, true) };
+            entry.with_lock(|locked| locked.make_uffd_wp())?;
             addr += psize;
         }
         Ok(())
     }
 }
 
-/// A hugetlb page table entry found by a walk.
+/// A hugetlb page table entry found by a walk, for the huge page at
+/// `[start, end)` or the part of it the walk covers.
 ///
 /// # Invariants
 ///
-/// `ptep` is a valid hugetlb entry of `vma`, kept by the walk (mmap lock and
-/// hugetlb VMA lock held) for `'a`.
+/// `ptep` is a valid hugetlb entry of `vma` mapping the huge page that
+/// contains `[start, end)` (inside `vma`), kept by the walk (mmap lock and
+/// hugetlb VMA lock held) for `'a`. With `protect`, an MMU notifier
+/// protection-change range covering `[start, end)` is active.
 pub struct HugetlbEntry<'a> {
     ptep: *mut bindings::pte_t,
     vma: &'a VmaRef,
+    start: usize,
+    end: usize,
+    protect: bool,
 }
 
 impl<'a> HugetlbEntry<'a> {
@@ -90,8 +96,20 @@ impl<'a> HugetlbEntry<'a> {
     ///
     /// As in the type invariants.
     #[inline]
-    pub(crate) unsafe fn new(ptep: *mut bindings::pte_t, vma: &'a VmaRef) -> Self {
-        HugetlbEntry { ptep, vma }
+    pub(crate) unsafe fn new(
+        ptep: *mut bindings::pte_t,
+        vma: &'a VmaRef,
+        start: usize,
+        end: usize,
+        protect: bool,
+    ) -> Self {
+        HugetlbEntry {
+            ptep,
+            vma,
+            start,
+            end,
+            protect,
+        }
     }
 
     /// The VMA.
@@ -100,13 +118,21 @@ impl<'a> HugetlbEntry<'a> {
         self.vma
     }
 
+    /// Whether the walk covers the whole huge page (only then can it be
+    /// write-protected).
+    #[inline]
+    pub fn covers_page(&self) -> bool {
+        let psize = self.vma.huge_page_size();
+        self.start & (psize - 1) == 0 && self.end - self.start == psize
+    }
+
     /// Reads the entry without its lock (a snapshot), with its state: the
     /// `huge_pte_*()` predicates, and with `file`, [`PteInfo::maps_file`]
     /// for a present page that is not anonymous.
     ///
     /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]
-    pub fn get(&self, addr: usize, file: bool) -> Pte {
+    pub fn get(&self, file: bool) -> Pte {
         let mut info = 0u8;
         // SAFETY: valid entry by the type invariant; `info` is a valid byte
         // to write. The helper looks at the flags of the page a present
@@ -116,7 +142,7 @@ impl<'a> HugetlbEntry<'a> {
         unsafe {
             let raw = bindings::huge_ptep_get_info(
                 (*self.vma.as_raw()).vm_mm,
-                addr as _,
+                self.start as _,
                 self.ptep,
                 file,
                 &mut info,
@@ -126,9 +152,11 @@ impl<'a> HugetlbEntry<'a> {
     }
 
     /// Takes the file's `i_mmap` lock for writing, then the entry's page
-    /// table lock; both are released when the guard is dropped.
+    /// table lock, runs `f` with the locked entry and releases both. The
+    /// guard cannot outlive `f` (nor be leaked with the locks held), and
+    /// `&mut self` keeps `f` from locking the same entry again.
     #[inline]
-    pub fn lock(&self) -> HugetlbLock<'_> {
+    pub fn with_lock<R>(&mut self, f: impl FnOnce(&HugetlbLock<'_, 'a>) -> R) -> R {
         // SAFETY: hugetlb VMAs are file backed, the VMA is valid and the
         // lock order i_mmap_rwsem -> page table lock is the hugetlb one.
         let ptl = unsafe {
@@ -136,11 +164,12 @@ impl<'a> HugetlbEntry<'a> {
             bindings::huge_pte_lock(self.vma.as_raw(), self.ptep)
         };
         // INVARIANT: both locks were just taken.
-        HugetlbLock {
+        let locked = HugetlbLock {
             entry: self,
             ptl,
             _not_send: PhantomData,
-        }
+        };
+        f(&locked)
     }
 }
 
@@ -150,30 +179,49 @@ impl<'a> HugetlbEntry<'a> {
 ///
 /// The current task holds the `i_mmap` lock of the VMA's file for writing
 /// and the entry's page table lock `ptl`.
-pub struct HugetlbLock<'e> {
-    entry: &'e HugetlbEntry<'e>,
+pub struct HugetlbLock<'e, 'a> {
+    entry: &'e HugetlbEntry<'a>,
     ptl: *mut bindings::spinlock_t,
     _not_send: PhantomData<*mut ()>,
 }
 
-impl HugetlbLock<'_> {
-    /// Reads the entry, as [`HugetlbEntry::get`] does.
+impl HugetlbLock<'_, '_> {
+    /// Reads the entry, as [`HugetlbEntry::get`] does; under the lock it
+    /// cannot change but for the accessed and dirty bits.
     #[inline]
-    pub fn get(&self, addr: usize, file: bool) -> Pte {
-        self.entry.get(addr, file)
+    pub fn get(&self, file: bool) -> Pte {
+        self.entry.get(file)
     }
 
-    /// Write-protects the entry for userfaultfd (`pte` is its current
-    /// value): present pages get the uffd-wp bit, migration entries the
-    /// swap uffd-wp bit, empty entries a uffd-wp marker; hwpoison entries
-    /// and existing markers are left alone. The caller flushes the TLB.
-    pub fn make_uffd_wp(&self, addr: usize, pte: Pte) {
-        let vma = self.entry.vma.as_raw();
-        let ptep = self.entry.ptep;
-        // SAFETY: the entry is locked (type invariant) and belongs to `vma`.
+    /// Write-protects the whole huge page for userfaultfd, deciding on the
+    /// entry as read under the lock: present pages get the uffd-wp bit,
+    /// migration entries the swap uffd-wp bit, empty entries a uffd-wp
+    /// marker; hwpoison entries and existing markers are left alone. Then
+    /// flushes the TLB for the page (if it was populated), still under the
+    /// lock.
+    ///
+    /// `EINVAL` if the walk covers only a part of the huge page, `EPERM`
+    /// unless the walk was started by
+    /// [`MmapReadGuard::walk_page_range_protecting`].
+    ///
+    /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
+    pub fn make_uffd_wp(&self) -> Result {
+        let e = self.entry;
+        if !e.protect {
+            return Err(EPERM);
+        }
+        if !e.covers_page() {
+            return Err(EINVAL);
+        }
+        let vma = e.vma.as_raw();
+        let (ptep, addr) = (e.ptep, e.start);
+        let pte = e.get(false);
+        // SAFETY: the entry is locked (type invariant), belongs to `vma`
+        // and maps `addr`; `pte` was read under the lock; the notifier
+        // range is active.
         unsafe {
             if bindings::is_hugetlb_entry_hwpoisoned(pte.raw) || pte.is_marker() {
-                return;
+                return Ok(());
             }
             if bindings::is_hugetlb_entry_migration(pte.raw) {
                 let new = bindings::pte_swp_mkuffd_wp(pte.raw);
@@ -187,10 +235,15 @@ impl HugetlbLock<'_> {
                 bindings::set_huge_pte_at(vma, addr as _, ptep, marker);
             }
         }
+        // An entry that was empty had no TLB entry to flush.
+        if !pte.huge_is_none() {
+            e.vma.flush_hugetlb_tlb_range(e.start, e.end);
+        }
+        Ok(())
     }
 }
 
-impl Drop for HugetlbLock<'_> {
+impl Drop for HugetlbLock<'_, '_> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: both locks are held by the type invariant; released in

@@ -217,12 +217,15 @@ impl<H: ScanHandler> Registration<H> {
     }
 
     /// Registers `H` under `name` (shown in
-    /// `/sys/kernel/mm/pagemap_scan/impl`). Fails with `EBUSY` when another
-    /// handler is registered.
-    pub fn new(name: &'static CStr) -> Result<Self> {
+    /// `/sys/kernel/mm/pagemap_scan/impl`) for `module`, which each scan
+    /// pins: the module cannot be unloaded while a scan runs, however long
+    /// it sleeps in a user fault, and unregistering never waits for one.
+    /// Fails with `EBUSY` when another handler is registered.
+    pub fn new(name: &'static CStr, module: &'static ThisModule) -> Result<Self> {
         let handler = KBox::pin(
             Opaque::new(bindings::pagemap_scan_handler {
                 name: name.as_char_ptr(),
+                owner: module.as_ptr(),
                 scan: Some(Self::scan),
             }),
             GFP_KERNEL,
@@ -241,7 +244,9 @@ impl<H: ScanHandler> Registration<H> {
 impl<H: ScanHandler> Drop for Registration<H> {
     fn drop(&mut self) {
         // SAFETY: registered by the type invariant; returns once no task
-        // runs `Self::scan` any more, so the memory may go afterwards.
+        // reads the handler any more, so the memory may go afterwards. A
+        // scan still running holds a reference on the module, whose code
+        // (`Self::scan`) therefore stays.
         unsafe { bindings::pagemap_scan_unregister_handler(self.handler.get()) };
     }
 }

@@ -13,6 +13,7 @@
 use crate::build_error;
 use crate::{
     bindings,
+    error::code::{EINVAL, EPERM},
     error::Error,
     ffi::{c_int, c_ulong, c_void},
     mm::{
@@ -50,27 +51,103 @@ pub trait PageWalk: Sized {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// Called for unpopulated ranges; `vma` is `None` outside any VMA.
-    fn pte_hole(&mut self, _start: usize, _end: usize, _vma: Option<&VmaRef>) -> Result {
+    /// Called for unpopulated ranges; `hole` is `None` outside any VMA.
+    fn pte_hole(&mut self, _start: usize, _end: usize, _hole: Option<&PteHole<'_>>) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Called for every hugetlb entry covering `[start, end)`.
-    fn hugetlb_entry(&mut self, _entry: &HugetlbEntry<'_>, _start: usize, _end: usize) -> Result {
+    fn hugetlb_entry(
+        &mut self,
+        _entry: &mut HugetlbEntry<'_>,
+        _start: usize,
+        _end: usize,
+    ) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 }
 
-/// A PMD found by the walk, in a VMA the walk holds.
+/// The private data of a running walk: the walker and whether the walk
+/// announced a protection change to MMU notifier subscribers.
+struct WalkCtx<'w, W> {
+    walker: &'w mut W,
+    protect: bool,
+}
+
+/// An unpopulated range `[start, end)` of a VMA, found by the walk.
 ///
 /// # Invariants
 ///
-/// `pmdp` is a valid PMD of `vma` covering the callback's range and `walk`
-/// is the running `mm_walk`; both are valid for `'a`.
+/// `[start, end)` lies inside `vma`, which the walk holds (mmap lock). If
+/// `vma` is hugetlb, the walk holds its hugetlb VMA lock for reading (holes
+/// of hugetlb VMAs are only reported by `walk_hugetlb_range()`). With
+/// `protect`, an MMU notifier protection-change range covering the range is
+/// active.
+pub struct PteHole<'a> {
+    vma: &'a VmaRef,
+    start: usize,
+    end: usize,
+    protect: bool,
+}
+
+impl<'a> PteHole<'a> {
+    /// The VMA.
+    #[inline]
+    pub fn vma(&self) -> &'a VmaRef {
+        self.vma
+    }
+
+    /// Write-protects `[start, end)` (inside the hole) for userfaultfd,
+    /// installing uffd-wp markers: one per huge page in a hugetlb VMA,
+    /// through `uffd_wp_range()` elsewhere.
+    ///
+    /// `EINVAL` for a range outside the hole, or a VMA not registered for
+    /// uffd-wp; `EPERM` unless the walk was started by
+    /// [`MmapReadGuard::walk_page_range_protecting`].
+    pub fn make_uffd_wp(&self, start: usize, end: usize) -> Result {
+        if !self.protect {
+            return Err(EPERM);
+        }
+        if start >= end || start < self.start || end > self.end || !self.vma.userfaultfd_wp() {
+            return Err(EINVAL);
+        }
+        if self.vma.is_hugetlb() {
+            // SAFETY: the range is inside the hugetlb VMA (checked), whose
+            // mmap lock and hugetlb VMA lock the walk holds and whose
+            // notifier range is active (type invariant).
+            unsafe { self.vma.hugetlb_make_uffd_wp_holes(start, end) }
+        } else {
+            self.vma.uffd_wp_range(start, end - start, true).map(|_| ())
+        }
+    }
+}
+
+/// A PMD found by the walk, in a VMA the walk holds, for the part
+/// `[start, end)` of its range that the walk covers.
+///
+/// Its PTE table or huge entry is only lent to closures
+/// ([`PmdEntry::with_ptes`], [`PmdEntry::view`], [`PmdEntry::with_huge`]),
+/// which take `&mut self`: a closure cannot lock the PMD again, ask for a
+/// retry, or reach the scheduling point [`PmdEntry::cond_resched`] while
+/// a lock is held, and the lock is released when it returns.
+///
+/// (The 6.12 kernel's doctests cannot be `compile_fail`: the misuses are
+/// proven compile errors by `tools/testing/compile_fail/`, run by
+/// `make lint`.)
+///
+/// # Invariants
+///
+/// `pmdp` is a valid PMD of `vma` mapping `[start, end)` (inside one PMD
+/// and inside `vma`) and `walk` is the running `mm_walk`; both are valid
+/// for `'a`. With `protect`, an MMU notifier protection-change range
+/// covering `[start, end)` is active.
 pub struct PmdEntry<'a> {
     pmdp: *mut bindings::pmd_t,
     walk: *mut bindings::mm_walk,
     vma: &'a VmaRef,
+    start: usize,
+    end: usize,
+    protect: bool,
 }
 
 /// What a PMD maps, as [`PmdEntry::view`] found it.
@@ -91,23 +168,29 @@ impl<'a> PmdEntry<'a> {
         self.vma
     }
 
+    /// The range of the PMD the walk covers.
+    #[inline]
+    pub fn range(&self) -> (usize, usize) {
+        (self.start, self.end)
+    }
+
     /// Locks the PMD if it maps a transparent huge page (or a THP
-    /// migration entry), reading its state; `None` if it points to a PTE
-    /// table (or is empty). `addr` is the start of the walked range in the
-    /// PMD; with `file`, [`PteInfo::maps_file`] is evaluated too.
+    /// migration entry), reads its state and runs `f` with the locked
+    /// entry; `None` (without calling `f`) if it points to a PTE table (or
+    /// is empty). With `file`, [`PteInfo::maps_file`] is evaluated too.
     ///
     /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]
-    pub fn lock_huge(&self, addr: usize, file: bool) -> Option<PmdHugeLock<'a>> {
+    pub fn with_huge<R>(&mut self, file: bool, f: impl FnOnce(&PmdHugeLock<'a>) -> R) -> Option<R> {
         #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
         {
             let mut info = 0u8;
-            // SAFETY: valid PMD of a valid VMA by the type invariant; `info`
-            // is a valid byte to write.
+            // SAFETY: valid PMD of a valid VMA mapping `start` by the type
+            // invariant; `info` is a valid byte to write.
             let ptl = unsafe {
                 bindings::pmd_huge_lock_info(
                     self.vma.as_raw(),
-                    addr as _,
+                    self.start as _,
                     self.pmdp,
                     file,
                     &mut info,
@@ -116,27 +199,52 @@ impl<'a> PmdEntry<'a> {
             if ptl.is_null() {
                 return None;
             }
+            let addr = self.start & !(crate::mm::PMD_SIZE - 1);
+            let (pmdp, vma, protect) = (self.pmdp, self.vma, self.protect);
             // SAFETY: the helper returned the held lock of a huge PMD of
-            // `vma` and its state; the guard takes the lock over.
-            Some(unsafe { PmdHugeLock::new(self.pmdp, ptl, self.vma, info) })
+            // `vma`, which maps the PMD-aligned `addr` (a huge PMD only
+            // exists where the whole PMD range is inside the VMA), and its
+            // state; the guard takes the lock over.
+            let huge = unsafe { PmdHugeLock::new(pmdp, ptl, vma, addr, protect, info) };
+            Some(f(&huge))
         }
         #[cfg(not(CONFIG_TRANSPARENT_HUGEPAGE))]
         {
-            let _ = (addr, file);
+            let _ = (file, f);
             None
         }
     }
 
+    /// Splits a transparent huge page mapped by this PMD into a PTE table
+    /// (nothing if there is none any more), so that a part of it can be
+    /// handled page by page. Takes the PMD lock and notifies MMU notifier
+    /// subscribers itself.
+    #[inline]
+    pub fn split_huge(&mut self) {
+        #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
+        {
+            // SAFETY: the VMA is valid under the mmap lock the walk holds,
+            // the PMD is its entry for `start` (type invariant), and
+            // `split_huge_pmd()` takes the PMD lock and checks the PMD.
+            unsafe { bindings::split_huge_pmd(self.vma.as_raw(), self.pmdp, self.start as _) };
+        }
+    }
+
     /// What the PMD maps, for a walker that changes nothing and looks at no
-    /// page: the PTE table for `[start, end)` (inside this PMD and the VMA),
-    /// locked and in lazy MMU mode, its entries read as `Q` says; or the
-    /// state of a transparent huge page (or THP migration entry), read once
-    /// without its lock (a snapshot; [`PteInfo::maps_file`] is never set).
-    /// One helper call for either.
+    /// page: the PTE table for `[start, end)` (inside this PMD's walked
+    /// range), locked and in lazy MMU mode, its entries read as `Q` says and
+    /// lent to `f`; or the state of a transparent huge page (or THP
+    /// migration entry), read once without its lock (a snapshot;
+    /// [`PteInfo::maps_file`] is never set). One helper call for either.
     ///
     /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]
-    pub fn view<Q: PteQuery>(&self, start: usize, end: usize) -> PmdView<PteTable<'a, Q>> {
+    pub fn view<Q: PteQuery, R>(
+        &mut self,
+        start: usize,
+        end: usize,
+        f: impl FnOnce(&mut PteTable<'a, Q>) -> R,
+    ) -> PmdView<R> {
         #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
         {
             if !self.range_ok(start, end) {
@@ -156,9 +264,11 @@ impl<'a> PmdEntry<'a> {
                 )
             };
             if !ptep.is_null() {
-                // SAFETY: mapped, locked and in lazy MMU mode by the helper;
-                // `[start, end)` is in one PMD and inside the VMA (checked).
-                return PmdView::Table(unsafe { PteTable::new(ptep, ptl, self.vma, start, end) });
+                // SAFETY: mapped, locked and in lazy MMU mode by the
+                // helper; `[start, end)` is inside the range this PMD maps
+                // (checked), so inside one PMD and the VMA.
+                let mut t = unsafe { PteTable::new(ptep, ptl, self.vma, start, end, self.protect) };
+                return PmdView::Table(f(&mut t));
             }
             match u8::try_from(huge) {
                 Ok(info) => PmdView::Huge(PteInfo::from_raw(info)),
@@ -166,29 +276,31 @@ impl<'a> PmdEntry<'a> {
             }
         }
         #[cfg(not(CONFIG_TRANSPARENT_HUGEPAGE))]
-        match self.lock_ptes(start, end) {
-            Some(t) => PmdView::Table(t),
+        match self.with_ptes(start, end, f) {
+            Some(r) => PmdView::Table(r),
             None => PmdView::Gone,
         }
     }
 
-    /// Whether `[start, end)` lies within this PMD and the VMA.
+    /// Whether `[start, end)` is a non-empty part of the range this PMD
+    /// maps in the walk.
     #[inline]
     fn range_ok(&self, start: usize, end: usize) -> bool {
-        let pmd_mask = !(crate::mm::PMD_SIZE - 1);
-        start < end
-            && start & pmd_mask == (end - 1) & pmd_mask
-            && start >= self.vma.start()
-            && end <= self.vma.end()
+        self.start <= start && start < end && end <= self.end
     }
 
-    /// Maps and locks the PTE table for `[start, end)` (inside this PMD and
-    /// the VMA), in lazy MMU mode; its entries are read as `Q` says. `None`
-    /// if the range is not, or if the PMD changed under us (no table any
-    /// more): the caller should then ask the walk to retry with
-    /// [`PmdEntry::again`].
+    /// Maps and locks the PTE table for `[start, end)` (inside this PMD's
+    /// walked range), in lazy MMU mode, and lends it to `f`; its entries
+    /// are read as `Q` says. `None` (without calling `f`) if the range is
+    /// not inside, or if the PMD changed under us (no table any more): the
+    /// caller should then ask the walk to retry with [`PmdEntry::again`].
     #[inline]
-    pub fn lock_ptes<Q: PteQuery>(&self, start: usize, end: usize) -> Option<PteTable<'a, Q>> {
+    pub fn with_ptes<Q: PteQuery, R>(
+        &mut self,
+        start: usize,
+        end: usize,
+        f: impl FnOnce(&mut PteTable<'a, Q>) -> R,
+    ) -> Option<R> {
         if !self.range_ok(start, end) {
             return None;
         }
@@ -201,8 +313,9 @@ impl<'a> PmdEntry<'a> {
             return None;
         }
         // SAFETY: mapped, locked and in lazy MMU mode above; `[start, end)`
-        // is in one PMD and inside the VMA (checked above).
-        Some(unsafe { PteTable::new(ptep, ptl, self.vma, start, end) })
+        // is inside the range this PMD maps (checked above).
+        let mut t = unsafe { PteTable::new(ptep, ptl, self.vma, start, end, self.protect) };
+        Some(f(&mut t))
     }
 
     /// Asks the walk to call `pmd_entry` for this PMD again.
@@ -211,6 +324,18 @@ impl<'a> PmdEntry<'a> {
         // SAFETY: the running walk, by the type invariant; only this
         // callback touches its action field now.
         unsafe { (*self.walk).action = bindings::page_walk_action_ACTION_AGAIN };
+    }
+
+    /// Gives the CPU to another task if one should run (`cond_resched()`),
+    /// as C walkers do after each PTE table. Takes `&mut self`, so it cannot
+    /// be reached while a PTE table or huge PMD lock lent by this entry is
+    /// held; the walk itself holds only the mmap lock here (a sleeping
+    /// lock).
+    #[inline]
+    pub fn cond_resched(&mut self) {
+        // SAFETY: a `pmd_entry` callback runs in sleepable context with no
+        // spinlock held but those this entry lends (none now: `&mut self`).
+        unsafe { bindings::cond_resched() };
     }
 }
 
@@ -247,10 +372,10 @@ impl<W: PageWalk> Ops<W> {
     ///
     /// `walk` is the running walk started by [`MmapReadGuard::walk_page_range`]
     /// with a `W` as private data.
-    unsafe fn walker<'w>(walk: *mut bindings::mm_walk) -> &'w mut W {
-        // SAFETY: `private` is the `&mut W` the walk was started with, not
-        // used elsewhere while a callback runs.
-        unsafe { &mut *(*walk).private.cast::<W>() }
+    unsafe fn ctx<'w>(walk: *mut bindings::mm_walk) -> &'w mut WalkCtx<'w, W> {
+        // SAFETY: `private` is the `&mut WalkCtx<W>` the walk was started
+        // with, not used elsewhere while a callback runs.
+        unsafe { &mut *(*walk).private.cast::<WalkCtx<'w, W>>() }
     }
 
     /// # Safety
@@ -264,8 +389,8 @@ impl<W: PageWalk> Ops<W> {
     ) -> c_int {
         // SAFETY: called by the walk started with our ops; `vma` is set and
         // valid during `test_walk`.
-        let (w, vma) = unsafe { (Self::walker(walk), VmaRef::from_raw((*walk).vma)) };
-        match w.test_walk(vma, start, end) {
+        let (c, vma) = unsafe { (Self::ctx(walk), VmaRef::from_raw((*walk).vma)) };
+        match c.walker.test_walk(vma, start, end) {
             Ok(VmaAction::Walk) => 0,
             Ok(VmaAction::Skip) => 1,
             Err(e) => e.to_errno(),
@@ -283,10 +408,21 @@ impl<W: PageWalk> Ops<W> {
         walk: *mut bindings::mm_walk,
     ) -> c_int {
         // SAFETY: called by the walk started with our ops, inside a VMA.
-        let (w, vma) = unsafe { (Self::walker(walk), VmaRef::from_raw((*walk).vma)) };
-        // INVARIANT: the walk's PMD and walk, valid during this callback.
-        let mut pmd = PmdEntry { pmdp, walk, vma };
-        errno(w.pmd_entry(&mut pmd, start, end))
+        let (c, vma) = unsafe { (Self::ctx(walk), VmaRef::from_raw((*walk).vma)) };
+        let (start, end) = (start as usize, end as usize);
+        // INVARIANT: the walk's PMD and walk, valid during this callback;
+        // the walk hands each PMD the part of the walked range inside it
+        // and inside the VMA; `protect` says whether the walk's notifier
+        // range (the whole walked range) is active.
+        let mut pmd = PmdEntry {
+            pmdp,
+            walk,
+            vma,
+            start,
+            end,
+            protect: c.protect,
+        };
+        errno(c.walker.pmd_entry(&mut pmd, start, end))
     }
 
     /// # Safety
@@ -301,14 +437,25 @@ impl<W: PageWalk> Ops<W> {
     ) -> c_int {
         // SAFETY: called by the walk started with our ops; `vma` is NULL or
         // valid.
-        let (w, vma) = unsafe {
+        let (c, vma) = unsafe {
             let vma = (*walk).vma;
             (
-                Self::walker(walk),
+                Self::ctx(walk),
                 (!vma.is_null()).then(|| VmaRef::from_raw(vma)),
             )
         };
-        errno(w.pte_hole(start, end, vma))
+        let (start, end) = (start as usize, end as usize);
+        // INVARIANT: with a VMA, the walk reports holes inside it; in a
+        // hugetlb VMA only from `walk_hugetlb_range()`, which holds the
+        // hugetlb VMA lock. (A walker without `test_walk` also gets the
+        // whole of a `VM_PFNMAP` VMA as a hole: inside it, not hugetlb.)
+        let hole = vma.map(|vma| PteHole {
+            vma,
+            start,
+            end,
+            protect: c.protect,
+        });
+        errno(c.walker.pte_hole(start, end, hole.as_ref()))
     }
 
     /// # Safety
@@ -322,13 +469,18 @@ impl<W: PageWalk> Ops<W> {
         end: c_ulong,
         walk: *mut bindings::mm_walk,
     ) -> c_int {
+        let (start, end) = (start as usize, end as usize);
         // SAFETY: called by the walk started with our ops, inside a hugetlb
-        // VMA, with the hugetlb VMA lock held.
-        let (w, entry) = unsafe {
+        // VMA, with the hugetlb VMA lock held, for the entry of the huge
+        // page containing `[start, end)`; the notifier range covers the
+        // walked range if `protect`.
+        let (c, mut entry) = unsafe {
             let vma = VmaRef::from_raw((*walk).vma);
-            (Self::walker(walk), HugetlbEntry::new(ptep, vma))
+            let c = Self::ctx(walk);
+            let protect = c.protect;
+            (c, HugetlbEntry::new(ptep, vma, start, end, protect))
         };
-        errno(w.hugetlb_entry(&entry, start, end))
+        errno(c.walker.hugetlb_entry(&mut entry, start, end))
     }
 }
 
@@ -342,21 +494,45 @@ fn errno(r: Result) -> c_int {
 }
 
 impl MmapReadGuard<'_> {
-    /// Walks the page tables of `[start, end)` with `walker`.
+    /// Walks the page tables of `[start, end)` with `walker`, changing
+    /// nothing: the write-protect methods of what the callbacks get fail
+    /// with `EPERM`.
     ///
     /// Returns the first error a callback returned, or the walk's own
     /// (`EINVAL` for a bad range).
+    #[inline]
     pub fn walk_page_range<W: PageWalk>(&self, start: usize, end: usize, walker: &mut W) -> Result {
+        self.walk(start, end, walker, false)
+    }
+
+    /// Walks the page tables of `[start, end)` with `walker`, which may
+    /// write-protect entries: MMU notifier subscribers (KVM, IOMMU, HMM) are
+    /// told that the protection of the range changes before the walk, and
+    /// that the change is over after it.
+    pub fn walk_page_range_protecting<W: PageWalk>(
+        &self,
+        start: usize,
+        end: usize,
+        walker: &mut W,
+    ) -> Result {
+        let _change = self.protection_change(start, end);
+        self.walk(start, end, walker, true)
+    }
+
+    #[inline]
+    fn walk<W: PageWalk>(&self, start: usize, end: usize, walker: &mut W, protect: bool) -> Result {
+        let mut ctx = WalkCtx { walker, protect };
         // SAFETY: the mmap read lock is held (type invariant of the guard),
-        // the ops match `W`, and `walker` is exclusively borrowed for the
-        // duration of the walk.
+        // the ops match `W`, `ctx` is exclusively borrowed for the duration
+        // of the walk, and with `protect` the caller started a protection
+        // change notifier for the whole range.
         let ret = unsafe {
             bindings::walk_page_range(
                 self.mm().as_raw(),
                 start as _,
                 end as _,
                 &Ops::<W>::OPS,
-                (walker as *mut W).cast::<c_void>(),
+                (&mut ctx as *mut WalkCtx<'_, W>).cast::<c_void>(),
             )
         };
         if ret < 0 {

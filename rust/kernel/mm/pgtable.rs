@@ -10,7 +10,12 @@
 //!
 //! C header: [`include/linux/pgtable.h`](srctree/include/linux/pgtable.h)
 
-use crate::{bindings, mm::virt::VmaRef, mm::PAGE_SIZE};
+use crate::{
+    bindings,
+    error::{code::EPERM, Error},
+    mm::virt::VmaRef,
+    mm::PAGE_SIZE,
+};
 use core::marker::PhantomData;
 
 /// The state of a page table entry, in one byte (`include/linux/pte_info.h`).
@@ -224,6 +229,14 @@ pub struct PteRun {
 /// equal [`PteInfo`] (as far as `Q` evaluates it) for a [`Classify`] query,
 /// as runs of entries that are not write-protected for [`Protection`].
 ///
+/// A walker never owns one: [`PmdEntry::with_ptes`] and [`PmdEntry::view`]
+/// lend it to a closure and unlock it (after flushing the TLB for what was
+/// write-protected) when the closure returns, so it cannot be leaked with
+/// the lock held or the TLB left stale.
+///
+/// [`PmdEntry::with_ptes`]: crate::mm::pagewalk::PmdEntry::with_ptes
+/// [`PmdEntry::view`]: crate::mm::pagewalk::PmdEntry::view
+///
 /// # Invariants
 ///
 /// `ptep` points to the PTE of `start` in a mapped PTE table whose lock
@@ -233,13 +246,19 @@ pub struct PteRun {
 /// number of entries. For a [`Classify`] query, `info[..len]` holds their
 /// classification and `pos` (index of the next entry to yield) is in
 /// `batch..=batch + len`; for [`Protection`], bit `i` of `mask` is set if
-/// entry `batch + i` is not write-protected and not yielded yet.
+/// entry `batch + i` is not write-protected and not yielded yet. With
+/// `protect`, an MMU notifier protection-change range covering
+/// `[start, end)` is active. `flush_start..flush_end` (empty if equal)
+/// covers every entry write-protected through the guard.
 pub struct PteTable<'a, Q: PteQuery> {
     ptep: *mut bindings::pte_t,
     ptl: *mut bindings::spinlock_t,
     vma: &'a VmaRef,
     start: usize,
     end: usize,
+    protect: bool,
+    flush_start: usize,
+    flush_end: usize,
     nr: usize,
     pos: usize,
     batch: usize,
@@ -278,7 +297,8 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     ///
     /// The caller must have mapped and locked the table and entered lazy
     /// MMU mode as described in the type invariants (`start < end`), and
-    /// hands all three over to the guard.
+    /// hands all three over to the guard; `protect` only if a protection
+    /// change notifier covers `[start, end)` for the guard's lifetime.
     #[inline]
     pub(crate) unsafe fn new(
         ptep: *mut bindings::pte_t,
@@ -286,14 +306,19 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
         vma: &'a VmaRef,
         start: usize,
         end: usize,
+        protect: bool,
     ) -> Self {
-        // INVARIANT: nothing read yet (`pos == batch`, `len == 0`).
+        // INVARIANT: nothing read or written yet (`pos == batch`,
+        // `len == 0`, empty flush range).
         PteTable {
             ptep,
             ptl,
             vma,
             start,
             end,
+            protect,
+            flush_start: 0,
+            flush_end: 0,
             nr: (end - start) / PAGE_SIZE,
             pos: 0,
             batch: 0,
@@ -311,28 +336,50 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     }
 
     /// Write-protects the entries mapping `[addr, end)` for userfaultfd: a
-    /// present page gets the uffd-wp bit, a swap entry its swap uffd-wp bit,
-    /// an empty entry a uffd-wp pte marker. The part of the range outside
-    /// the table is ignored. The caller flushes the TLB for the range before
-    /// dropping the table.
+    /// present page gets the uffd-wp bit, a swap entry its swap uffd-wp bit
+    /// (a writable migration entry is made read-only too), an empty entry a
+    /// uffd-wp pte marker. The part of the range outside the table is
+    /// ignored. The TLB is flushed for what was changed before the table is
+    /// unlocked.
+    ///
+    /// `EPERM` unless the walk was started by
+    /// [`MmapReadGuard::walk_page_range_protecting`], which tells MMU
+    /// notifier subscribers about the change.
+    ///
+    /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
     #[inline]
-    pub fn make_uffd_wp(&self, addr: usize, end: usize) {
-        let addr = core::cmp::max(addr, self.start);
+    pub fn make_uffd_wp(&mut self, addr: usize, end: usize) -> Result<(), Error> {
+        if !self.protect {
+            return Err(EPERM);
+        }
+        let addr = core::cmp::max(addr & !(PAGE_SIZE - 1), self.start);
         let end = core::cmp::min(end, self.end);
         if addr >= end {
-            return;
+            return Ok(());
         }
         let first = (addr - self.start) / PAGE_SIZE;
+        let n = (end - addr).div_ceil(PAGE_SIZE);
         // SAFETY: the entries of `[addr, end)` are in the locked table
-        // (clamped to the range above) and belong to `vma`.
+        // (clamped to the range above) and belong to `vma`; the notifier
+        // range is active (`protect`).
         unsafe {
             bindings::ptes_make_uffd_wp(
                 self.vma.as_raw(),
-                (self.start + first * PAGE_SIZE) as _,
+                addr as _,
                 self.ptep.wrapping_add(first),
-                ((end - addr).div_ceil(PAGE_SIZE)) as u32,
+                n as u32,
             )
         };
+        // INVARIANT: the flush range grows to cover what was changed.
+        let last = addr + n * PAGE_SIZE;
+        if self.flush_start == self.flush_end {
+            self.flush_start = addr;
+            self.flush_end = last;
+        } else {
+            self.flush_start = core::cmp::min(self.flush_start, addr);
+            self.flush_end = core::cmp::max(self.flush_end, last);
+        }
+        Ok(())
     }
 }
 
@@ -432,6 +479,12 @@ impl PteTable<'_, Protection> {
 impl<Q: PteQuery> Drop for PteTable<'_, Q> {
     #[inline]
     fn drop(&mut self) {
+        if self.flush_start != self.flush_end {
+            // Under the lock, as C's walkers do: no CPU may keep writing
+            // through a stale entry once another thread can see the
+            // protected one.
+            self.vma.flush_tlb_range(self.flush_start, self.flush_end);
+        }
         // SAFETY: mapped, locked and in lazy MMU mode by the type invariant.
         unsafe { bindings::pte_table_unlock(self.ptep, self.ptl) };
     }
@@ -439,14 +492,24 @@ impl<Q: PteQuery> Drop for PteTable<'_, Q> {
 
 /// A huge (transparent huge page) PMD, locked (`pmd_trans_huge_lock()`).
 ///
+/// Lent to a closure by [`PmdEntry::with_huge`], which unlocks it when the
+/// closure returns. It carries the PMD's address, so that what it changes,
+/// flushes and announces is always the range this PMD maps.
+///
+/// [`PmdEntry::with_huge`]: crate::mm::pagewalk::PmdEntry::with_huge
+///
 /// # Invariants
 ///
-/// `pmdp` is a huge or swap PMD of `vma` whose lock `ptl` is held, and
-/// `info` its state, read under that lock.
+/// `pmdp` is a huge or swap PMD of `vma` mapping `[addr, addr + PMD_SIZE)`
+/// (`addr` PMD aligned, the range inside `vma`) whose lock `ptl` is held,
+/// and `info` its state, read under that lock. With `protect`, an MMU
+/// notifier protection-change range covering the PMD is active.
 pub struct PmdHugeLock<'a> {
     pmdp: *mut bindings::pmd_t,
     ptl: *mut bindings::spinlock_t,
     vma: &'a VmaRef,
+    addr: usize,
+    protect: bool,
     info: PteInfo,
 }
 
@@ -461,14 +524,24 @@ impl<'a> PmdHugeLock<'a> {
         pmdp: *mut bindings::pmd_t,
         ptl: *mut bindings::spinlock_t,
         vma: &'a VmaRef,
+        addr: usize,
+        protect: bool,
         info: u8,
     ) -> Self {
         PmdHugeLock {
             pmdp,
             ptl,
             vma,
+            addr,
+            protect,
             info: PteInfo(info),
         }
+    }
+
+    /// The address the huge PMD maps from.
+    #[inline]
+    pub fn addr(&self) -> usize {
+        self.addr
     }
 
     /// The state of the entry when it was locked; it cannot change while
@@ -478,14 +551,24 @@ impl<'a> PmdHugeLock<'a> {
         self.info
     }
 
-    /// Write-protects the whole huge PMD mapping `addr` for userfaultfd and
-    /// flushes its TLB entries. Migration entries get the swap uffd-wp bit;
-    /// other non-present entries are left alone.
+    /// Write-protects the whole huge PMD for userfaultfd and flushes its
+    /// TLB entries. Migration entries get the swap uffd-wp bit and are made
+    /// read-only; other non-present entries are left alone.
+    ///
+    /// `EPERM` unless the walk was started by
+    /// [`MmapReadGuard::walk_page_range_protecting`].
+    ///
+    /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
     #[inline]
-    pub fn make_uffd_wp(&self, addr: usize) {
+    pub fn make_uffd_wp(&self) -> Result<(), Error> {
+        if !self.protect {
+            return Err(EPERM);
+        }
         let vma = self.vma.as_raw();
-        // SAFETY: the PMD is locked and belongs to `vma` (type invariant),
-        // so it is still present, or still a swap entry, as `info` says.
+        let addr = self.addr;
+        // SAFETY: the PMD is locked, maps `addr` and belongs to `vma` (type
+        // invariant), so it is still present, or still a swap entry, as
+        // `info` says; the notifier range is active (`protect`).
         unsafe {
             if self.info.is_present() {
                 let old = bindings::pmdp_invalidate_ad(vma, addr as _, self.pmdp);
@@ -501,17 +584,7 @@ impl<'a> PmdHugeLock<'a> {
             }
         }
         self.vma.flush_tlb_range(addr, addr + crate::mm::PMD_SIZE);
-    }
-
-    /// Drops the lock and splits the huge PMD into a PTE table, so that a
-    /// part of it can be handled page by page.
-    #[inline]
-    pub fn unlock_and_split(self, addr: usize) {
-        let (pmdp, vma) = (self.pmdp, self.vma);
-        drop(self);
-        // SAFETY: the VMA is valid under the mmap lock the walk holds, and
-        // `split_huge_pmd()` takes the PMD lock itself.
-        unsafe { bindings::split_huge_pmd(vma.as_raw(), pmdp, addr as _) };
+        Ok(())
     }
 }
 

@@ -105,13 +105,27 @@ impl VmaRef {
     }
 
     /// Write-protects (or unprotects) `[start, start + len)` with uffd-wp,
-    /// installing pte markers on unpopulated entries (`uffd_wp_range()`).
+    /// installing pte markers on unpopulated entries (`uffd_wp_range()`),
+    /// which notifies MMU notifier subscribers itself.
     ///
-    /// The range must lie inside this VMA and the VMA must be registered
-    /// for uffd-wp; the mmap read lock is held by the type invariant.
+    /// `EINVAL` unless the range is page aligned, lies inside this VMA and
+    /// the VMA is registered for uffd-wp (C would warn), and for a hugetlb
+    /// VMA, whose VMA lock C would take for writing: inside a walk of it,
+    /// which holds that lock for reading, that deadlocks (a walk protects
+    /// hugetlb holes with [`PteHole::make_uffd_wp`] instead). The mmap read
+    /// lock is held by the type invariant.
+    ///
+    /// [`PteHole::make_uffd_wp`]: crate::mm::pagewalk::PteHole::make_uffd_wp
     #[inline]
     pub fn uffd_wp_range(&self, start: usize, len: usize, enable: bool) -> Result<usize> {
-        if start < self.start() || start.saturating_add(len) > self.end() {
+        let page_mask = crate::mm::PAGE_SIZE - 1;
+        if len == 0
+            || (start | len) & page_mask != 0
+            || start < self.start()
+            || start.saturating_add(len) > self.end()
+            || !self.userfaultfd_wp()
+            || self.is_hugetlb()
+        {
             return Err(EINVAL);
         }
         // SAFETY: the VMA is valid, its mmap lock is held, and the range

@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 			int w = written(page);
 
 			hits++;
-			printf("# round %ld page %ld: protected while migrating, then written: %s\n",
+			printf("# round %ld page %ld: protected in migration, then written: %s\n",
 			       rounds, page, w ? "yes" : "no");
 			spurious += w;
 		}

@@ -1,0 +1,7 @@
+// expect: E0500
+// The same PTE table cannot be locked twice (a self-deadlock).
+fn f(pmd: &mut PmdEntry<'_>, s: usize, e: usize) {
+    pmd.with_ptes::<Classes, _>(s, e, |_t| {
+        pmd.with_ptes::<Classes, _>(s, e, |_u| ());
+    });
+}
