@@ -107,7 +107,7 @@ impl ScanHandler for RustScan {
                 ret = Err(EINTR);
                 break;
             }
-            let lock = match user.mmap_read_lock_killable() {
+            let mut lock = match user.mmap_read_lock_killable() {
                 Ok(l) => l,
                 Err(e) => {
                     ret = Err(e);
@@ -485,6 +485,18 @@ impl PageWalk for ScanWalk<'_> {
         let ret = full(self.out.output(categories, addr, &mut end));
         if addr == end || !self.args.wp_matching() {
             return ret;
+        }
+        if vma.is_hugetlb() {
+            // The walk reports hugetlb holes a huge page at a time; one
+            // cannot be write-protected in part: take it back and go on, as
+            // for a populated hugetlb entry.
+            let psize = vma.huge_page_size() as u64;
+            if addr & (psize - 1) != 0 || end != addr + psize {
+                self.out.backout(addr, end);
+                self.out.walk_end = addr;
+                self.hugetlb_backout = true;
+                return Ok(());
+            }
         }
         hole.make_uffd_wp(addr as usize, end as usize).and(ret)
     }

@@ -260,6 +260,12 @@ static pte_t pte_swp_mkuffd_wp_readonly(pte_t pte)
 	return pte_swp_mkuffd_wp(newpte);
 }
 
+/* The same for a hugetlb migration entry (same swap entry encoding). */
+pte_t rust_helper_huge_pte_swp_mkuffd_wp_readonly(pte_t pte)
+{
+	return pte_swp_mkuffd_wp_readonly(pte);
+}
+
 pte_t rust_helper_make_pte_marker_uffd_wp(void)
 {
 	return make_pte_marker(PTE_MARKER_UFFD_WP);

@@ -39,7 +39,8 @@ impl VmaRef {
     ///
     /// The caller holds the mmap lock and this VMA's hugetlb VMA lock for
     /// reading, an MMU notifier protection-change range covers the range,
-    /// and `[addr, end)` lies inside the VMA, which is hugetlb.
+    /// and `[addr, end)` lies inside the VMA, which is hugetlb and
+    /// registered for uffd-wp; both ends are huge page aligned.
     ///
     /// Called from a walk over this hugetlb VMA (see [`PteHole`]):
     /// `uffd_wp_range()` would take the hugetlb VMA lock for writing and
@@ -49,7 +50,7 @@ impl VmaRef {
     /// [`PteHole`]: crate::mm::pagewalk::PteHole
     pub(crate) unsafe fn hugetlb_make_uffd_wp_holes(&self, addr: usize, end: usize) -> Result {
         let psize = self.huge_page_size();
-        let mut addr = addr & !(psize - 1);
+        let mut addr = addr;
         while addr < end {
             // SAFETY: the VMA is a valid hugetlb VMA under the mmap lock and
             // `addr` is huge page aligned inside it (caller).
@@ -200,8 +201,8 @@ impl HugetlbLock<'_, '_> {
     /// flushes the TLB for the page (if it was populated), still under the
     /// lock.
     ///
-    /// `EINVAL` if the walk covers only a part of the huge page, `EPERM`
-    /// unless the walk was started by
+    /// `EINVAL` if the walk covers only a part of the huge page or the VMA
+    /// is not registered for uffd-wp, `EPERM` unless the walk was started by
     /// [`MmapReadGuard::walk_page_range_protecting`].
     ///
     /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
@@ -210,7 +211,7 @@ impl HugetlbLock<'_, '_> {
         if !e.protect {
             return Err(EPERM);
         }
-        if !e.covers_page() {
+        if !e.covers_page() || !e.vma.userfaultfd_wp() {
             return Err(EINVAL);
         }
         let vma = e.vma.as_raw();
@@ -224,7 +225,9 @@ impl HugetlbLock<'_, '_> {
                 return Ok(());
             }
             if bindings::is_hugetlb_entry_migration(pte.raw) {
-                let new = bindings::pte_swp_mkuffd_wp(pte.raw);
+                // Read-only as well as uffd-wp, as hugetlb_change_protection()
+                // does: a writable migration entry would come back writable.
+                let new = bindings::huge_pte_swp_mkuffd_wp_readonly(pte.raw);
                 bindings::set_huge_pte_at(vma, addr as _, ptep, new);
             } else if !pte.huge_is_none() {
                 let old = bindings::huge_ptep_modify_prot_start(vma, addr as _, ptep);

@@ -4,8 +4,11 @@
 //!
 //! The C code in `fs/proc/task_mmu.c` serves the ioctl unless a handler is
 //! registered here. [`Registration`] registers one and unregisters it when
-//! dropped; unregistering waits for the scans in flight (SRCU), so a module
-//! can be unloaded while tasks are scanning.
+//! dropped. Each scan pins the registering module, so it cannot be unloaded
+//! while a scan runs (rmmod fails at once); unregistering only waits for the
+//! handler lookups in flight (SRCU), never for a scan. A module that goes
+//! away with its handler registered (a failed init, a leaked registration)
+//! is dropped by the hook, and only a live module serves.
 //!
 //! C header: [`include/linux/pagemap_scan.h`](srctree/include/linux/pagemap_scan.h)
 

@@ -20,7 +20,7 @@ use crate::{
         hugetlb::HugetlbEntry,
         pgtable::{PmdHugeLock, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
-        MmapReadGuard,
+        Mm, MmapReadGuard,
     },
     prelude::*,
 };
@@ -74,7 +74,9 @@ struct WalkCtx<'w, W> {
     protect: bool,
 }
 
-/// An unpopulated range `[start, end)` of a VMA, found by the walk.
+/// An unpopulated range `[start, end)` of a VMA, found by the walk (or, for
+/// a walker without `test_walk`, a whole `VM_PFNMAP` VMA, which the walk
+/// does not descend into).
 ///
 /// # Invariants
 ///
@@ -101,23 +103,36 @@ impl<'a> PteHole<'a> {
     /// installing uffd-wp markers: one per huge page in a hugetlb VMA,
     /// through `uffd_wp_range()` elsewhere.
     ///
-    /// `EINVAL` for a range outside the hole, or a VMA not registered for
-    /// uffd-wp; `EPERM` unless the walk was started by
+    /// `EINVAL` for a range outside the hole, a VMA not registered for
+    /// uffd-wp or mapping raw PFNs (a walker without `test_walk` is handed
+    /// a whole `VM_PFNMAP` VMA as a hole), or, in a hugetlb VMA, a range
+    /// that is not made of whole huge pages (one cannot be protected in
+    /// part); `EPERM` unless the walk was started by
     /// [`MmapReadGuard::walk_page_range_protecting`].
     pub fn make_uffd_wp(&self, start: usize, end: usize) -> Result {
         if !self.protect {
             return Err(EPERM);
         }
-        if start >= end || start < self.start || end > self.end || !self.vma.userfaultfd_wp() {
+        let vma = self.vma;
+        if start >= end
+            || start < self.start
+            || end > self.end
+            || !vma.userfaultfd_wp()
+            || vma.is_pfnmap()
+        {
             return Err(EINVAL);
         }
-        if self.vma.is_hugetlb() {
+        if vma.is_hugetlb() {
+            let mask = vma.huge_page_size() - 1;
+            if (start | end) & mask != 0 {
+                return Err(EINVAL);
+            }
             // SAFETY: the range is inside the hugetlb VMA (checked), whose
             // mmap lock and hugetlb VMA lock the walk holds and whose
             // notifier range is active (type invariant).
-            unsafe { self.vma.hugetlb_make_uffd_wp_holes(start, end) }
+            unsafe { vma.hugetlb_make_uffd_wp_holes(start, end) }
         } else {
-            self.vma.uffd_wp_range(start, end - start, true).map(|_| ())
+            vma.uffd_wp_range(start, end - start, true).map(|_| ())
         }
     }
 }
@@ -200,7 +215,11 @@ impl<'a> PmdEntry<'a> {
                 return None;
             }
             let addr = self.start & !(crate::mm::PMD_SIZE - 1);
-            let (pmdp, vma, protect) = (self.pmdp, self.vma, self.protect);
+            let (pmdp, vma) = (self.pmdp, self.vma);
+            // Only a walk over the whole PMD announced the change of all
+            // of it to MMU notifier subscribers.
+            let protect =
+                self.protect && self.start == addr && self.end == addr + crate::mm::PMD_SIZE;
             // SAFETY: the helper returned the held lock of a huge PMD of
             // `vma`, which maps the PMD-aligned `addr` (a huge PMD only
             // exists where the whole PMD range is inside the VMA), and its
@@ -501,26 +520,56 @@ impl MmapReadGuard<'_> {
     /// Returns the first error a callback returned, or the walk's own
     /// (`EINVAL` for a bad range).
     #[inline]
-    pub fn walk_page_range<W: PageWalk>(&self, start: usize, end: usize, walker: &mut W) -> Result {
-        self.walk(start, end, walker, false)
+    pub fn walk_page_range<W: PageWalk>(
+        &mut self,
+        start: usize,
+        end: usize,
+        walker: &mut W,
+    ) -> Result {
+        Self::walk(self.mm(), start, end, walker, false)
     }
 
     /// Walks the page tables of `[start, end)` with `walker`, which may
     /// write-protect entries: MMU notifier subscribers (KVM, IOMMU, HMM) are
     /// told that the protection of the range changes before the walk, and
     /// that the change is over after it.
+    ///
+    /// `EINVAL` for an empty or unaligned range (before anything is
+    /// announced).
     pub fn walk_page_range_protecting<W: PageWalk>(
-        &self,
+        &mut self,
         start: usize,
         end: usize,
         walker: &mut W,
     ) -> Result {
+        Self::check_range(start, end)?;
+        let mm = self.mm();
         let _change = self.protection_change(start, end);
-        self.walk(start, end, walker, true)
+        Self::walk(mm, start, end, walker, true)
     }
 
+    /// A walk covers whole pages: callbacks pair entries with addresses.
     #[inline]
-    fn walk<W: PageWalk>(&self, start: usize, end: usize, walker: &mut W, protect: bool) -> Result {
+    fn check_range(start: usize, end: usize) -> Result {
+        if start >= end || (start | end) & (crate::mm::PAGE_SIZE - 1) != 0 {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
+    /// The walk itself; the callers take `&mut self`, so a callback holding
+    /// a page table lock cannot start another walk with the same guard
+    /// (which would lock the same tables). The mmap read lock of `mm` is
+    /// held (the guard's invariant).
+    #[inline]
+    fn walk<W: PageWalk>(
+        mm: &Mm,
+        start: usize,
+        end: usize,
+        walker: &mut W,
+        protect: bool,
+    ) -> Result {
+        Self::check_range(start, end)?;
         let mut ctx = WalkCtx { walker, protect };
         // SAFETY: the mmap read lock is held (type invariant of the guard),
         // the ops match `W`, `ctx` is exclusively borrowed for the duration
@@ -528,7 +577,7 @@ impl MmapReadGuard<'_> {
         // change notifier for the whole range.
         let ret = unsafe {
             bindings::walk_page_range(
-                self.mm().as_raw(),
+                mm.as_raw(),
                 start as _,
                 end as _,
                 &Ops::<W>::OPS,

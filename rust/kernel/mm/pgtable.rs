@@ -308,6 +308,9 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
         end: usize,
         protect: bool,
     ) -> Self {
+        // Write-protection only where C would: a VMA registered for uffd-wp
+        // (checked once per table, not per call).
+        let protect = protect && vma.userfaultfd_wp() && !vma.is_pfnmap();
         // INVARIANT: nothing read or written yet (`pos == batch`,
         // `len == 0`, empty flush range).
         PteTable {
@@ -344,7 +347,8 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     ///
     /// `EPERM` unless the walk was started by
     /// [`MmapReadGuard::walk_page_range_protecting`], which tells MMU
-    /// notifier subscribers about the change.
+    /// notifier subscribers about the change, and the VMA is registered for
+    /// uffd-wp (and does not map raw PFNs).
     ///
     /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
     #[inline]
@@ -503,7 +507,7 @@ impl<Q: PteQuery> Drop for PteTable<'_, Q> {
 /// `pmdp` is a huge or swap PMD of `vma` mapping `[addr, addr + PMD_SIZE)`
 /// (`addr` PMD aligned, the range inside `vma`) whose lock `ptl` is held,
 /// and `info` its state, read under that lock. With `protect`, an MMU
-/// notifier protection-change range covering the PMD is active.
+/// notifier protection-change range covering the whole PMD is active.
 pub struct PmdHugeLock<'a> {
     pmdp: *mut bindings::pmd_t,
     ptl: *mut bindings::spinlock_t,
@@ -556,12 +560,14 @@ impl<'a> PmdHugeLock<'a> {
     /// read-only; other non-present entries are left alone.
     ///
     /// `EPERM` unless the walk was started by
-    /// [`MmapReadGuard::walk_page_range_protecting`].
+    /// [`MmapReadGuard::walk_page_range_protecting`] over the whole PMD
+    /// (only then were MMU notifier subscribers told about all of it) and
+    /// the VMA is registered for uffd-wp.
     ///
     /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
     #[inline]
     pub fn make_uffd_wp(&self) -> Result<(), Error> {
-        if !self.protect {
+        if !self.protect || !self.vma.userfaultfd_wp() || self.vma.is_pfnmap() {
             return Err(EPERM);
         }
         let vma = self.vma.as_raw();

@@ -115,9 +115,14 @@ impl VmaRef {
     /// hugetlb holes with [`PteHole::make_uffd_wp`] instead). The mmap read
     /// lock is held by the type invariant.
     ///
+    /// Crate private: called from inside a walk's closure, with the PTE
+    /// table or huge PMD of the range locked, it would take that lock
+    /// again. A walker reaches it through [`PteHole::make_uffd_wp`], where
+    /// no page table lock is held.
+    ///
     /// [`PteHole::make_uffd_wp`]: crate::mm::pagewalk::PteHole::make_uffd_wp
     #[inline]
-    pub fn uffd_wp_range(&self, start: usize, len: usize, enable: bool) -> Result<usize> {
+    pub(crate) fn uffd_wp_range(&self, start: usize, len: usize, enable: bool) -> Result<usize> {
         let page_mask = crate::mm::PAGE_SIZE - 1;
         if len == 0
             || (start | len) & page_mask != 0
