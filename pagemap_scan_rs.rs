@@ -486,18 +486,8 @@ impl PageWalk for ScanWalk<'_> {
         if addr == end || !self.args.wp_matching() {
             return ret;
         }
-        if vma.is_hugetlb() {
-            // The walk reports hugetlb holes a huge page at a time; one
-            // cannot be write-protected in part: take it back and go on, as
-            // for a populated hugetlb entry.
-            let psize = vma.huge_page_size() as u64;
-            if addr & (psize - 1) != 0 || end != addr + psize {
-                self.out.backout(addr, end);
-                self.out.walk_end = addr;
-                self.hugetlb_backout = true;
-                return Ok(());
-            }
-        }
+        // In a hugetlb VMA this protects the whole huge pages the range
+        // touches, as C's pagemap_scan_hugetlb_hole_wp() does.
         hole.make_uffd_wp(addr as usize, end as usize).and(ret)
     }
 

@@ -40,7 +40,8 @@ impl VmaRef {
     /// The caller holds the mmap lock and this VMA's hugetlb VMA lock for
     /// reading, an MMU notifier protection-change range covers the range,
     /// and `[addr, end)` lies inside the VMA, which is hugetlb and
-    /// registered for uffd-wp; both ends are huge page aligned.
+    /// registered for uffd-wp; both ends are huge page aligned and the
+    /// notifier range covers it.
     ///
     /// Called from a walk over this hugetlb VMA (see [`PteHole`]):
     /// `uffd_wp_range()` would take the hugetlb VMA lock for writing and

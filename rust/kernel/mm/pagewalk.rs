@@ -72,6 +72,7 @@ pub trait PageWalk: Sized {
 struct WalkCtx<'w, W> {
     walker: &'w mut W,
     protect: bool,
+    notified: (usize, usize),
 }
 
 /// An unpopulated range `[start, end)` of a VMA, found by the walk (or, for
@@ -83,13 +84,14 @@ struct WalkCtx<'w, W> {
 /// `[start, end)` lies inside `vma`, which the walk holds (mmap lock). If
 /// `vma` is hugetlb, the walk holds its hugetlb VMA lock for reading (holes
 /// of hugetlb VMAs are only reported by `walk_hugetlb_range()`). With
-/// `protect`, an MMU notifier protection-change range covering the range is
-/// active.
+/// `protect`, an MMU notifier protection-change range covering `notified`,
+/// which contains the range, is active.
 pub struct PteHole<'a> {
     vma: &'a VmaRef,
     start: usize,
     end: usize,
     protect: bool,
+    notified: (usize, usize),
 }
 
 impl<'a> PteHole<'a> {
@@ -103,11 +105,16 @@ impl<'a> PteHole<'a> {
     /// installing uffd-wp markers: one per huge page in a hugetlb VMA,
     /// through `uffd_wp_range()` elsewhere.
     ///
+    /// In a hugetlb VMA a huge page cannot be protected in part: the whole
+    /// huge pages the range touches are (as C's
+    /// `pagemap_scan_hugetlb_hole_wp()` does), if the walk announced all of
+    /// them to MMU notifier subscribers (it announces PMD-aligned bounds, so
+    /// 2M pages always are).
+    ///
     /// `EINVAL` for a range outside the hole, a VMA not registered for
     /// uffd-wp or mapping raw PFNs (a walker without `test_walk` is handed
-    /// a whole `VM_PFNMAP` VMA as a hole), or, in a hugetlb VMA, a range
-    /// that is not made of whole huge pages (one cannot be protected in
-    /// part); `EPERM` unless the walk was started by
+    /// a whole `VM_PFNMAP` VMA as a hole), or huge pages reaching outside
+    /// what was announced; `EPERM` unless the walk was started by
     /// [`MmapReadGuard::walk_page_range_protecting`].
     pub fn make_uffd_wp(&self, start: usize, end: usize) -> Result {
         if !self.protect {
@@ -124,7 +131,8 @@ impl<'a> PteHole<'a> {
         }
         if vma.is_hugetlb() {
             let mask = vma.huge_page_size() - 1;
-            if (start | end) & mask != 0 {
+            let (start, end) = (start & !mask, end.saturating_add(mask) & !mask);
+            if start < self.notified.0 || end > self.notified.1 {
                 return Err(EINVAL);
             }
             // SAFETY: the range is inside the hugetlb VMA (checked), whose
@@ -473,6 +481,7 @@ impl<W: PageWalk> Ops<W> {
             start,
             end,
             protect: c.protect,
+            notified: c.notified,
         });
         errno(c.walker.pte_hole(start, end, hole.as_ref()))
     }
@@ -526,13 +535,14 @@ impl MmapReadGuard<'_> {
         end: usize,
         walker: &mut W,
     ) -> Result {
-        Self::walk(self.mm(), start, end, walker, false)
+        Self::walk(self.mm(), start, end, walker, None)
     }
 
     /// Walks the page tables of `[start, end)` with `walker`, which may
     /// write-protect entries: MMU notifier subscribers (KVM, IOMMU, HMM) are
-    /// told that the protection of the range changes before the walk, and
-    /// that the change is over after it.
+    /// told that the protection of the range (widened to PMD boundaries, as
+    /// a huge page is protected whole) changes before the walk, and that the
+    /// change is over after it.
     ///
     /// `EINVAL` for an empty or unaligned range (before anything is
     /// announced).
@@ -543,9 +553,11 @@ impl MmapReadGuard<'_> {
         walker: &mut W,
     ) -> Result {
         Self::check_range(start, end)?;
+        let mask = crate::mm::PMD_SIZE - 1;
+        let notified = (start & !mask, end.saturating_add(mask) & !mask);
         let mm = self.mm();
-        let _change = self.protection_change(start, end);
-        Self::walk(mm, start, end, walker, true)
+        let _change = self.protection_change(notified.0, notified.1);
+        Self::walk(mm, start, end, walker, Some(notified))
     }
 
     /// A walk covers whole pages: callbacks pair entries with addresses.
@@ -567,10 +579,14 @@ impl MmapReadGuard<'_> {
         start: usize,
         end: usize,
         walker: &mut W,
-        protect: bool,
+        notified: Option<(usize, usize)>,
     ) -> Result {
         Self::check_range(start, end)?;
-        let mut ctx = WalkCtx { walker, protect };
+        let mut ctx = WalkCtx {
+            walker,
+            protect: notified.is_some(),
+            notified: notified.unwrap_or((0, 0)),
+        };
         // SAFETY: the mmap read lock is held (type invariant of the guard),
         // the ops match `W`, `ctx` is exclusively borrowed for the duration
         // of the walk, and with `protect` the caller started a protection
