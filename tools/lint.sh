@@ -52,7 +52,8 @@ result $rc "compile_fail: misuses of kernel::mm are compile errors"
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q "$REPO"/patches/*.patch) >/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch patches/"
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c \
-	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/migrate_wp.c "$REPO"/tools/testing/hook/unload_blocked.c) \
+	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/migrate_wp.c "$REPO"/tools/testing/hook/unload_blocked.c \
+	"$REPO"/tools/testing/hook/tap.h) \
 	>>/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch C files"
 grep -v "^total: 0 errors, 0 warnings" /tmp/pmscan-cp.out

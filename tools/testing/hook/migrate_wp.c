@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tap.h"
+
 #ifndef MADV_SOFT_OFFLINE
 #define MADV_SOFT_OFFLINE 101
 #endif
@@ -43,30 +45,12 @@
 #define NPAGES	64
 #define HITS	5
 
-static int pass, fail, n;
 static long psize;
 static int pagemap_fd;
 static char *buf;
 static atomic_int go, done;
 static atomic_long target;
 static int offline_err;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %d %s\n", ok ? "ok" : "not ok", ++n, what);
-	if (ok)
-		pass++;
-	else
-		fail++;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* One PAGEMAP_SCAN of [start, end); returns regions or -errno. */
 static long scan(char *start, char *end, unsigned long flags,

@@ -28,17 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int n, pass, fail;
-static long psize;
+#include "tap.h"
 
-static void check(int ok, const char *what)
-{
-	printf("%s %d %s\n", ok ? "ok" : "not ok", ++n, what);
-	if (ok)
-		pass++;
-	else
-		fail++;
-}
+static long psize;
 
 static long scan_fd(int fd, void *start, long pages, struct page_region *vec, long vec_len)
 {

@@ -26,30 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tap.h"
+
 #define SYSFS "/sys/kernel/mm/pagemap_scan/"
 
-static int pass, fail, n;
 static long psize;
 static char *data, *vec_page;
 static long scan_ret = -1;
 static int scan_errno, scan_done;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %d %s\n", ok ? "ok" : "not ok", ++n, what);
-	if (ok)
-		pass++;
-	else
-		fail++;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static long read_long(const char *path)
 {

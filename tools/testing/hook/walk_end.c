@@ -17,17 +17,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int pass, fail, n;
-static long psize;
+#include "tap.h"
 
-static void check(int ok, const char *what)
-{
-	printf("%s %d %s\n", ok ? "ok" : "not ok", ++n, what);
-	if (ok)
-		pass++;
-	else
-		fail++;
-}
+static long psize;
 
 static long scan(int fd, char *start, char *end, struct page_region *vec,
 		 long vec_len, unsigned long *walk_end)
