@@ -6,7 +6,9 @@
 #  - no `unsafe` in the module and its logic
 #  - every `unsafe {` block in rust/kernel/mm has a SAFETY comment above it
 #  - misuses of the kernel::mm walk API fail to compile (compile_fail/)
-#  - checkpatch on the kernel patch and the C files
+#  - checkpatch --strict on the kernel patch, the kernel C (helpers,
+#    headers) and the hook/stress tests and the demo (not yet the selftests
+#    and the benchmark)
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KCACHE=${KCACHE:-$HOME/.cache/pmscan}
@@ -52,8 +54,8 @@ result $rc "compile_fail: misuses of kernel::mm are compile errors"
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q "$REPO"/patches/*.patch) >/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch patches/"
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c \
-	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/migrate_wp.c "$REPO"/tools/testing/hook/unload_blocked.c \
-	"$REPO"/tools/testing/hook/tap.h) \
+	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/*.[ch] "$REPO"/tools/testing/stress/*.c \
+	"$REPO"/samples/demo/*.c) \
 	>>/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch C files"
 grep -v "^total: 0 errors, 0 warnings" /tmp/pmscan-cp.out

@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #define NPAGES 64
 
 static long psize;
@@ -75,7 +77,7 @@ int main(void)
 		return 1;
 	}
 	printf("demo: tracking %d pages at %p\n", NPAGES, buf);
-	for (i = 0; i < (int)(sizeof(written) / sizeof(written[0])); i++) {
+	for (i = 0; i < (int)ARRAY_SIZE(written); i++) {
 		buf[written[i] * psize] = 2;
 		printf("demo: program writes page %d\n", written[i]);
 	}

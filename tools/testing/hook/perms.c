@@ -55,7 +55,7 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static long meminfo(const char *key)
+static long proc_meminfo(const char *key)
 {
 	char line[256];
 	long v = -1;
@@ -192,11 +192,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < 1000; i++)	/* warm up caches */
 		scan_fd(in.fd, buf, 1024, vec, 64);
 	sync();
-	slab0 = meminfo("Slab:");
+	slab0 = proc_meminfo("Slab:");
 	for (i = 0; i < scans; i++)
 		if (scan_fd(in.fd, buf, 1024, vec, 64) != 64)
 			break;
-	slab1 = meminfo("Slab:");
+	slab1 = proc_meminfo("Slab:");
 	printf("# %ld scans, Slab %ld kB -> %ld kB\n", i, slab0, slab1);
 	check(i == scans && slab1 - slab0 < 512, "no slab growth over many scans");
 

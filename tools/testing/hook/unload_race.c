@@ -55,7 +55,8 @@ static void *scanner(void *unused)
 		}
 		if (!ok) {
 			if (atomic_fetch_add(&bad, 1) < 5)
-				fprintf(stderr, "# bad scan: ret %ld (%s), walk_end %llx, end %llx\n",
+				fprintf(stderr,
+					"# bad scan: ret %ld (%s), walk_end %llx, end %llx\n",
 					n, n < 0 ? strerror(errno) : "-",
 					(unsigned long long)arg.walk_end,
 					(unsigned long long)arg.end);

@@ -53,7 +53,7 @@ int main(void)
 	f = fopen("/sys/kernel/mm/pagemap_scan/impl", "r");
 	if (f) {
 		if (fscanf(f, "%15s", impl) != 1)
-			strcpy(impl, "c");
+			snprintf(impl, sizeof(impl), "c");
 		fclose(f);
 	}
 	rust = !strcmp(impl, "rust");

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../hook/tap.h"
+
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
@@ -44,7 +46,7 @@
 static long psize;
 static int pagemap, uffd, memfd;
 static char *tracked, *chaos;
-static volatile int stop;
+static atomic_int stop;
 static atomic_long started[TRACKED_PAGES], done[TRACKED_PAGES];
 static long base[TRACKED_PAGES];
 static atomic_long n_writes, n_scans, n_harvests, n_ops, n_checked, n_lost,
@@ -141,7 +143,8 @@ static void *harvester(void *unused)
 				base[p] = atomic_load(&started[p]);
 			} else if (done_before[p] > base[p]) {
 				if (atomic_fetch_add(&n_lost, 1) < 10)
-					fprintf(stderr, "# LOST write: page %ld done %ld base %ld\n",
+					fprintf(stderr,
+						"# LOST write: page %ld done %ld base %ld\n",
 						p, done_before[p], base[p]);
 				base[p] = atomic_load(&started[p]);
 			}
@@ -255,7 +258,8 @@ static void *mutator(void *arg)
 			 * have unmapped or write-protected the range meanwhile.
 			 */
 			for (long i = 0; i < len; i += 7)
-				if (pwrite(memfd, "x", 1, (off_t)(unsigned long)(p + i * psize)) < 0)
+				if (pwrite(memfd, "x", 1,
+					   (off_t)(unsigned long)(p + i * psize)) < 0)
 					break;
 			break;
 		}
@@ -266,7 +270,7 @@ static void *mutator(void *arg)
 
 static void watchdog(int sig)
 {
-	printf("not ok 1 watchdog: no progress, giving up\n");
+	printf("not ok 1 stalled: no progress for too long, giving up\n");
 	printf("# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n");
 	fflush(stdout);
 	_exit(1);
@@ -280,7 +284,8 @@ int main(int argc, char **argv)
 		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
 	};
 	pthread_t th[8];
-	int i, nth = 0, fails = 0, passes = 0;
+	int i, nth = 0;
+	char msg[128];
 
 	psize = sysconf(_SC_PAGESIZE);
 	printf("TAP version 13\n1..3\n");
@@ -319,14 +324,14 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	alarm(0);
 
-	printf("# %d s: %ld writes, %ld harvests, %ld scans, %ld mutations, %ld page checks, %ld lost, %ld errors\n",
-	       seconds, (long)n_writes, (long)n_harvests, (long)n_scans,
-	       (long)n_ops, (long)n_checked, (long)n_lost, (long)n_errors);
-#define CHECK(c, ...) do { printf("%s %d ", (c) ? "ok" : "not ok", passes + fails + 1); \
-		printf(__VA_ARGS__); printf("\n"); if (c) passes++; else fails++; } while (0)
-	CHECK(n_lost == 0, "no lost write (%ld page checks)", (long)n_checked);
-	CHECK(n_errors == 0, "no harvest or scan error");
-	CHECK(n_harvests > 1 && n_writes > 0 && n_ops > 0, "all threads made progress");
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n", passes, fails);
-	return fails != 0;
+	printf("# %d s: %ld writes, %ld harvests, %ld scans, %ld mutations, ",
+	       seconds, (long)n_writes, (long)n_harvests, (long)n_scans, (long)n_ops);
+	printf("%ld page checks, %ld lost, %ld errors\n",
+	       (long)n_checked, (long)n_lost, (long)n_errors);
+	snprintf(msg, sizeof(msg), "no lost write (%ld page checks)", (long)n_checked);
+	check(n_lost == 0, msg);
+	check(n_errors == 0, "no harvest or scan error");
+	check(n_harvests > 1 && n_writes > 0 && n_ops > 0, "all threads made progress");
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n", pass, fail);
+	return fail != 0;
 }
