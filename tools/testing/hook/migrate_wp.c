@@ -19,7 +19,8 @@
  * reports the page exactly when it write-protects the migration entry.
  *
  * The expected values depend on /sys/kernel/mm/pagemap_scan/impl.
- * Usage: migrate_wp [SECONDS] (default 60: time to get HITS races).
+ * Usage: migrate_wp [SECONDS] (default 300: the most time to get HITS races;
+ * the default kernel needs a few rounds, the debug kernel about 10 s).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,7 +107,7 @@ static void *offliner(void *unused)
 
 int main(int argc, char **argv)
 {
-	double seconds = argc > 1 ? atof(argv[1]) : 60, t0;
+	double seconds = argc > 1 ? atof(argv[1]) : 300, t0;
 	struct uffdio_api api = {
 		.api = UFFD_API,
 		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
