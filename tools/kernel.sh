@@ -138,6 +138,14 @@ config() {
 }
 
 build() {
+	# One kernel build at a time on this machine, whatever the cache: a
+	# second one would only halve the speed of both.
+	local lock=${PMSCAN_BUILD_LOCK:-${TMPDIR:-/tmp}/pmscan-kbuild.lock}
+	exec 9>"$lock"
+	if ! flock -n 9; then
+		log "waiting for another kernel build ($lock)"
+		flock 9
+	fi
 	log "building $KVARIANT kernel in $KOUT (-j$JOBS)"
 	local t0=$SECONDS
 	set -o pipefail
