@@ -52,6 +52,7 @@ payload: module
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_race tools/testing/hook/unload_race.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_blocked tools/testing/hook/unload_blocked.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/walk_end tools/testing/hook/walk_end.c
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pass_boundary tools/testing/hook/pass_boundary.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/migrate_wp tools/testing/hook/migrate_wp.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/perms tools/testing/hook/perms.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan_stress tools/testing/stress/pmscan_stress.c -lpthread

@@ -29,6 +29,15 @@ use kernel::{
 #[path = "pagemap_scan/logic.rs"]
 mod logic;
 
+// What `logic` takes from the kernel it runs on.
+/// `PAGE_SHIFT`.
+const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
+/// C's bounce buffer (`PAGEMAP_WALK_SIZE >> PAGE_SHIFT`): one entry per page
+/// of a PMD.
+const BOUNCE_ENTRIES: u64 = (mm::PMD_SIZE >> kernel::page::PAGE_SHIFT) as u64;
+/// `SIZE_MAX`.
+const SIZE_MAX: u64 = usize::MAX as u64;
+
 use logic::{
     validate, Args, Full, Output, RegionBuf, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
     PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
@@ -123,11 +132,10 @@ impl ScanHandler for RustScan {
             };
             drop(lock);
 
-            // Go on after a full bounce buffer, unless max_pages is reached
-            // or the user array is full.
-            let more = matches!(ret, Err(e) if e == ENOSPC) && !walk.out.exhausted();
             // Copy out with the mmap lock dropped: the user array may fault.
-            let pending = walk.out.pending(more);
+            // All of it, as C does: if that fails, the scan ends here,
+            // before another pass could protect pages it cannot report.
+            let pending = walk.out.pending();
             let n = pending.len();
             if n > 0 {
                 if let Err(e) = pagemap_scan::copy_regions_to_user(vec_out, pending) {
@@ -138,6 +146,9 @@ impl ScanHandler for RustScan {
                 n_out += n;
                 walk.out.flushed(n);
             }
+            // Go on after a full bounce buffer, unless max_pages is reached
+            // or the user array is full.
+            let more = matches!(ret, Err(e) if e == ENOSPC) && !walk.out.exhausted();
             if !more {
                 if ret.is_ok() && !walk.hugetlb_backout {
                     // The walk reached the end. C would keep the walk_end
@@ -287,9 +298,10 @@ impl ScanWalk<'_> {
         self.interest & PAGE_IS_FILE != 0
     }
 
-    /// A transparent huge page read without its lock.
+    /// A transparent huge page as read under its lock by
+    /// [`PmdEntry::view`].
     #[inline(always)]
-    fn thp_snapshot(&mut self, info: PteInfo, start: u64, end: u64) -> Result {
+    fn thp_view(&mut self, info: PteInfo, start: u64, end: u64) -> Result {
         let Some(categories) = self.matching_huge(info) else {
             return Ok(());
         };
@@ -437,8 +449,8 @@ impl PageWalk for ScanWalk<'_> {
         let (s, e) = (start, end);
         let (start, end) = (start as u64, end as u64);
         let table = if !self.args.wp_matching() && !self.wants_file() {
-            // Nothing to change and no page to look at: a THP is read once
-            // without its lock, as C does for hugetlb entries in this case.
+            // Nothing to change and no page to look at: the table or the
+            // THP's state in one helper call.
             let view = if self.args.written_only() {
                 pmd.view::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
             } else {
@@ -446,7 +458,7 @@ impl PageWalk for ScanWalk<'_> {
             };
             match view {
                 PmdView::Table(ret) => Some(ret),
-                PmdView::Huge(info) => return self.thp_snapshot(info, start, end),
+                PmdView::Huge(info) => return self.thp_view(info, start, end),
                 PmdView::Gone => None,
             }
         } else {
@@ -496,7 +508,7 @@ impl PageWalk for ScanWalk<'_> {
         let (start, mut end) = (start as u64, end as u64);
         if !self.args.wp_matching() {
             // Not write-protecting: a snapshot of the entry is enough. (The
-            // same as thp_snapshot(), written out: calling it from here too
+            // same as thp_view(), written out: calling it from here too
             // measured 0.7% more instructions on hugetlb, icount.)
             let pte = entry.get(self.wants_file());
             let Some(categories) = self.matching_huge(pte.info()) else {

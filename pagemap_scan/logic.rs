@@ -4,8 +4,14 @@
 //! validation, category matching and the output buffer with region
 //! coalescing. Plain `core` code, so the same file is unit-tested on the
 //! host (`tools/pagemap-scan-logic`), and free of `unsafe`.
+//!
+//! What depends on the machine comes from the parent module: the ABI types
+//! `PageRegion` and `PmScanArg`, `PAGE_SHIFT`, `BOUNCE_ENTRIES` (C's bounce
+//! buffer holds one entry per page of a PMD) and `SIZE_MAX`. The module
+//! takes them from the kernel; the host tests instantiate this file once
+//! per geometry (4K pages and 64-bit, 16K and 64K pages, 32-bit).
 
-use crate::PageRegion;
+use super::{PageRegion, BOUNCE_ENTRIES, PAGE_SHIFT, SIZE_MAX};
 use core::ops::DerefMut;
 
 /// The page is in a VMA where async uffd-wp may write-protect it.
@@ -39,9 +45,7 @@ pub(crate) const PM_SCAN_ARG_SIZE: u64 = 96;
 /// `sizeof(struct page_region)`.
 pub(crate) const PAGE_REGION_SIZE: u64 = 24;
 /// Base page size.
-pub(crate) const PAGE_SIZE: u64 = 4096;
-/// Entries of the internal bounce buffer: one per page of a PMD, like C.
-pub(crate) const BOUNCE_ENTRIES: u64 = 512;
+pub(crate) const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
 
 /// `EINVAL`.
 pub(crate) const EINVAL: i32 = 22;
@@ -51,7 +55,7 @@ pub(crate) const EFAULT: i32 = 14;
 /// `struct pm_scan_arg` as read from user space. The crate root provides
 /// it (the kernel crate's `PmScanArg` in the module, a copy of that layout
 /// on the host), so that the argument is validated where it was read to.
-pub(crate) use crate::PmScanArg as RawArgs;
+pub(crate) use super::PmScanArg as RawArgs;
 
 /// Validated arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,7 +145,17 @@ pub(crate) fn validate(
     if vec == 0 && raw.vec_len != 0 {
         return Err(EINVAL);
     }
-    if vec != 0 && !access_ok(vec, raw.vec_len.saturating_mul(PAGE_REGION_SIZE)) {
+    // Where size_t is 32 bits, a longer array cannot be addressed
+    // (vec_len > SIZE_MAX).
+    if SIZE_MAX
+        .checked_add(1)
+        .is_some_and(|limit| raw.vec_len >= limit)
+    {
+        return Err(EINVAL);
+    }
+    // size_mul() saturates at SIZE_MAX.
+    let vec_size = core::cmp::min(raw.vec_len.saturating_mul(PAGE_REGION_SIZE), SIZE_MAX);
+    if vec != 0 && !access_ok(vec, vec_size) {
         return Err(EFAULT);
     }
     Ok(Args {
@@ -151,8 +165,9 @@ pub(crate) fn validate(
         end: end.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1),
         vec,
         vec_len: raw.vec_len,
+        // ULONG_MAX, which is SIZE_MAX on Linux.
         max_pages: if raw.max_pages == 0 {
-            u64::MAX
+            SIZE_MAX
         } else {
             raw.max_pages
         },
@@ -210,8 +225,7 @@ impl<B: RegionBuf> Output<B> {
     pub(crate) fn new(args: &Args, buf: Option<B>) -> Self {
         let mut out = Output {
             len: buf.as_ref().map_or(0, |b| {
-                let n = core::cmp::min(b.room() as u64, BOUNCE_ENTRIES);
-                core::cmp::min(n, args.vec_len) as usize
+                core::cmp::min(b.room() as u64, Self::bounce_len(args) as u64) as usize
             }),
             buf,
             idx: 0,
@@ -225,13 +239,12 @@ impl<B: RegionBuf> Output<B> {
         out
     }
 
-    /// Entries the bounce buffer needs for `args`.
-    ///
-    /// One more than C's bounce buffer: the entry kept across a flush (see
-    /// [`Output::pending`]) must not cost a new region its place, so that
-    /// every pass stops where C's does.
+    /// Entries the bounce buffer needs for `args`: as many as C's, so that
+    /// every pass stops where C's does, and the user array is written in
+    /// the same pieces (a fault in it fails the same pass; an array inside
+    /// the scanned range changes at the same points of the walk).
     pub(crate) fn bounce_len(args: &Args) -> usize {
-        core::cmp::min(BOUNCE_ENTRIES + 1, args.vec_len) as usize
+        core::cmp::min(BOUNCE_ENTRIES, args.vec_len) as usize
     }
 
     /// Whether the caller gave a user array.
@@ -395,40 +408,35 @@ impl<B: RegionBuf> Output<B> {
         }
     }
 
-    /// Whether a stop for lack of room is final: `max_pages` is reached or
-    /// the user array is full (the bounce buffer covered all of it).
+    /// Whether a stop for lack of room is final, after the flush: the user
+    /// array is full or `max_pages` is reached.
     pub(crate) fn exhausted(&self) -> bool {
-        self.found_pages == self.max_pages || self.len as u64 >= self.vec_left
+        self.vec_left == 0 || self.found_pages == self.max_pages
     }
 
-    /// The entries to copy to the user array now. With `keep_last`, the
-    /// walk goes on and the last entry stays in the buffer, since the
-    /// next pass may still extend it: regions merge across the internal
-    /// flushes.
-    pub(crate) fn pending(&self, keep_last: bool) -> &[PageRegion] {
+    /// The entries to copy to the user array now: all of them, the last
+    /// one too. A region is never kept back to grow in the next pass: that
+    /// pass could then write-protect pages before the copy of the region
+    /// is known to succeed, and the array would be written at other
+    /// points of the walk than C writes it.
+    pub(crate) fn pending(&self) -> &[PageRegion] {
         let n = self.filled();
-        let n = if keep_last { n.saturating_sub(1) } else { n };
         match self.buf.as_ref() {
             Some(b) => &b[..n],
             None => &[],
         }
     }
 
-    /// Marks the first `n` entries as copied; a kept last entry moves to the
-    /// front and stays current.
+    /// Marks the first `n` entries as copied (all that were pending): the
+    /// next pass starts with an empty buffer of at most as many entries as
+    /// the user array has left.
     pub(crate) fn flushed(&mut self, n: usize) {
         if n == 0 {
             return;
         }
-        let kept = self.filled() > n;
         self.vec_left -= n as u64;
-        // As many new entries as C's next pass takes, plus the kept one.
-        let room = BOUNCE_ENTRIES + u64::from(kept);
-        self.len = core::cmp::min(room, self.vec_left) as usize;
+        self.len = core::cmp::min(self.len as u64, self.vec_left) as usize;
         self.idx = 0;
-        match (kept, self.buf.as_mut()) {
-            (true, Some(b)) => b[0] = b[n],
-            _ => self.reset_current(),
-        }
+        self.reset_current();
     }
 }

@@ -357,8 +357,10 @@ spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *vma,
 /*
  * rust_helper_pte_table_lock() for a walker that changes nothing and looks
  * at no page, unless @pmdp maps a transparent huge page or is a huge swap
- * entry: then NULL, and its state read once without its lock in *@huge
- * (PTE_INFO_* bits). NULL with *@huge = -1 if there is no table any more.
+ * entry: then NULL, and its state in *@huge (PTE_INFO_* bits), read under
+ * the PMD lock as pmd_trans_huge_lock() would, so that a split or a
+ * migration in progress is seen before or after, never half done. NULL
+ * with *@huge = -1 if there is no table any more.
  */
 pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pmd_t *pmdp,
 					  unsigned long addr, spinlock_t **ptlp,
@@ -367,8 +369,16 @@ pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pmd_t *pmdp,
 	pmd_t pmd = pmdp_get_lockless(pmdp);
 
 	if (is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) {
-		*huge = pmd_classes(pmd);
-		return NULL;
+		spinlock_t *ptl = pmd_lock(mm, pmdp);
+
+		pmd = pmdp_get(pmdp);
+		if (is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) {
+			*huge = pmd_classes(pmd);
+			spin_unlock(ptl);
+			return NULL;
+		}
+		/* Split (or zapped) meanwhile: look at the table. */
+		spin_unlock(ptl);
 	}
 	*huge = -1;
 	return rust_helper_pte_table_lock(mm, pmdp, addr, ptlp);

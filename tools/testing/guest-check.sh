@@ -23,6 +23,7 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 	for impl in c rust; do
 		run_ksft pagemap_ioctl $impl /pmscan/bin/pagemap_ioctl
 		run_ksft walk_end $impl /pmscan/bin/walk_end
+		run_ksft pass_boundary $impl /pmscan/bin/pass_boundary
 		# C write-protecting a writable migration entry is the very
 		# thing CONFIG_PAGE_TABLE_CHECK warns about: C's side of this
 		# pin runs on the default kernel only.

@@ -261,8 +261,10 @@ impl<'a> PmdEntry<'a> {
     /// page: the PTE table for `[start, end)` (inside this PMD's walked
     /// range), locked and in lazy MMU mode, its entries read as `Q` says and
     /// lent to `f`; or the state of a transparent huge page (or THP
-    /// migration entry), read once without its lock (a snapshot;
-    /// [`PteInfo::maps_file`] is never set). One helper call for either.
+    /// migration entry), read under the PMD lock like C's
+    /// `pmd_trans_huge_lock()`, so never in the middle of a split or a
+    /// migration ([`PteInfo::maps_file`] is never set). One helper call for
+    /// either.
     ///
     /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]

@@ -8,34 +8,64 @@
 //! (`tools/pagemap-scan`), which are laid out like the kernel crate's
 //! (`kernel::mm::pagemap_scan`), so that `cargo test` checks it in seconds
 //! against models of the C code in `fs/proc/task_mmu.c`.
+//!
+//! It does so once per machine geometry (page size, PMD size, `size_t`
+//! width): each geometry module expands [`geometry!`], which loads
+//! `logic.rs` and the tests again with that geometry's constants.
+
+// Loading the same files once per geometry is the point.
+#![allow(clippy::duplicate_mod)]
 
 /// `struct page_region` and `struct pm_scan_arg`, which `logic.rs` takes
-/// from the crate root.
+/// from its parent module.
 pub use pagemap_scan::abi::{PageRegion, PmScanArg};
 
-// The kernel module is the user of these items; here only the tests are.
-#[allow(dead_code)]
-#[path = "../../../pagemap_scan/logic.rs"]
-mod logic;
+/// The instance of `logic.rs` for one machine, expanded at the top of a
+/// geometry's file: `PAGE_SHIFT`, the PMD shift (C's bounce buffer has one
+/// entry per page of a PMD) and `SIZE_MAX`, and the output, back-out and
+/// category tests, which hold for every geometry.
+macro_rules! geometry {
+    ($page_shift:expr, $pmd_shift:expr, $size_max:expr) => {
+        pub use crate::{PageRegion, PmScanArg};
+        /// `PAGE_SHIFT`.
+        pub const PAGE_SHIFT: u32 = $page_shift;
+        /// `PAGEMAP_WALK_SIZE >> PAGE_SHIFT`.
+        pub const BOUNCE_ENTRIES: u64 = 1 << ($pmd_shift - $page_shift);
+        /// `SIZE_MAX`.
+        pub const SIZE_MAX: u64 = $size_max;
 
-/// The host's bounce buffer: a `Vec`, with its capacity as room.
-impl logic::RegionBuf for Vec<PageRegion> {
-    fn room(&self) -> usize {
-        self.capacity()
-    }
+        // The kernel module is the user of these items; here only the tests
+        // are.
+        #[allow(dead_code)]
+        #[path = "../../../pagemap_scan/logic.rs"]
+        mod logic;
 
-    fn put(&mut self, i: usize, r: PageRegion) -> bool {
-        if i < self.len() {
-            self[i] = r;
-            true
-        } else if i == self.len() && i < self.capacity() {
-            self.push(r);
-            true
-        } else {
-            false
+        /// The host's bounce buffer: a `Vec`, with its capacity as room.
+        impl logic::RegionBuf for Vec<PageRegion> {
+            fn room(&self) -> usize {
+                self.capacity()
+            }
+
+            fn put(&mut self, i: usize, r: PageRegion) -> bool {
+                if i < self.len() {
+                    self[i] = r;
+                    true
+                } else if i == self.len() && i < self.capacity() {
+                    self.push(r);
+                    true
+                } else {
+                    false
+                }
+            }
         }
-    }
+
+        #[cfg(test)]
+        #[path = "tests/mod.rs"]
+        mod tests;
+    };
 }
 
-#[cfg(test)]
-mod tests;
+pub mod arm64_16k;
+pub mod arm64_64k;
+pub mod i386;
+pub mod x86_64;

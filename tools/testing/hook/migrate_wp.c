@@ -118,15 +118,9 @@ int main(int argc, char **argv)
 	char impl[16] = "c", msg[200];
 	pthread_t th;
 	int uffd, rust;
-	FILE *f;
 
 	psize = sysconf(_SC_PAGESIZE);
-	f = fopen("/sys/kernel/mm/pagemap_scan/impl", "r");
-	if (f) {
-		if (fscanf(f, "%15s", impl) != 1)
-			snprintf(impl, sizeof(impl), "c");
-		fclose(f);
-	}
+	read_impl(impl, sizeof(impl));
 	rust = !strcmp(impl, "rust");
 	printf("TAP version 13\n1..6\n# implementation: %s\n", impl);
 

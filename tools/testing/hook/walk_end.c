@@ -47,15 +47,9 @@ int main(void)
 	char impl[16] = "c", *buf, *end;
 	int fd, rust;
 	long i, ret;
-	FILE *f;
 
 	psize = sysconf(_SC_PAGESIZE);
-	f = fopen("/sys/kernel/mm/pagemap_scan/impl", "r");
-	if (f) {
-		if (fscanf(f, "%15s", impl) != 1)
-			snprintf(impl, sizeof(impl), "c");
-		fclose(f);
-	}
+	read_impl(impl, sizeof(impl));
 	rust = !strcmp(impl, "rust");
 	printf("TAP version 13\n1..6\n# implementation: %s\n", impl);
 

@@ -4,12 +4,13 @@
 //! `pagemap_scan_thp_entry()` / `pagemap_scan_hugetlb_entry()`, with
 //! `Output` driven as `ScanWalk::thp_entry()` / `hugetlb_entry()` drive it.
 
+use super::super::logic::{validate, Full, Output, PAGE_SIZE};
+use super::super::BOUNCE_ENTRIES;
 use super::{access_ok, good_raw, untag_none};
-use crate::logic::{validate, Full, Output, PAGE_SIZE};
 use crate::PageRegion;
 
 const P: u64 = PAGE_SIZE;
-const HPAGE: u64 = 512 * P;
+const HPAGE: u64 = BOUNCE_ENTRIES * P;
 /// A 2 MiB-aligned address.
 const S: u64 = 0x4000_0000;
 const WRITTEN: u64 = 0x2;
@@ -121,13 +122,13 @@ fn thp_cut_by_max_pages_new_region() {
     assert_eq!(ret, Ok(()));
     // Taken back: only the earlier region is pending, found_pages as before.
     assert_eq!(out.found_pages, 2);
-    assert_eq!(out.pending(false), [region(S - 4 * P, S - 2 * P, PRESENT)]);
+    assert_eq!(out.pending(), [region(S - 4 * P, S - 2 * P, PRESENT)]);
     // As if there had been no THP.
     assert_eq!(ptes(&mut out, THP, S, S + HPAGE), Err(Full));
     assert_eq!(out.found_pages, 102);
     assert_eq!(out.walk_end, S + 100 * P);
     assert_eq!(
-        out.pending(false),
+        out.pending(),
         [
             region(S - 4 * P, S - 2 * P, PRESENT),
             region(S, S + 100 * P, THP)
@@ -144,9 +145,9 @@ fn thp_cut_by_max_pages_merged_region() {
     let (split, _) = thp_entry(&mut out, THP, S, S + HPAGE);
     assert!(split);
     assert_eq!(out.found_pages, 3);
-    assert_eq!(out.pending(false), [region(S - 3 * P, S, THP)]);
+    assert_eq!(out.pending(), [region(S - 3 * P, S, THP)]);
     assert_eq!(ptes(&mut out, THP, S, S + HPAGE), Err(Full));
-    assert_eq!(out.pending(false), [region(S - 3 * P, S + 7 * P, THP)]);
+    assert_eq!(out.pending(), [region(S - 3 * P, S + 7 * P, THP)]);
     assert_eq!((out.found_pages, out.walk_end), (10, S + 7 * P));
 }
 
@@ -159,10 +160,10 @@ fn thp_partly_in_range() {
     let (split, ret) = thp_entry(&mut out, THP, S, S + 50 * P);
     assert!(split && ret.is_ok());
     assert_eq!(out.found_pages, 0);
-    assert!(out.pending(false).is_empty());
+    assert!(out.pending().is_empty());
     // The pages go into the same entry 0, not after an empty one.
     assert_eq!(ptes(&mut out, THP, S, S + 50 * P), Ok(()));
-    assert_eq!(out.pending(false), [region(S, S + 50 * P, THP)]);
+    assert_eq!(out.pending(), [region(S, S + 50 * P, THP)]);
     assert_eq!(out.found_pages, 50);
 
     // Walk restarted 10 pages into the THP.
@@ -170,16 +171,16 @@ fn thp_partly_in_range() {
     put(&mut out, PRESENT, S - HPAGE, S - HPAGE + P).unwrap();
     let (split, _) = thp_entry(&mut out, THP, S + 10 * P, S + HPAGE);
     assert!(split);
-    assert_eq!(out.pending(false).len(), 1);
+    assert_eq!(out.pending().len(), 1);
     ptes(&mut out, THP, S + 10 * P, S + HPAGE).unwrap();
     assert_eq!(
-        out.pending(false),
+        out.pending(),
         [
             region(S - HPAGE, S - HPAGE + P, PRESENT),
             region(S + 10 * P, S + HPAGE, THP)
         ]
     );
-    assert_eq!(out.found_pages, 1 + 502);
+    assert_eq!(out.found_pages, 1 + BOUNCE_ENTRIES - 10);
 }
 
 /// A THP that fits whole is not taken back; one that does not fit in the
@@ -188,13 +189,13 @@ fn thp_partly_in_range() {
 fn thp_whole_or_refused() {
     let mut out = output(10, 0);
     assert_eq!(thp_entry(&mut out, THP, S, S + HPAGE), (false, Ok(())));
-    assert_eq!(out.pending(false), [region(S, S + HPAGE, THP)]);
+    assert_eq!(out.pending(), [region(S, S + HPAGE, THP)]);
 
     let mut out = output(1, 0);
     put(&mut out, PRESENT, S - P, S).unwrap();
     assert_eq!(thp_entry(&mut out, THP, S, S + HPAGE), (false, Err(Full)));
     assert_eq!((out.found_pages, out.walk_end), (1, S));
-    assert_eq!(out.pending(false), [region(S - P, S, PRESENT)]);
+    assert_eq!(out.pending(), [region(S - P, S, PRESENT)]);
 }
 
 /// A cleared entry after a backout is reused by the next region, so a
@@ -211,13 +212,13 @@ fn backout_frees_the_entry() {
         Ok(())
     );
     assert_eq!(
-        out.pending(false),
+        out.pending(),
         [
             region(S - HPAGE, S - HPAGE + P, PRESENT),
             region(S + 2 * HPAGE, S + 2 * HPAGE + P, PRESENT)
         ]
     );
-    let n = out.pending(false).len();
+    let n = out.pending().len();
     out.flushed(n);
     assert_eq!(out.vec_left, 0);
 }
@@ -231,7 +232,7 @@ fn hugetlb_cut_by_max_pages() {
     assert_eq!(hugetlb_entry(&mut out, THP, S, S + HPAGE), Ok(()));
     assert_eq!(out.walk_end, S);
     assert_eq!(out.found_pages, 1);
-    assert_eq!(out.pending(false), [region(S - 2 * P, S - P, PRESENT)]);
+    assert_eq!(out.pending(), [region(S - 2 * P, S - P, PRESENT)]);
     // The walk goes on: the next hugetlb page is cut and taken back too,
     // and walk_end moves to it (C does the same: walk_end is the last page
     // taken back, the first one is neither reported nor protected).
@@ -241,22 +242,22 @@ fn hugetlb_cut_by_max_pages() {
     );
     assert_eq!(out.walk_end, S + HPAGE);
     assert_eq!(out.found_pages, 1);
-    assert_eq!(out.pending(false), [region(S - 2 * P, S - P, PRESENT)]);
+    assert_eq!(out.pending(), [region(S - 2 * P, S - P, PRESENT)]);
 }
 
 /// hugetlb page that extends the current region, cut: the region gets its
 /// old end back.
 #[test]
 fn hugetlb_cut_merged_region() {
-    let mut out = output(10, 512 + 10);
+    let mut out = output(10, BOUNCE_ENTRIES + 10);
     assert_eq!(hugetlb_entry(&mut out, THP, S, S + HPAGE), Ok(()));
-    assert_eq!(out.found_pages, 512);
+    assert_eq!(out.found_pages, BOUNCE_ENTRIES);
     assert_eq!(
         hugetlb_entry(&mut out, THP, S + HPAGE, S + 2 * HPAGE),
         Ok(())
     );
-    assert_eq!((out.found_pages, out.walk_end), (512, S + HPAGE));
-    assert_eq!(out.pending(false), [region(S, S + HPAGE, THP)]);
+    assert_eq!((out.found_pages, out.walk_end), (BOUNCE_ENTRIES, S + HPAGE));
+    assert_eq!(out.pending(), [region(S, S + HPAGE, THP)]);
 }
 
 /// The scan ends inside a hugetlb page: taken back, walk_end at the page.
@@ -268,9 +269,9 @@ fn hugetlb_partly_in_range() {
         hugetlb_entry(&mut out, THP | 0x80, S + HPAGE, S + HPAGE + 3 * P),
         Ok(())
     );
-    assert_eq!((out.found_pages, out.walk_end), (512, S + HPAGE));
-    assert_eq!(out.pending(false), [region(S, S + HPAGE, THP)]);
-    let n = out.pending(false).len();
+    assert_eq!((out.found_pages, out.walk_end), (BOUNCE_ENTRIES, S + HPAGE));
+    assert_eq!(out.pending(), [region(S, S + HPAGE, THP)]);
+    let n = out.pending().len();
     out.flushed(n);
     assert_eq!(out.vec_left, 9);
 }
@@ -284,7 +285,7 @@ fn not_written_is_kept() {
         Err(Full)
     );
     assert_eq!((out.found_pages, out.walk_end), (5, S + 5 * P));
-    assert_eq!(out.pending(false), [region(S, S + 5 * P, HUGE | PRESENT)]);
+    assert_eq!(out.pending(), [region(S, S + 5 * P, HUGE | PRESENT)]);
 }
 
 /// No user array: backout() changes nothing.
@@ -296,7 +297,7 @@ fn backout_without_vec() {
     assert_eq!(out.output(THP, S, &mut end), Ok(()));
     out.backout(S, S + HPAGE);
     assert_eq!((out.found_pages, out.walk_end), (0, 0));
-    assert!(out.pending(false).is_empty());
+    assert!(out.pending().is_empty());
 }
 
 /// The direct effect on the current entry, both branches of
@@ -306,13 +307,13 @@ fn backout_branches() {
     let mut out = output(10, 0);
     put(&mut out, THP, S, S + 8 * P).unwrap();
     out.backout(S + 4 * P, S + 8 * P);
-    assert_eq!(out.pending(false), [region(S, S + 4 * P, THP)]);
+    assert_eq!(out.pending(), [region(S, S + 4 * P, THP)]);
     assert_eq!(out.found_pages, 4);
     out.backout(S, S + 4 * P);
-    assert!(out.pending(false).is_empty());
+    assert!(out.pending().is_empty());
     assert_eq!(out.found_pages, 0);
     // Nothing pending: flushed() leaves vec_left alone.
-    let n = out.pending(false).len();
+    let n = out.pending().len();
     out.flushed(n);
     assert_eq!(out.vec_left, 10);
 }
@@ -327,35 +328,64 @@ fn split_thp_pages_merge_with_previous_region() {
     // The THP at S is reported as a new entry, then split: taken back.
     put(&mut out, THP, S, S + HPAGE).unwrap();
     out.backout(S, S + HPAGE);
-    assert_eq!(out.pending(false), [region(S - 2 * P, S, PW)]);
+    assert_eq!(out.pending(), [region(S - 2 * P, S, PW)]);
     // Its pages, one by one, continue the previous region.
     for i in 0..3 {
         put(&mut out, PW, S + i * P, S + (i + 1) * P).unwrap();
     }
-    assert_eq!(out.pending(false), [region(S - 2 * P, S + 3 * P, PW)]);
+    assert_eq!(out.pending(), [region(S - 2 * P, S + 3 * P, PW)]);
     assert_eq!(out.found_pages, 5);
 }
 
-/// A region kept across an internal flush goes on growing.
+/// An internal flush copies every entry, the last one too, as C does: the
+/// next pass starts an empty buffer, and a region that continues the last
+/// one copied starts a new entry.
 #[test]
-fn kept_region_grows_across_flush() {
+fn flush_copies_every_entry() {
     const PW: u64 = PRESENT | WRITTEN;
-    let mut out = output(1000, 0);
-    // 512 one-page regions fill the bounce buffer ...
-    for i in 0..512 {
+    let n_bounce = BOUNCE_ENTRIES;
+    let mut out = output(n_bounce + 500, 0);
+    // A full bounce buffer of one-page regions ...
+    for i in 0..n_bounce {
         put(&mut out, PW, S + 2 * i * P, S + (2 * i + 1) * P).unwrap();
     }
     // ... the last one could still grow, but a new one does not fit.
-    let mut e = S + 2001 * P;
-    assert_eq!(out.output(PW, S + 2000 * P, &mut e), Err(Full));
-    assert_eq!((e, out.walk_end), (S + 2000 * P, S + 2000 * P));
-    assert!(!out.exhausted());
-    let n = out.pending(true).len();
-    assert_eq!(n, 511);
+    let mut e = S + (2 * n_bounce + 1) * P;
+    assert_eq!(out.output(PW, S + 2 * n_bounce * P, &mut e), Err(Full));
+    assert_eq!(
+        (e, out.walk_end),
+        (S + 2 * n_bounce * P, S + 2 * n_bounce * P)
+    );
+    let n = out.pending().len();
+    assert_eq!(n as u64, n_bounce);
     out.flushed(n);
-    assert_eq!(out.vec_left, 1000 - 511);
-    let last = S + 2 * 511 * P;
-    assert_eq!(out.pending(false), [region(last, last + P, PW)]);
+    assert!(!out.exhausted());
+    assert_eq!(out.vec_left, 500);
+    assert!(out.pending().is_empty());
+    let last = S + 2 * (n_bounce - 1) * P;
     put(&mut out, PW, last + P, last + 2 * P).unwrap();
-    assert_eq!(out.pending(false), [region(last, last + 2 * P, PW)]);
+    assert_eq!(out.pending(), [region(last + P, last + 2 * P, PW)]);
+}
+
+/// The pass after a flush has as many entries as the user array has left,
+/// at most a bounce buffer.
+#[test]
+fn pass_after_flush_is_cut_to_the_array() {
+    const PW: u64 = PRESENT | WRITTEN;
+    let n_bounce = BOUNCE_ENTRIES;
+    let mut out = output(n_bounce + 2, 0);
+    for i in 0..n_bounce {
+        put(&mut out, PW, S + 2 * i * P, S + (2 * i + 1) * P).unwrap();
+    }
+    let n = out.pending().len();
+    out.flushed(n);
+    assert!(!out.exhausted());
+    let base = S + 2 * n_bounce * P;
+    put(&mut out, PW, base, base + P).unwrap();
+    put(&mut out, PW, base + 2 * P, base + 3 * P).unwrap();
+    let mut e = base + 5 * P;
+    assert_eq!(out.output(PW, base + 4 * P, &mut e), Err(Full));
+    assert_eq!(out.pending().len(), 2);
+    out.flushed(2);
+    assert!(out.exhausted());
 }

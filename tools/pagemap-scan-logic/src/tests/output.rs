@@ -4,8 +4,17 @@
 //! `do_pagemap_scan()` drives `pagemap_scan_output()`), against a model of
 //! what the user must see.
 
+use super::super::logic::{validate, Args, Full, Output, PAGE_SIZE};
+use super::super::{BOUNCE_ENTRIES, SIZE_MAX};
 use super::{access_ok, good_raw, untag_none};
-use crate::logic::{validate, Args, Full, Output, BOUNCE_ENTRIES, PAGE_SIZE};
+
+/// Entries of the bounce buffer.
+const N: u64 = BOUNCE_ENTRIES;
+
+/// The address of page `n`.
+fn pg(n: u64) -> u64 {
+    n * PAGE_SIZE
+}
 use crate::PageRegion;
 use proptest::prelude::*;
 
@@ -80,7 +89,8 @@ fn walk(
                 // stops when a page is refused (`next == addr`).
                 let mut addr = start;
                 while addr < run_end {
-                    let table_end = ((addr / (512 * PAGE_SIZE)) + 1) * 512 * PAGE_SIZE;
+                    let table_end =
+                        ((addr / (BOUNCE_ENTRIES * PAGE_SIZE)) + 1) * BOUNCE_ENTRIES * PAGE_SIZE;
                     let table_end = table_end.min(run_end);
                     let mut ret = Ok(());
                     while addr < table_end {
@@ -103,7 +113,8 @@ fn walk(
             Feed::Pmds => {
                 let mut addr = start;
                 while addr < run_end {
-                    let pmd_end = ((addr / (512 * PAGE_SIZE)) + 1) * 512 * PAGE_SIZE;
+                    let pmd_end =
+                        ((addr / (BOUNCE_ENTRIES * PAGE_SIZE)) + 1) * BOUNCE_ENTRIES * PAGE_SIZE;
                     let mut e = pmd_end.min(run_end);
                     let full_end = e;
                     let r = out.output(run.categories, addr, &mut e);
@@ -130,8 +141,8 @@ fn drive(case: &Case) -> Seen {
         0 => None,
         n => Some(Vec::with_capacity(n)),
     };
-    // C's 512 entries plus the one kept across a flush.
-    assert!(buf.as_ref().map_or(0, |b| b.len()) as u64 <= BOUNCE_ENTRIES + 1);
+    // C's bounce buffer: one entry per page of a PMD.
+    assert!(buf.as_ref().map_or(0, |b| b.capacity()) as u64 <= BOUNCE_ENTRIES);
     let mut out = Output::new(&args, buf);
     assert_eq!(out.has_vec(), case.vec_len != 0);
     let mut user: Vec<PageRegion> = Vec::new();
@@ -141,14 +152,15 @@ fn drive(case: &Case) -> Seen {
         passes += 1;
         assert!(passes <= case.runs.len() + 2, "no progress");
         let ret = walk(&mut out, &case.runs, walk_start, args.end);
-        let more = ret.is_err() && !out.exhausted();
-        let pending = out.pending(more);
+        let pending = out.pending();
         let n = pending.len();
         assert!(n as u64 <= out.vec_left);
+        assert!(n as u64 <= BOUNCE_ENTRIES);
         user.extend_from_slice(pending);
         out.flushed(n);
+        let more = ret.is_err() && !out.exhausted();
         if !more {
-            assert!(out.pending(false).is_empty());
+            assert!(out.pending().is_empty());
             if ret.is_ok() {
                 // The true end, not an earlier stop (see the C defect test).
                 out.walk_end = 0;
@@ -311,7 +323,7 @@ fn case() -> impl Strategy<Value = Case> {
         3 => 1..40u64,
         2 => 500..530u64,
         2 => 1000..1100u64,
-        1 => Just(1u64 << 40),
+        1 => Just(core::cmp::min(1u64 << 40, SIZE_MAX)),
     ];
     let max_pages = prop_oneof![
         3 => Just(0u64),
@@ -401,9 +413,9 @@ fn fixed_cases() {
         case_of(vec![run(0x10, 1024, 1, Feed::Pmds)], 10, 700),
         // vec_len full: the walk stops at the region that does not fit.
         case_of(vec![run(0x10, 1, 1, Feed::Pages), run(0x12, 1, 1, Feed::Pages), run(0x14, 1, 1, Feed::Whole)], 2, 0),
-        // 513 regions through a 512-entry bounce buffer.
-        case_of((0..513).map(|i| run(0x10 + 2 * i, 1, 1, Feed::Pages)).collect(), 600, 0),
-        case_of((0..1025).map(|i| run(0x10 + 2 * i, 1, i & 1, Feed::Whole)).collect(), 1024, 0),
+        // One region more than the bounce buffer holds.
+        case_of((0..N + 1).map(|i| run(0x10 + 2 * i, 1, 1, Feed::Pages)).collect(), N + 88, 0),
+        case_of((0..2 * N + 1).map(|i| run(0x10 + 2 * i, 1, i & 1, Feed::Whole)).collect(), 2 * N, 0),
         // No user array: nothing is counted.
         case_of(vec![run(0x10, 5, 1, Feed::Pages)], 0, 2),
     ];
@@ -415,14 +427,14 @@ fn fixed_cases() {
     assert_eq!(
         s.regions,
         [PageRegion {
-            start: 0x10000,
-            end: 0x13000,
+            start: pg(0x10),
+            end: pg(0x13),
             categories: 1
         }]
     );
-    assert_eq!((s.found_pages, s.walk_end), (3, 0x20000));
+    assert_eq!((s.found_pages, s.walk_end), (3, pg(0x20)));
     let s = drive(&cases[4]);
-    assert_eq!(s.regions.len(), 513);
+    assert_eq!(s.regions.len() as u64, N + 1);
     assert_eq!(s.walk_end, cases[4].end);
 }
 
@@ -444,12 +456,12 @@ fn walk_end_of_an_earlier_stop_survives_a_full_pass() {
     assert_eq!(walk(&mut out, &case.runs, args.start, args.end), Err(Full));
     let stop = out.walk_end;
     assert_eq!(stop, (0x10 + 2 * 512) * PAGE_SIZE);
-    assert_eq!(out.pending(false).len(), 512);
-    let n = out.pending(false).len();
+    assert_eq!(out.pending().len(), 512);
+    let n = out.pending().len();
     out.flushed(n);
     assert_eq!(out.vec_left, 600 - 512);
     assert_eq!(walk(&mut out, &case.runs, stop, args.end), Ok(()));
-    assert_eq!(out.pending(false).len(), 1);
+    assert_eq!(out.pending().len(), 1);
     assert_eq!(out.walk_end, stop);
 }
 
@@ -459,35 +471,35 @@ fn output_cuts_at_max_pages() {
     raw.max_pages = 5;
     let args = validate(&raw, access_ok, untag_none).unwrap();
     let mut out = Output::new(&args, Some(Vec::with_capacity(10)));
-    let mut end = 0x1_3000;
-    assert_eq!(out.output(0xff, 0x1_0000, &mut end), Ok(()));
+    let mut end = pg(0x13);
+    assert_eq!(out.output(0xff, pg(0x10), &mut end), Ok(()));
     assert_eq!(out.found_pages, 3);
     // 4 pages asked, 2 left: cut, and the walk stops there.
-    let mut end = 0x1_8000;
-    assert_eq!(out.output(0xff, 0x1_4000, &mut end), Err(Full));
+    let mut end = pg(0x18);
+    assert_eq!(out.output(0xff, pg(0x14), &mut end), Err(Full));
     assert_eq!(
         (end, out.found_pages, out.walk_end),
-        (0x1_6000, 5, 0x1_6000)
+        (pg(0x16), 5, pg(0x16))
     );
     // Nothing left: cut to nothing.
-    let mut end = 0x1_9000;
-    assert_eq!(out.output(0xff, 0x1_8000, &mut end), Err(Full));
+    let mut end = pg(0x19);
+    assert_eq!(out.output(0xff, pg(0x18), &mut end), Err(Full));
     assert_eq!(
         (end, out.found_pages, out.walk_end),
-        (0x1_8000, 5, 0x1_8000)
+        (pg(0x18), 5, pg(0x18))
     );
     // The empty entry that the cut left is not reported.
     assert_eq!(
-        out.pending(false),
+        out.pending(),
         [
             PageRegion {
-                start: 0x1_0000,
-                end: 0x1_3000,
+                start: pg(0x10),
+                end: pg(0x13),
                 categories: 0
             },
             PageRegion {
-                start: 0x1_4000,
-                end: 0x1_6000,
+                start: pg(0x14),
+                end: pg(0x16),
                 categories: 0
             },
         ]
@@ -500,16 +512,16 @@ fn output_masks_categories_with_return_mask() {
     raw.return_mask = 0x0a;
     let args = validate(&raw, access_ok, untag_none).unwrap();
     let mut out = Output::new(&args, Some(Vec::with_capacity(10)));
-    let mut end = 0x1_1000;
-    out.output(0xff, 0x1_0000, &mut end).unwrap();
+    let mut end = pg(0x11);
+    out.output(0xff, pg(0x10), &mut end).unwrap();
     // Different categories, equal once masked: one region.
-    let mut end = 0x1_2000;
-    out.output(0x0e, 0x1_1000, &mut end).unwrap();
+    let mut end = pg(0x12);
+    out.output(0x0e, pg(0x11), &mut end).unwrap();
     assert_eq!(
-        out.pending(false),
+        out.pending(),
         [PageRegion {
-            start: 0x1_0000,
-            end: 0x1_2000,
+            start: pg(0x10),
+            end: pg(0x12),
             categories: 0x0a
         }]
     );
@@ -519,14 +531,14 @@ fn output_masks_categories_with_return_mask() {
 #[test]
 fn output_page_count_overflow() {
     let args = validate(&good_raw(), access_ok, untag_none).unwrap();
-    assert_eq!(args.max_pages, u64::MAX);
+    assert_eq!(args.max_pages, SIZE_MAX);
     let mut out = Output::new(&args, Some(Vec::with_capacity(10)));
-    out.found_pages = u64::MAX - 2;
-    let mut end = 0x1_5000;
-    assert_eq!(out.output(1, 0x1_0000, &mut end), Err(Full));
+    out.found_pages = SIZE_MAX - 2;
+    let mut end = pg(0x15);
+    assert_eq!(out.output(1, pg(0x10), &mut end), Err(Full));
     assert_eq!(
         (end, out.found_pages, out.walk_end),
-        (0x1_2000, u64::MAX, 0x1_2000)
+        (pg(0x12), SIZE_MAX, pg(0x12))
     );
 }
 
@@ -540,30 +552,29 @@ fn no_vec_reports_nothing() {
     assert_eq!(Output::<Vec<PageRegion>>::bounce_len(&args), 0);
     let mut out = Output::<Vec<PageRegion>>::new(&args, None);
     assert!(!out.has_vec());
-    let mut end = 0x2_0000;
-    assert_eq!(out.output(1, 0x1_0000, &mut end), Ok(()));
-    assert_eq!((end, out.found_pages, out.walk_end), (0x2_0000, 0, 0));
-    assert!(out.pending(false).is_empty());
-    let n = out.pending(false).len();
+    let mut end = pg(0x20);
+    assert_eq!(out.output(1, pg(0x10), &mut end), Ok(()));
+    assert_eq!((end, out.found_pages, out.walk_end), (pg(0x20), 0, 0));
+    assert!(out.pending().is_empty());
+    let n = out.pending().len();
     out.flushed(n);
     assert_eq!(out.vec_left, 0);
 }
 
 #[test]
-fn bounce_len_is_min_of_vec_len_and_513() {
+fn bounce_len_is_min_of_vec_len_and_bounce_entries() {
     for (vec_len, want) in [
         (0, 0),
         (1, 1),
-        (511, 511),
-        (512, 512),
-        (513, 513),
-        (514, 513),
-        (1 << 40, 513),
+        (N - 1, N - 1),
+        (N, N),
+        (N + 1, N),
+        (SIZE_MAX, N),
     ] {
         let mut raw = good_raw();
         raw.vec_len = vec_len;
         let args = validate(&raw, |_, _| true, untag_none).unwrap();
-        assert_eq!(Output::<Vec<PageRegion>>::bounce_len(&args), want);
+        assert_eq!(Output::<Vec<PageRegion>>::bounce_len(&args) as u64, want);
     }
 }
 
@@ -576,29 +587,29 @@ fn flush_shrinks_buffer_to_vec_left() {
     raw.return_mask = 0xff;
     let args = validate(&raw, access_ok, untag_none).unwrap();
     let mut out = Output::new(&args, Some(Vec::with_capacity(3)));
-    for (i, addr) in [0x1_0000u64, 0x1_2000].into_iter().enumerate() {
+    for (i, addr) in [0x1_0000u64, pg(0x12)].into_iter().enumerate() {
         let mut end = addr + PAGE_SIZE;
         out.output(i as u64, addr, &mut end).unwrap();
     }
-    assert_eq!(out.pending(false).len(), 2);
-    let n = out.pending(false).len();
+    assert_eq!(out.pending().len(), 2);
+    let n = out.pending().len();
     out.flushed(n);
     assert_eq!(out.vec_left, 1);
-    let mut end = 0x1_5000;
-    assert_eq!(out.output(1, 0x1_4000, &mut end), Ok(()));
+    let mut end = pg(0x15);
+    assert_eq!(out.output(1, pg(0x14), &mut end), Ok(()));
     // One entry left: a second region does not fit.
-    let mut end = 0x1_7000;
-    assert_eq!(out.output(1, 0x1_6000, &mut end), Err(Full));
-    assert_eq!((end, out.walk_end), (0x1_6000, 0x1_6000));
+    let mut end = pg(0x17);
+    assert_eq!(out.output(1, pg(0x16), &mut end), Err(Full));
+    assert_eq!((end, out.walk_end), (pg(0x16), pg(0x16)));
     assert_eq!(
-        out.pending(false),
+        out.pending(),
         [PageRegion {
-            start: 0x1_4000,
-            end: 0x1_5000,
+            start: pg(0x14),
+            end: pg(0x15),
             categories: 1
         }]
     );
-    let n = out.pending(false).len();
+    let n = out.pending().len();
     out.flushed(n);
     assert_eq!(out.vec_left, 0);
 }

@@ -2,8 +2,8 @@
 
 //! `validate()` against `pagemap_scan_get_args()`.
 
-use super::{access_ok, good_raw, untag_none, untag_tbi, TASK_SIZE_MAX};
-use crate::logic::{validate, Args, RawArgs, EFAULT, EINVAL, PM_SCAN_ARG_SIZE};
+use super::logic::{validate, Args, RawArgs, EFAULT, EINVAL, PM_SCAN_ARG_SIZE};
+use super::tests::{access_ok, good_raw, untag_none, untag_tbi, TASK_SIZE_MAX};
 use core::cell::RefCell;
 use proptest::prelude::*;
 

@@ -39,8 +39,21 @@
  *      more: then C's merged regions must be a prefix of Rust's, except that
  *      C's last region may be shorter than Rust's region with the same start
  *      and categories, and Rust's walk_end must be >= C's.
+ *      Regions never merge across an internal flush (both copy every
+ *      entry before walking on), which only shows where memory changes
+ *      between passes: with the vector inside the scanned range.
  * With --self (both C) everything must be identical; the program also counts
  * how often (a) and (b) would have applied.
+ *
+ * Vector modes besides a plain buffer, NULL and an unmapped address:
+ *  (3) the vector lies inside the scanned copy (in a writable segment), so
+ *      the call's own copy-out changes the pages it walks, between passes
+ *      and under WP_MATCHING after they were write-protected;
+ *  (4) the vector ends vec_arg entries before an unmapped page, with a
+ *      vec_len above that: the copy-out faults at or near an internal
+ *      bounce-buffer flush (vec_arg 511, 512, 513, 1024, ...). No pass may
+ *      write-protect pages after a flush failed: the write-protect state of
+ *      the copies is compared as for every WP_MATCHING call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -108,8 +121,9 @@ struct scan {
 	int64_t s, e;		/* page-relative start/end (in bytes if abs) */
 	uint32_t s_off, e_off;	/* sub-page byte offsets (unaligned) */
 	uint8_t abs;		/* 1: s/e are absolute addresses */
-	uint8_t vec_mode;	/* 0 vec, 1 NULL, 2 unmapped guard */
+	uint8_t vec_mode;	/* 0 vec, 1 NULL, 2 unmapped guard, 3 in range, 4 faulting */
 	uint64_t flags, vec_len, max_pages, inv, mask, anyof, ret, size;
+	uint32_t vec_arg;	/* 3: byte offset in the copy; 4: entries before the fault */
 };
 
 struct layout {
@@ -151,6 +165,7 @@ static long long rust0;
 /* statistics */
 static long n_cases, n_mism, n_ro, n_wp, n_err, n_unstable, n_layouts, n_redraw, n_env;
 static long n_quirk_a, n_quirk_b, n_trunc, n_bigvec;
+static long n_vec_in_range, n_vec_fault, n_vec_fault_late;
 static uint64_t cov_pages[256];		/* pages seen per exact category set */
 
 /* Outcome of a scan case. */
@@ -398,15 +413,53 @@ static uint64_t scan_addr(const struct scan *sc, int c, bool end)
 	return copy_base(c) + (end ? sc->e : sc->s) * (int64_t)PS + (end ? sc->e_off : sc->s_off);
 }
 
-static void run_scan(const struct scan *sc, int c, const char *impl, struct page_region *v,
-		     struct outcome *o)
+/* Whether a mode-3 vector fits a writable, plain segment of the layout. */
+static bool vec_in_range_ok(const struct layout *L, const struct scan *sc)
 {
+	uint64_t lo = sc->vec_arg, hi = lo + sc->vec_len * sizeof(struct page_region);
+
+	for (int i = 0; i < L->nseg; i++) {
+		const struct seg *sg = &L->seg[i];
+
+		if (lo < sg->off * PS || hi > (sg->off + sg->npages) * PS)
+			continue;
+		return sg->kind != K_GAP && sg->kind != K_HUGETLB &&
+			!(sg->ops & (OP_PROTNONE | OP_UFFD_SYNC));
+	}
+	return false;
+}
+
+/*
+ * The vector the call gets: @v, or (modes 3, 4) a place elsewhere whose
+ * content is copied to @v after the call. NULL: mode 3 does not fit the
+ * layout (any more: the minimizer changes it), use @v.
+ */
+static struct page_region *user_vec(const struct layout *L, const struct scan *sc, int c,
+				    struct page_region *v, size_t *n)
+{
+	*n = CAP;
+	if (sc->vec_mode == 3 && L && vec_in_range_ok(L, sc)) {
+		*n = sc->vec_len;
+		return (struct page_region *)(copy_base(c) + sc->vec_arg);
+	}
+	if (sc->vec_mode == 4 && sc->vec_arg <= CAP / 4) {
+		*n = sc->vec_arg;
+		return (struct page_region *)guard_addr - sc->vec_arg;
+	}
+	return v;
+}
+
+static void run_scan(const struct layout *L, const struct scan *sc, int c, const char *impl,
+		     struct page_region *v, struct outcome *o)
+{
+	size_t un;
+	struct page_region *uv = user_vec(L, sc, c, v, &un);
 	struct pm_scan_arg arg = {
 		.size = sc->size,
 		.flags = sc->flags,
 		.start = scan_addr(sc, c, false),
 		.end = scan_addr(sc, c, true),
-		.vec = sc->vec_mode == 1 ? 0 : sc->vec_mode == 2 ? guard_addr : (uintptr_t)v,
+		.vec = sc->vec_mode == 1 ? 0 : sc->vec_mode == 2 ? guard_addr : (uintptr_t)uv,
 		.vec_len = sc->vec_len,
 		.max_pages = sc->max_pages,
 		.category_inverted = sc->inv,
@@ -418,8 +471,16 @@ static void run_scan(const struct scan *sc, int c, const char *impl, struct page
 	long i;
 
 	vec_poison(v, CAP);
+	if (uv != v)
+		vec_poison(uv, un);
 	use_impl(impl);
 	r = pm_ioctl_arg(pm_fd(), &arg);
+	if (uv != v) {
+		memmove(v, uv, un * sizeof(*v));
+		/* Mode 4 uses the end of vecA (past what was just moved): clear it. */
+		if (uv > v && uv < v + CAP)
+			vec_poison(uv, un);
+	}
 	o->ret = r.ret;
 	o->err = r.err;
 	o->walk_end = r.walk_end;
@@ -733,13 +794,18 @@ static bool equal_in_window(const struct layout *L, const struct scan *sc, long 
 			   &cb, lo);
 }
 
-/* Merge adjacent regions with equal categories; returns new count. */
-static long merge_regions(struct page_region *v, long n, long *merges)
+/*
+ * Merge adjacent regions with equal categories; returns new count. With
+ * @flushes, not across C's internal flushes (each non-final pass copies out
+ * exactly 512 entries), where neither side merges.
+ */
+static long merge_regions(struct page_region *v, long n, long *merges, bool flushes)
 {
 	long i, o = 0;
 
 	for (i = 0; i < n; i++) {
-		if (o && v[o - 1].end == v[i].start && v[o - 1].categories == v[i].categories) {
+		if (o && v[o - 1].end == v[i].start && v[o - 1].categories == v[i].categories &&
+		    !(flushes && i % 512 == 0)) {
 			v[o - 1].end = v[i].end;
 			(*merges)++;
 			continue;
@@ -810,7 +876,12 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 	/* Regions: the written prefix of the vector (covers error returns too). */
 	nx = x->nwritten;
 	memcpy(vecT, x->v, nx * sizeof(*vecT));
-	n = model ? merge_regions(vecT, nx, &merges) : nx;
+	/*
+	 * A pass stops at a region that cannot merge with the last one, so
+	 * only a vector inside the range (memory that changes between passes)
+	 * can leave a mergeable pair at a flush.
+	 */
+	n = model ? merge_regions(vecT, nx, &merges, sc->vec_mode == 3) : nx;
 	if (merges)
 		n_quirk_b++;
 	/*
@@ -1079,6 +1150,26 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 	else
 		sc->vec_len = 1ULL << (40 + rnd(s, 24));
 	r = rnd(s, 100);
+	if (r < 4) {
+		/* The vector inside the copy, in a writable plain segment. */
+		const struct seg *sg = &L->seg[rnd(s, L->nseg)];
+		uint64_t room;
+
+		sc->vec_mode = 3;
+		sc->vec_arg = sg->off * PS + 8 * rnd(s, PS / 8);
+		room = ((sg->off + sg->npages) * PS - sc->vec_arg) / sizeof(struct page_region);
+		sc->vec_len = 1 + rnd(s, room < 3000 ? room : 3000);
+		if (!room || !vec_in_range_ok(L, sc))
+			sc->vec_mode = 0;	/* CAP >= 3000 */
+	} else if (r < 7) {
+		/* The vector faults at or near an internal flush. */
+		static const uint32_t at[] = { 511, 512, 513, 1023, 1024, 1025 };
+
+		sc->vec_mode = 4;
+		sc->vec_arg = pct(s, 70) ? at[rnd(s, 6)] : 1 + rnd(s, 2048);
+		sc->vec_len = pct(s, 90) ? sc->vec_arg + 1 + rnd(s, 1024) : 1 + rnd(s, sc->vec_arg);
+	}
+	r = rnd(s, 100);
 	sc->max_pages = r < 55 ? 0 : r < 70 ? 1 + rnd(s, 8) : r < 85 ? 1 + rnd(s, span + 1) :
 			r < 95 ? 500 + rnd(s, 31) : ~0ULL;
 	if (pct(s, 1))
@@ -1122,8 +1213,13 @@ static void describe(const struct repro *R)
 		       i, i == R->nscan - 1 ? " (mismatch)" : "", sc->abs ? "absolute" : "pages",
 		       sc->abs ? "0x" : "", sc->s, sc->s_off ? "+unaligned" : "", sc->abs ? "0x" : "",
 		       sc->e, sc->e_off ? "+unaligned" : "", sc->flags,
-		       sc->vec_mode == 0 ? "buf" : sc->vec_mode == 1 ? "NULL" : "unmapped",
+		       sc->vec_mode == 0 ? "buf" : sc->vec_mode == 1 ? "NULL" :
+		       sc->vec_mode == 2 ? "unmapped" : sc->vec_mode == 3 ? "in-range" : "faulting",
 		       sc->vec_len, sc->max_pages, sc->size);
+		if (sc->vec_mode == 3)
+			printf("#            vector at byte %#x of the copy\n", sc->vec_arg);
+		if (sc->vec_mode == 4)
+			printf("#            vector faults after %u entries\n", sc->vec_arg);
 		printf("#            inverted=%s mask=%s anyof=%s return=%s\n",
 		       cats_str(sc->inv, c1, sizeof(c1)), cats_str(sc->mask, c2, sizeof(c2)),
 		       cats_str(sc->anyof, c3, sizeof(c3)), cats_str(sc->ret, c4, sizeof(c4)));
@@ -1148,6 +1244,8 @@ static void spec_str(const struct repro *R, char *b, size_t l)
 			      ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64,
 			      sc->s, sc->e, sc->s_off, sc->e_off, sc->abs, sc->vec_mode, sc->flags,
 			      sc->vec_len, sc->max_pages, sc->inv, sc->mask, sc->anyof, sc->ret, sc->size);
+		if (sc->vec_arg)
+			o += snprintf(b + o, l - o, ",%u", sc->vec_arg);
 	}
 }
 
@@ -1182,14 +1280,17 @@ static bool parse_spec(const char *str, struct repro *R)
 				R->L.span = off + b;
 		} else if (!strncmp(tok, "s=", 2) && R->nscan < MAX_SCANS) {
 			struct scan *sc = &R->sc[R->nscan++];
-			unsigned int so, eo, ab, vm;
+			unsigned int so, eo, ab, vm, va = 0;
+			int nf;
 
-			if (sscanf(tok, "s=%" SCNd64 ",%" SCNd64 ",%u,%u,%u,%u,%" SCNx64 ",%" SCNx64 ",%" SCNx64
-				   ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64,
-				   &sc->s, &sc->e, &so, &eo, &ab, &vm, &sc->flags, &sc->vec_len,
-				   &sc->max_pages, &sc->inv, &sc->mask, &sc->anyof, &sc->ret,
-				   &sc->size) != 14)
+			nf = sscanf(tok, "s=%" SCNd64 ",%" SCNd64 ",%u,%u,%u,%u,%" SCNx64 ",%" SCNx64
+				    ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64
+				    ",%u", &sc->s, &sc->e, &so, &eo, &ab, &vm, &sc->flags, &sc->vec_len,
+				    &sc->max_pages, &sc->inv, &sc->mask, &sc->anyof, &sc->ret,
+				    &sc->size, &va);
+			if (nf != 14 && nf != 15)
 				ok = false;
+			sc->vec_arg = va;
 			sc->s_off = so;
 			sc->e_off = eo;
 			sc->abs = ab;
@@ -1257,10 +1358,18 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 	int cx, cy;
 
 	if (!wp) {
-		run_scan(sc, 0, impl_a, vecA, &oa);
-		run_scan(sc, 0, impl_b, vecB, &ob);
-		run_scan(sc, 0, impl_a, vecT + CAP, &oa2);
+		run_scan(L, sc, 0, impl_a, vecA, &oa);
+		run_scan(L, sc, 0, impl_b, vecB, &ob);
+		run_scan(L, sc, 0, impl_a, vecT + CAP, &oa2);
 		oa2.v = vecT + CAP;
+		if (sc->vec_mode == 3) {
+			size_t n;
+			struct page_region *uv = user_vec(L, sc, 1, vecT, &n);
+
+			/* Copy 0's vector pages were written: keep copy 1 alike. */
+			if (uv != vecT)
+				vec_poison(uv, n);
+		}
 		if (!compare(sc, &oa, 0, &oa2, 0, false, why, wl))
 			return R_UNSTABLE;
 		n_ro++;
@@ -1272,8 +1381,8 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		r = copies_diverged(L, why, wl);
 		if (r != R_EQUAL)
 			return r;
-		run_scan(sc, 0, impl_a, vecA, &oa);
-		run_scan(sc, 1, impl_b, vecB, &ob);
+		run_scan(L, sc, 0, impl_a, vecA, &oa);
+		run_scan(L, sc, 1, impl_b, vecB, &ob);
 		n_wp++;
 		cx = 0;
 		cy = 1;
@@ -1282,6 +1391,13 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		n_err++;
 	if (oa.ret > 512 || ob.ret > 512)
 		n_bigvec++;
+	if (sc->vec_mode == 3 && vec_in_range_ok(L, sc))
+		n_vec_in_range++;
+	if (sc->vec_mode == 4) {
+		n_vec_fault++;
+		if (oa.ret < 0 && oa.err == EFAULT && oa.nwritten >= 512)
+			n_vec_fault_late++;
+	}
 	/* compare() uses vecT[0..CAP) as scratch; keep C on the x side. */
 	xc = a_is_rust && !b_is_rust ? &ob : &oa;
 	yr = xc == &oa ? &ob : &oa;
@@ -1681,6 +1797,8 @@ next:
 	       n_transient, n_env);
 	printf("# model triggers (C side): stale walk_end (a) %ld, mergeable pairs (b) %ld, "
 	       "truncated %ld\n", n_quirk_a, n_quirk_b, n_trunc);
+	printf("# vectors: inside the range %ld, faulting %ld (EFAULT after a flush %ld)\n",
+	       n_vec_in_range, n_vec_fault, n_vec_fault_late);
 	{
 		/* Coverage: pages seen in each category (summed over state scans). */
 		uint64_t per[8] = { 0 }, combos = 0;

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The user array at an internal pass boundary.
+ *
+ * PAGEMAP_SCAN walks in passes: after each pass, its bounce buffer (one
+ * entry per page of a PMD: 512 with 4 KiB pages) is copied to the user
+ * array with the mmap lock dropped, then the walk goes on. What the array
+ * does there decides the result, so both implementations must cut the
+ * passes where C does:
+ *
+ *  1. The array faults: it ends K entries before an unmapped page. Under
+ *     PM_SCAN_WP_MATCHING each pass write-protects what it reports; the
+ *     scan must fail with EFAULT at the first flush that faults (pass
+ *     K / 512), and no later pass may protect pages whose report is lost.
+ *  2. The array lies inside the scanned range: the flushes write to pages
+ *     that the walk reports and protects. Which array pages end up written
+ *     depends on where each pass stops.
+ *
+ * The layout: R one-page written regions (every other page) in a uffd-wp
+ * async range that is otherwise protected. The expected values are those
+ * of C's pass structure; walk_end differs where the Rust module corrects
+ * C's stale walk_end (Documentation/rust-pagemap-scan.rst).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/userfaultfd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define R	1200		/* written one-page regions */
+#define NPAGES	4096
+#define BOUNCE	512		/* PMD_SIZE / PAGE_SIZE on x86_64 */
+#define VPAGE	(2 * R + 16)	/* array page in scenario 2 */
+#define VLEN	2000
+
+static long psize;
+static int pagemap_fd, uffd;
+static char *area;
+
+static long scan(char *start, char *end, unsigned long flags, struct page_region *vec,
+		 long vec_len, unsigned long *walk_end)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = flags,
+		.start = (unsigned long)start,
+		.end = (unsigned long)end,
+		.vec = (unsigned long)vec,
+		.vec_len = vec_len,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	long ret = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
+
+	if (walk_end)
+		*walk_end = arg.walk_end;
+	return ret < 0 ? -errno : ret;
+}
+
+/* A fresh area: populated, protected, every other page of [0, 2R) written. */
+static int setup(void)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	long i;
+
+	if (area)
+		munmap(area, NPAGES * psize);
+	area = mmap(NULL, NPAGES * psize, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED || madvise(area, NPAGES * psize, MADV_NOHUGEPAGE))
+		return -1;
+	memset(area, 1, NPAGES * psize);
+	reg.range.start = (unsigned long)area;
+	reg.range.len = NPAGES * psize;
+	wp.range = reg.range;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg) || ioctl(uffd, UFFDIO_WRITEPROTECT, &wp))
+		return -1;
+	for (i = 0; i < R; i++)
+		area[2 * i * psize] = 2;
+	return 0;
+}
+
+/* Bit p of @bits: page p of the area reads as written. */
+static long written_pages(unsigned char *bits)
+{
+	static struct page_region v[NPAGES];
+	long n = scan(area, area + NPAGES * psize, 0, v, NPAGES, NULL), i, p, count = 0;
+
+	memset(bits, 0, NPAGES / 8);
+	for (i = 0; i < n; i++)
+		for (p = (v[i].start - (unsigned long)area) / psize;
+		     p < (long)((v[i].end - (unsigned long)area) / psize); p++) {
+			bits[p / 8] |= 1 << (p % 8);
+			count++;
+		}
+	return n < 0 ? n : count;
+}
+
+static int is_written(const unsigned char *bits, long p)
+{
+	return bits[p / 8] >> (p % 8) & 1;
+}
+
+static void faulting_array(long k)
+{
+	long pass = k / BOUNCE, nprot = (pass + 1) * BOUNCE, ret, i, bad = 0, vbytes;
+	unsigned long walk_end, want_end;
+	unsigned char bits[NPAGES / 8];
+	struct page_region *vec;
+	char msg[160], *m;
+
+	if (nprot > R)
+		nprot = R;
+	/* k entries, then an unmapped page. */
+	vbytes = (k * sizeof(*vec) + psize - 1) / psize * psize;
+	m = mmap(NULL, vbytes + psize, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || setup()) {
+		check(0, "setup");
+		return;
+	}
+	munmap(m + vbytes, psize);
+	vec = (struct page_region *)(m + vbytes) - k;
+	ret = scan(area, area + NPAGES * psize, PM_SCAN_WP_MATCHING, vec, VLEN, &walk_end);
+	snprintf(msg, sizeof(msg), "K=%ld: EFAULT at the flush of pass %ld (got %ld)",
+		 k, pass, ret);
+	check(ret == -EFAULT, msg);
+
+	for (i = 0; i < k; i++)
+		bad += vec[i].start != (unsigned long)(area + 2 * i * psize) ||
+			vec[i].end != vec[i].start + psize || vec[i].categories != PAGE_IS_WRITTEN;
+	snprintf(msg, sizeof(msg), "K=%ld: the %ld entries before the fault are the first regions",
+		 k, k);
+	check(!bad, msg);
+
+	/* Regions [0, nprot) are protected now; the later ones still read written. */
+	written_pages(bits);
+	bad = 0;
+	for (i = 0; i < R; i++)
+		bad += is_written(bits, 2 * i) != (i >= nprot);
+	snprintf(msg, sizeof(msg),
+		 "K=%ld: exactly the %ld regions of passes 0..%ld are write-protected (%ld differ)",
+		 k, nprot, pass, bad);
+	check(!bad, msg);
+
+	/*
+	 * walk_end: where the failing pass stopped; if that pass finished the
+	 * walk, the stop of the pass before (C keeps it, and so does Rust on
+	 * an error), or the end when there was none.
+	 */
+	if (nprot < R)
+		want_end = (unsigned long)(area + 2 * nprot * psize);
+	else if (pass > 0)
+		want_end = (unsigned long)(area + 2 * pass * BOUNCE * psize);
+	else
+		want_end = (unsigned long)(area + NPAGES * psize);
+	snprintf(msg, sizeof(msg), "K=%ld: walk_end at page %ld (want %ld)", k,
+		 (long)(walk_end - (unsigned long)area) / psize,
+		 (long)(want_end - (unsigned long)area) / psize);
+	check(walk_end == want_end, msg);
+	munmap(m, vbytes);
+}
+
+static void array_in_range(int rust)
+{
+	struct page_region *vec;
+	unsigned char bits[NPAGES / 8];
+	unsigned long walk_end, want_end;
+	long ret, i, bad = 0, vpages = (VLEN * sizeof(*vec) + psize - 1) / psize;
+	long last_flush_lo, last_flush_hi, n_last;
+	char msg[160];
+
+	if (setup()) {
+		check(0, "setup");
+		return;
+	}
+	vec = (struct page_region *)(area + VPAGE * psize);
+	/* The array's pages are written before the call (one region). */
+	memset(vec, 0xa5, VLEN * sizeof(*vec));
+	ret = scan(area, area + NPAGES * psize, PM_SCAN_WP_MATCHING, vec, VLEN, &walk_end);
+	snprintf(msg, sizeof(msg), "array in range: %d regions (got %ld)", R + 1, ret);
+	check(ret == R + 1, msg);
+	for (i = 0; i < R && ret == R + 1; i++)
+		bad += vec[i].start != (unsigned long)(area + 2 * i * psize) ||
+			vec[i].end != vec[i].start + psize;
+	if (ret == R + 1)
+		bad += vec[R].start != (unsigned long)vec ||
+			vec[R].end != (unsigned long)vec + vpages * psize;
+	check(!bad, "array in range: the stripes, then the array's own pages as one region");
+
+	/*
+	 * The walk protected the array's pages in the last pass (it reaches
+	 * them after R regions); that pass's flush (entries 2 * BOUNCE to R)
+	 * then wrote two of them again. The earlier flushes wrote pages not
+	 * yet walked.
+	 */
+	n_last = R + 1 - 2 * BOUNCE;
+	last_flush_lo = 2 * BOUNCE * sizeof(*vec) / psize;
+	last_flush_hi = ((2 * BOUNCE + n_last) * sizeof(*vec) - 1) / psize;
+	written_pages(bits);
+	bad = 0;
+	for (i = 0; i < vpages; i++)
+		bad += is_written(bits, VPAGE + i) != (i >= last_flush_lo && i <= last_flush_hi);
+	snprintf(msg, sizeof(msg),
+		 "array in range: only array pages %ld..%ld read written (%ld differ)",
+		 last_flush_lo, last_flush_hi, bad);
+	check(!bad, msg);
+
+	/* C keeps the stop of pass 1; Rust reports the end of the walk. */
+	want_end = rust ? (unsigned long)(area + NPAGES * psize) :
+		(unsigned long)(area + 2 * 2 * BOUNCE * psize);
+	snprintf(msg, sizeof(msg), "array in range: walk_end at page %ld (want %ld)",
+		 (long)(walk_end - (unsigned long)area) / psize,
+		 (long)(want_end - (unsigned long)area) / psize);
+	check(walk_end == want_end, msg);
+}
+
+int main(void)
+{
+	static const long ks[] = { 100, 511, 512, 513, 1023, 1024 };
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+	};
+	char impl[16];
+	unsigned int i;
+	int rust;
+
+	psize = sysconf(_SC_PAGESIZE);
+	read_impl(impl, sizeof(impl));
+	rust = !strcmp(impl, "rust");
+	printf("TAP version 13\n1..%zu\n# implementation: %s\n",
+	       4 * ARRAY_SIZE(ks) + 4, impl);
+	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (psize != 4096 || pagemap_fd < 0 || uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
+		printf("# setup: %s (page size %ld)\n", strerror(errno), psize);
+		printf("# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n");
+		return 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(ks); i++)
+		faulting_array(ks[i]);
+	array_in_range(rust);
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n", pass, fail);
+	return fail ? 1 : 0;
+}
