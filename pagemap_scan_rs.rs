@@ -341,9 +341,14 @@ impl ScanWalk<'_> {
         }
     }
 
-    /// The PTE table under `pmd`; `None` if it went away under us.
+    /// The PTE table under `pmd`; `Ok(None)` if it went away under us.
     #[inline(always)]
-    fn pte_table(&mut self, pmd: &mut PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
+    fn pte_table(
+        &mut self,
+        pmd: &mut PmdEntry<'_>,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<Result>> {
         let (s, e) = (start as usize, end as usize);
         if self.args.written_only() || (self.args.wp_matching() && !self.out.has_vec()) {
             pmd.with_ptes::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
@@ -456,7 +461,7 @@ impl PageWalk for ScanWalk<'_> {
             } else {
                 pmd.view::<Classes, _>(s, e, |t| self.matching_ptes(t))
             };
-            match view {
+            match view? {
                 PmdView::Table(ret) => Some(ret),
                 PmdView::Huge(info) => return self.thp_view(info, start, end),
                 PmdView::Gone => None,
@@ -465,7 +470,7 @@ impl PageWalk for ScanWalk<'_> {
             if let Some(ret) = self.thp_entry(pmd, start, end) {
                 return ret;
             }
-            self.pte_table(pmd, start, end)
+            self.pte_table(pmd, start, end)?
         };
         let Some(ret) = table else {
             // The table went away under us: walk this PMD again.

@@ -264,7 +264,9 @@ impl<'a> PmdEntry<'a> {
     /// migration entry), read under the PMD lock like C's
     /// `pmd_trans_huge_lock()`, so never in the middle of a split or a
     /// migration ([`PteInfo::maps_file`] is never set). One helper call for
-    /// either.
+    /// either. `EINVAL` (without calling `f`) if the range is not inside
+    /// this PMD's walked range: a caller's error, which retrying would not
+    /// mend.
     ///
     /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]
@@ -273,12 +275,12 @@ impl<'a> PmdEntry<'a> {
         start: usize,
         end: usize,
         f: impl FnOnce(&mut PteTable<'a, Q>) -> R,
-    ) -> PmdView<R> {
+    ) -> Result<PmdView<R>> {
+        if !self.range_ok(start, end) {
+            return Err(EINVAL);
+        }
         #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
         {
-            if !self.range_ok(start, end) {
-                return PmdView::Gone;
-            }
             let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
             let mut huge: crate::ffi::c_int = -1;
             // SAFETY: valid PMD of the VMA's mm; the walk holds the mmap
@@ -297,18 +299,18 @@ impl<'a> PmdEntry<'a> {
                 // helper; `[start, end)` is inside the range this PMD maps
                 // (checked), so inside one PMD and the VMA.
                 let mut t = unsafe { PteTable::new(ptep, ptl, self.vma, start, end, self.protect) };
-                return PmdView::Table(f(&mut t));
+                return Ok(PmdView::Table(f(&mut t)));
             }
-            match u8::try_from(huge) {
+            Ok(match u8::try_from(huge) {
                 Ok(info) => PmdView::Huge(PteInfo::from_raw(info)),
                 Err(_) => PmdView::Gone,
-            }
+            })
         }
         #[cfg(not(CONFIG_TRANSPARENT_HUGEPAGE))]
-        match self.with_ptes(start, end, f) {
+        Ok(match self.with_ptes(start, end, f)? {
             Some(r) => PmdView::Table(r),
             None => PmdView::Gone,
-        }
+        })
     }
 
     /// Whether `[start, end)` is a non-empty part of the range this PMD
@@ -320,18 +322,19 @@ impl<'a> PmdEntry<'a> {
 
     /// Maps and locks the PTE table for `[start, end)` (inside this PMD's
     /// walked range), in lazy MMU mode, and lends it to `f`; its entries
-    /// are read as `Q` says. `None` (without calling `f`) if the range is
-    /// not inside, or if the PMD changed under us (no table any more): the
-    /// caller should then ask the walk to retry with [`PmdEntry::again`].
+    /// are read as `Q` says. `Ok(None)` (without calling `f`) if the PMD
+    /// changed under us (no table any more): the caller should then ask the
+    /// walk to retry with [`PmdEntry::again`]. `EINVAL` (without calling
+    /// `f`) if the range is not inside: retrying would not mend that.
     #[inline]
     pub fn with_ptes<Q: PteQuery, R>(
         &mut self,
         start: usize,
         end: usize,
         f: impl FnOnce(&mut PteTable<'a, Q>) -> R,
-    ) -> Option<R> {
+    ) -> Result<Option<R>> {
         if !self.range_ok(start, end) {
-            return None;
+            return Err(EINVAL);
         }
         let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
         // SAFETY: valid PMD of the VMA's mm; the walk holds the mmap lock.
@@ -339,12 +342,12 @@ impl<'a> PmdEntry<'a> {
             bindings::pte_table_lock((*self.vma.as_raw()).vm_mm, self.pmdp, start as _, &mut ptl)
         };
         if ptep.is_null() {
-            return None;
+            return Ok(None);
         }
         // SAFETY: mapped, locked and in lazy MMU mode above; `[start, end)`
         // is inside the range this PMD maps (checked above).
         let mut t = unsafe { PteTable::new(ptep, ptl, self.vma, start, end, self.protect) };
-        Some(f(&mut t))
+        Ok(Some(f(&mut t)))
     }
 
     /// Asks the walk to call `pmd_entry` for this PMD again.
