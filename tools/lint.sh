@@ -7,8 +7,8 @@
 #  - every `unsafe {` block in rust/kernel/mm has a SAFETY comment above it
 #  - misuses of the kernel::mm walk API fail to compile (compile_fail/)
 #  - checkpatch --strict on the kernel patch, the kernel C (helpers,
-#    headers) and the hook/stress tests and the demo (not yet the selftests
-#    and the benchmark)
+#    headers), the hook/stress tests, the selftests, the benchmark and the
+#    demo
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KCACHE=${KCACHE:-$HOME/.cache/pmscan}
@@ -55,6 +55,7 @@ result $rc "compile_fail: misuses of kernel::mm are compile errors"
 result $? "checkpatch patches/"
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c \
 	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/*.[ch] "$REPO"/tools/testing/stress/*.c \
+	"$REPO"/tools/testing/selftests/pagemap_scan/*.[ch] "$REPO"/tools/bench/pagemap_bench.c \
 	"$REPO"/samples/demo/*.c) \
 	>>/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch C files"

@@ -43,10 +43,13 @@
 #define MAP_HUGETLB 0x40000
 #endif
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define BIT_ULL(nr)	(1ULL << (nr))
+
 #define PAGE		4096UL
 #define HPAGE		(2UL << 20)
-#define PM_PRESENT	(1ULL << 63)
-#define PM_SOFT_DIRTY	(1ULL << 55)
+#define PM_PRESENT	BIT_ULL(63)
+#define PM_SOFT_DIRTY	BIT_ULL(55)
 
 static int pagemap_fd = -1;
 
@@ -249,8 +252,6 @@ static const struct workload workloads[] = {
 	  .vec_len = 64, .max_pages = 256 },
 };
 
-#define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
-
 struct state {
 	const struct workload *w;
 	char *p;
@@ -272,7 +273,7 @@ static int hugetlb_free(void)
 	return n;
 }
 
-static void setup(struct state *s)
+static void setup_workload(struct state *s)
 {
 	const struct workload *w = s->w;
 
@@ -304,7 +305,6 @@ static void setup(struct state *s)
 		const char *path = getenv("PMBENCH_FILE") ?: "/mnt/ext2/pmbench.dat";
 		int fd = open(path, O_RDWR | O_CREAT, 0600);
 		static char buf[1 << 16];
-		volatile char sink = 0;
 
 		if (fd < 0)
 			die("open %s: %s", path, strerror(errno));
@@ -321,9 +321,9 @@ static void setup(struct state *s)
 		if (s->p == MAP_FAILED)
 			die("mmap %s: %s", path, strerror(errno));
 		close(fd);
+		/* Read-fault every page (atomics are not optimised away). */
 		for (size_t off = 0; off < s->len; off += PAGE)
-			sink += s->p[off];
-		(void)sink;
+			(void)__atomic_load_n(&s->p[off], __ATOMIC_RELAXED);
 	} else if (w->kind == K_WP) {
 		s->p = map_anon(s->len, 0, MADV_NOHUGEPAGE);
 		touch(s->p, s->len, PAGE);
@@ -415,7 +415,7 @@ static void check_thp(struct state *s)
 		fprintf(stderr, "pagemap_bench: WARNING: thp: under 90%% THP\n");
 }
 
-static void usage(void)
+static void die_usage(void)
 {
 	fprintf(stderr,
 		"usage: pagemap_bench --workload NAME [--method scan|read] [--impl-label X]\n"
@@ -439,23 +439,38 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'w': name = optarg; break;
-		case 'm': method = optarg; break;
-		case 'l': label = optarg; break;
-		case 'r': reps = atoi(optarg); break;
-		case 's': scale = atof(optarg); break;
-		case 'i': iters = atoi(optarg); break;
-		case 'W': warmup = atoi(optarg); break;
+		case 'w':
+			name = optarg;
+			break;
+		case 'm':
+			method = optarg;
+			break;
+		case 'l':
+			label = optarg;
+			break;
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		case 's':
+			scale = atof(optarg);
+			break;
+		case 'i':
+			iters = atoi(optarg);
+			break;
+		case 'W':
+			warmup = atoi(optarg);
+			break;
 		case 'L':
-			for (size_t i = 0; i < NWORKLOADS; i++)
+			for (size_t i = 0; i < ARRAY_SIZE(workloads); i++)
 				printf("%-9s %s\n", workloads[i].name, workloads[i].what);
 			return 0;
-		default: usage();
+		default:
+			die_usage();
 		}
 	}
 	if (!name)
-		usage();
-	for (size_t i = 0; i < NWORKLOADS; i++)
+		die_usage();
+	for (size_t i = 0; i < ARRAY_SIZE(workloads); i++)
 		if (!strcmp(workloads[i].name, name))
 			s.w = &workloads[i];
 	if (!s.w)
@@ -463,7 +478,7 @@ int main(int argc, char **argv)
 	if (!strcmp(method, "read"))
 		s.read = 1;
 	else if (strcmp(method, "scan"))
-		usage();
+		die_usage();
 	if (!label)
 		label = s.read ? (s.w->kind == K_WP ? "softdirty" : "read") : "scan";
 	if (!iters) {
@@ -480,7 +495,7 @@ int main(int argc, char **argv)
 	if (!vec || !pmbuf)
 		die("out of memory");
 
-	setup(&s);
+	setup_workload(&s);
 	if (!strcmp(s.w->name, "thp"))
 		check_thp(&s);
 
@@ -502,8 +517,9 @@ int main(int argc, char **argv)
 		for (int i = 0; i < iters; i++)
 			digest = digest * 31 + op(&s, &ns, &calls);
 		t0 = now_ns() - t0;
-		printf("pmbench workload=%s impl=%s rep=%d iters=%d pages=%zu ns=%llu wall=%llu calls=%llu check=%llx\n",
-		       s.w->name, label, r, iters, s.len / PAGE,
+		printf("pmbench workload=%s impl=%s rep=%d iters=%d pages=%zu ",
+		       s.w->name, label, r, iters, s.len / PAGE);
+		printf("ns=%llu wall=%llu calls=%llu check=%llx\n",
 		       (unsigned long long)ns, (unsigned long long)t0,
 		       (unsigned long long)calls,
 		       (unsigned long long)digest);

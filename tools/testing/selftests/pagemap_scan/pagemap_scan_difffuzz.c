@@ -58,7 +58,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +81,7 @@ static uint64_t sm64(uint64_t *s)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
 }
+
 static uint64_t rnd(uint64_t *s, uint64_t n) { return n ? sm64(s) % n : 0; }
 static bool pct(uint64_t *s, int p) { return (int)rnd(s, 100) < p; }
 
@@ -93,16 +93,16 @@ static const char *kind_name[K_NR] = { "gap", "anon", "shanon", "memfd", "ext2-s
 				       "ext2-private", "thp", "hugetlb" };
 
 /* Per-segment operations (each can be switched off by the minimizer). */
-#define OP_POP		(1u << 0)	/* populate: write/read pattern */
-#define OP_STRIPE	(1u << 1)	/* alternate written/untouched pages */
-#define OP_SWAP		(1u << 2)	/* MADV_PAGEOUT a sub-range (anon) */
-#define OP_UFFD		(1u << 3)	/* register uffd-wp async */
-#define OP_UFFD_SYNC	(1u << 4)	/* register uffd-wp sync (not WP-async) */
-#define OP_WP		(1u << 5)	/* UFFDIO_WRITEPROTECT a sub-range, rewrite some */
-#define OP_ZAP		(1u << 6)	/* MADV_DONTNEED a sub-range (markers) */
-#define OP_PROTNONE	(1u << 7)	/* mprotect(PROT_NONE) at the end */
-#define OP_READ		(1u << 8)	/* read faults (zero pages / huge zero) */
-#define OP_POST		(1u << 9)	/* writes after the soft-dirty clear */
+#define OP_POP		0x001u	/* populate: write/read pattern */
+#define OP_STRIPE	0x002u	/* alternate written/untouched pages */
+#define OP_SWAP		0x004u	/* MADV_PAGEOUT a sub-range (anon) */
+#define OP_UFFD		0x008u	/* register uffd-wp async */
+#define OP_UFFD_SYNC	0x010u	/* register uffd-wp sync (not WP-async) */
+#define OP_WP		0x020u	/* UFFDIO_WRITEPROTECT a sub-range, rewrite some */
+#define OP_ZAP		0x040u	/* MADV_DONTNEED a sub-range (markers) */
+#define OP_PROTNONE	0x080u	/* mprotect(PROT_NONE) at the end */
+#define OP_READ		0x100u	/* read faults (zero pages / huge zero) */
+#define OP_POST		0x200u	/* writes after the soft-dirty clear */
 #define OP_ALL		0x3ffu
 
 #define MAX_SEGS 16
@@ -145,7 +145,7 @@ struct repro {
 #define ARENA0 0x100000000000ULL
 #define COPY_STRIDE 0x100000000000ULL	/* 16 TiB */
 #define MAX_SPAN_PAGES 8192		/* 32 MiB per copy */
-#define PAD_PAGES (1ULL << 28)		/* 1 TiB */
+#define PAD_PAGES 0x10000000ULL		/* 1 TiB */
 #define CAP 16384
 
 static const char *impl_a = "c", *impl_b = "c";
@@ -157,8 +157,8 @@ static double max_time;
 static int verbose;
 static int uffd_async = -1, uffd_sync = -1;
 static const char *ext2_dir;
-static struct page_region *vecA, *vecB, *vecT;
-static uint64_t guard_addr;		/* unmapped page after vecA */
+static struct page_region *vec_a, *vec_b, *vec_t;
+static uint64_t guard_addr;		/* unmapped page after vec_a */
 static int fds[2][MAX_SEGS];
 static long long rust0;
 
@@ -210,7 +210,8 @@ static int make_file(int copy, int si, uint32_t npages, bool memfd)
 	if (memfd) {
 		fd = memfd_create("pmfuzz", MFD_CLOEXEC);
 	} else {
-		snprintf(path, sizeof(path), "%s/pmfuzz-%d-%d-%d", ext2_dir, (int)getpid(), copy, si);
+		snprintf(path, sizeof(path), "%s/pmfuzz-%d-%d-%d", ext2_dir, (int)getpid(), copy,
+			 si);
 		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			unlink(path);
@@ -279,7 +280,8 @@ static bool build_seg(const struct layout *L, int si, int c)
 		if (m != MAP_FAILED)
 			munmap(m, len);
 		if (verbose)
-			printf("# mmap %s at %p failed: %s\n", kind_name[sg->kind], p, strerror(errno));
+			printf("# mmap %s at %p failed: %s\n", kind_name[sg->kind], p,
+			       strerror(errno));
 		return false;
 	}
 	if (sg->kind == K_THP)
@@ -477,7 +479,7 @@ static void run_scan(const struct layout *L, const struct scan *sc, int c, const
 	r = pm_ioctl_arg(pm_fd(), &arg);
 	if (uv != v) {
 		memmove(v, uv, un * sizeof(*v));
-		/* Mode 4 uses the end of vecA (past what was just moved): clear it. */
+		/* Mode 4 uses the end of vec_a (past what was just moved): clear it. */
 		if (uv > v && uv < v + CAP)
 			vec_poison(uv, un);
 	}
@@ -504,11 +506,13 @@ static long state_scan(const struct layout *L, int c, struct page_region *v)
 /* An address relative to its copy's base when it lies near it, else as is. */
 static uint64_t relv(uint64_t v, uint64_t base)
 {
-	const uint64_t win = 1ULL << 42;	/* 4 TiB: span + padding, well below the copy stride */
+	/* 4 TiB: span + padding, well below the copy stride */
+	const uint64_t win = 1ULL << 42;
 
 	if (base && v - base + win < 2 * win)
 		return v - base;
-	return v ^ (1ULL << 63);		/* tag "absolute" so it never equals a relative value */
+	/* Tag "absolute" so it never equals a relative value. */
+	return v ^ (1ULL << 63);
 }
 
 static bool regions_equal_rel(const struct page_region *a, uint64_t ba,
@@ -530,18 +534,19 @@ static bool regions_equal_rel(const struct page_region *a, uint64_t ba,
 
 static void describe_state_diff(const struct layout *L, long na, long nb, char *why, size_t wl);
 
-/* Full scans of both copies into vecA, vecB (counts in n[0], n[1]), compared. */
+/* Full scans of both copies into vec_a, vec_b (counts in n[0], n[1]), compared. */
 static bool states_equal(const struct layout *L, long n[2], char *why, size_t wl)
 {
-	long na = state_scan(L, 0, vecA), nb = state_scan(L, 1, vecB);
+	long na = state_scan(L, 0, vec_a), nb = state_scan(L, 1, vec_b);
 
 	n[0] = na;
 	n[1] = nb;
 
 	for (long i = 0; i < na; i++)
-		cov_pages[vecA[i].categories & 0xff] += (vecA[i].end - vecA[i].start) / PS;
+		cov_pages[vec_a[i].categories & 0xff] +=
+			(vec_a[i].end - vec_a[i].start) / PS;
 	if (na < 0 || nb < 0 || na != nb ||
-	    !regions_equal_rel(vecA, copy_base(0), vecB, copy_base(1), na)) {
+	    !regions_equal_rel(vec_a, copy_base(0), vec_b, copy_base(1), na)) {
 		char d[140];
 
 		describe_state_diff(L, na, nb, d, sizeof(d));
@@ -616,13 +621,14 @@ static void describe_state_diff(const struct layout *L, long na, long nb, char *
 	uint64_t pg, ca, cb;
 
 	if (na < 0 || nb < 0 ||
-	    !state_diff(vecA, na, copy_base(0), vecB, nb, copy_base(1), L->span, 0, 0,
+	    !state_diff(vec_a, na, copy_base(0), vec_b, nb, copy_base(1), L->span, 0, 0,
 			&pg, &ca, &cb, 0)) {
 		snprintf(why, wl, "%ld vs %ld regions", na, nb);
 		return;
 	}
-	snprintf(why, wl, "%ld vs %ld regions, first at page %" PRIu64 ": %s vs %s", na, nb, pg,
-		 cats_or_none(ca, c1, sizeof(c1)), cats_or_none(cb, c2, sizeof(c2)));
+	snprintf(why, wl, "%ld vs %ld regions, first at page %llu: %s vs %s", na, nb,
+		 (unsigned long long)pg, cats_or_none(ca, c1, sizeof(c1)),
+		 cats_or_none(cb, c2, sizeof(c2)));
 }
 
 /*
@@ -634,18 +640,22 @@ static void describe_state_diff(const struct layout *L, long na, long nb, char *
  */
 static long n_transient;
 
+/* A state difference (first) went away after t re-checks. */
+static void note_transient(const char *first, int t)
+{
+	n_transient++;
+	if (n_transient <= 5)
+		printf("# transient state difference (%s), gone after %d re-check(s)\n", first, t);
+}
+
 static bool states_settle(const struct layout *L, long n[2], char *why, size_t wl)
 {
 	char first[160];
 
 	for (int t = 0; t < 6; t++) {
 		if (states_equal(L, n, why, wl)) {
-			if (t) {
-				n_transient++;
-				if (n_transient <= 5)
-					printf("# transient state difference (%s), gone after %d re-check(s)\n",
-					       first, t);
-			}
+			if (t)
+				note_transient(first, t);
 			return true;
 		}
 		if (!t)
@@ -716,11 +726,11 @@ static void call_window(const struct scan *sc, uint64_t *lo, uint64_t *hi)
 	*hi = e <= 0 ? 0 : ((uint64_t)e + 511) & ~511ULL;
 }
 
-/* Changes of copy @c outside the call's window (the state after is in vecA/vecB). */
+/* Changes of copy @c outside the call's window (the state after is in vec_a/vec_b). */
 static int changed_outside(const struct layout *L, const struct scan *sc, int c, long npost,
 			   char *why, size_t wl)
 {
-	const struct page_region *post = c ? vecB : vecA;
+	const struct page_region *post = c ? vec_b : vec_a;
 	bool rust = c ? b_is_rust : a_is_rust;
 	uint64_t lo, hi, from = 0, pg, was, now;
 	int kind = OUT_NONE;
@@ -736,9 +746,11 @@ static int changed_outside(const struct layout *L, const struct scan *sc, int c,
 
 		if (k > kind) {
 			kind = k;
-			snprintf(why, wl, "copy %d (%s) changed outside the call's window [%" PRIu64
-				 ", %" PRIu64 ") at page %" PRIu64 ": %s -> %s", c,
-				 c ? impl_b : impl_a, lo, hi, pg, cats_or_none(was, c1, sizeof(c1)),
+			snprintf(why, wl,
+				 "copy %d (%s) changed outside the call's window [%llu, %llu) at page %llu: %s -> %s",
+				 c, c ? impl_b : impl_a, (unsigned long long)lo,
+				 (unsigned long long)hi, (unsigned long long)pg,
+				 cats_or_none(was, c1, sizeof(c1)),
 				 cats_or_none(now, c2, sizeof(c2)));
 		}
 		from = pg + 1;
@@ -766,8 +778,8 @@ static int copies_diverged(const struct layout *L, char *why, size_t wl)
 	       state_diff(pre[0], npre[0], copy_base(0), pre[1], npre[1], copy_base(1), L->span, 0,
 			  0, &pg, &c0, &c1, from)) {
 		if (!any || (kernel && !kernel_change(c0, c1) && !kernel_change(c1, c0)))
-			snprintf(why, wl, "copies differ before a WP call at page %" PRIu64
-				 ": %s vs %s", pg, cats_or_none(c0, b0, sizeof(b0)),
+			snprintf(why, wl, "copies differ before a WP call at page %llu: %s vs %s",
+				 (unsigned long long)pg, cats_or_none(c0, b0, sizeof(b0)),
 				 cats_or_none(c1, b1, sizeof(b1)));
 		any = true;
 		if (!kernel_change(c0, c1) && !kernel_change(c1, c0))
@@ -781,7 +793,7 @@ static int copies_diverged(const struct layout *L, char *why, size_t wl)
 	return kernel_noise(why);
 }
 
-/* Whether the two copies' states (vecA, vecB) are equal inside the call's window. */
+/* Whether the two copies' states (vec_a, vec_b) are equal inside the call's window. */
 static bool equal_in_window(const struct layout *L, const struct scan *sc, long na, long nb)
 {
 	uint64_t lo, hi, pg, ca, cb;
@@ -790,7 +802,7 @@ static bool equal_in_window(const struct layout *L, const struct scan *sc, long 
 	if (hi > L->span)
 		hi = L->span;
 	return lo >= hi ||
-	       !state_diff(vecA, na, copy_base(0), vecB, nb, copy_base(1), hi, 0, 0, &pg, &ca,
+	       !state_diff(vec_a, na, copy_base(0), vec_b, nb, copy_base(1), hi, 0, 0, &pg, &ca,
 			   &cb, lo);
 }
 
@@ -833,7 +845,7 @@ static bool nothing_left(const struct scan *sc, int c, uint64_t from)
 	struct pm_res r;
 
 	use_impl(a_is_rust ? impl_b : impl_a);
-	r = pm_scan(pm_fd(), from, aligned_end(sc, c), vecT + CAP, CAP, 0, 0,
+	r = pm_scan(pm_fd(), from, aligned_end(sc, c), vec_t + CAP, CAP, 0, 0,
 		    sc->inv, sc->mask, sc->anyof, PM_ALL_CATEGORIES);
 	return r.ret == 0;
 }
@@ -852,36 +864,39 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 	if (verbose > 1) {
 		long i;
 
-		printf("# A: ret %ld errno %d walk_end %#" PRIx64 " nwritten %ld\n", x->ret, x->err,
-		       x->walk_end - bx, x->nwritten);
+		printf("# A: ret %ld errno %d walk_end %#llx nwritten %ld\n", x->ret, x->err,
+		       (unsigned long long)(x->walk_end - bx), x->nwritten);
 		for (i = 0; i < x->nwritten; i++)
-			printf("#   A[%ld] %#" PRIx64 "-%#" PRIx64 " %#" PRIx64 "\n", i,
-			       (uint64_t)(x->v[i].start - bx), (uint64_t)(x->v[i].end - bx),
-			       (uint64_t)x->v[i].categories);
-		printf("# B: ret %ld errno %d walk_end %#" PRIx64 " nwritten %ld\n", y->ret, y->err,
-		       y->walk_end - by, y->nwritten);
+			printf("#   A[%ld] %#llx-%#llx %#llx\n", i,
+			       (unsigned long long)(x->v[i].start - bx),
+			       (unsigned long long)(x->v[i].end - bx),
+			       (unsigned long long)x->v[i].categories);
+		printf("# B: ret %ld errno %d walk_end %#llx nwritten %ld\n", y->ret, y->err,
+		       (unsigned long long)(y->walk_end - by), y->nwritten);
 		for (i = 0; i < y->nwritten; i++)
-			printf("#   B[%ld] %#" PRIx64 "-%#" PRIx64 " %#" PRIx64 "\n", i,
-			       (uint64_t)(y->v[i].start - by), (uint64_t)(y->v[i].end - by),
-			       (uint64_t)y->v[i].categories);
+			printf("#   B[%ld] %#llx-%#llx %#llx\n", i,
+			       (unsigned long long)(y->v[i].start - by),
+			       (unsigned long long)(y->v[i].end - by),
+			       (unsigned long long)y->v[i].categories);
 	}
 	if (x->ret != y->ret && !model) {
 		snprintf(why, wl, "ret %ld/%d vs %ld/%d", x->ret, x->err, y->ret, y->err);
 		return false;
 	}
 	if ((x->ret < 0 || y->ret < 0) && (x->ret != y->ret || x->err != y->err)) {
-		snprintf(why, wl, "ret %ld errno %d vs %ld errno %d", x->ret, x->err, y->ret, y->err);
+		snprintf(why, wl, "ret %ld errno %d vs %ld errno %d", x->ret, x->err, y->ret,
+			 y->err);
 		return false;
 	}
 	/* Regions: the written prefix of the vector (covers error returns too). */
 	nx = x->nwritten;
-	memcpy(vecT, x->v, nx * sizeof(*vecT));
+	memcpy(vec_t, x->v, nx * sizeof(*vec_t));
 	/*
 	 * A pass stops at a region that cannot merge with the last one, so
 	 * only a vector inside the range (memory that changes between passes)
 	 * can leave a mergeable pair at a flush.
 	 */
-	n = model ? merge_regions(vecT, nx, &merges, sc->vec_mode == 3) : nx;
+	n = model ? merge_regions(vec_t, nx, &merges, sc->vec_mode == 3) : nx;
 	if (merges)
 		n_quirk_b++;
 	/*
@@ -922,7 +937,7 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 			snprintf(why, wl, "ret %ld vs %ld (C merged: %ld)", x->ret, y->ret, n);
 			return false;
 		}
-		if (y->nwritten != n || !regions_equal_rel(vecT, bx, y->v, by, n)) {
+		if (y->nwritten != n || !regions_equal_rel(vec_t, bx, y->v, by, n)) {
 			snprintf(why, wl, "regions differ (%ld vs %ld entries written)", n,
 				 y->nwritten);
 			return false;
@@ -939,28 +954,30 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 
 			if (!hugetlb_backout &&
 			    relv(y->walk_end, by) != relv(aligned_end(sc, cx), bx)) {
-				snprintf(why, wl, "walk_end %#" PRIx64 " vs true end %#" PRIx64
-					 " (C left %#" PRIx64 ")", y->walk_end - by,
-					 aligned_end(sc, cx) - bx, x->walk_end - bx);
+				snprintf(why, wl, "walk_end %#llx vs true end %#llx (C left %#llx)",
+					 (unsigned long long)(y->walk_end - by),
+					 (unsigned long long)(aligned_end(sc, cx) - bx),
+					 (unsigned long long)(x->walk_end - bx));
 				return false;
 			}
 		} else if (relv(x->walk_end, bx) != relv(y->walk_end, by) &&
 			   !(model && x->ret >= 0 &&
 			     relv(y->walk_end, by) == relv(aligned_end(sc, cx), bx) &&
 			     nothing_left(sc, cy, by + (x->walk_end - bx)))) {
-			snprintf(why, wl, "walk_end %#" PRIx64 " vs %#" PRIx64 " (relative to the copy base)",
-				 x->walk_end - bx, y->walk_end - by);
+			snprintf(why, wl, "walk_end %#llx vs %#llx (relative to the copy base)",
+				 (unsigned long long)(x->walk_end - bx),
+				 (unsigned long long)(y->walk_end - by));
 			return false;
 		}
 		return true;
 	}
 	/* Model (b) with truncation: C's merged regions are a prefix of Rust's. */
-	if (y->nwritten < n || (n && !regions_equal_rel(vecT, bx, y->v, by, n - 1))) {
+	if (y->nwritten < n || (n && !regions_equal_rel(vec_t, bx, y->v, by, n - 1))) {
 		snprintf(why, wl, "merged prefix differs");
 		return false;
 	}
 	if (n) {
-		const struct page_region *a = &vecT[n - 1], *b = &y->v[n - 1];
+		const struct page_region *a = &vec_t[n - 1], *b = &y->v[n - 1];
 
 		if (a->start - bx != b->start - by || a->categories != b->categories ||
 		    a->end - bx > b->end - by) {
@@ -1014,7 +1031,8 @@ static void draw_layout(uint64_t *s, struct layout *L)
 		} else {
 			uint32_t q = rnd(s, 100);
 
-			sg->npages = q < 40 ? 1 + rnd(s, 16) : q < 80 ? 1 + rnd(s, 256) : 1 + rnd(s, 1500);
+			sg->npages = q < 40 ? 1 + rnd(s, 16) : q < 80 ? 1 + rnd(s, 256) :
+				     1 + rnd(s, 1500);
 			if (pct(s, 15))		/* sometimes start on a 2M boundary */
 				off = (off + 511) & ~511ULL;
 		}
@@ -1063,13 +1081,13 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 	memset(sc, 0, sizeof(*sc));
 	sc->size = sizeof(struct pm_scan_arg);
 	r = rnd(s, 100);
-	if (r < 60)
+	if (r < 60) {
 		sc->s = rnd(s, span + 1);
-	else if (r < 75)
+	} else if (r < 75) {
 		sc->s = 0;
-	else if (r < 85)
+	} else if (r < 85) {
 		sc->s = -(int64_t)(1 + rnd(s, 1024));
-	else {
+	} else {
 		const struct seg *sg = &L->seg[rnd(s, L->nseg)];
 
 		sc->s = sg->off + (pct(s, 50) ? 0 : rnd(s, sg->npages + 1));
@@ -1098,10 +1116,22 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 
 		sc->abs = 1;
 		switch (rnd(s, 4)) {
-		case 0: sc->s = b0; sc->e = bad[rnd(s, 4)]; break;
-		case 1: sc->s = bad[rnd(s, 2)]; sc->e = sc->s + PS; break;
-		case 2: sc->s = b0 | (1ULL << 62); sc->e = b0 + PS; break;
-		default: sc->s = b0; sc->e = (b0 + PS) | (0x3fULL << 57); break;
+		case 0:
+			sc->s = b0;
+			sc->e = bad[rnd(s, 4)];
+			break;
+		case 1:
+			sc->s = bad[rnd(s, 2)];
+			sc->e = sc->s + PS;
+			break;
+		case 2:
+			sc->s = b0 | (1ULL << 62);
+			sc->e = b0 + PS;
+			break;
+		default:
+			sc->s = b0;
+			sc->e = (b0 + PS) | (0x3fULL << 57);
+			break;
 		}
 	}
 	r = rnd(s, 100);
@@ -1117,8 +1147,10 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 	sc->ret = r < 45 ? PM_ALL_CATEGORIES : r < 60 ? draw_mask(s, 0, 4) : r < 70 ? 0 :
 		  r < 80 ? P_W : (PM_ALL_CATEGORIES & ~P_D);
 	if (pct(s, 12)) {	/* PAGE_IS_WRITTEN fast path */
-		sc->mask = sc->ret = P_W;
-		sc->inv = sc->anyof = 0;
+		sc->mask = P_W;
+		sc->ret = P_W;
+		sc->inv = 0;
+		sc->anyof = 0;
 	}
 	if (pct(s, 2)) {
 		uint64_t *f[] = { &sc->inv, &sc->mask, &sc->anyof, &sc->ret };
@@ -1126,9 +1158,9 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 		*f[rnd(s, 4)] |= 1ULL << (8 + rnd(s, 56));
 	}
 	r = rnd(s, 100);
-	if (r < 8)
+	if (r < 8) {
 		sc->vec_len = 0;
-	else if (r < 11) {
+	} else if (r < 11) {
 		sc->vec_len = 0;
 		sc->vec_mode = 1;
 	} else if (r < 12) {
@@ -1137,18 +1169,19 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 	} else if (r < 14) {
 		sc->vec_len = 1 + rnd(s, 16);
 		sc->vec_mode = 2;
-	} else if (r < 28)
+	} else if (r < 28) {
 		sc->vec_len = 1;
-	else if (r < 38)
+	} else if (r < 38) {
 		sc->vec_len = 2 + rnd(s, 7);
-	else if (r < 65)
+	} else if (r < 65) {
 		sc->vec_len = CAP;
-	else if (r < 75)
+	} else if (r < 75) {
 		sc->vec_len = 500 + rnd(s, 31);
-	else if (r < 97)
+	} else if (r < 97) {
 		sc->vec_len = 1 + rnd(s, 2000);
-	else
+	} else {
 		sc->vec_len = 1ULL << (40 + rnd(s, 24));
+	}
 	r = rnd(s, 100);
 	if (r < 4) {
 		/* The vector inside the copy, in a writable plain segment. */
@@ -1173,15 +1206,16 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 	sc->max_pages = r < 55 ? 0 : r < 70 ? 1 + rnd(s, 8) : r < 85 ? 1 + rnd(s, span + 1) :
 			r < 95 ? 500 + rnd(s, 31) : ~0ULL;
 	if (pct(s, 1))
-		sc->size = rnd(s, 2) ? sizeof(struct pm_scan_arg) - 8 : sizeof(struct pm_scan_arg) + 8;
+		sc->size = rnd(s, 2) ? sizeof(struct pm_scan_arg) - 8 :
+				       sizeof(struct pm_scan_arg) + 8;
 }
 
 /* ------------------------------------------------------------ describing */
 
 static void ops_str(uint32_t ops, char *b, size_t l)
 {
-	static const char *n[] = { "pop", "stripe", "swap", "uffd", "uffd-sync", "wp", "zap",
-				   "protnone", "read", "post" };
+	static const char * const n[] = { "pop", "stripe", "swap", "uffd", "uffd-sync", "wp",
+					  "zap", "protnone", "read", "post" };
 	size_t o = 0;
 
 	b[0] = 0;
@@ -1194,28 +1228,32 @@ static void describe(const struct repro *R)
 {
 	char ob[128], c1[96], c2[96], c3[96], c4[96];
 
-	printf("#   layout: %d segments, %" PRIu64 " pages%s\n", R->L.nseg, R->L.span,
+	printf("#   layout: %d segments, %llu pages%s\n", R->L.nseg,
+	       (unsigned long long)R->L.span,
 	       R->L.softdirty_clear ? ", clear_refs=4 then post-writes" : "");
 	for (int i = 0; i < R->L.nseg; i++) {
 		const struct seg *sg = &R->L.seg[i];
 
 		ops_str(sg->ops, ob, sizeof(ob));
-		printf("#     seg %d: pages [%" PRIu64 ", %" PRIu64 ") %s%s ops=%s seed=%u\n", i, sg->off,
-		       sg->off + sg->npages, kind_name[sg->kind],
+		printf("#     seg %d: pages [%llu, %llu) %s%s ops=%s seed=%u\n", i,
+		       (unsigned long long)sg->off,
+		       (unsigned long long)(sg->off + sg->npages), kind_name[sg->kind],
 		       sg->kind == K_HUGETLB ? (sg->seed & 1 ? "(shared)" : "(private)") : "",
 		       ob, sg->seed);
 	}
 	for (int i = 0; i < R->nscan; i++) {
 		const struct scan *sc = &R->sc[i];
 
-		printf("#   scan %d%s: %s [%s%" PRId64 "%s, %s%" PRId64 "%s) flags=%#" PRIx64
-		       " vec=%s vec_len=%" PRIu64 " max_pages=%" PRIu64 " size=%" PRIu64 "\n",
+		printf("#   scan %d%s: %s [%s%lld%s, %s%lld%s) flags=%#llx",
 		       i, i == R->nscan - 1 ? " (mismatch)" : "", sc->abs ? "absolute" : "pages",
-		       sc->abs ? "0x" : "", sc->s, sc->s_off ? "+unaligned" : "", sc->abs ? "0x" : "",
-		       sc->e, sc->e_off ? "+unaligned" : "", sc->flags,
+		       sc->abs ? "0x" : "", (long long)sc->s, sc->s_off ? "+unaligned" : "",
+		       sc->abs ? "0x" : "", (long long)sc->e, sc->e_off ? "+unaligned" : "",
+		       (unsigned long long)sc->flags);
+		printf(" vec=%s vec_len=%llu max_pages=%llu size=%llu\n",
 		       sc->vec_mode == 0 ? "buf" : sc->vec_mode == 1 ? "NULL" :
 		       sc->vec_mode == 2 ? "unmapped" : sc->vec_mode == 3 ? "in-range" : "faulting",
-		       sc->vec_len, sc->max_pages, sc->size);
+		       (unsigned long long)sc->vec_len, (unsigned long long)sc->max_pages,
+		       (unsigned long long)sc->size);
 		if (sc->vec_mode == 3)
 			printf("#            vector at byte %#x of the copy\n", sc->vec_arg);
 		if (sc->vec_mode == 4)
@@ -1234,16 +1272,20 @@ static void spec_str(const struct repro *R, char *b, size_t l)
 	for (int i = 0; i < R->L.nseg; i++) {
 		const struct seg *sg = &R->L.seg[i];
 
-		o += snprintf(b + o, l - o, ";g=%u,%u,%" PRIu64 ",%x,%u", sg->kind, sg->npages,
-			      sg->off, sg->ops, sg->seed);
+		o += snprintf(b + o, l - o, ";g=%u,%u,%llu,%x,%u", sg->kind, sg->npages,
+			      (unsigned long long)sg->off, sg->ops, sg->seed);
 	}
 	for (int i = 0; i < R->nscan; i++) {
 		const struct scan *sc = &R->sc[i];
 
-		o += snprintf(b + o, l - o, ";s=%" PRId64 ",%" PRId64 ",%u,%u,%u,%u,%" PRIx64 ",%" PRIx64
-			      ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64,
-			      sc->s, sc->e, sc->s_off, sc->e_off, sc->abs, sc->vec_mode, sc->flags,
-			      sc->vec_len, sc->max_pages, sc->inv, sc->mask, sc->anyof, sc->ret, sc->size);
+		o += snprintf(b + o, l - o,
+			      ";s=%lld,%lld,%u,%u,%u,%u,%llx,%llx,%llx,%llx,%llx,%llx,%llx,%llx",
+			      (long long)sc->s, (long long)sc->e, sc->s_off, sc->e_off, sc->abs,
+			      sc->vec_mode, (unsigned long long)sc->flags,
+			      (unsigned long long)sc->vec_len, (unsigned long long)sc->max_pages,
+			      (unsigned long long)sc->inv, (unsigned long long)sc->mask,
+			      (unsigned long long)sc->anyof, (unsigned long long)sc->ret,
+			      (unsigned long long)sc->size);
 		if (sc->vec_arg)
 			o += snprintf(b + o, l - o, ",%u", sc->vec_arg);
 	}
@@ -1257,7 +1299,7 @@ static bool parse_spec(const char *str, struct repro *R)
 	memset(R, 0, sizeof(*R));
 	for (tok = strtok_r(dup, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
 		unsigned int a, b, d;
-		uint64_t off;
+		unsigned long long off;
 
 		if (!strcmp(tok, "v1"))
 			continue;
@@ -1269,7 +1311,7 @@ static bool parse_spec(const char *str, struct repro *R)
 			struct seg *sg = &R->L.seg[R->L.nseg++];
 			unsigned int ops;
 
-			if (sscanf(tok, "g=%u,%u,%" SCNu64 ",%x,%u", &a, &b, &off, &ops, &d) != 5)
+			if (sscanf(tok, "g=%u,%u,%llu,%x,%u", &a, &b, &off, &ops, &d) != 5)
 				ok = false;
 			sg->kind = a;
 			sg->npages = b;
@@ -1281,15 +1323,26 @@ static bool parse_spec(const char *str, struct repro *R)
 		} else if (!strncmp(tok, "s=", 2) && R->nscan < MAX_SCANS) {
 			struct scan *sc = &R->sc[R->nscan++];
 			unsigned int so, eo, ab, vm, va = 0;
+			long long se[2] = { 0 };
+			unsigned long long f[8] = { 0 };
 			int nf;
 
-			nf = sscanf(tok, "s=%" SCNd64 ",%" SCNd64 ",%u,%u,%u,%u,%" SCNx64 ",%" SCNx64
-				    ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64
-				    ",%u", &sc->s, &sc->e, &so, &eo, &ab, &vm, &sc->flags, &sc->vec_len,
-				    &sc->max_pages, &sc->inv, &sc->mask, &sc->anyof, &sc->ret,
-				    &sc->size, &va);
+			nf = sscanf(tok,
+				    "s=%lld,%lld,%u,%u,%u,%u,%llx,%llx,%llx,%llx,%llx,%llx,%llx,%llx,%u",
+				    &se[0], &se[1], &so, &eo, &ab, &vm, &f[0], &f[1], &f[2], &f[3],
+				    &f[4], &f[5], &f[6], &f[7], &va);
 			if (nf != 14 && nf != 15)
 				ok = false;
+			sc->s = se[0];
+			sc->e = se[1];
+			sc->flags = f[0];
+			sc->vec_len = f[1];
+			sc->max_pages = f[2];
+			sc->inv = f[3];
+			sc->mask = f[4];
+			sc->anyof = f[5];
+			sc->ret = f[6];
+			sc->size = f[7];
 			sc->vec_arg = va;
 			sc->s_off = so;
 			sc->e_off = eo;
@@ -1358,22 +1411,23 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 	int cx, cy;
 
 	if (!wp) {
-		run_scan(L, sc, 0, impl_a, vecA, &oa);
-		run_scan(L, sc, 0, impl_b, vecB, &ob);
-		run_scan(L, sc, 0, impl_a, vecT + CAP, &oa2);
-		oa2.v = vecT + CAP;
+		run_scan(L, sc, 0, impl_a, vec_a, &oa);
+		run_scan(L, sc, 0, impl_b, vec_b, &ob);
+		run_scan(L, sc, 0, impl_a, vec_t + CAP, &oa2);
+		oa2.v = vec_t + CAP;
 		if (sc->vec_mode == 3) {
 			size_t n;
-			struct page_region *uv = user_vec(L, sc, 1, vecT, &n);
+			struct page_region *uv = user_vec(L, sc, 1, vec_t, &n);
 
 			/* Copy 0's vector pages were written: keep copy 1 alike. */
-			if (uv != vecT)
+			if (uv != vec_t)
 				vec_poison(uv, n);
 		}
 		if (!compare(sc, &oa, 0, &oa2, 0, false, why, wl))
 			return R_UNSTABLE;
 		n_ro++;
-		cx = cy = 0;
+		cx = 0;
+		cy = 0;
 	} else {
 		int r;
 
@@ -1381,8 +1435,8 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		r = copies_diverged(L, why, wl);
 		if (r != R_EQUAL)
 			return r;
-		run_scan(L, sc, 0, impl_a, vecA, &oa);
-		run_scan(L, sc, 1, impl_b, vecB, &ob);
+		run_scan(L, sc, 0, impl_a, vec_a, &oa);
+		run_scan(L, sc, 1, impl_b, vec_b, &ob);
 		n_wp++;
 		cx = 0;
 		cy = 1;
@@ -1398,7 +1452,7 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		if (oa.ret < 0 && oa.err == EFAULT && oa.nwritten >= 512)
 			n_vec_fault_late++;
 	}
-	/* compare() uses vecT[0..CAP) as scratch; keep C on the x side. */
+	/* compare() uses vec_t[0..CAP) as scratch; keep C on the x side. */
 	xc = a_is_rust && !b_is_rust ? &ob : &oa;
 	yr = xc == &oa ? &ob : &oa;
 	if (xc == &ob) {
@@ -1416,7 +1470,7 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		int k[2];
 
 		if (!states_settle(L, npost, w2, sizeof(w2))) {
-			/* vecA, vecB hold the states of the last check. */
+			/* vec_a, vec_b hold the states of the last check. */
 			for (int c = 0; c < 2; c++)
 				k[c] = changed_outside(L, sc, c, npost[c], o[c], sizeof(o[c]));
 			if (k[0] != OUT_SUSPECT && k[1] != OUT_SUSPECT &&
@@ -1598,7 +1652,7 @@ static void report_mismatch(struct repro *R, long caseno, const char *why)
 	long save[] = { n_ro, n_wp, n_err, n_quirk_a, n_quirk_b, n_trunc, n_bigvec,
 			n_transient, n_env };
 
-	printf("# MISMATCH seed=%" PRIu64 " case=%ld: %s\n", seed0, caseno, why);
+	printf("# MISMATCH seed=%llu case=%ld: %s\n", (unsigned long long)seed0, caseno, why);
 	if (n_mism > 10) {	/* keep the log readable: details for the first ten */
 		spec_str(R, spec, sizeof(spec));
 		printf("#   repro: --repro '%s'\n", spec);
@@ -1612,7 +1666,7 @@ static void report_mismatch(struct repro *R, long caseno, const char *why)
 			minimize(R);
 			printf("# minimized reproduction:\n");
 		} else {
-			printf("# (did not reproduce on replay: nondeterministic; not minimized)\n");
+			puts("# (did not reproduce on replay: nondeterministic; not minimized)");
 		}
 		describe(R);
 	}
@@ -1627,6 +1681,17 @@ static void report_mismatch(struct repro *R, long caseno, const char *why)
 
 /* ------------------------------------------------------------ main */
 
+/* Pages seen in the category sets c with (c & mask) == val. */
+static unsigned long long cov_sum(int mask, int val)
+{
+	uint64_t t = 0;
+
+	for (int c = 0; c < 256; c++)
+		if ((c & mask) == val)
+			t += cov_pages[c];
+	return t;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -1635,7 +1700,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void usage(const char *p)
+static void die_usage(const char *p)
 {
 	fprintf(stderr,
 		"usage: %s [--self | --impl-a c|rust --impl-b c|rust] [--seed S] [--cases N]\n"
@@ -1660,7 +1725,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--self")) {
 			self_mode = true;
-			impl_a = impl_b = "c";
+			impl_a = "c";
+			impl_b = "c";
 		} else if (!strcmp(a, "--impl-a") && v) {
 			impl_a = v; i++; explicit_impl = true; self_mode = false;
 		} else if (!strcmp(a, "--impl-b") && v) {
@@ -1679,22 +1745,23 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--verbose")) {
 			verbose++;
 		} else {
-			usage(argv[0]);
+			die_usage(argv[0]);
 		}
 	}
 	ksft_print_header();
 	if (strcmp(impl_a, "c") && strcmp(impl_a, "rust"))
-		usage(argv[0]);
+		die_usage(argv[0]);
 	if (strcmp(impl_b, "c") && strcmp(impl_b, "rust"))
-		usage(argv[0]);
+		die_usage(argv[0]);
 	a_is_rust = !strcmp(impl_a, "rust");
 	b_is_rust = !strcmp(impl_b, "rust") || pretend_b_rust;
 	switching = impl_switch_present();
 	if (explicit_impl && !switching && (a_is_rust || b_is_rust))
 		die("--impl rust needs /sys/kernel/mm/pagemap_scan/impl\n");
 	rust0 = rust_calls();
-	printf("# difffuzz: impl-a=%s impl-b=%s%s seed=%" PRIu64 " cases=%ld time=%g kernel=%s\n",
-	       impl_a, impl_b, self_mode ? " (--self)" : "", seed0, max_cases, max_time,
+	printf("# difffuzz: impl-a=%s impl-b=%s%s seed=%llu cases=%ld time=%g kernel=%s\n",
+	       impl_a, impl_b, self_mode ? " (--self)" : "", (unsigned long long)seed0,
+	       max_cases, max_time,
 	       kernel_release());
 
 	ext2_dir = env_or("PMSCAN_EXT2_DIR", "/mnt/ext2");
@@ -1717,11 +1784,11 @@ int main(int argc, char **argv)
 
 		if (m == MAP_FAILED)
 			die("vector mmap\n");
-		vecA = (struct page_region *)m;
+		vec_a = (struct page_region *)m;
 		guard_addr = (uintptr_t)m + vb;
 		munmap(m + vb, PS);
-		vecB = (struct page_region *)(m + vb + PS);
-		vecT = (struct page_region *)(m + 2 * vb + PS);
+		vec_b = (struct page_region *)(m + vb + PS);
+		vec_t = (struct page_region *)(m + 2 * vb + PS);
 		m = mmap(NULL, 2 * vb, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED)
 			die("vector mmap\n");
@@ -1790,13 +1857,14 @@ next:
 			printf("# progress: %ld cases, %ld mismatches, %.1fs\n", n_cases, n_mism,
 			       now_s() - t0);
 	}
-	printf("# layouts %ld (redrawn %ld, unstable %ld), cases %ld: read-only %ld, wp %ld, "
-	       "error returns %ld, >512 regions %ld\n",
-	       n_layouts, n_redraw, n_unstable, n_cases, n_ro, n_wp, n_err, n_bigvec);
-	printf("# kernel noise: transient state differences %ld, copies changed by the kernel %ld\n",
-	       n_transient, n_env);
-	printf("# model triggers (C side): stale walk_end (a) %ld, mergeable pairs (b) %ld, "
-	       "truncated %ld\n", n_quirk_a, n_quirk_b, n_trunc);
+	printf("# layouts %ld (redrawn %ld, unstable %ld), cases %ld: read-only %ld, wp %ld, ",
+	       n_layouts, n_redraw, n_unstable, n_cases, n_ro, n_wp);
+	printf("error returns %ld, >512 regions %ld\n", n_err, n_bigvec);
+	printf("# kernel noise: transient state differences %ld, ", n_transient);
+	printf("copies changed by the kernel %ld\n", n_env);
+	printf("# model triggers (C side): stale walk_end (a) %ld, mergeable pairs (b) %ld, ",
+	       n_quirk_a, n_quirk_b);
+	printf("truncated %ld\n", n_trunc);
 	printf("# vectors: inside the range %ld, faulting %ld (EFAULT after a flush %ld)\n",
 	       n_vec_in_range, n_vec_fault, n_vec_fault_late);
 	{
@@ -1811,15 +1879,15 @@ next:
 				if (c & (1 << b))
 					per[b] += cov_pages[c];
 		}
-		printf("# coverage: %" PRIu64 " distinct category sets; pages per category:", combos);
+		printf("# coverage: %llu distinct category sets; pages per category:",
+		       (unsigned long long)combos);
 		for (int b = 0; b < 8; b++)
-			printf(" %s=%" PRIu64, cats_str(1ULL << b, cb, sizeof(cb)), per[b]);
-		printf("\n# coverage: SWAPPED&!WPALLOWED=%" PRIu64 " (swap) HUGE&PRESENT&!FILE=%" PRIu64
-		       " HUGE&FILE=%" PRIu64 " SWAPPED&WPALLOWED&!WRITTEN=%" PRIu64 " (markers/wp swap)\n",
-		       ({ uint64_t t = 0; for (int c = 0; c < 256; c++) if ((c & P_S) && !(c & P_A)) t += cov_pages[c]; t; }),
-		       ({ uint64_t t = 0; for (int c = 0; c < 256; c++) if ((c & P_H) && (c & P_P) && !(c & P_F)) t += cov_pages[c]; t; }),
-		       ({ uint64_t t = 0; for (int c = 0; c < 256; c++) if ((c & P_H) && (c & P_F)) t += cov_pages[c]; t; }),
-		       ({ uint64_t t = 0; for (int c = 0; c < 256; c++) if ((c & P_S) && (c & P_A) && !(c & P_W)) t += cov_pages[c]; t; }));
+			printf(" %s=%llu", cats_str(1ULL << b, cb, sizeof(cb)),
+			       (unsigned long long)per[b]);
+		printf("\n# coverage: SWAPPED&!WPALLOWED=%llu (swap) HUGE&PRESENT&!FILE=%llu",
+		       cov_sum(P_S | P_A, P_S), cov_sum(P_H | P_P | P_F, P_H | P_P));
+		printf(" HUGE&FILE=%llu SWAPPED&WPALLOWED&!WRITTEN=%llu (markers/wp swap)\n",
+		       cov_sum(P_H | P_F, P_H | P_F), cov_sum(P_S | P_A | P_W, P_S | P_A));
 	}
 	if ((a_is_rust || b_is_rust) && !pretend_b_rust) {
 		long long r1 = rust_calls();
@@ -1842,8 +1910,9 @@ next:
 		       n_layouts - n_redraw);
 		n_mism++;
 	}
-	printf("# cases: %ld, mismatches: %ld, seed %" PRIu64 ", %.1fs\n", n_cases, n_mism, seed0,
-	       now_s() - t0);
-	printf("# Totals: pass:%ld fail:%ld xfail:0 xpass:0 skip:0 error:0\n", n_cases - n_mism, n_mism);
+	printf("# cases: %ld, mismatches: %ld, seed %llu, %.1fs\n", n_cases, n_mism,
+	       (unsigned long long)seed0, now_s() - t0);
+	printf("# Totals: pass:%ld fail:%ld xfail:0 xpass:0 skip:0 error:0\n", n_cases - n_mism,
+	       n_mism);
 	return n_mism || !n_cases ? KSFT_FAIL : KSFT_PASS;
 }

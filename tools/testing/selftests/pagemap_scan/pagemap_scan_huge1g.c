@@ -62,7 +62,8 @@ static void t_private(void)
 		touch_write(a);
 		CHK("written", a, 0, PG1G, SPR(), 1, R(0, PG1G, P_H | P_P | P_W));
 		CHK("sub range", a, 1000, 3000, SPR(), 1, R(1000, 3000, P_H | P_P | P_W));
-		CHKW("max_pages", a, 0, PG1G, SPR(.max_pages = 777), 777, 1, R(0, 777, P_H | P_P | P_W));
+		CHKW("max_pages", a, 0, PG1G, SPR(.max_pages = 777), 777, 1,
+		     R(0, 777, P_H | P_P | P_W));
 		munmap(a, SZ_1G);
 	}
 	unwindow(w);

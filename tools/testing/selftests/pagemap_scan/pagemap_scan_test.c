@@ -331,8 +331,8 @@ static void *thp(void *addr, int n, int uffd)
 		    0, 0, 0, P_H, 0, P_H);
 	if (r.ret != 1 || g_vec[0].start != (uintptr_t)a ||
 	    g_vec[0].end != (uintptr_t)a + n * SZ_2M) {
-		FAILF("THP expected but not obtained: PAGE_IS_HUGE scan returned %ld regions (check THP enabled=always, defrag, free memory)\n",
-		      r.ret);
+		FAILF("THP expected but not obtained: PAGE_IS_HUGE scan returned %ld regions %s\n",
+		      r.ret, "(check THP enabled=always, defrag, free memory)");
 		if (r.ret > 0)
 			pr_regions("huge", g_vec, r.ret, (uintptr_t)a);
 		return NULL;
@@ -371,7 +371,7 @@ static void t_thp_partial_wp(void)
 	CHK("registered THP", a, 0, 512, SPR(), 1, R(0, 512, P_A | P_H | P_P | P_W));
 	/* WP of half the THP splits the PMD and protects ptes. */
 	CHK("partial WP", a, 0, 256, SPR(.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-					  .mask = P_W), 1, R(0, 256, P_A | P_P | P_W));
+					 .mask = P_W), 1, R(0, 256, P_A | P_P | P_W));
 	CHK("after split", a, 0, 512, SPR(), 2, R(0, 256, P_A | P_P),
 	    R(256, 512, P_A | P_P | P_W));
 	touch_write(page(a, 3));
@@ -766,7 +766,8 @@ static void t_softdirty(void)
 	if (!a)
 		goto out;
 	if (!sd && g_is_612) {
-		FAILF("soft-dirty not supported (no 'sd' VmFlag): CONFIG_MEM_SOFT_DIRTY expected\n");
+		FAILF("soft-dirty not supported (no 'sd' VmFlag): %s expected\n",
+		      "CONFIG_MEM_SOFT_DIRTY");
 		goto out;
 	}
 	memset(a, 1, NP(8));
@@ -788,14 +789,16 @@ static void t_softdirty(void)
 	CHK("two dirtied", a, 0, 8, SPR(.ret = rm), 5, R(0, 1, P_P | P_W),
 	    R(1, 2, P_D | P_P | P_W), R(2, 5, P_P | P_W), R(5, 6, P_D | P_P | P_W),
 	    R(6, 8, P_P | P_W));
-	CHK("mask SOFT_DIRTY", a, 0, 8, SPR(.mask = P_D, .ret = P_D), 2, R(1, 2, P_D), R(5, 6, P_D));
+	CHK("mask SOFT_DIRTY", a, 0, 8, SPR(.mask = P_D, .ret = P_D), 2, R(1, 2, P_D),
+	    R(5, 6, P_D));
 	CHK("inverted SOFT_DIRTY", a, 0, 8, SPR(.mask = P_D, .inv = P_D, .ret = P_D), 3,
 	    R(0, 1, 0), R(2, 5, 0), R(6, 8, 0));
 	/* A new VMA carries VM_SOFTDIRTY: every page, even unpopulated. */
 	b = anon(page(w, 512), 4);
 	if (b) {
 		touch_write(page(b, 0));
-		CHK("new VMA", b, 0, 4, SPR(.ret = rm), 2, R(0, 1, P_D | P_P | P_W), R(1, 4, P_D | P_W));
+		CHK("new VMA", b, 0, 4, SPR(.ret = rm), 2, R(0, 1, P_D | P_P | P_W),
+		    R(1, 4, P_D | P_W));
 	}
 out:
 	unwindow(w);
@@ -834,14 +837,15 @@ static bool find_pfnmap(uintptr_t *s, uintptr_t *e)
 		unsigned long a, b;
 		char *tok;
 
-		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
 			cs = a;
 			ce = b;
 			continue;
 		}
 		if (strncmp(line, "VmFlags:", 8))
 			continue;
-		for (tok = strtok(line + 8, " \n"); tok; tok = strtok(NULL, " \n"))
+		for (tok = strtok(line + 8, "\n "); tok; tok = strtok(NULL, "\n "))
 			if (!strcmp(tok, "pf")) {
 				*s = cs;
 				*e = ce;
@@ -940,7 +944,8 @@ static void t_max_pages(void)
 		void *b = anon(page(w, 1024), 16);
 
 		if (b)
-			CHKW("max_pages in a hole", b, 0, 16, SPR(.max_pages = 3), 3, 1, R(0, 3, 0));
+			CHKW("max_pages in a hole", b, 0, 16, SPR(.max_pages = 3), 3, 1,
+			     R(0, 3, 0));
 	}
 	/* max_pages with vec_len 1: whichever limit hits first. */
 	CHKW("vec_len 1 beats max_pages", a, 0, 16, SPR(.max_pages = 10, .vec_len = 1), 6, 1,
@@ -1040,7 +1045,8 @@ static void t_bounce_buffer(void)
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		if (g_vec[i].start != (uintptr_t)page(a, i) || g_vec[i].end != (uintptr_t)page(a, i + 1) ||
+		if (g_vec[i].start != (uintptr_t)page(a, i) ||
+		    g_vec[i].end != (uintptr_t)page(a, i + 1) ||
 		    g_vec[i].categories != (i % 2 ? P_W : (P_P | P_W))) {
 			FAILF("region %ld wrong\n", i);
 			break;
@@ -1091,7 +1097,8 @@ static void t_wp_harvest(void)
 			int pg = rand_r(&seed) % 256;
 
 			written[pg] = true;
-			((volatile char *)page(a, pg))[rand_r(&seed) % PS] = round;
+			__atomic_store_n((char *)page(a, pg) + rand_r(&seed) % PS, round,
+					 __ATOMIC_RELAXED);
 		}
 		vec_poison(g_vec, VEC_CAP);
 		r = pm_scan(pm_fd(), (uintptr_t)a, (uintptr_t)page(a, 256), g_vec, VEC_CAP,
@@ -1146,7 +1153,8 @@ static void t_check_wpasync(void)
 	chk_full("read-only CHECK", a, 0, 16, SPR(.flags = PM_SCAN_CHECK_WPASYNC),
 		 -EPERM, WE_END, 1, R(0, 8, P_A | P_P));
 	/* Only the uffd VMA, and a gap: fine. */
-	CHK("CHECK on uffd VMA", a, 0, 8, SPR(.flags = PM_SCAN_CHECK_WPASYNC), 1, R(0, 8, P_A | P_P));
+	CHK("CHECK on uffd VMA", a, 0, 8, SPR(.flags = PM_SCAN_CHECK_WPASYNC), 1,
+	    R(0, 8, P_A | P_P));
 	munmap(b, NP(8));
 	CHK("CHECK across a gap", a, 0, 64, SPR(.flags = PM_SCAN_CHECK_WPASYNC), 1,
 	    R(0, 8, P_A | P_P));
@@ -1157,7 +1165,8 @@ static void t_check_wpasync(void)
 		touch_write(a);
 		CHK("WP_MATCHING skips non-uffd", a, 0, 16,
 		    SPR(.flags = PM_SCAN_WP_MATCHING, .mask = P_W), 1, R(0, 1, P_A | P_P | P_W));
-		CHK("non-uffd untouched", a, 0, 16, SPR(), 2, R(0, 8, P_A | P_P), R(8, 16, P_P | P_W));
+		CHK("non-uffd untouched", a, 0, 16, SPR(), 2, R(0, 8, P_A | P_P),
+		    R(8, 16, P_P | P_W));
 	}
 out:
 	unwindow(w);
@@ -1219,11 +1228,13 @@ static void t_end_handling(void)
 	r = pm_scan(pm_fd(), base, base + 2 * PS + 1, g_vec, VEC_CAP, 0, 0, 0, 0, 0, RM);
 	if (r.ret != 1 || g_vec[0].end != base + 3 * PS || r.walk_end != base + 3 * PS)
 		FAILF("unaligned end: ret %ld end page %lld walk_end page %lld\n", r.ret,
-		      (long long)((g_vec[0].end - base) / PS), (long long)((r.walk_end - base) / PS));
+		      (long long)((g_vec[0].end - base) / PS),
+		      (long long)((r.walk_end - base) / PS));
 	/* start == end: nothing walked, walk_end = end. */
 	r = pm_scan(pm_fd(), base + PS, base + PS, g_vec, VEC_CAP, 0, 0, 0, 0, 0, RM);
 	if (r.ret != 0 || r.walk_end != base + PS)
-		FAILF("empty range: ret %ld walk_end %#llx\n", r.ret, (unsigned long long)r.walk_end);
+		FAILF("empty range: ret %ld walk_end %#llx\n", r.ret,
+		      (unsigned long long)r.walk_end);
 	/* Unaligned end inside the same page as start. */
 	r = pm_scan(pm_fd(), base + PS, base + PS + 10, g_vec, VEC_CAP, 0, 0, 0, 0, 0, RM);
 	if (r.ret != 1 || r.walk_end != base + 2 * PS)
@@ -1301,7 +1312,8 @@ static void t_fork(void)
 		r = pm_scan(cfd, (uintptr_t)a, (uintptr_t)page(a, 8), NULL, 0,
 			    PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0, 0, 0, 0, 0);
 		if (r.ret != -1 || r.err != EPERM)
-			FAILF("remote CHECK_WPASYNC on the child: ret %ld errno %d\n", r.ret, r.err);
+			FAILF("remote CHECK_WPASYNC on the child: ret %ld errno %d\n",
+			      r.ret, r.err);
 	}
 	/* The parent keeps its uffd-wp state. */
 	CHK("parent after fork", a, 0, 8, SPR(), 2, R(0, 4, P_A | P_P), R(4, 8, P_A | P_P | P_W));
@@ -1312,7 +1324,8 @@ static void t_fork(void)
 		FAILF("sync\n");
 	waitpid(pid, &status, 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		FAILF("child checks failed: status %#x (1: categories, 2: EPERM, 8: COW, 16: inherited fd)\n", status);
+		FAILF("child checks failed: status %#x %s\n", status,
+		      "(1: categories, 2: EPERM, 8: COW, 16: inherited fd)");
 	if (cfd >= 0) {
 		/* The child is gone: its mm can no longer be pinned. */
 		struct pm_res r = pm_scan(cfd, (uintptr_t)a, (uintptr_t)page(a, 8), g_vec,

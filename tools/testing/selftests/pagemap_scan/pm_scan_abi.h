@@ -11,6 +11,7 @@
 #ifndef PM_SCAN_ABI_H
 #define PM_SCAN_ABI_H
 
+#include <assert.h>
 #include <linux/types.h>
 #include <linux/ioctl.h>
 #include <linux/fs.h>
@@ -23,14 +24,14 @@
 #define PROCFS_IOCTL_MAGIC 'f'
 #endif
 
-#define PAGE_IS_WPALLOWED	(1 << 0)
-#define PAGE_IS_WRITTEN		(1 << 1)
-#define PAGE_IS_FILE		(1 << 2)
-#define PAGE_IS_PRESENT		(1 << 3)
-#define PAGE_IS_SWAPPED		(1 << 4)
-#define PAGE_IS_PFNZERO		(1 << 5)
-#define PAGE_IS_HUGE		(1 << 6)
-#define PAGE_IS_SOFT_DIRTY	(1 << 7)
+#define PAGE_IS_WPALLOWED	0x01
+#define PAGE_IS_WRITTEN		0x02
+#define PAGE_IS_FILE		0x04
+#define PAGE_IS_PRESENT		0x08
+#define PAGE_IS_SWAPPED		0x10
+#define PAGE_IS_PFNZERO		0x20
+#define PAGE_IS_HUGE		0x40
+#define PAGE_IS_SOFT_DIRTY	0x80
 
 struct page_region {
 	__u64 start;
@@ -38,8 +39,8 @@ struct page_region {
 	__u64 categories;
 };
 
-#define PM_SCAN_WP_MATCHING	(1 << 0)
-#define PM_SCAN_CHECK_WPASYNC	(1 << 1)
+#define PM_SCAN_WP_MATCHING	0x01
+#define PM_SCAN_CHECK_WPASYNC	0x02
 
 struct pm_scan_arg {
 	__u64 size;
@@ -60,13 +61,13 @@ struct pm_scan_arg {
 #endif /* PAGEMAP_SCAN */
 
 #ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
-#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM	(1 << 12)
+#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM	0x1000
 #endif
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)
+#define UFFD_FEATURE_WP_UNPOPULATED	0x2000
 #endif
 #ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC		(1 << 15)
+#define UFFD_FEATURE_WP_ASYNC		0x8000
 #endif
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1
@@ -76,7 +77,7 @@ struct pm_scan_arg {
 #define PM_ALL_CATEGORIES	0xffULL
 #define PM_ALL_FLAGS		(PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC)
 
-_Static_assert(sizeof(struct pm_scan_arg) == 96, "pm_scan_arg ABI size");
-_Static_assert(sizeof(struct page_region) == 24, "page_region ABI size");
+static_assert(sizeof(struct pm_scan_arg) == 96, "pm_scan_arg ABI size");
+static_assert(sizeof(struct page_region) == 24, "page_region ABI size");
 
 #endif /* PM_SCAN_ABI_H */

@@ -23,7 +23,7 @@
 #define P_D PAGE_IS_SOFT_DIRTY
 
 #define SZ_2M (2UL << 20)
-#define SZ_1G (1UL << 30)
+#define SZ_1G 0x40000000UL
 
 extern unsigned long pm_page_size;
 #define PS pm_page_size
@@ -94,7 +94,15 @@ void vec_poison(struct page_region *v, size_t n);
 bool vec_is_poison(const struct page_region *v, size_t n);
 bool mem_is_byte(const void *p, size_t len, unsigned char b);
 
-static inline void touch_write(void *p) { *(volatile char *)p = 1; }
-static inline char touch_read(void *p) { return *(volatile char *)p; }
+/* Real accesses that fault the page in: compilers do not optimise atomics away. */
+static inline void touch_write(void *p)
+{
+	__atomic_store_n((char *)p, 1, __ATOMIC_RELAXED);
+}
+
+static inline char touch_read(void *p)
+{
+	return __atomic_load_n((char *)p, __ATOMIC_RELAXED);
+}
 
 #endif /* PMSCAN_H */

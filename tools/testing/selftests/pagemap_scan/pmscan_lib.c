@@ -248,14 +248,15 @@ bool vma_has_flag(void *addr, const char *flag)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long s, e;
 
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
 			in = a >= s && a < e;
 			continue;
 		}
 		if (in && !strncmp(line, "VmFlags:", 8)) {
-			char *tok = strtok(line + 8, " \n");
+			char *tok = strtok(line + 8, "\n ");
 
-			for (; tok; tok = strtok(NULL, " \n"))
+			for (; tok; tok = strtok(NULL, "\n "))
 				if (!strcmp(tok, flag))
 					found = true;
 			break;
@@ -302,8 +303,8 @@ int clear_refs_softdirty(void)
 
 const char *cats_str(uint64_t c, char *buf, size_t len)
 {
-	static const char *names[] = { "WPALLOWED", "WRITTEN", "FILE", "PRESENT",
-				       "SWAPPED", "PFNZERO", "HUGE", "SOFT_DIRTY" };
+	static const char * const names[] = { "WPALLOWED", "WRITTEN", "FILE", "PRESENT",
+					      "SWAPPED", "PFNZERO", "HUGE", "SOFT_DIRTY" };
 	size_t o = 0;
 	int i;
 
@@ -340,8 +341,11 @@ void vec_poison(struct page_region *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		v[i].start = v[i].end = v[i].categories = POISON;
+	for (i = 0; i < n; i++) {
+		v[i].start = POISON;
+		v[i].end = POISON;
+		v[i].categories = POISON;
+	}
 }
 
 bool vec_is_poison(const struct page_region *v, size_t n)

@@ -15,6 +15,23 @@ static bool t_skipped;
 static long long calls_before = -1;
 static const char *impl_req;
 
+/* Page index of addr relative to base, for messages. */
+static long long pg_of(uint64_t addr, uint64_t base)
+{
+	return (int64_t)(addr - base) / (int64_t)PS;
+}
+
+/* Region i of the output vector is not the expected x. */
+static void pr_mismatch(const char *what, long i, uint64_t base, const struct xr *x)
+{
+	char b1[128], b2[128];
+
+	ksft_print_msg("%s: %s: region %ld is [%lld,%lld) %s, expected [%ld,%ld) %s\n",
+		       t_name, what, i, pg_of(g_vec[i].start, base), pg_of(g_vec[i].end, base),
+		       cats_str(g_vec[i].categories, b1, sizeof(b1)),
+		       x->s, x->e, cats_str(x->c, b2, sizeof(b2)));
+}
+
 bool chk_v(const char *what, void *basep, long s, long e, struct sp sp,
 	   long exp_ret, long exp_we, int nx, va_list ap)
 {
@@ -27,7 +44,6 @@ bool chk_v(const char *what, void *basep, long s, long e, struct sp sp,
 	bool ok = true;
 	long i, want_ret;
 	uint64_t want_we;
-	char b1[128], b2[128];
 
 	if (nx > 64)
 		nx = 64;
@@ -61,12 +77,7 @@ bool chk_v(const char *what, void *basep, long s, long e, struct sp sp,
 
 			if (g_vec[i].start != xs || g_vec[i].end != xe ||
 			    g_vec[i].categories != x[i].c) {
-				ksft_print_msg("%s: %s: region %ld is [%lld,%lld) %s, expected [%ld,%ld) %s\n",
-					       t_name, what, i,
-					       (long long)((int64_t)(g_vec[i].start - base) / (int64_t)PS),
-					       (long long)((int64_t)(g_vec[i].end - base) / (int64_t)PS),
-					       cats_str(g_vec[i].categories, b1, sizeof(b1)),
-					       x[i].s, x[i].e, cats_str(x[i].c, b2, sizeof(b2)));
+				pr_mismatch(what, i, base, &x[i]);
 				ok = false;
 			}
 		}
@@ -83,7 +94,8 @@ bool chk_v(const char *what, void *basep, long s, long e, struct sp sp,
 		}
 	}
 	if (!ok && r.ret > 0)
-		pr_regions("got", g_vec, r.ret < (long)cap ? (r.ret < 24 ? r.ret : 24) : (long)cap, base);
+		pr_regions("got", g_vec,
+			   r.ret < (long)cap ? (r.ret < 24 ? r.ret : 24) : (long)cap, base);
 	if (!ok)
 		t_ok = false;
 	return ok;
@@ -106,7 +118,7 @@ void *window(void)
 	void *w = reserve_window(SZ_1G);
 
 	if (w == MAP_FAILED)
-		ksft_exit_fail_msg("cannot reserve a 1 GiB window: %s\n", strerror(errno));
+		ksft_exit_fail_msg("cannot reserve an aligned 1 GiB range: %s\n", strerror(errno));
 	munmap(w, SZ_1G);
 	return w;
 }
@@ -165,11 +177,11 @@ void suite_init(int argc, char **argv, const char *prog)
 
 	pm_init();
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--impl") && i + 1 < argc)
+		if (!strcmp(argv[i], "--impl") && i + 1 < argc) {
 			impl_req = argv[++i];
-		else if (!strncmp(argv[i], "--impl=", 7))
+		} else if (!strncmp(argv[i], "--impl=", 7)) {
 			impl_req = argv[i] + 7;
-		else {
+		} else {
 			fprintf(stderr, "usage: %s [--impl c|rust]\n", prog);
 			exit(KSFT_FAIL);
 		}

@@ -18,6 +18,7 @@ struct xr {
 	long s, e;
 	uint64_t c;
 };
+
 #define R(s, e, c) ((struct xr){ (s), (e), (c) })
 
 /* Scan parameters; vec_len 0 means "the default large vector". */
@@ -26,6 +27,7 @@ struct sp {
 	uint64_t vec_len;
 	bool null_vec;
 };
+
 #define VL_ZERO (~0ULL)		/* really pass vec_len = 0 (vec non-NULL) */
 #define RM (P_A | P_W | P_F | P_P | P_S | P_Z | P_H)	/* all but soft-dirty */
 #define SPR(...) ((struct sp){ .ret = RM, __VA_ARGS__ })
