@@ -39,8 +39,16 @@ const BOUNCE_ENTRIES: u64 = (mm::PMD_SIZE >> kernel::page::PAGE_SHIFT) as u64;
 const SIZE_MAX: u64 = usize::MAX as u64;
 
 use logic::{
-    validate, Args, Full, Output, RegionBuf, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
-    PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
+    validate, Args, Entry, Full, Output, RegionBuf, Semantics, VmaUffd, PAGE_IS_FILE, PAGE_IS_HUGE,
+    PAGE_IS_SOFT_DIRTY, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
+};
+
+/// The semantics of the tree this module is built for: its C code is the
+/// reference.
+const TREE: Semantics = if pagemap_scan::GUARD_RWP {
+    Semantics::LINUX_7_3
+} else {
+    Semantics::LINUX_6_12
 };
 
 module! {
@@ -86,6 +94,7 @@ impl ScanHandler for RustScan {
             .read()?;
         let args = validate(
             &arg,
+            TREE,
             |a, s| mm::user_access_ok(a as usize, s as usize),
             |a| mm::untagged_addr(a as usize) as u64,
         )
@@ -102,6 +111,7 @@ impl ScanHandler for RustScan {
             args,
             interest: args.masks_of_interest(),
             vma_category: 0,
+            vma_uffd: VmaUffd::default(),
             memo: Memo::default(),
             hugetlb_backout: false,
             out: Output::new(&args, buf),
@@ -216,7 +226,9 @@ struct ScanWalk<'b> {
     args: Args,
     interest: u64,
     vma_category: u64,
-    /// Depends on `vma_category`: reset with it.
+    /// The current VMA's userfaultfd registration.
+    vma_uffd: VmaUffd,
+    /// Depends on `vma_category` and `vma_uffd`: reset with them.
     memo: Memo,
     /// A hugetlb page could not be write-protected in part in this pass.
     hugetlb_backout: bool,
@@ -227,52 +239,43 @@ fn full(r: core::result::Result<(), Full>) -> Result {
     r.map_err(|Full| ENOSPC)
 }
 
-/// The categories of a THP or hugetlb page, but `PAGE_IS_HUGE`: as for
-/// other pages, except that an empty entry is not written (C's
-/// pagemap_thp_category() and pagemap_hugetlb_category()).
-#[inline(always)]
-fn huge_category(info: PteInfo) -> u64 {
-    if info.is_none() {
-        return 0;
-    }
-    page_category(info)
-}
+/// A page table entry's state, as the categories see it.
+#[derive(Clone, Copy)]
+struct Pte(PteInfo);
 
-/// The categories of a page (or huge page) mapped by an entry in `info`.
-/// `FILE` is in `info` only if the entry was read asking for it.
-#[inline(always)]
-fn page_category(info: PteInfo) -> u64 {
-    // An empty entry has no uffd-wp marker: not write-protected, so
-    // written, as in the PAGE_IS_WRITTEN fast path (the 6.12 C does the
-    // same).
-    if info.is_none() {
-        return PAGE_IS_WRITTEN;
+impl Entry for Pte {
+    #[inline(always)]
+    fn is_none(self) -> bool {
+        self.0.is_none()
     }
-    let mut c = 0;
-    if info.is_present() {
-        c |= PAGE_IS_PRESENT;
-        if !info.uffd_wp() {
-            c |= PAGE_IS_WRITTEN;
-        }
-        if info.is_zero_pfn() {
-            c |= PAGE_IS_PFNZERO;
-        }
-        if info.soft_dirty() {
-            c |= PAGE_IS_SOFT_DIRTY;
-        }
-    } else if info.is_swap() {
-        c |= PAGE_IS_SWAPPED;
-        if !info.swp_uffd_wp_any() {
-            c |= PAGE_IS_WRITTEN;
-        }
-        if info.swp_soft_dirty() {
-            c |= PAGE_IS_SOFT_DIRTY;
+    #[inline(always)]
+    fn is_present(self) -> bool {
+        self.0.is_present()
+    }
+    #[inline(always)]
+    fn uffd(self) -> bool {
+        if self.0.is_present() {
+            self.0.uffd_wp()
+        } else {
+            self.0.swp_uffd_wp_any()
         }
     }
-    if info.maps_file() {
-        c |= PAGE_IS_FILE;
+    #[inline(always)]
+    fn zero_pfn(self) -> bool {
+        self.0.is_zero_pfn()
     }
-    c
+    #[inline(always)]
+    fn soft_dirty(self) -> bool {
+        self.0.soft_dirty() || self.0.swp_soft_dirty()
+    }
+    #[inline(always)]
+    fn maps_file(self) -> bool {
+        self.0.maps_file()
+    }
+    #[inline(always)]
+    fn guard(self) -> bool {
+        false
+    }
 }
 
 impl ScanWalk<'_> {
@@ -282,7 +285,9 @@ impl ScanWalk<'_> {
     fn matching_huge(&mut self, info: PteInfo) -> Option<u64> {
         let key = u16::from(info.bits()) | MEMO_VALID;
         if key != self.memo.key {
-            let c = self.vma_category | PAGE_IS_HUGE | huge_category(info);
+            let c = self.vma_category
+                | PAGE_IS_HUGE
+                | self.args.sem.huge_categories(self.vma_uffd, Pte(info));
             self.memo = Memo {
                 key,
                 categories: c,
@@ -350,7 +355,9 @@ impl ScanWalk<'_> {
         end: u64,
     ) -> Result<Option<Result>> {
         let (s, e) = (start as usize, end as usize);
-        if self.args.written_only() || (self.args.wp_matching() && !self.out.has_vec()) {
+        if self.args.written_fast_path(self.vma_uffd)
+            || (self.args.wp_matching() && !self.out.has_vec())
+        {
             pmd.with_ptes::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
         } else if self.wants_file() {
             pmd.with_ptes::<ClassesAndFile, _>(s, e, |t| self.matching_ptes(t))
@@ -376,7 +383,8 @@ impl ScanWalk<'_> {
         let wp = self.args.wp_matching();
         while let Some(run) = table.next_run() {
             // Runs are long already: no memo (neighbouring runs differ).
-            let categories = self.vma_category | page_category(run.info);
+            let categories =
+                self.vma_category | self.args.sem.page_categories(self.vma_uffd, Pte(run.info));
             if !self.args.is_interesting_page(categories) {
                 continue;
             }
@@ -445,6 +453,10 @@ impl PageWalk for ScanWalk<'_> {
             return Ok(VmaAction::Skip);
         }
         self.vma_category = c;
+        self.vma_uffd = VmaUffd {
+            wp: vma.userfaultfd_wp(),
+            rwp: false,
+        };
         self.memo = Memo::default();
         Ok(VmaAction::Walk)
     }
@@ -456,7 +468,7 @@ impl PageWalk for ScanWalk<'_> {
         let table = if !self.args.wp_matching() && !self.wants_file() {
             // Nothing to change and no page to look at: the table or the
             // THP's state in one helper call.
-            let view = if self.args.written_only() {
+            let view = if self.args.written_fast_path(self.vma_uffd) {
                 pmd.view::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
             } else {
                 pmd.view::<Classes, _>(s, e, |t| self.matching_ptes(t))

@@ -30,8 +30,129 @@ pub(crate) const PAGE_IS_PFNZERO: u64 = 1 << 5;
 pub(crate) const PAGE_IS_HUGE: u64 = 1 << 6;
 /// The page is soft-dirty.
 pub(crate) const PAGE_IS_SOFT_DIRTY: u64 = 1 << 7;
-/// All categories.
-pub(crate) const PM_SCAN_CATEGORIES: u64 = 0xff;
+/// The entry is a guard region marker (`MADV_GUARD_INSTALL`; 7.3).
+pub(crate) const PAGE_IS_GUARD: u64 = 1 << 8;
+/// The page was accessed since it was last read-write-protected (uffd
+/// RWP; 7.3).
+pub(crate) const PAGE_IS_ACCESSED: u64 = 1 << 9;
+
+/// What a kernel tree's PAGEMAP_SCAN reports, where the trees differ: the
+/// C code of each tree is the reference, so the module takes its tree's
+/// semantics as a value (`#[cfg]` picks it in one place) and the host tests
+/// check both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Semantics {
+    /// `PM_SCAN_CATEGORIES`: every category the tree knows; a mask bit
+    /// outside it is `EINVAL`.
+    pub(crate) categories: u64,
+    /// `PAGE_IS_WRITTEN` only in VMAs registered for uffd-wp. 6.12 reports
+    /// any entry without the uffd bit (and any empty entry) as written,
+    /// whatever the VMA.
+    pub(crate) written_needs_uffd_wp: bool,
+}
+
+impl Semantics {
+    /// Linux 6.12.
+    pub(crate) const LINUX_6_12: Semantics = Semantics {
+        categories: 0xff,
+        written_needs_uffd_wp: false,
+    };
+    /// Linux 7.3: `PAGE_IS_GUARD` and `PAGE_IS_ACCESSED`, and `WRITTEN`
+    /// gated on uffd-wp VMAs.
+    pub(crate) const LINUX_7_3: Semantics = Semantics {
+        categories: 0x3ff,
+        written_needs_uffd_wp: true,
+    };
+
+    /// Whether an entry without the uffd bit (or an empty one) in a VMA
+    /// with `vma` reads as written.
+    #[inline(always)]
+    pub(crate) fn written_in(self, vma: VmaUffd) -> bool {
+        !self.written_needs_uffd_wp || vma.wp
+    }
+
+    /// The categories of a page mapped by entry `e` in a VMA with `vma`, as
+    /// `pagemap_page_category()` computes them, without the VMA's own
+    /// categories (WPALLOWED, SOFT_DIRTY). `PAGE_IS_FILE` only if `e` was
+    /// read asking for it.
+    #[inline(always)]
+    pub(crate) fn page_categories<E: Entry>(self, vma: VmaUffd, e: E) -> u64 {
+        if e.is_none() {
+            // No uffd bit, so not protected; never ACCESSED (not part of
+            // an RWP working set).
+            return if self.written_in(vma) {
+                PAGE_IS_WRITTEN
+            } else {
+                0
+            };
+        }
+        let mut c = if e.is_present() {
+            PAGE_IS_PRESENT
+        } else {
+            PAGE_IS_SWAPPED
+        };
+        if !e.uffd() {
+            if self.written_in(vma) {
+                c |= PAGE_IS_WRITTEN;
+            }
+            if vma.rwp {
+                c |= PAGE_IS_ACCESSED;
+            }
+        }
+        if e.zero_pfn() {
+            c |= PAGE_IS_PFNZERO;
+        }
+        if e.soft_dirty() {
+            c |= PAGE_IS_SOFT_DIRTY;
+        }
+        if e.guard() {
+            c |= PAGE_IS_GUARD;
+        } else if e.maps_file() {
+            c |= PAGE_IS_FILE;
+        }
+        c
+    }
+
+    /// The categories of a THP or hugetlb page mapped by entry `e`, but
+    /// `PAGE_IS_HUGE`: as for other pages, except that an empty entry has
+    /// none (`pagemap_thp_category()`, `pagemap_hugetlb_category()`).
+    #[inline(always)]
+    pub(crate) fn huge_categories<E: Entry>(self, vma: VmaUffd, e: E) -> u64 {
+        if e.is_none() {
+            return 0;
+        }
+        self.page_categories(vma, e)
+    }
+}
+
+/// The state of a page table entry, as far as categories depend on it (the
+/// kernel's `PteInfo` in the module, a model in the host tests).
+pub(crate) trait Entry: Copy {
+    /// `pte_none()`.
+    fn is_none(self) -> bool;
+    /// `pte_present()`; neither this nor `is_none()`: a swap-like entry.
+    fn is_present(self) -> bool;
+    /// The uffd bit: `pte_uffd()` of a present entry, `pte_swp_uffd_any()`
+    /// (bit or marker) of a swap-like one.
+    fn uffd(self) -> bool;
+    /// A present entry of the zero page (or the huge zero page).
+    fn zero_pfn(self) -> bool;
+    /// The soft-dirty bit of a present or swap-like entry.
+    fn soft_dirty(self) -> bool;
+    /// The entry maps a file page (when read asking for it).
+    fn maps_file(self) -> bool;
+    /// A guard region marker (never on 6.12).
+    fn guard(self) -> bool;
+}
+
+/// What a VMA's userfaultfd registration says of its pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct VmaUffd {
+    /// `userfaultfd_wp(vma)`.
+    pub(crate) wp: bool,
+    /// `userfaultfd_rwp(vma)` (never on 6.12).
+    pub(crate) rwp: bool,
+}
 
 /// Write-protect the pages that match.
 pub(crate) const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
@@ -60,6 +181,8 @@ pub(crate) use super::PmScanArg as RawArgs;
 /// Validated arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Args {
+    /// The tree's semantics the scan follows.
+    pub(crate) sem: Semantics,
     pub(crate) flags: u64,
     pub(crate) start: u64,
     pub(crate) end: u64,
@@ -88,8 +211,14 @@ impl Args {
         self.category_mask | self.category_anyof_mask | self.return_mask
     }
 
-    /// The scan asks only for written pages and reports only that: the
-    /// per-page work reduces to the uffd-wp bit.
+    /// The PAGE_IS_WRITTEN fast path in a VMA with `vma`: the scan asks
+    /// only for written pages and reports only that, so the per-page work
+    /// reduces to the uffd bit. On 7.3 only in uffd-wp VMAs, like C.
+    pub(crate) fn written_fast_path(&self, vma: VmaUffd) -> bool {
+        self.written_only() && (!self.sem.written_needs_uffd_wp || vma.wp)
+    }
+
+    /// The scan asks only for written pages and reports only that.
     pub(crate) fn written_only(&self) -> bool {
         self.category_anyof_mask == 0
             && self.category_inverted == 0
@@ -115,10 +244,11 @@ impl Args {
 }
 
 /// Validates `raw` in the order and with the errno of the C
-/// implementation. `access_ok(addr, size)` and `untag(addr)` are the
-/// kernel's checks of user addresses.
+/// implementation of the tree with `sem`. `access_ok(addr, size)` and
+/// `untag(addr)` are the kernel's checks of user addresses.
 pub(crate) fn validate(
     raw: &RawArgs,
+    sem: Semantics,
     access_ok: impl Fn(u64, u64) -> bool,
     untag: impl Fn(u64) -> u64,
 ) -> Result<Args, i32> {
@@ -130,7 +260,7 @@ pub(crate) fn validate(
     }
     let masks =
         raw.category_inverted | raw.category_mask | raw.category_anyof_mask | raw.return_mask;
-    if masks & !PM_SCAN_CATEGORIES != 0 {
+    if masks & !sem.categories != 0 {
         return Err(EINVAL);
     }
     let start = untag(raw.start);
@@ -159,6 +289,7 @@ pub(crate) fn validate(
         return Err(EFAULT);
     }
     Ok(Args {
+        sem,
         flags: raw.flags,
         start,
         // ALIGN(end, PAGE_SIZE); access_ok() above keeps it from wrapping.

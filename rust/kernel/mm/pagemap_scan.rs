@@ -24,6 +24,12 @@ use crate::{
 };
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 
+/// Whether this tree's `PAGEMAP_SCAN` has `PAGE_IS_GUARD` and
+/// `PAGE_IS_ACCESSED`, and reports `PAGE_IS_WRITTEN` only in uffd-wp VMAs
+/// (7.3; `CONFIG_PAGEMAP_SCAN_GUARD_RWP`, set by the hook patch of such a
+/// tree). A handler must report what the tree's C code reports.
+pub const GUARD_RWP: bool = cfg!(CONFIG_PAGEMAP_SCAN_GUARD_RWP);
+
 /// `struct pm_scan_arg`, the argument of `PAGEMAP_SCAN`
 /// (`include/uapi/linux/fs.h`).
 #[repr(C)]

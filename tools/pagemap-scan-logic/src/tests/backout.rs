@@ -4,7 +4,7 @@
 //! `pagemap_scan_thp_entry()` / `pagemap_scan_hugetlb_entry()`, with
 //! `Output` driven as `ScanWalk::thp_entry()` / `hugetlb_entry()` drive it.
 
-use super::super::logic::{validate, Full, Output, PAGE_SIZE};
+use super::super::logic::{validate, Full, Output, Semantics, PAGE_SIZE};
 use super::super::BOUNCE_ENTRIES;
 use super::{access_ok, good_raw, untag_none};
 use crate::PageRegion;
@@ -26,7 +26,7 @@ fn output(vec_len: u64, max_pages: u64) -> Output<Vec<PageRegion>> {
     raw.max_pages = max_pages;
     raw.return_mask = 0xff;
     raw.flags = 1; // PM_SCAN_WP_MATCHING
-    let args = validate(&raw, access_ok, untag_none).unwrap();
+    let args = validate(&raw, Semantics::LINUX_6_12, access_ok, untag_none).unwrap();
     let n = Output::<Vec<PageRegion>>::bounce_len(&args);
     Output::new(&args, (n > 0).then(|| vec![PageRegion::default(); n]))
 }

@@ -4,8 +4,8 @@
 //! expressions, and `written_only()` against its meaning.
 
 use super::super::logic::{
-    Args, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY,
-    PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN, PM_SCAN_CATEGORIES,
+    Args, Semantics, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO, PAGE_IS_PRESENT,
+    PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
 };
 use super::args_with_masks;
 use proptest::prelude::*;
@@ -46,7 +46,7 @@ fn meaning(categories: u64, a: &Args) -> bool {
 fn masks() -> impl Strategy<Value = Args> {
     let m = || {
         prop_oneof![3 => 0..=0xffu64, 1 => Just(0u64), 1 => prop::sample::select(vec![
-            PAGE_IS_WRITTEN, PAGE_IS_WPALLOWED, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, PM_SCAN_CATEGORIES,
+            PAGE_IS_WRITTEN, PAGE_IS_WPALLOWED, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, Semantics::LINUX_6_12.categories,
         ])]
     };
     (m(), m(), m(), m()).prop_map(|(i, c, a, r)| args_with_masks(i, c, a, r))

@@ -5,8 +5,9 @@
 mod backout;
 mod categories;
 mod output;
+mod semantics;
 
-use super::logic::{Args, RawArgs, PM_SCAN_ARG_SIZE};
+use super::logic::{Args, RawArgs, Semantics, PM_SCAN_ARG_SIZE};
 
 /// x86_64 `TASK_SIZE_MAX` with 4-level paging: the first address that
 /// `access_ok()` refuses.
@@ -51,6 +52,7 @@ pub(crate) fn good_raw() -> RawArgs {
 /// Validated arguments with the given masks (not through `validate`).
 pub(crate) fn args_with_masks(inverted: u64, mask: u64, anyof: u64, ret: u64) -> Args {
     Args {
+        sem: Semantics::LINUX_6_12,
         flags: 0,
         start: 0,
         end: 0,

@@ -4,7 +4,7 @@
 //! `do_pagemap_scan()` drives `pagemap_scan_output()`), against a model of
 //! what the user must see.
 
-use super::super::logic::{validate, Args, Full, Output, PAGE_SIZE};
+use super::super::logic::{validate, Args, Full, Output, Semantics, PAGE_SIZE};
 use super::super::{BOUNCE_ENTRIES, SIZE_MAX};
 use super::{access_ok, good_raw, untag_none};
 
@@ -67,7 +67,7 @@ fn args_for(case: &Case) -> Args {
     raw.max_pages = case.max_pages;
     raw.return_mask = case.return_mask;
     // Address checks are validate()'s tests: here any range and array do.
-    validate(&raw, |_, _| true, untag_none).unwrap()
+    validate(&raw, Semantics::LINUX_6_12, |_, _| true, untag_none).unwrap()
 }
 
 /// One `walk_page_range(walk_start, end)`: the first `Err(Full)` ends it.
@@ -469,7 +469,7 @@ fn walk_end_of_an_earlier_stop_survives_a_full_pass() {
 fn output_cuts_at_max_pages() {
     let mut raw = good_raw();
     raw.max_pages = 5;
-    let args = validate(&raw, access_ok, untag_none).unwrap();
+    let args = validate(&raw, Semantics::LINUX_6_12, access_ok, untag_none).unwrap();
     let mut out = Output::new(&args, Some(Vec::with_capacity(10)));
     let mut end = pg(0x13);
     assert_eq!(out.output(0xff, pg(0x10), &mut end), Ok(()));
@@ -510,7 +510,7 @@ fn output_cuts_at_max_pages() {
 fn output_masks_categories_with_return_mask() {
     let mut raw = good_raw();
     raw.return_mask = 0x0a;
-    let args = validate(&raw, access_ok, untag_none).unwrap();
+    let args = validate(&raw, Semantics::LINUX_6_12, access_ok, untag_none).unwrap();
     let mut out = Output::new(&args, Some(Vec::with_capacity(10)));
     let mut end = pg(0x11);
     out.output(0xff, pg(0x10), &mut end).unwrap();
@@ -530,7 +530,7 @@ fn output_masks_categories_with_return_mask() {
 /// found_pages + n_pages overflowing: C's wrapped sum gives the right cut.
 #[test]
 fn output_page_count_overflow() {
-    let args = validate(&good_raw(), access_ok, untag_none).unwrap();
+    let args = validate(&good_raw(), Semantics::LINUX_6_12, access_ok, untag_none).unwrap();
     assert_eq!(args.max_pages, SIZE_MAX);
     let mut out = Output::new(&args, Some(Vec::with_capacity(10)));
     out.found_pages = SIZE_MAX - 2;
@@ -548,7 +548,7 @@ fn no_vec_reports_nothing() {
     raw.vec = 0;
     raw.vec_len = 0;
     raw.max_pages = 1;
-    let args = validate(&raw, access_ok, untag_none).unwrap();
+    let args = validate(&raw, Semantics::LINUX_6_12, access_ok, untag_none).unwrap();
     assert_eq!(Output::<Vec<PageRegion>>::bounce_len(&args), 0);
     let mut out = Output::<Vec<PageRegion>>::new(&args, None);
     assert!(!out.has_vec());
@@ -573,7 +573,7 @@ fn bounce_len_is_min_of_vec_len_and_bounce_entries() {
     ] {
         let mut raw = good_raw();
         raw.vec_len = vec_len;
-        let args = validate(&raw, |_, _| true, untag_none).unwrap();
+        let args = validate(&raw, Semantics::LINUX_6_12, |_, _| true, untag_none).unwrap();
         assert_eq!(Output::<Vec<PageRegion>>::bounce_len(&args) as u64, want);
     }
 }
@@ -585,7 +585,7 @@ fn flush_shrinks_buffer_to_vec_left() {
     let mut raw = good_raw();
     raw.vec_len = 3;
     raw.return_mask = 0xff;
-    let args = validate(&raw, access_ok, untag_none).unwrap();
+    let args = validate(&raw, Semantics::LINUX_6_12, access_ok, untag_none).unwrap();
     let mut out = Output::new(&args, Some(Vec::with_capacity(3)));
     for (i, addr) in [0x1_0000u64, pg(0x12)].into_iter().enumerate() {
         let mut end = addr + PAGE_SIZE;

@@ -2,7 +2,7 @@
 
 //! Validation where `size_t` (and `unsigned long`) is 32 bits wide.
 
-use super::logic::{validate, EINVAL, PAGE_REGION_SIZE};
+use super::logic::{validate, Semantics, EINVAL, PAGE_REGION_SIZE};
 use super::tests::{good_raw, untag_none};
 use super::SIZE_MAX;
 use core::cell::RefCell;
@@ -17,6 +17,7 @@ fn vec_len_above_size_max_is_einval() {
         let calls = RefCell::new(0);
         let r = validate(
             &raw,
+            Semantics::LINUX_6_12,
             |_, _| {
                 *calls.borrow_mut() += 1;
                 true
@@ -47,6 +48,7 @@ fn array_size_saturates_at_size_max() {
         let seen = RefCell::new(Vec::new());
         let r = validate(
             &raw,
+            Semantics::LINUX_6_12,
             |a, s| {
                 seen.borrow_mut().push((a, s));
                 true
@@ -61,7 +63,7 @@ fn array_size_saturates_at_size_max() {
 /// `max_pages` 0 means `ULONG_MAX`, 32 bits here.
 #[test]
 fn max_pages_default_is_ulong_max() {
-    let args = validate(&good_raw(), |_, _| true, untag_none).unwrap();
+    let args = validate(&good_raw(), Semantics::LINUX_6_12, |_, _| true, untag_none).unwrap();
     assert_eq!(args.max_pages, SIZE_MAX);
     assert_eq!(SIZE_MAX, u64::from(u32::MAX));
 }

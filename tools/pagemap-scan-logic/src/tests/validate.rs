@@ -2,13 +2,13 @@
 
 //! `validate()` against `pagemap_scan_get_args()`.
 
-use super::logic::{validate, Args, RawArgs, EFAULT, EINVAL, PM_SCAN_ARG_SIZE};
+use super::logic::{validate, Args, RawArgs, Semantics, EFAULT, EINVAL, PM_SCAN_ARG_SIZE};
 use super::tests::{access_ok, good_raw, untag_none, untag_tbi, TASK_SIZE_MAX};
 use core::cell::RefCell;
 use proptest::prelude::*;
 
 fn check(raw: &RawArgs) -> Result<Args, i32> {
-    validate(raw, access_ok, untag_none)
+    validate(raw, Semantics::LINUX_6_12, access_ok, untag_none)
 }
 
 /// One row: a change to `good_raw()` and the expected errno.
@@ -117,7 +117,7 @@ fn access_ok_calls_and_saturation() {
     };
     let mut raw = good_raw();
     raw.end = 0x2_0001;
-    validate(&raw, rec, untag_none).unwrap();
+    validate(&raw, Semantics::LINUX_6_12, rec, untag_none).unwrap();
     assert_eq!(*calls.borrow(), [(0x1_0000, 0x1_0001), (0x4_0000, 240)]);
 
     // size_mul() saturates: an access_ok() that accepts everything below
@@ -128,14 +128,20 @@ fn access_ok_calls_and_saturation() {
         calls.borrow_mut().push((a, s));
         s != u64::MAX
     };
-    assert_eq!(validate(&raw, rec_lax, untag_none), Err(EFAULT));
+    assert_eq!(
+        validate(&raw, Semantics::LINUX_6_12, rec_lax, untag_none),
+        Err(EFAULT)
+    );
     assert_eq!(calls.borrow()[1], (0x4_0000, u64::MAX));
 
     // end < start: the size handed to access_ok() is the wrapped difference.
     calls.borrow_mut().clear();
     let mut raw = good_raw();
     raw.end = 0x1000;
-    assert_eq!(validate(&raw, rec, untag_none), Err(EFAULT));
+    assert_eq!(
+        validate(&raw, Semantics::LINUX_6_12, rec, untag_none),
+        Err(EFAULT)
+    );
     assert_eq!(
         *calls.borrow(),
         [(0x1_0000, 0x1000u64.wrapping_sub(0x1_0000))]
@@ -146,7 +152,7 @@ fn access_ok_calls_and_saturation() {
     let mut raw = good_raw();
     raw.vec = 0;
     raw.vec_len = 0;
-    let args = validate(&raw, rec, untag_none).unwrap();
+    let args = validate(&raw, Semantics::LINUX_6_12, rec, untag_none).unwrap();
     assert_eq!(calls.borrow().len(), 1);
     assert_eq!((args.vec, args.vec_len), (0, 0));
 }
@@ -225,15 +231,21 @@ fn tagged_pointers_are_untagged() {
     raw.end |= tag;
     raw.vec |= tag;
     // Without untagging they are kernel-half addresses.
-    assert_eq!(validate(&raw, access_ok, untag_none), Err(EFAULT));
-    let args = validate(&raw, access_ok, untag_tbi).unwrap();
+    assert_eq!(
+        validate(&raw, Semantics::LINUX_6_12, access_ok, untag_none),
+        Err(EFAULT)
+    );
+    let args = validate(&raw, Semantics::LINUX_6_12, access_ok, untag_tbi).unwrap();
     assert_eq!(
         (args.start, args.end, args.vec),
         (0x1_0000, 0x2_0000, 0x4_0000)
     );
     // A tagged unaligned start is EINVAL after untagging too.
     raw.start += 8;
-    assert_eq!(validate(&raw, access_ok, untag_tbi), Err(EINVAL));
+    assert_eq!(
+        validate(&raw, Semantics::LINUX_6_12, access_ok, untag_tbi),
+        Err(EINVAL)
+    );
 }
 
 /// What `pagemap_scan_get_args()` leaves in `struct pm_scan_arg` on success.
@@ -419,9 +431,9 @@ proptest! {
     #[test]
     fn validate_matches_c_model(raw in raw_args(), tbi in any::<bool>()) {
         let (ours, model) = if tbi {
-            (validate(&raw, access_ok, untag_tbi), c_get_args(&raw, access_ok, untag_tbi))
+            (validate(&raw, Semantics::LINUX_6_12, access_ok, untag_tbi), c_get_args(&raw, access_ok, untag_tbi))
         } else {
-            (validate(&raw, access_ok, untag_none), c_get_args(&raw, access_ok, untag_none))
+            (validate(&raw, Semantics::LINUX_6_12, access_ok, untag_none), c_get_args(&raw, access_ok, untag_none))
         };
         prop_assert_eq!(ours.map(to_c), model);
     }
@@ -436,7 +448,7 @@ proptest! {
         raw.category_mask &= 0xff;
         raw.category_anyof_mask &= 0xff;
         raw.return_mask &= 0xff;
-        let ours = validate(&raw, access_ok, untag_none);
+        let ours = validate(&raw, Semantics::LINUX_6_12, access_ok, untag_none);
         prop_assert_eq!(ours.map(to_c), c_get_args(&raw, access_ok, untag_none));
         if let Ok(a) = ours {
             // ALIGN() cannot wrap once access_ok() accepted the range.
