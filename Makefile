@@ -75,6 +75,10 @@ ifneq ($(KVER),6.12)
 		hugepage_settings.c -lm -lpthread
 endif
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c
+	# The hook by itself: a C handler module and its test (both trees).
+	$(KMAKE) M=$(CURDIR)/tools/testing/hook/ctest modules
+	cp tools/testing/hook/ctest/pagemap_scan_ctest.ko $(PAYLOAD)/
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/hook_ctest tools/testing/hook/hook_ctest.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_race tools/testing/hook/unload_race.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_blocked tools/testing/hook/unload_blocked.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/walk_end tools/testing/hook/walk_end.c
@@ -127,4 +131,5 @@ lint: module
 
 clean:
 	-$(KMAKE) M=$(CURDIR) clean
+	-$(KMAKE) M=$(CURDIR)/tools/testing/hook/ctest clean
 	rm -rf out

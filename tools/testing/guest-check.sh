@@ -23,6 +23,15 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 	# the debug variant, see tools/kconfig/debug.config).
 	[ "$KVARIANT" = debug ] || kunit_suite rust_doctests_kernel
 
+	# The hook by itself, with a C handler, before any other handler
+	# is loaded.
+	if [ -f /pmscan/pagemap_scan_ctest.ko ] && select_impl c; then
+		/pmscan/bin/hook_ctest /pmscan/pagemap_scan_ctest.ko > /tmp/hook_ctest.out 2>&1
+		rc=$?
+		cat /tmp/hook_ctest.out
+		emit_suite hook_ctest c /tmp/hook_ctest.out $rc
+	fi
+
 	for impl in c rust; do
 		run_ksft pagemap_ioctl $impl /pmscan/bin/pagemap_ioctl
 		# Upstream's other PAGEMAP_SCAN tests, on the trees that have
