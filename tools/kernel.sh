@@ -3,23 +3,22 @@
 #
 # Prepare and build the pinned kernel tree for the PAGEMAP_SCAN Rust module.
 #
-#   tools/kernel.sh tree     unpack linux-source-6.12 into $KCACHE and apply the overlay
+#   tools/kernel.sh tree     unpack the tree KVER selects into $KCACHE and apply the overlay
 #   tools/kernel.sh config   tinyconfig + tools/kconfig/*.config, verified
 #   tools/kernel.sh build    bzImage + modules_prepare + headers (incremental)
 #   tools/kernel.sh all      all of the above
 #
-# Variables: KCACHE (cache directory, default ~/.cache/pmscan), KVARIANT
-# (build flavour: "default" or "debug"), JOBS.
+# Variables: KVER (kernel tree: 6.12, the default, or 7.3), KCACHE (cache
+# directory, default ~/.cache/pmscan), KVARIANT (build flavour: "default"
+# or "debug"), JOBS. The per-tree settings are in tools/kver.sh.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-KCACHE=${KCACHE:-$HOME/.cache/pmscan}
-KVARIANT=${KVARIANT:-default}
+. "$REPO/tools/kver.sh"
 JOBS=${JOBS:-$(($(nproc) + 1))}
-KSRC=$KCACHE/linux-source-6.12
-KOUT=$KCACHE/build-$KVARIANT
-TARBALL=/usr/src/linux-source-6.12.tar.xz
-KMAKE=(make -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM=-19 -j"$JOBS")
+TARBALL=$KTARBALL
+export LIBCLANG_PATH=$KLIBCLANG
+KMAKE=(make -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM="$KLLVM" -j"$JOBS")
 
 log() { printf '[kernel] %s\n' "$*" >&2; }
 
@@ -35,21 +34,25 @@ sync_file() {
 
 tree() {
 	if [ ! -f "$KSRC/Makefile" ]; then
-		[ -f "$TARBALL" ] || { log "missing $TARBALL (run tools/setup.sh)"; exit 1; }
+		[ -f "$TARBALL" ] || { log "missing $TARBALL (run KVER=$KVER tools/setup.sh)"; exit 1; }
 		log "unpacking $TARBALL into $KCACHE"
 		mkdir -p "$KCACHE"
 		tar -C "$KCACHE" -xf "$TARBALL"
 	fi
 	local v
 	v=$(make -s -C "$KSRC" kernelversion)
-	log "kernel tree: $KSRC, version $v (package $(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown))"
+	local pv
+	pv=$(dpkg-query -W -f='${Version}' "$KPKG" 2>/dev/null || echo "${KPKG_VERSION:-unknown}")
+	log "kernel tree: $KSRC, version $v (package $KPKG $pv)"
 	apply_overlay
 }
 
 # The overlay has two parts:
-#  - new files under rust/ and include/ of this repository that do not
-#    exist in the pristine tree (copied, stale ones removed);
-#  - patches/*.patch against pristine files. The applied set is recorded in
+#  - new files under the tree's overlay directories of this repository
+#    ($KOVERLAY: rust/ and include/ on 6.12, include/ only on 7.3 until the
+#    Rust overlay is ported) that do not exist in the pristine tree
+#    (copied, stale ones removed);
+#  - patches/$KVER/*.patch against pristine files. The applied set is recorded in
 #    $KSRC/.pmscan/applied; when the set in the repo changes, the recorded
 #    patches are reversed first, so a patch is never applied twice.
 apply_overlay() {
@@ -58,7 +61,7 @@ apply_overlay() {
 
 	# Patches.
 	local want have
-	want=$(cat "$REPO"/patches/*.patch 2>/dev/null | sha256sum | cut -d' ' -f1)
+	want=$(cat "$REPO/$KPATCHES"/*.patch 2>/dev/null | sha256sum | cut -d' ' -f1)
 	have=$(cat "$state/applied.sha" 2>/dev/null || true)
 	if [ "$want" != "$have" ]; then
 		if [ -d "$state/applied" ]; then
@@ -70,7 +73,7 @@ apply_overlay() {
 			rm -rf "$state/applied"
 		fi
 		mkdir -p "$state/applied"
-		for p in "$REPO"/patches/*.patch; do
+		for p in "$REPO/$KPATCHES"/*.patch; do
 			[ -f "$p" ] || continue
 			log "applying $(basename "$p")"
 			patch -d "$KSRC" -p1 -s -N --no-backup-if-mismatch < "$p"
@@ -82,7 +85,8 @@ apply_overlay() {
 	# New files.
 	local f new_manifest=$state/files.new
 	: > "$new_manifest"
-	for f in $(cd "$REPO" && find rust include -type f 2>/dev/null | sort); do
+	# shellcheck disable=SC2086 # a list of directories
+	for f in $(cd "$REPO" && find $KOVERLAY -type f 2>/dev/null | sort); do
 		sync_file "$REPO/$f" "$KSRC/$f"
 		echo "$f" >> "$new_manifest"
 	done
@@ -97,17 +101,17 @@ apply_overlay() {
 
 config() {
 	mkdir -p "$KOUT"
-	local frags=("$REPO/tools/kconfig/pagemap_scan.config")
-	if [ "$KVARIANT" = debug ]; then
-		frags+=("$REPO/tools/kconfig/debug.config")
-	fi
+	local frags=() f
+	for f in $KFRAGS; do
+		frags+=("$REPO/$f")
+	done
 	local stamp=$KOUT/.pmscan-config.sha
 	local want
 	want=$(cat "${frags[@]}" | sha256sum | cut -d' ' -f1)
 	if [ -f "$KOUT/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 		return 0
 	fi
-	log "configuring $KVARIANT: tinyconfig + ${frags[*]##*/}"
+	log "configuring $KVER $KVARIANT: tinyconfig + ${frags[*]##*/}"
 	"${KMAKE[@]}" -s tinyconfig
 	(cd "$KOUT" && "$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KOUT" .config "${frags[@]}" >/dev/null)
 	"${KMAKE[@]}" -s olddefconfig
@@ -146,7 +150,7 @@ build() {
 		log "waiting for another kernel build ($lock)"
 		flock 9
 	fi
-	log "building $KVARIANT kernel in $KOUT (-j$JOBS)"
+	log "building $KVER $KVARIANT kernel in $KOUT (-j$JOBS, LLVM=$KLLVM, libclang $LIBCLANG_PATH)"
 	local t0=$SECONDS
 	set -o pipefail
 	"${KMAKE[@]}" bzImage modules 2>&1 | awk '!/^[ \t]+(CC|LD|AR|AS|RUSTC|BINDGEN|EXPORTS|HOSTCC|HOSTLD|GEN|SYNC|CALL|UPD|WRAP|RUSTDOC|OBJCOPY|MKPIGGY|VOFFSET|ZOFFSET|CPUSTR|BUILD|KSYMS|SORTTAB|MODPOST|CHKSHA1|COPY|HYPERCALLS|DESCEND|INSTALL|SYSHDR|SYSTBL|TBLSHDR|POLICY|MKELF|MKCAP|RELOCS|UNROLL|MKREQ|TEST|HDRTEST|LDS|CHK|CPP|DTC|VDSO2C|CLNG|DUMP) / { print; fflush() }'
@@ -161,5 +165,6 @@ build) build ;;
 all) tree; config; build ;;
 print-kout) echo "$KOUT" ;;
 print-ksrc) echo "$KSRC" ;;
+print-kmake) echo "${KMAKE[*]}" ;;
 *) echo "usage: $0 tree|config|build|all" >&2; exit 2 ;;
 esac

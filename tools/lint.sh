@@ -6,29 +6,38 @@
 #  - no `unsafe` in the module and its logic
 #  - every `unsafe {` block in rust/kernel/mm has a SAFETY comment above it
 #  - misuses of the kernel::mm walk API fail to compile (compile_fail/)
-#  - checkpatch --strict on the kernel patch, the kernel C (helpers,
-#    headers), the hook/stress tests, the selftests, the benchmark and the
-#    demo
+#  - checkpatch --strict on the tree's kernel patches (patches/$KVER), the
+#    kernel C (helpers, headers), the hook/stress tests, the selftests, the
+#    benchmark and the demo
+# On a tree where the Rust module does not build yet (7.3 before phase 2 of
+# issue #12) the module checks are reported as skipped, which check.sh
+# counts as failed.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-KCACHE=${KCACHE:-$HOME/.cache/pmscan}
-KSRC=$KCACHE/linux-source-6.12
-KOUT=$KCACHE/build-${KVARIANT:-default}
+. "$REPO/tools/kver.sh"
 cd "$REPO"
-pass=0 fail=0
+pass=0 fail=0 skip=0
 result() {
 	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "ok - $2"; else fail=$((fail + 1)); echo "not ok - $2"; fi
+}
+skipped() {
+	skip=$((skip + 1))
+	echo "not ok - $1 # SKIP no Rust module on $KVER yet (issue #12, phase 2)"
 }
 
 rs_files=(pagemap_scan_rs.rs pagemap_scan/logic.rs rust/kernel/mm.rs rust/kernel/mm/*.rs)
 rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" "${rs_files[@]}" >/tmp/pmscan-rustfmt.out 2>&1
 result $? "rustfmt ${rs_files[*]}"
 
-rm -f pagemap_scan_rs.o
-make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM=-19 M="$REPO" CLIPPY=1 modules >/tmp/pmscan-clippy.out 2>&1
-rc=$?
-if grep -qE '^(warning|error)' /tmp/pmscan-clippy.out; then rc=1; cat /tmp/pmscan-clippy.out; fi
-result $rc "clippy on the module"
+if [ "$KMODULE" = 1 ]; then
+	rm -f pagemap_scan_rs.o
+	make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM="$KLLVM" M="$REPO" CLIPPY=1 modules >/tmp/pmscan-clippy.out 2>&1
+	rc=$?
+	if grep -qE '^(warning|error)' /tmp/pmscan-clippy.out; then rc=1; cat /tmp/pmscan-clippy.out; fi
+	result $rc "clippy on the module"
+else
+	skipped "clippy on the module"
+fi
 
 ! grep -n 'unsafe' pagemap_scan_rs.rs pagemap_scan/logic.rs | grep -v 'forbid(unsafe_code)\|no `unsafe`\|free of `unsafe`'
 result $? "no unsafe in the module"
@@ -44,21 +53,26 @@ result "$([ -z "$missing" ] && echo 0 || echo 1)" "SAFETY comments on unsafe blo
 
 # Misuses of the walk abstractions (nested locks, scheduling under a lock,
 # leaked guards, forged guards, a leaked notifier) must not compile.
-tools/testing/compile_fail/run.sh "$KSRC" "$KOUT" >/tmp/pmscan-compile-fail.out 2>&1
-rc=$?
-cat /tmp/pmscan-compile-fail.out
-result $rc "compile_fail: misuses of kernel::mm are compile errors"
+if [ "$KMODULE" = 1 ]; then
+	KLLVM=$KLLVM tools/testing/compile_fail/run.sh "$KSRC" "$KOUT" >/tmp/pmscan-compile-fail.out 2>&1
+	rc=$?
+	cat /tmp/pmscan-compile-fail.out
+	result $rc "compile_fail: misuses of kernel::mm are compile errors"
+else
+	skipped "compile_fail: misuses of kernel::mm are compile errors"
+fi
 
 # Outside the git checkout: inside it checkpatch reads the patch file as a
 # change to the repository.
-(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q "$REPO"/patches/*.patch) >/tmp/pmscan-cp.out 2>&1
-result $? "checkpatch patches/"
+(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q "$REPO/$KPATCHES"/*.patch) >/tmp/pmscan-cp.out 2>&1
+result $? "checkpatch $KPATCHES/"
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c \
-	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/*.[ch] "$REPO"/tools/testing/stress/*.c \
+	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/*.[ch] "$REPO"/tools/testing/hook/ctest/pagemap_scan_ctest.c \
+	"$REPO"/tools/testing/stress/*.c \
 	"$REPO"/tools/testing/selftests/pagemap_scan/*.[ch] "$REPO"/tools/bench/pagemap_bench.c \
 	"$REPO"/samples/demo/*.c) \
 	>>/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch C files"
 grep -v "^total: 0 errors, 0 warnings" /tmp/pmscan-cp.out
 
-echo "suite: lint impl=host pass=$pass fail=$fail skip=0"
+echo "suite: lint impl=host pass=$pass fail=$fail skip=$skip"

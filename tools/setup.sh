@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Install what building and booting the test kernel needs. Idempotent: when
-# everything is there it only checks and returns within seconds.
+# Install what building and booting the test kernel of KVER (6.12 by
+# default, or 7.3; see tools/kver.sh) needs. Idempotent: when everything is
+# there it only checks and returns within seconds.
 set -euo pipefail
 
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/tools/kver.sh"
 BINDGEN_VERSION=0.73.2
-PKGS=(linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev qemu-system-x86
+PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev qemu-system-x86
       bc flex bison libelf-dev libssl-dev cpio busybox-static e2fsprogs gzip
       python3)
+case "$KVER" in
+# The tree itself is a package of the machine's apt sources.
+6.12) PKGS=(linux-source-6.12 "${PKGS[@]}") ;;
+# LLVM 22 (bookworm-security) matches rustc's LLVM; the tree is fetched below.
+7.3) PKGS+=(clang-22 lld-22 llvm-22 libclang-22-dev) ;;
+esac
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 SUDO=""
@@ -25,6 +34,54 @@ else
 	log "Debian packages present"
 fi
 
+# fetch_tree: download the pinned linux-source .deb of a tree that the
+# machine's apt sources do not carry, with a private sources list, lists
+# and cache (the machine's apt configuration is not touched), check its
+# SHA256 against the pin and the signed index, and extract it into
+# $KCACHE/debs/$KPKG. Does nothing when the tarball is already there.
+fetch_tree() {
+	local dir=$KCACHE/debs deb
+	[ -n "${KPKG_SHA256:-}" ] || return 0
+	[ -f "$KTARBALL" ] && return 0
+	log "fetching $KPKG $KPKG_VERSION from $KPKG_SUITE (private apt list in $dir/apt)"
+	local t0=$SECONDS
+	mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial"
+	# The mirror the machine uses for Debian (first deb.debian.org-like URI).
+	local mirror
+	mirror=$(sed -n 's/^URIs: *\(.*\/debian\)\/*$/\1/p; s/^deb  *\(\[[^]]*\] *\)\?\([^ ]*\/debian\)\/* .*/\2/p' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
+		2>/dev/null | head -1 || true)
+	mirror=${mirror:-http://deb.debian.org/debian}
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $KPKG_SUITE main" \
+		> "$dir/apt/sources.list"
+	local apt=(apt-get -q -o Dir::Etc::sourcelist="$dir/apt/sources.list"
+		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$dir/apt/lists"
+		-o Dir::Cache="$dir/apt/cache" -o APT::Sandbox::User=root
+		-o Acquire::Languages=none)
+	"${apt[@]}" update >/dev/null
+	local indexed
+	indexed=$(apt-cache -o Dir::Etc::sourcelist="$dir/apt/sources.list" \
+		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$dir/apt/lists" \
+		-o Dir::Cache="$dir/apt/cache" show "$KPKG=$KPKG_VERSION" | sed -n 's/^SHA256: //p' | head -1)
+	if [ "$indexed" != "$KPKG_SHA256" ]; then
+		log "ERROR: $KPKG $KPKG_VERSION: index SHA256 '${indexed:-none}', pinned $KPKG_SHA256"
+		exit 1
+	fi
+	(cd "$dir" && "${apt[@]}" download "$KPKG=$KPKG_VERSION" >/dev/null)
+	deb=$dir/${KPKG}_${KPKG_VERSION//:/%3a}_all.deb
+	if [ "$(sha256sum "$deb" | cut -d' ' -f1)" != "$KPKG_SHA256" ]; then
+		log "ERROR: $deb does not have the pinned SHA256 $KPKG_SHA256"
+		rm -f "$deb"
+		exit 1
+	fi
+	rm -rf "$dir/$KPKG"
+	dpkg-deb -x "$deb" "$dir/$KPKG"
+	rm -f "$deb"
+	[ -f "$KTARBALL" ] || { log "ERROR: $deb has no $KTARBALL"; exit 1; }
+	log "$KPKG $KPKG_VERSION fetched and verified in $((SECONDS - t0)) s: $KTARBALL"
+}
+fetch_tree
+
 if ! command -v rustup >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/rustup" ]; then
 	export PATH="$HOME/.cargo/bin:$PATH"
 fi
@@ -37,4 +94,4 @@ if [ "$(bindgen --version 2>/dev/null | awk '{print $2}')" != "$BINDGEN_VERSION"
 	log "installing bindgen-cli $BINDGEN_VERSION"
 	cargo install --locked bindgen-cli --version "$BINDGEN_VERSION"
 fi
-log "toolchain: $(rustc --version), $(bindgen --version), $(clang-19 --version | head -1)"
+log "toolchain ($KVER): $(rustc --version), $(bindgen --version), $(clang$KLLVM --version | head -1)"

@@ -21,10 +21,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-KCACHE=${KCACHE:-$HOME/.cache/pmscan}
-KVARIANT=${KVARIANT:-default}
-KSRC=$KCACHE/linux-source-6.12
-KOUT=$KCACHE/build-$KVARIANT
+. "$REPO/tools/kver.sh"
 OUT=${EXP_OUT:-$REPO/out/bench/experiment}
 CLOCK=${EXP_CLOCK:-icount}
 [ $# -ge 1 ] || { echo "usage: $0 PAYLOAD NAME=PATCH[+PATCH...]..." >&2; exit 2; }
@@ -55,7 +52,7 @@ build() {
 	rm "$dir/pagemap_scan_rs.rs"
 	grep -q "rust-$name" "$dir/pagemap_scan_rs_$name.rs" || { echo "experiment: cannot rename the handler" >&2; exit 1; }
 	echo "obj-m := pagemap_scan_rs_$name.o" > "$dir/Kbuild"
-	make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM=-19 M="$dir" modules
+	make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM="$KLLVM" M="$dir" modules
 	cp "$dir/pagemap_scan_rs_$name.ko" "$snap/"
 }
 

@@ -20,9 +20,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-KCACHE=${KCACHE:-$HOME/.cache/pmscan}
-KVARIANT=${KVARIANT:-default}
-KOUT=$KCACHE/build-$KVARIANT
+. "$REPO/tools/kver.sh"
 OUT=${PROF_OUT:-$REPO/out/bench/profile}
 [ $# -ge 1 ] || { echo "usage: $0 PAYLOAD [WORKLOAD...]" >&2; exit 2; }
 PAYLOAD=$1

@@ -18,8 +18,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-KCACHE=${KCACHE:-$HOME/.cache/pmscan}
-KOUT=$KCACHE/build-${KVARIANT:-default}
+. "$REPO/tools/kver.sh"
 [ $# -ge 2 ] || { echo "usage: $0 PAYLOAD WORKLOAD [FUNC]" >&2; exit 2; }
 PAYLOAD=$1 WORKLOAD=$2 FUNC=${3:-do_pagemap_cmd}
 RSFUNC=

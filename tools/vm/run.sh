@@ -19,12 +19,11 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-KCACHE=${KCACHE:-$HOME/.cache/pmscan}
-KVARIANT=${KVARIANT:-default}
-KOUT=$KCACHE/build-$KVARIANT
+# KVER, KCACHE, KVARIANT select the kernel: $KOUT/arch/x86/boot/bzImage.
+. "$REPO/tools/kver.sh"
 VM_MEM=${VM_MEM:-3G}
 VM_CPUS=${VM_CPUS:-2}
-payload="" log="$KCACHE/vm-console-$KVARIANT.log" timeout=1200 icount=0 shell=0 script=""
+payload="" log="$KCACHE/vm-console-$OUTTAG.log" timeout=1200 icount=0 shell=0 script=""
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -40,7 +39,7 @@ while [ $# -gt 0 ]; do
 done
 
 bzimage=$KOUT/arch/x86/boot/bzImage
-[ -f "$bzimage" ] || { echo "vm: no kernel at $bzimage (run make kernel)" >&2; exit 1; }
+[ -f "$bzimage" ] || { echo "vm: no kernel at $bzimage (run make kernel KVER=$KVER)" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pmscan-vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -86,7 +85,7 @@ if [ $shell = 1 ]; then
 fi
 
 mkdir -p "$(dirname "$log")"
-echo "vm: booting $bzimage (TCG, ${VM_CPUS} cpus, $VM_MEM), console log: $log" >&2
+echo "vm: booting $KVER $bzimage (TCG, ${VM_CPUS} cpus, $VM_MEM), console log: $log" >&2
 set +e
 timeout --foreground -k 10 "$timeout" "${qemu[@]}" < /dev/null 2>&1 | tee "$log" | \
 	awk '!/^\[ *[0-9]+\.[0-9]+\]/ { print; fflush() }'

@@ -19,7 +19,7 @@ for case in "$HERE"/*.rs; do
 	rm -rf "$tmp/m" && mkdir -p "$tmp/m"
 	echo "obj-m := compile_fail.o" > "$tmp/m/Kbuild"
 	cat "$HERE/prelude.rs.in" "$case" > "$tmp/m/compile_fail.rs"
-	if make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM=-19 M="$tmp/m" modules \
+	if make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM="${KLLVM:--19}" M="$tmp/m" modules \
 		> "$tmp/out" 2>&1; then
 		if [ "$want" = build ]; then
 			echo "ok - $name: builds"

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Per-tree settings: which kernel tree KVER selects and how it is built.
+# Sourced by the tools (". tools/kver.sh"), or run to print one setting for
+# the Makefile ("tools/kver.sh KSRC").
+#
+#   KVER      6.12 (default) or 7.3
+#   KCACHE    cache directory holding every tree and build
+#   KVARIANT  default or debug
+#
+# Layout of $KCACHE (both trees side by side):
+#   linux-source-6.12/   build-default/      build-debug/       (6.12)
+#   linux-source-7.3/    build-7.3-default/  build-7.3-debug/   (7.3)
+#   debs/                the pinned .deb of trees that are not installed
+#                        with apt (7.3: trixie-backports), and its apt state
+
+KVER=${KVER:-6.12}
+KCACHE=${KCACHE:-$HOME/.cache/pmscan}
+KVARIANT=${KVARIANT:-default}
+
+case "$KVER" in
+6.12)
+	# Installed from the machine's own apt sources (bookworm).
+	KPKG=linux-source-6.12
+	KTARBALL=/usr/src/linux-source-6.12.tar.xz
+	KOUT=$KCACHE/build-$KVARIANT
+	OUTTAG=$KVARIANT
+	KLLVM=-19
+	# bindgen takes the newest libclang it finds: pin the one the tree
+	# was built with since the start, whatever else is installed.
+	KLIBCLANG=/usr/lib/llvm-19/lib
+	# Overlay directories copied into the tree.
+	KOVERLAY="rust include"
+	# Does the Rust module build on this tree?
+	KMODULE=1
+	# Sources of the upstream selftest mm/pagemap_ioctl.
+	KSELFTEST_PAGEMAP="pagemap_ioctl.c vm_util.c thp_settings.c"
+	;;
+7.3)
+	# Not in bookworm: the trixie-backports .deb, fetched by setup.sh with
+	# a private apt list (the machine's sources are left alone).
+	KPKG=linux-source-7.3
+	KPKG_VERSION=7.3.4-1~bpo13+1
+	KPKG_SHA256=703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3
+	KPKG_SUITE=trixie-backports
+	KTARBALL=$KCACHE/debs/$KPKG/usr/src/linux-source-7.3.tar.xz
+	KOUT=$KCACHE/build-7.3-$KVARIANT
+	OUTTAG=7.3-$KVARIANT
+	# CONFIG_RUST_INLINE_HELPERS needs clang of rustc's LLVM major (22
+	# for rustc 1.95), and the whole kernel is built with that clang.
+	KLLVM=-22
+	KLIBCLANG=/usr/lib/llvm-22/lib
+	# Phase 1 of issue #12: the C hook only. The 6.12 rust/ overlay
+	# would replace upstream's kernel::mm; the Rust module is ported in
+	# phase 2 (Documentation/compat.rst).
+	KOVERLAY="include"
+	KMODULE=0
+	KSELFTEST_PAGEMAP="pagemap_ioctl.c vm_util.c hugepage_settings.c"
+	;;
+*)
+	echo "KVER=$KVER: unknown kernel tree (6.12 or 7.3)" >&2
+	exit 2
+	;;
+esac
+KSRC=$KCACHE/linux-source-$KVER
+KPATCHES=patches/$KVER
+# Config fragments: common, then per tree, then the variant's.
+KFRAGS="tools/kconfig/pagemap_scan.config tools/kconfig/$KVER.config"
+[ "$KVARIANT" != debug ] || KFRAGS="$KFRAGS tools/kconfig/debug.config"
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	[ $# = 1 ] || { echo "usage: $0 VARIABLE" >&2; exit 2; }
+	eval "printf '%s\n' \"\${$1}\""
+fi
