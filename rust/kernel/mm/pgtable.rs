@@ -14,7 +14,7 @@ use crate::{
     bindings,
     error::{code::EPERM, Error},
     mm::virt::VmaRef,
-    mm::PAGE_SIZE,
+    page::PAGE_SIZE,
 };
 use core::marker::PhantomData;
 
