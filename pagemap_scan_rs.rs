@@ -15,7 +15,9 @@ use kernel::{
     c_str,
     mm::{
         hugetlb::HugetlbEntry,
-        pagemap_scan::{self, PageRegion, RegionBuffer, Registration, ScanHandler, UserArg},
+        pagemap_scan::{
+            self, PageRegion, PmScanArg, RegionBuffer, Registration, ScanHandler, UserArg,
+        },
         pagewalk::{self, PageWalk, PmdEntry, PmdView, PteHole, VmaAction},
         pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
