@@ -244,7 +244,7 @@ __rust_helper bool rust_helper_pte_is_marker(pte_t pte)
  * migration or device entry becomes read-only first: an entry must not both
  * carry uffd-wp and cache write permission (page_table_check warns).
  */
-static pte_t pte_swp_mkuffd_readonly(pte_t pte)
+static inline pte_t pte_swp_mkuffd_readonly(pte_t pte)
 {
 	softleaf_t entry = softleaf_from_pte(pte);
 	pte_t newpte = pte;
