@@ -15,6 +15,7 @@
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/pagemap_scan.h>
 #include <linux/pagewalk.h>
 #include <linux/pte_info.h>
 #include <linux/sched/signal.h>
@@ -82,10 +83,18 @@ __rust_helper bool rust_helper_is_vm_hugetlb_page(struct vm_area_struct *vma)
 }
 
 /*
- * x86 hides flush_tlb_range() from modules (#ifndef MODULE), and bindgen
- * parses this file with -DMODULE: it sees the prototype, vmlinux gets the
- * definition.
+ * x86 hides flush_tlb_range() from modules (#ifndef MODULE). Where helpers
+ * are inlined into modules (7.3), they call the hook's exported wrapper.
+ * Elsewhere bindgen parses this file with -DMODULE: it sees the prototype,
+ * vmlinux gets the definition, exported like every helper.
  */
+#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+__rust_helper void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
+					       unsigned long start, unsigned long end)
+{
+	pagemap_scan_flush_tlb_range(vma, start, end);
+}
+#else
 void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 				 unsigned long start, unsigned long end);
 #ifndef MODULE
@@ -94,6 +103,7 @@ void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 {
 	flush_tlb_range(vma, start, end);
 }
+#endif
 #endif
 
 /* mmu notifiers */
@@ -533,6 +543,14 @@ __rust_helper void rust_helper_huge_ptep_modify_prot_commit(struct vm_area_struc
 	huge_ptep_modify_prot_commit(vma, addr, ptep, old_pte, pte);
 }
 
+#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+/* x86's flush_hugetlb_tlb_range() is flush_tlb_range(). */
+__rust_helper void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
+						       unsigned long start, unsigned long end)
+{
+	pagemap_scan_flush_tlb_range(vma, start, end);
+}
+#else
 void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 					 unsigned long start, unsigned long end);
 #ifndef MODULE
@@ -541,5 +559,6 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 {
 	flush_hugetlb_tlb_range(vma, start, end);
 }
+#endif
 #endif
 #endif /* CONFIG_HUGETLB_PAGE */
