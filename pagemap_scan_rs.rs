@@ -14,16 +14,16 @@ use core::mem::MaybeUninit;
 use kernel::{
     c_str,
     mm::{
-        self,
         hugetlb::HugetlbEntry,
-        pagemap_scan::{self, PageRegion, PmScanArg, RegionBuffer, Registration, ScanHandler},
-        pagewalk::{PageWalk, PmdEntry, PmdView, PteHole, VmaAction},
+        pagemap_scan::{
+            self, PageRegion, PmScanArg, RegionBuffer, Registration, ScanHandler, UserArg,
+        },
+        pagewalk::{self, PageWalk, PmdEntry, PmdView, PteHole, VmaAction},
         pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
-        virt::{VmaRef, VM_PFNMAP, VM_SOFTDIRTY},
+        virt::VmaRef,
         Mm,
     },
     prelude::*,
-    uaccess::{UserPtr, UserSlice},
 };
 
 #[path = "pagemap_scan/logic.rs"]
@@ -34,7 +34,7 @@ mod logic;
 const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
 /// C's bounce buffer (`PAGEMAP_WALK_SIZE >> PAGE_SHIFT`): one entry per page
 /// of a PMD.
-const BOUNCE_ENTRIES: u64 = (mm::PMD_SIZE >> kernel::page::PAGE_SHIFT) as u64;
+const BOUNCE_ENTRIES: u64 = (pagewalk::PMD_SIZE >> kernel::page::PAGE_SHIFT) as u64;
 /// `SIZE_MAX`.
 const SIZE_MAX: u64 = usize::MAX as u64;
 
@@ -54,7 +54,6 @@ const TREE: Semantics = if pagemap_scan::GUARD_RWP {
 module! {
     type: PagemapScanModule,
     name: "pagemap_scan_rs",
-    author: "pagemap-scan-rs developers",
     description: "PAGEMAP_SCAN ioctl of /proc/PID/pagemap implemented in Rust",
     license: "GPL",
 }
@@ -79,7 +78,7 @@ impl Drop for PagemapScanModule {
     }
 }
 
-const HPAGE_SIZE: u64 = mm::PMD_SIZE as u64;
+const HPAGE_SIZE: u64 = pagewalk::PMD_SIZE as u64;
 
 /// Output arrays up to this many entries are buffered on the stack.
 const INLINE_REGIONS: usize = 16;
@@ -87,16 +86,14 @@ const INLINE_REGIONS: usize = 16;
 struct RustScan;
 
 impl ScanHandler for RustScan {
-    fn scan(mm: &Mm, uarg: UserPtr) -> Result<usize> {
+    fn scan(mm: &Mm, uarg: UserArg) -> Result<usize> {
         let user = mm.mmget_not_zero().ok_or(ESRCH)?;
-        let arg: PmScanArg = UserSlice::new(uarg, core::mem::size_of::<PmScanArg>())
-            .reader()
-            .read()?;
+        let arg = uarg.read()?;
         let args = validate(
             &arg,
             TREE,
-            |a, s| mm::user_access_ok(a as usize, s as usize),
-            |a| mm::untagged_addr(a as usize) as u64,
+            |a, s| pagemap_scan::user_access_ok(a as usize, s as usize),
+            |a| pagemap_scan::untagged_addr(a as usize) as u64,
         )
         .map_err(|e| Error::from_errno(-e))?;
 
@@ -122,7 +119,7 @@ impl ScanHandler for RustScan {
         let mut walk_start = args.start;
 
         while walk_start < args.end {
-            if mm::fatal_signal_pending() {
+            if pagewalk::fatal_signal_pending() {
                 ret = Err(EINTR);
                 break;
             }
@@ -180,8 +177,7 @@ impl ScanHandler for RustScan {
             0 => args.end,
             e => e,
         };
-        let mut w = UserSlice::new(uarg + pagemap_scan::PM_SCAN_ARG_WALK_END_OFFSET, 8).writer();
-        if w.write(&walk_end).is_err() {
+        if uarg.write_walk_end(walk_end).is_err() {
             result = Err(EFAULT);
         }
         drop(user);
@@ -274,7 +270,7 @@ impl Entry for Pte {
     }
     #[inline(always)]
     fn guard(self) -> bool {
-        false
+        self.0.is_guard()
     }
 }
 
@@ -438,15 +434,14 @@ impl PageWalk for ScanWalk<'_> {
                 return Ok(VmaAction::Skip);
             }
         }
-        let flags = vma.flags();
-        if flags & VM_PFNMAP != 0 {
+        if vma.is_pfnmap() {
             return Ok(VmaAction::Skip);
         }
         let mut c = 0;
         if wp_allowed {
             c |= PAGE_IS_WPALLOWED;
         }
-        if flags & VM_SOFTDIRTY != 0 {
+        if vma.is_soft_dirty() {
             c |= PAGE_IS_SOFT_DIRTY;
         }
         if !self.args.is_interesting_vma(c) {
@@ -455,7 +450,7 @@ impl PageWalk for ScanWalk<'_> {
         self.vma_category = c;
         self.vma_uffd = VmaUffd {
             wp: vma.userfaultfd_wp(),
-            rwp: false,
+            rwp: vma.userfaultfd_rwp(),
         };
         self.memo = Memo::default();
         Ok(VmaAction::Walk)

@@ -49,9 +49,9 @@ tree() {
 
 # The overlay has two parts:
 #  - new files under the tree's overlay directories of this repository
-#    ($KOVERLAY: rust/ and include/ on 6.12, include/ only on 7.3 until the
-#    Rust overlay is ported) that do not exist in the pristine tree
-#    (copied, stale ones removed);
+#    ($KOVERLAY: rust/kernel, rust/helpers and include/ on every tree, plus
+#    the per-tree $KOVERLAY_TREE, rust/6.12/ onto rust/ on 6.12) that do
+#    not exist in the pristine tree (copied, stale ones removed);
 #  - patches/$KVER/*.patch against pristine files. The applied set is recorded in
 #    $KSRC/.pmscan/applied; when the set in the repo changes, the recorded
 #    patches are reversed first, so a patch is never applied twice.
@@ -90,6 +90,17 @@ apply_overlay() {
 		sync_file "$REPO/$f" "$KSRC/$f"
 		echo "$f" >> "$new_manifest"
 	done
+	# The per-tree part: SRC:DEST pairs, SRC/x copied to DEST/x.
+	local pair src dst
+	for pair in ${KOVERLAY_TREE:-}; do
+		src=${pair%%:*} dst=${pair#*:}
+		for f in $(cd "$REPO/$src" && find . -type f 2>/dev/null | sort); do
+			f=${f#./}
+			sync_file "$REPO/$src/$f" "$KSRC/$dst/$f"
+			echo "$dst/$f" >> "$new_manifest"
+		done
+	done
+	sort -o "$new_manifest" "$new_manifest"
 	if [ -f "$state/files" ]; then
 		for f in $(comm -23 "$state/files" "$new_manifest"); do
 			log "overlay: removing stale $f"

@@ -30,8 +30,12 @@ case "$KVER" in
 	# bindgen takes the newest libclang it finds: pin the one the tree
 	# was built with since the start, whatever else is installed.
 	KLIBCLANG=/usr/lib/llvm-19/lib
-	# Overlay directories copied into the tree.
-	KOVERLAY="rust include"
+	# Overlay directories copied into the tree (common to every tree).
+	KOVERLAY="rust/kernel rust/helpers include"
+	# Per-tree overlay, SRC:DEST: the backport of upstream's kernel::mm
+	# (mm.rs, mm/virt.rs, helpers/mm.c) and the helpers' compat header,
+	# which 6.12 lacks, copied from rust/6.12/ onto rust/ of this tree only.
+	KOVERLAY_TREE="rust/6.12:rust"
 	# Does the Rust module build on this tree?
 	KMODULE=1
 	# Sources of the upstream selftest mm/pagemap_ioctl.
@@ -51,11 +55,11 @@ case "$KVER" in
 	# for rustc 1.95), and the whole kernel is built with that clang.
 	KLLVM=-22
 	KLIBCLANG=/usr/lib/llvm-22/lib
-	# Phase 1 of issue #12: the C hook only. The 6.12 rust/ overlay
-	# would replace upstream's kernel::mm; the Rust module is ported in
-	# phase 2 (Documentation/compat.rst).
-	KOVERLAY="include"
-	KMODULE=0
+	# The common modules extend upstream's own kernel::mm (the 7.3 patch
+	# adds their `pub mod` lines): nothing upstream is overwritten.
+	KOVERLAY="rust/kernel rust/helpers include"
+	KOVERLAY_TREE=""
+	KMODULE=1
 	KSELFTEST_PAGEMAP="pagemap_ioctl.c vm_util.c hugepage_settings.c"
 	;;
 *)

@@ -25,9 +25,12 @@ skipped() {
 	echo "not ok - $1 # SKIP no Rust module on $KVER yet (issue #12, phase 2)"
 }
 
-rs_files=(pagemap_scan_rs.rs pagemap_scan/logic.rs rust/kernel/mm.rs rust/kernel/mm/*.rs)
-rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" "${rs_files[@]}" >/tmp/pmscan-rustfmt.out 2>&1
-result $? "rustfmt ${rs_files[*]}"
+rs_files=(pagemap_scan_rs.rs pagemap_scan/logic.rs rust/kernel/mm/*.rs rust/6.12/kernel/mm/*.rs)
+rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" "${rs_files[@]}" >/tmp/pmscan-rustfmt.out 2>&1 &&
+	# The 6.12 backport's mm.rs declares the common modules, which live
+	# elsewhere in this repository: checked alone, from stdin.
+	rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" <rust/6.12/kernel/mm.rs >>/tmp/pmscan-rustfmt.out 2>&1
+result $? "rustfmt ${rs_files[*]} rust/6.12/kernel/mm.rs"
 
 if [ "$KMODULE" = 1 ]; then
 	rm -f pagemap_scan_rs.o
@@ -47,7 +50,7 @@ missing=$(awk '
 	/unsafe \{/ && $0 !~ /SAFETY/ && prev !~ /SAFETY/ && prev2 !~ /SAFETY/ && prev !~ /^ *\/\// {
 		printf "%s:%d\n", FILENAME, FNR
 	}
-	{ prev2 = prev; prev = $0 }' rust/kernel/mm.rs rust/kernel/mm/*.rs)
+	{ prev2 = prev; prev = $0 }' rust/kernel/mm/*.rs rust/6.12/kernel/mm.rs rust/6.12/kernel/mm/*.rs)
 [ -z "$missing" ] || echo "unsafe blocks without SAFETY comment: $missing"
 result "$([ -z "$missing" ] && echo 0 || echo 1)" "SAFETY comments on unsafe blocks"
 
@@ -66,7 +69,7 @@ fi
 # change to the repository.
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q "$REPO/$KPATCHES"/*.patch) >/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch $KPATCHES/"
-(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c \
+(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c "$REPO"/rust/6.12/helpers/*.[ch] \
 	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/*.[ch] "$REPO"/tools/testing/hook/ctest/pagemap_scan_ctest.c \
 	"$REPO"/tools/testing/stress/*.c \
 	"$REPO"/tools/testing/selftests/pagemap_scan/*.[ch] "$REPO"/tools/bench/pagemap_bench.c \

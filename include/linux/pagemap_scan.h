@@ -12,6 +12,7 @@
 
 struct mm_struct;
 struct module;
+struct vm_area_struct;
 
 /**
  * struct pagemap_scan_handler - an implementation of PAGEMAP_SCAN
@@ -35,5 +36,8 @@ struct pagemap_scan_handler {
 
 int pagemap_scan_register_handler(const struct pagemap_scan_handler *handler);
 void pagemap_scan_unregister_handler(const struct pagemap_scan_handler *handler);
+/* flush_tlb_range() for handler modules (trees with inlined Rust helpers). */
+void pagemap_scan_flush_tlb_range(struct vm_area_struct *vma,
+				  unsigned long start, unsigned long end);
 
 #endif /* _LINUX_PAGEMAP_SCAN_H */

@@ -6,18 +6,20 @@
  * predicate and entry.
  *
  * An empty entry (pte_none()) has info 0: every other entry has
- * PTE_INFO_PRESENT or PTE_INFO_SWAP.
+ * PTE_INFO_PRESENT or PTE_INFO_SWAP, which say how PTE_INFO_UFFD and
+ * PTE_INFO_SOFT_DIRTY were computed.
  */
 #ifndef _LINUX_PTE_INFO_H
 #define _LINUX_PTE_INFO_H
 
 #define PTE_INFO_FILE		0x01	/* maps a file page (PTE_QUERY_FILE) */
 #define PTE_INFO_PRESENT	0x02	/* pte_present() */
-#define PTE_INFO_UFFD_WP	0x04	/* present and pte_uffd_wp() */
-#define PTE_INFO_SWAP		0x08	/* is_swap_pte() */
-#define PTE_INFO_SWP_UFFD_WP	0x10	/* pte_swp_uffd_wp_any() */
-#define PTE_INFO_SOFT_DIRTY	0x20	/* present and pte_soft_dirty() */
-#define PTE_INFO_SWP_SOFT_DIRTY	0x40	/* swap and pte_swp_soft_dirty() */
+/* present: pte_uffd(); swap: pte_swp_uffd_any() (bit or uffd-wp marker) */
+#define PTE_INFO_UFFD		0x04
+#define PTE_INFO_SWAP		0x08	/* neither none nor present (softleaf) */
+/* present: pte_soft_dirty(); swap: pte_swp_soft_dirty() */
+#define PTE_INFO_SOFT_DIRTY	0x10
+#define PTE_INFO_GUARD		0x20	/* swap and a guard marker */
 #define PTE_INFO_ZERO_PFN	0x80	/* present and maps the zero page */
 
 /* What a batch classification computes. */

@@ -2,6 +2,11 @@
 /*
  * Helpers for the page table walk abstractions in rust/kernel/mm/: thin
  * wrappers of the inline functions and macros a PAGEMAP_SCAN walk needs.
+ *
+ * Written against the current kernel's names (softleaf, pte_uffd(),
+ * lazy_mmu_mode_enable(), __rust_helper); on a tree without them
+ * (no CONFIG_PAGEMAP_SCAN_GUARD_RWP, Linux 6.12) mm_compat.h maps them onto
+ * that tree's names.
  */
 
 /* Before hugetlb.h, whose generic flush_hugetlb_tlb_range() needs it. */
@@ -10,71 +15,86 @@
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/pagemap_scan.h>
 #include <linux/pagewalk.h>
 #include <linux/pte_info.h>
 #include <linux/sched/signal.h>
 #include <linux/swapops.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
+#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+#include <linux/leafops.h>
+
+/* Device-exclusive entries carry no write permission here: nothing to do. */
+static inline pte_t pte_swp_device_exclusive_readonly(pte_t pte)
+{
+	return pte;
+}
+#else
+#include "mm_compat.h"
+#endif
 
 /* mm and mmap lock */
-bool rust_helper_mmget_not_zero(struct mm_struct *mm)
-{
-	return mmget_not_zero(mm);
-}
-
-int rust_helper_mmap_read_lock_killable(struct mm_struct *mm)
+__rust_helper int rust_helper_mmap_read_lock_killable(struct mm_struct *mm)
 {
 	return mmap_read_lock_killable(mm);
 }
 
-void rust_helper_mmap_read_unlock(struct mm_struct *mm)
-{
-	mmap_read_unlock(mm);
-}
-
-bool rust_helper_fatal_signal_pending_current(void)
+__rust_helper bool rust_helper_fatal_signal_pending_current(void)
 {
 	return fatal_signal_pending(current);
 }
 
-void rust_helper_cond_resched(void)
+__rust_helper void rust_helper_cond_resched(void)
 {
 	cond_resched();
 }
 
 /* user pointers */
-bool rust_helper_access_ok(unsigned long addr, unsigned long size)
+__rust_helper bool rust_helper_access_ok(unsigned long addr, unsigned long size)
 {
 	return access_ok((void __user *)addr, size);
 }
 
-unsigned long rust_helper_untagged_addr(unsigned long addr)
+__rust_helper unsigned long rust_helper_untagged_addr(unsigned long addr)
 {
 	return untagged_addr(addr);
 }
 
 /* VMAs */
-bool rust_helper_userfaultfd_wp(struct vm_area_struct *vma)
+__rust_helper bool rust_helper_userfaultfd_wp(struct vm_area_struct *vma)
 {
 	return userfaultfd_wp(vma);
 }
 
-bool rust_helper_userfaultfd_wp_use_markers(struct vm_area_struct *vma)
+__rust_helper bool rust_helper_userfaultfd_rwp(struct vm_area_struct *vma)
+{
+	return userfaultfd_rwp(vma);
+}
+
+__rust_helper bool rust_helper_userfaultfd_wp_use_markers(struct vm_area_struct *vma)
 {
 	return userfaultfd_wp_use_markers(vma);
 }
 
-bool rust_helper_is_vm_hugetlb_page(struct vm_area_struct *vma)
+__rust_helper bool rust_helper_is_vm_hugetlb_page(struct vm_area_struct *vma)
 {
 	return is_vm_hugetlb_page(vma);
 }
 
 /*
- * x86 hides flush_tlb_range() from modules (#ifndef MODULE), and bindgen
- * parses this file with -DMODULE: it sees the prototype, vmlinux gets the
- * definition.
+ * x86 hides flush_tlb_range() from modules (#ifndef MODULE). Where helpers
+ * are inlined into modules (7.3), they call the hook's exported wrapper.
+ * Elsewhere bindgen parses this file with -DMODULE: it sees the prototype,
+ * vmlinux gets the definition, exported like every helper.
  */
+#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+__rust_helper void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
+					       unsigned long start, unsigned long end)
+{
+	pagemap_scan_flush_tlb_range(vma, start, end);
+}
+#else
 void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 				 unsigned long start, unsigned long end);
 #ifndef MODULE
@@ -84,9 +104,10 @@ void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 	flush_tlb_range(vma, start, end);
 }
 #endif
+#endif
 
 /* mmu notifiers */
-void
+__rust_helper void
 rust_helper_mmu_notifier_range_init_protection_vma(struct mmu_notifier_range *range,
 						   struct mm_struct *mm,
 						   unsigned long start,
@@ -95,12 +116,12 @@ rust_helper_mmu_notifier_range_init_protection_vma(struct mmu_notifier_range *ra
 	mmu_notifier_range_init(range, MMU_NOTIFY_PROTECTION_VMA, 0, mm, start, end);
 }
 
-void rust_helper_mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
+__rust_helper void rust_helper_mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
 {
 	mmu_notifier_invalidate_range_start(range);
 }
 
-void rust_helper_mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range)
+__rust_helper void rust_helper_mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range)
 {
 	mmu_notifier_invalidate_range_end(range);
 }
@@ -114,8 +135,8 @@ static __always_inline u8 pte_classes(pte_t pte)
 		return 0;
 	if (pte_present(pte)) {
 		info = PTE_INFO_PRESENT;
-		if (pte_uffd_wp(pte))
-			info |= PTE_INFO_UFFD_WP;
+		if (pte_uffd(pte))
+			info |= PTE_INFO_UFFD;
 		if (pte_soft_dirty(pte))
 			info |= PTE_INFO_SOFT_DIRTY;
 		if (is_zero_pfn(pte_pfn(pte)))
@@ -124,9 +145,11 @@ static __always_inline u8 pte_classes(pte_t pte)
 	}
 	info = PTE_INFO_SWAP;
 	if (pte_swp_soft_dirty(pte))
-		info |= PTE_INFO_SWP_SOFT_DIRTY;
-	if (pte_swp_uffd_wp_any(pte))
-		info |= PTE_INFO_SWP_UFFD_WP;
+		info |= PTE_INFO_SOFT_DIRTY;
+	if (pte_swp_uffd_any(pte))
+		info |= PTE_INFO_UFFD;
+	if (softleaf_is_guard_marker(softleaf_from_pte(pte)))
+		info |= PTE_INFO_GUARD;
 	return info;
 }
 
@@ -134,15 +157,15 @@ static __always_inline u8 pte_classes(pte_t pte)
 static __always_inline bool pte_protected(pte_t pte)
 {
 	if (pte_present(pte))
-		return pte_uffd_wp(pte);
-	return pte_swp_uffd_wp_any(pte);
+		return pte_uffd(pte);
+	return pte_swp_uffd_any(pte);
 }
 
-/* The swap entry @swp refers to a page (migration, device) of a file. */
-static inline bool swp_entry_is_file(swp_entry_t swp)
+/* The softleaf entry @entry refers to a page (migration, device) of a file. */
+static inline bool softleaf_is_file(softleaf_t entry)
 {
-	return is_pfn_swap_entry(swp) &&
-	       !folio_test_anon(pfn_swap_entry_folio(swp));
+	return softleaf_has_pfn(entry) &&
+	       !folio_test_anon(softleaf_to_folio(entry));
 }
 
 static inline u8 pte_classes_file(struct vm_area_struct *vma,
@@ -155,7 +178,8 @@ static inline u8 pte_classes_file(struct vm_area_struct *vma,
 		page = vm_normal_page(vma, addr, pte);
 		if (page && !PageAnon(page))
 			info |= PTE_INFO_FILE;
-	} else if (info && swp_entry_is_file(pte_to_swp_entry(pte))) {
+	} else if ((info & PTE_INFO_SWAP) && !(info & PTE_INFO_GUARD) &&
+		   softleaf_is_file(softleaf_from_pte(pte))) {
 		info |= PTE_INFO_FILE;
 	}
 	return info;
@@ -166,20 +190,20 @@ static inline u8 pte_classes_file(struct vm_area_struct *vma,
  * as the C walkers do around their PTE loops. NULL if there is no table any
  * more (the walk must retry the PMD).
  */
-pte_t *rust_helper_pte_table_lock(struct mm_struct *mm, pmd_t *pmd,
-				  unsigned long addr, spinlock_t **ptlp)
+__rust_helper pte_t *rust_helper_pte_table_lock(struct mm_struct *mm, pmd_t *pmd,
+						unsigned long addr, spinlock_t **ptlp)
 {
 	pte_t *pte = pte_offset_map_lock(mm, pmd, addr, ptlp);
 
 	if (pte)
-		arch_enter_lazy_mmu_mode();
+		lazy_mmu_mode_enable();
 	return pte;
 }
 
-void rust_helper_pte_table_unlock(pte_t *pte, spinlock_t *ptl)
+__rust_helper void rust_helper_pte_table_unlock(pte_t *pte, spinlock_t *ptl)
 {
+	lazy_mmu_mode_disable();
 	pte_unmap_unlock(pte, ptl);
-	arch_leave_lazy_mmu_mode();
 }
 
 /*
@@ -187,9 +211,9 @@ void rust_helper_pte_table_unlock(pte_t *pte, spinlock_t *ptl)
  * stores what @query asks of each in @info (PTE_INFO_* bits). The table lock
  * must be held.
  */
-void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned long addr,
-			    pte_t *ptep, unsigned int nr, u8 *info,
-			    enum pte_query query)
+__rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned long addr,
+					  pte_t *ptep, unsigned int nr, u8 *info,
+					  enum pte_query query)
 {
 	unsigned int i;
 
@@ -209,7 +233,7 @@ void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned long addr,
  * One bit per entry of the @nr (at most 64) from @ptep, set if the entry is
  * not write-protected for userfaultfd. The table lock must be held.
  */
-u64 rust_helper_ptes_unprotected(pte_t *ptep, unsigned int nr)
+__rust_helper u64 rust_helper_ptes_unprotected(pte_t *ptep, unsigned int nr)
 {
 	u64 mask = 0;
 	unsigned int i;
@@ -220,14 +244,9 @@ u64 rust_helper_ptes_unprotected(pte_t *ptep, unsigned int nr)
 	return mask;
 }
 
-bool rust_helper_is_pte_marker(pte_t pte)
+__rust_helper bool rust_helper_pte_is_marker(pte_t pte)
 {
-	return is_pte_marker(pte);
-}
-
-pte_t rust_helper_pte_swp_mkuffd_wp(pte_t pte)
-{
-	return pte_swp_mkuffd_wp(pte);
+	return softleaf_is_marker(softleaf_from_pte(pte));
 }
 
 /*
@@ -235,38 +254,36 @@ pte_t rust_helper_pte_swp_mkuffd_wp(pte_t pte)
  * migration or device entry becomes read-only first: an entry must not both
  * carry uffd-wp and cache write permission (page_table_check warns).
  */
-static pte_t pte_swp_mkuffd_wp_readonly(pte_t pte)
+static inline pte_t pte_swp_mkuffd_readonly(pte_t pte)
 {
-	swp_entry_t entry = pte_to_swp_entry(pte);
+	softleaf_t entry = softleaf_from_pte(pte);
 	pte_t newpte = pte;
 
-	if (is_writable_migration_entry(entry)) {
-		if (folio_test_anon(pfn_swap_entry_folio(entry)))
+	if (softleaf_is_migration_write(entry)) {
+		if (folio_test_anon(softleaf_to_folio(entry)))
 			entry = make_readable_exclusive_migration_entry(swp_offset(entry));
 		else
 			entry = make_readable_migration_entry(swp_offset(entry));
 		newpte = swp_entry_to_pte(entry);
 		if (pte_swp_soft_dirty(pte))
 			newpte = pte_swp_mksoft_dirty(newpte);
-	} else if (is_writable_device_private_entry(entry)) {
+	} else if (softleaf_is_device_private_write(entry)) {
 		entry = make_readable_device_private_entry(swp_offset(entry));
 		newpte = swp_entry_to_pte(entry);
-	} else if (is_writable_device_exclusive_entry(entry)) {
-		entry = make_readable_device_exclusive_entry(swp_offset(entry));
-		newpte = swp_entry_to_pte(entry);
-		if (pte_swp_soft_dirty(pte))
-			newpte = pte_swp_mksoft_dirty(newpte);
+	} else {
+		/* A tree with writable device-exclusive entries: read-only. */
+		newpte = pte_swp_device_exclusive_readonly(pte);
 	}
-	return pte_swp_mkuffd_wp(newpte);
+	return pte_swp_mkuffd(newpte);
 }
 
 /* The same for a hugetlb migration entry (same swap entry encoding). */
-pte_t rust_helper_huge_pte_swp_mkuffd_wp_readonly(pte_t pte)
+__rust_helper pte_t rust_helper_huge_pte_swp_mkuffd_wp_readonly(pte_t pte)
 {
-	return pte_swp_mkuffd_wp_readonly(pte);
+	return pte_swp_mkuffd_readonly(pte);
 }
 
-pte_t rust_helper_make_pte_marker_uffd_wp(void)
+__rust_helper pte_t rust_helper_make_pte_marker_uffd_wp(void)
 {
 	return make_pte_marker(PTE_MARKER_UFFD_WP);
 }
@@ -277,9 +294,9 @@ pte_t rust_helper_make_pte_marker_uffd_wp(void)
  * uffd-wp bit (read-only first, see above), an empty entry a uffd-wp marker.
  * The table lock must be held; the caller flushes the TLB.
  */
-void rust_helper_ptes_make_uffd_wp(struct vm_area_struct *vma,
-				   unsigned long addr, pte_t *ptep,
-				   unsigned int nr)
+__rust_helper void rust_helper_ptes_make_uffd_wp(struct vm_area_struct *vma,
+						 unsigned long addr, pte_t *ptep,
+						 unsigned int nr)
 {
 	pte_t old, pte;
 
@@ -288,10 +305,10 @@ void rust_helper_ptes_make_uffd_wp(struct vm_area_struct *vma,
 		if (pte_present(pte)) {
 			old = ptep_modify_prot_start(vma, addr, ptep);
 			ptep_modify_prot_commit(vma, addr, ptep, old,
-						pte_mkuffd_wp(old));
-		} else if (is_swap_pte(pte)) {
+						pte_mkuffd(old));
+		} else if (!pte_none(pte)) {
 			set_pte_at(vma->vm_mm, addr, ptep,
-				   pte_swp_mkuffd_wp_readonly(pte));
+				   pte_swp_mkuffd_readonly(pte));
 		} else {
 			set_pte_at(vma->vm_mm, addr, ptep,
 				   make_pte_marker(PTE_MARKER_UFFD_WP));
@@ -309,8 +326,8 @@ static __always_inline u8 pmd_classes(pmd_t pmd)
 		return 0;
 	if (pmd_present(pmd)) {
 		info = PTE_INFO_PRESENT;
-		if (pmd_uffd_wp(pmd))
-			info |= PTE_INFO_UFFD_WP;
+		if (pmd_uffd(pmd))
+			info |= PTE_INFO_UFFD;
 		if (pmd_soft_dirty(pmd))
 			info |= PTE_INFO_SOFT_DIRTY;
 		if (is_huge_zero_pmd(pmd))
@@ -318,10 +335,10 @@ static __always_inline u8 pmd_classes(pmd_t pmd)
 		return info;
 	}
 	info = PTE_INFO_SWAP;
-	if (pmd_swp_uffd_wp(pmd))
-		info |= PTE_INFO_SWP_UFFD_WP;
+	if (pmd_swp_uffd(pmd))
+		info |= PTE_INFO_UFFD;
 	if (pmd_swp_soft_dirty(pmd))
-		info |= PTE_INFO_SWP_SOFT_DIRTY;
+		info |= PTE_INFO_SOFT_DIRTY;
 	return info;
 }
 
@@ -330,9 +347,9 @@ static __always_inline u8 pmd_classes(pmd_t pmd)
  * *@info (PTE_INFO_* bits; ZERO_PFN for the huge zero page, FILE only if
  * @file).
  */
-spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *vma,
-					   unsigned long addr, pmd_t *pmdp,
-					   bool file, u8 *info)
+__rust_helper spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *vma,
+							 unsigned long addr, pmd_t *pmdp,
+							 bool file, u8 *info)
 {
 	spinlock_t *ptl = pmd_trans_huge_lock(pmdp, vma);
 	struct page *page;
@@ -348,7 +365,7 @@ spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *vma,
 		page = vm_normal_page_pmd(vma, addr, pmd);
 		if (page && !PageAnon(page))
 			*info |= PTE_INFO_FILE;
-	} else if (is_swap_pmd(pmd) && swp_entry_is_file(pmd_to_swp_entry(pmd))) {
+	} else if (!pmd_none(pmd) && softleaf_is_file(softleaf_from_pmd(pmd))) {
 		*info |= PTE_INFO_FILE;
 	}
 	return ptl;
@@ -362,17 +379,17 @@ spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *vma,
  * migration in progress is seen before or after, never half done. NULL
  * with *@huge = -1 if there is no table any more.
  */
-pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pmd_t *pmdp,
-					  unsigned long addr, spinlock_t **ptlp,
-					  int *huge)
+__rust_helper pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pmd_t *pmdp,
+							unsigned long addr, spinlock_t **ptlp,
+							int *huge)
 {
 	pmd_t pmd = pmdp_get_lockless(pmdp);
 
-	if (is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) {
+	if (pmd_is_huge(pmd)) {
 		spinlock_t *ptl = pmd_lock(mm, pmdp);
 
 		pmd = pmdp_get(pmdp);
-		if (is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) {
+		if (pmd_is_huge(pmd)) {
 			*huge = pmd_classes(pmd);
 			spin_unlock(ptl);
 			return NULL;
@@ -384,29 +401,29 @@ pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pmd_t *pmdp,
 	return rust_helper_pte_table_lock(mm, pmdp, addr, ptlp);
 }
 
-pmd_t rust_helper_pmdp_get(pmd_t *pmdp)
+__rust_helper pmd_t rust_helper_pmdp_get(pmd_t *pmdp)
 {
 	return pmdp_get(pmdp);
 }
 
-bool rust_helper_pmd_is_migration_entry(pmd_t pmd)
+__rust_helper bool rust_helper_pmd_is_migration_entry(pmd_t pmd)
 {
-	return is_migration_entry(pmd_to_swp_entry(pmd));
+	return pmd_is_migration_entry(pmd);
 }
 
-pmd_t rust_helper_pmd_mkuffd_wp(pmd_t pmd)
+__rust_helper pmd_t rust_helper_pmd_mkuffd_wp(pmd_t pmd)
 {
-	return pmd_mkuffd_wp(pmd);
+	return pmd_mkuffd(pmd);
 }
 
 /* The PMD counterpart of pte_swp_mkuffd_wp_readonly(). */
-pmd_t rust_helper_pmd_swp_mkuffd_wp_readonly(pmd_t pmd)
+__rust_helper pmd_t rust_helper_pmd_swp_mkuffd_wp_readonly(pmd_t pmd)
 {
-	swp_entry_t entry = pmd_to_swp_entry(pmd);
+	softleaf_t entry = softleaf_from_pmd(pmd);
 	pmd_t newpmd = pmd;
 
-	if (is_writable_migration_entry(entry)) {
-		if (folio_test_anon(pfn_swap_entry_folio(entry)))
+	if (softleaf_is_migration_write(entry)) {
+		if (folio_test_anon(softleaf_to_folio(entry)))
 			entry = make_readable_exclusive_migration_entry(swp_offset(entry));
 		else
 			entry = make_readable_migration_entry(swp_offset(entry));
@@ -414,17 +431,17 @@ pmd_t rust_helper_pmd_swp_mkuffd_wp_readonly(pmd_t pmd)
 		if (pmd_swp_soft_dirty(pmd))
 			newpmd = pmd_swp_mksoft_dirty(newpmd);
 	}
-	return pmd_swp_mkuffd_wp(newpmd);
+	return pmd_swp_mkuffd(newpmd);
 }
 
-void rust_helper_set_pmd_at(struct mm_struct *mm, unsigned long addr,
-			    pmd_t *pmdp, pmd_t pmd)
+__rust_helper void rust_helper_set_pmd_at(struct mm_struct *mm, unsigned long addr,
+					  pmd_t *pmdp, pmd_t pmd)
 {
 	set_pmd_at(mm, addr, pmdp, pmd);
 }
 
-void rust_helper_split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd,
-				unsigned long addr)
+__rust_helper void rust_helper_split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd,
+					      unsigned long addr)
 {
 	split_huge_pmd(vma, pmd, addr);
 }
@@ -432,7 +449,7 @@ void rust_helper_split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd,
 
 /* hugetlb */
 #ifdef CONFIG_HUGETLB_PAGE
-unsigned long rust_helper_vma_huge_page_size(struct vm_area_struct *vma)
+__rust_helper unsigned long rust_helper_vma_huge_page_size(struct vm_area_struct *vma)
 {
 	return huge_page_size(hstate_vma(vma));
 }
@@ -442,78 +459,98 @@ unsigned long rust_helper_vma_huge_page_size(struct vm_area_struct *vma)
  * huge_pte_*() predicates; with @file, FILE for a present page that is not
  * anonymous).
  */
-pte_t rust_helper_huge_ptep_get_info(struct mm_struct *mm, unsigned long addr,
-				     pte_t *ptep, bool file, u8 *info)
+__rust_helper pte_t rust_helper_huge_ptep_get_info(struct mm_struct *mm, unsigned long addr,
+						   pte_t *ptep, bool file, u8 *info)
 {
 	pte_t pte = huge_ptep_get(mm, addr, ptep);
 	u8 i = 0;
 
 	if (pte_present(pte)) {
 		i = PTE_INFO_PRESENT;
-		if (huge_pte_uffd_wp(pte))
-			i |= PTE_INFO_UFFD_WP;
+		if (huge_pte_uffd(pte))
+			i |= PTE_INFO_UFFD;
 		if (file && !PageAnon(pte_page(pte)))
 			i |= PTE_INFO_FILE;
 		if (is_zero_pfn(pte_pfn(pte)))
 			i |= PTE_INFO_ZERO_PFN;
 		if (pte_soft_dirty(pte))
 			i |= PTE_INFO_SOFT_DIRTY;
-	} else if (is_swap_pte(pte)) {
+	} else if (!pte_none(pte)) {
 		i = PTE_INFO_SWAP;
-		if (pte_swp_uffd_wp_any(pte))
-			i |= PTE_INFO_SWP_UFFD_WP;
+		if (pte_swp_uffd_any(pte))
+			i |= PTE_INFO_UFFD;
 		if (pte_swp_soft_dirty(pte))
-			i |= PTE_INFO_SWP_SOFT_DIRTY;
+			i |= PTE_INFO_SOFT_DIRTY;
 	}
 	*info = i;
 	return pte;
 }
 
-bool rust_helper_huge_pte_none(pte_t pte)
+__rust_helper bool rust_helper_huge_pte_none(pte_t pte)
 {
 	return huge_pte_none(pte);
 }
 
-pte_t rust_helper_huge_pte_mkuffd_wp(pte_t pte)
+__rust_helper pte_t rust_helper_huge_pte_mkuffd_wp(pte_t pte)
 {
-	return huge_pte_mkuffd_wp(pte);
+	return huge_pte_mkuffd(pte);
 }
 
-spinlock_t *rust_helper_huge_pte_lock(struct vm_area_struct *vma, pte_t *ptep)
+__rust_helper bool rust_helper_huge_pte_is_migration(pte_t pte)
+{
+	return !huge_pte_none(pte) && !pte_present(pte) &&
+	       softleaf_is_migration(softleaf_from_pte(pte));
+}
+
+__rust_helper bool rust_helper_huge_pte_is_hwpoison(pte_t pte)
+{
+	return !huge_pte_none(pte) && !pte_present(pte) &&
+	       softleaf_is_hwpoison(softleaf_from_pte(pte));
+}
+
+__rust_helper spinlock_t *rust_helper_huge_pte_lock(struct vm_area_struct *vma, pte_t *ptep)
 {
 	return huge_pte_lock(hstate_vma(vma), vma->vm_mm, ptep);
 }
 
-void rust_helper_i_mmap_lock_write_vma(struct vm_area_struct *vma)
+__rust_helper void rust_helper_i_mmap_lock_write_vma(struct vm_area_struct *vma)
 {
 	i_mmap_lock_write(vma->vm_file->f_mapping);
 }
 
-void rust_helper_i_mmap_unlock_write_vma(struct vm_area_struct *vma)
+__rust_helper void rust_helper_i_mmap_unlock_write_vma(struct vm_area_struct *vma)
 {
 	i_mmap_unlock_write(vma->vm_file->f_mapping);
 }
 
-void rust_helper_set_huge_pte_at(struct vm_area_struct *vma, unsigned long addr,
-				 pte_t *ptep, pte_t pte)
+__rust_helper void rust_helper_set_huge_pte_at(struct vm_area_struct *vma, unsigned long addr,
+					       pte_t *ptep, pte_t pte)
 {
 	set_huge_pte_at(vma->vm_mm, addr, ptep, pte,
 			huge_page_size(hstate_vma(vma)));
 }
 
-pte_t rust_helper_huge_ptep_modify_prot_start(struct vm_area_struct *vma,
-					      unsigned long addr, pte_t *ptep)
+__rust_helper pte_t rust_helper_huge_ptep_modify_prot_start(struct vm_area_struct *vma,
+							    unsigned long addr, pte_t *ptep)
 {
 	return huge_ptep_modify_prot_start(vma, addr, ptep);
 }
 
-void rust_helper_huge_ptep_modify_prot_commit(struct vm_area_struct *vma,
-					      unsigned long addr, pte_t *ptep,
-					      pte_t old_pte, pte_t pte)
+__rust_helper void rust_helper_huge_ptep_modify_prot_commit(struct vm_area_struct *vma,
+							    unsigned long addr, pte_t *ptep,
+							    pte_t old_pte, pte_t pte)
 {
 	huge_ptep_modify_prot_commit(vma, addr, ptep, old_pte, pte);
 }
 
+#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+/* x86's flush_hugetlb_tlb_range() is flush_tlb_range(). */
+__rust_helper void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
+						       unsigned long start, unsigned long end)
+{
+	pagemap_scan_flush_tlb_range(vma, start, end);
+}
+#else
 void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 					 unsigned long start, unsigned long end);
 #ifndef MODULE
@@ -523,9 +560,5 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 	flush_hugetlb_tlb_range(vma, start, end);
 }
 #endif
+#endif
 #endif /* CONFIG_HUGETLB_PAGE */
-
-vm_flags_t rust_helper_vma_flags(const struct vm_area_struct *vma)
-{
-	return vma->vm_flags;
-}

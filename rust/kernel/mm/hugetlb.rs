@@ -22,14 +22,14 @@ impl VmaRef {
     pub fn huge_page_size(&self) -> usize {
         // SAFETY: the VMA is valid and hugetlb (callers only use this on
         // hugetlb VMAs, whose file has an hstate).
-        unsafe { bindings::vma_huge_page_size(self.as_raw()) as usize }
+        unsafe { bindings::vma_huge_page_size(self.as_ptr()) as usize }
     }
 
     /// Flushes the TLB for a range of a hugetlb VMA.
     #[inline]
     pub fn flush_hugetlb_tlb_range(&self, start: usize, end: usize) {
         // SAFETY: the VMA is valid.
-        unsafe { bindings::flush_hugetlb_tlb_range(self.as_raw(), start as _, end as _) };
+        unsafe { bindings::flush_hugetlb_tlb_range(self.as_ptr(), start as _, end as _) };
     }
 
     /// Write-protects the unpopulated huge pages covering `[addr, end)`
@@ -57,8 +57,8 @@ impl VmaRef {
             // `addr` is huge page aligned inside it (caller).
             let ptep = unsafe {
                 bindings::huge_pte_alloc(
-                    (*self.as_raw()).vm_mm,
-                    self.as_raw(),
+                    (*self.as_ptr()).vm_mm,
+                    self.as_ptr(),
                     addr as _,
                     psize as _,
                 )
@@ -143,7 +143,7 @@ impl<'a> HugetlbEntry<'a> {
         // and the answer is as stale as the snapshot.
         unsafe {
             let raw = bindings::huge_ptep_get_info(
-                (*self.vma.as_raw()).vm_mm,
+                (*self.vma.as_ptr()).vm_mm,
                 self.start as _,
                 self.ptep,
                 file,
@@ -162,8 +162,8 @@ impl<'a> HugetlbEntry<'a> {
         // SAFETY: hugetlb VMAs are file backed, the VMA is valid and the
         // lock order i_mmap_rwsem -> page table lock is the hugetlb one.
         let ptl = unsafe {
-            bindings::i_mmap_lock_write_vma(self.vma.as_raw());
-            bindings::huge_pte_lock(self.vma.as_raw(), self.ptep)
+            bindings::i_mmap_lock_write_vma(self.vma.as_ptr());
+            bindings::huge_pte_lock(self.vma.as_ptr(), self.ptep)
         };
         // INVARIANT: both locks were just taken.
         let locked = HugetlbLock {
@@ -215,17 +215,17 @@ impl HugetlbLock<'_, '_> {
         if !e.covers_page() || !e.vma.userfaultfd_wp() {
             return Err(EINVAL);
         }
-        let vma = e.vma.as_raw();
+        let vma = e.vma.as_ptr();
         let (ptep, addr) = (e.ptep, e.start);
         let pte = e.get(false);
         // SAFETY: the entry is locked (type invariant), belongs to `vma`
         // and maps `addr`; `pte` was read under the lock; the notifier
         // range is active.
         unsafe {
-            if bindings::is_hugetlb_entry_hwpoisoned(pte.raw) || pte.is_marker() {
+            if bindings::huge_pte_is_hwpoison(pte.raw) || pte.is_marker() {
                 return Ok(());
             }
-            if bindings::is_hugetlb_entry_migration(pte.raw) {
+            if bindings::huge_pte_is_migration(pte.raw) {
                 // Read-only as well as uffd-wp, as hugetlb_change_protection()
                 // does: a writable migration entry would come back writable.
                 let new = bindings::huge_pte_swp_mkuffd_wp_readonly(pte.raw);
@@ -254,7 +254,7 @@ impl Drop for HugetlbLock<'_, '_> {
         // the reverse order of taking them.
         unsafe {
             bindings::spin_unlock(self.ptl);
-            bindings::i_mmap_unlock_write_vma(self.entry.vma.as_raw());
+            bindings::i_mmap_unlock_write_vma(self.entry.vma.as_ptr());
         }
     }
 }

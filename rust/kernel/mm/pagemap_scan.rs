@@ -19,10 +19,41 @@ use crate::{
     mm::Mm,
     prelude::*,
     str::CStr,
-    types::{AsBytes, FromBytes, Opaque},
-    uaccess::{UserPtr, UserSlice},
+    types::Opaque,
+    uaccess::UserSlice,
 };
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
+
+// Where the byte-copy marker traits live differs between the trees.
+#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
+use crate::transmute::{AsBytes, FromBytes};
+#[cfg(not(CONFIG_PAGEMAP_SCAN_GUARD_RWP))]
+use crate::types::{AsBytes, FromBytes};
+
+/// A user pointer from an address (`UserPtr` is a newtype on newer trees,
+/// an alias of `usize` on 6.12).
+#[inline]
+fn user_ptr(addr: usize) -> crate::uaccess::UserPtr {
+    #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
+    return crate::uaccess::UserPtr::from_addr(addr);
+    #[cfg(not(CONFIG_PAGEMAP_SCAN_GUARD_RWP))]
+    return addr;
+}
+
+/// Whether `[addr, addr + size)` is a range of user addresses
+/// (`access_ok()`): it does not wrap and lies below the user address limit.
+#[inline]
+pub fn user_access_ok(addr: usize, size: usize) -> bool {
+    // SAFETY: a pure computation on two integers.
+    unsafe { bindings::access_ok(addr as _, size as _) }
+}
+
+/// `addr` without the tag bits of the current task's address space (LAM).
+#[inline]
+pub fn untagged_addr(addr: usize) -> usize {
+    // SAFETY: a pure computation on the current task's untag mask.
+    unsafe { bindings::untagged_addr(addr as _) as usize }
+}
 
 /// Whether this tree's `PAGEMAP_SCAN` has `PAGE_IS_GUARD` and
 /// `PAGE_IS_ACCESSED`, and reports `PAGE_IS_WRITTEN` only in uffd-wp VMAs
@@ -95,12 +126,46 @@ const _: () =
     assert!(core::mem::size_of::<PageRegion>() == core::mem::size_of::<bindings::page_region>());
 
 /// Copies `regions` to the user array at `addr` (`EFAULT` on a fault).
-pub fn copy_regions_to_user(addr: UserPtr, regions: &[PageRegion]) -> Result {
+pub fn copy_regions_to_user(addr: usize, regions: &[PageRegion]) -> Result {
     let len = core::mem::size_of_val(regions);
     // SAFETY: `PageRegion` is `AsBytes`: the slice's memory is `len`
     // initialised bytes without padding.
     let bytes = unsafe { core::slice::from_raw_parts(regions.as_ptr().cast::<u8>(), len) };
-    UserSlice::new(addr, len).writer().write_slice(bytes)
+    UserSlice::new(user_ptr(addr), len)
+        .writer()
+        .write_slice(bytes)
+}
+
+/// The argument of one `PAGEMAP_SCAN` ioctl: the user address of its
+/// [`PmScanArg`], which a handler can only read whole and whose `walk_end`
+/// it can only write.
+///
+/// # Invariants
+///
+/// `addr` is the ioctl's argument as the user passed it (not checked: the
+/// copies fail with `EFAULT` on a bad address).
+#[derive(Clone, Copy)]
+pub struct UserArg {
+    addr: usize,
+}
+
+impl UserArg {
+    /// Copies the argument in from the user (`EFAULT` on a fault).
+    #[inline]
+    pub fn read(self) -> Result<PmScanArg> {
+        UserSlice::new(user_ptr(self.addr), core::mem::size_of::<PmScanArg>())
+            .reader()
+            .read()
+    }
+
+    /// Writes `walk_end` back into the user's argument (`EFAULT` on a fault).
+    #[inline]
+    pub fn write_walk_end(self, walk_end: u64) -> Result {
+        let addr = self.addr.wrapping_add(PM_SCAN_ARG_WALK_END_OFFSET);
+        UserSlice::new(user_ptr(addr), core::mem::size_of::<u64>())
+            .writer()
+            .write(&walk_end)
+    }
 }
 
 /// The regions a scan found and has not copied to the user yet: room for a
@@ -195,9 +260,9 @@ impl core::ops::DerefMut for RegionBuffer<'_> {
 
 /// An implementation of `PAGEMAP_SCAN`.
 pub trait ScanHandler {
-    /// Serves one ioctl on the pagemap file of `mm`; `uarg` is the user
-    /// address of the [`PmScanArg`]. Returns the number of regions written.
-    fn scan(mm: &Mm, uarg: UserPtr) -> Result<usize>;
+    /// Serves one ioctl on the pagemap file of `mm`; `arg` is the user's
+    /// [`PmScanArg`]. Returns the number of regions written.
+    fn scan(mm: &Mm, arg: UserArg) -> Result<usize>;
 }
 
 /// A registered [`ScanHandler`].
@@ -219,7 +284,13 @@ impl<H: ScanHandler> Registration<H> {
         // SAFETY: the hook passes the pagemap file's mm, grabbed for as long
         // as the file is open, which outlasts the ioctl.
         let mm = unsafe { Mm::from_raw(mm) };
-        match H::scan(mm, uarg as UserPtr) {
+        // INVARIANT: the ioctl's argument, as passed.
+        match H::scan(
+            mm,
+            UserArg {
+                addr: uarg as usize,
+            },
+        ) {
             Ok(n) => n as c_long,
             Err(e) => e.to_errno() as c_long,
         }

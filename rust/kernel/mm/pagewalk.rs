@@ -20,11 +20,49 @@ use crate::{
         hugetlb::HugetlbEntry,
         pgtable::{PmdHugeLock, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
-        Mm, MmapReadGuard,
+        MmWithUser, MmapReadGuard,
     },
     prelude::*,
 };
 use core::marker::PhantomData;
+
+#[cfg(not(CONFIG_PAGEMAP_SCAN_GUARD_RWP))]
+use crate::mm::NotThreadSafe;
+#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
+use crate::types::NotThreadSafe;
+
+/// The size of the range one PMD entry maps.
+pub const PMD_SIZE: usize = bindings::PMD_SIZE;
+
+/// Whether the current task has a fatal signal pending: a long walk loop
+/// checks it between passes, as C does.
+#[inline]
+pub fn fatal_signal_pending() -> bool {
+    // SAFETY: reads the current task's signal state.
+    unsafe { bindings::fatal_signal_pending_current() }
+}
+
+impl MmWithUser {
+    /// Takes the mmap lock for reading; fails with `EINTR` when a fatal
+    /// signal arrives while waiting (upstream only has the unkillable
+    /// `mmap_read_lock()`, which a scan of another task's mm must not use).
+    #[inline]
+    pub fn mmap_read_lock_killable(&self) -> Result<MmapReadGuard<'_>> {
+        // SAFETY: the mm is valid and has users by the type invariant.
+        let ret = unsafe { bindings::mmap_read_lock_killable(self.as_raw()) };
+        // Tested here rather than by `to_result()`, which is not inlined
+        // across crates: this runs once per walk.
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: the lock was just taken, and `mmap_read_unlock()` runs
+        // on drop, on this task (`NotThreadSafe`).
+        Ok(MmapReadGuard {
+            mm: self,
+            _nts: NotThreadSafe,
+        })
+    }
+}
 
 /// What a walk does with a VMA, decided by [`PageWalk::test_walk`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -212,7 +250,7 @@ impl<'a> PmdEntry<'a> {
             // invariant; `info` is a valid byte to write.
             let ptl = unsafe {
                 bindings::pmd_huge_lock_info(
-                    self.vma.as_raw(),
+                    self.vma.as_ptr(),
                     self.start as _,
                     self.pmdp,
                     file,
@@ -222,12 +260,11 @@ impl<'a> PmdEntry<'a> {
             if ptl.is_null() {
                 return None;
             }
-            let addr = self.start & !(crate::mm::PMD_SIZE - 1);
+            let addr = self.start & !(PMD_SIZE - 1);
             let (pmdp, vma) = (self.pmdp, self.vma);
             // Only a walk over the whole PMD announced the change of all
             // of it to MMU notifier subscribers.
-            let protect =
-                self.protect && self.start == addr && self.end == addr + crate::mm::PMD_SIZE;
+            let protect = self.protect && self.start == addr && self.end == addr + PMD_SIZE;
             // SAFETY: the helper returned the held lock of a huge PMD of
             // `vma`, which maps the PMD-aligned `addr` (a huge PMD only
             // exists where the whole PMD range is inside the VMA), and its
@@ -253,7 +290,7 @@ impl<'a> PmdEntry<'a> {
             // SAFETY: the VMA is valid under the mmap lock the walk holds,
             // the PMD is its entry for `start` (type invariant), and
             // `split_huge_pmd()` takes the PMD lock and checks the PMD.
-            unsafe { bindings::split_huge_pmd(self.vma.as_raw(), self.pmdp, self.start as _) };
+            unsafe { bindings::split_huge_pmd(self.vma.as_ptr(), self.pmdp, self.start as _) };
         }
     }
 
@@ -287,7 +324,7 @@ impl<'a> PmdEntry<'a> {
             // lock; `ptl` and `huge` are valid to write.
             let ptep = unsafe {
                 bindings::pte_table_lock_or_huge(
-                    (*self.vma.as_raw()).vm_mm,
+                    (*self.vma.as_ptr()).vm_mm,
                     self.pmdp,
                     start as _,
                     &mut ptl,
@@ -339,7 +376,7 @@ impl<'a> PmdEntry<'a> {
         let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
         // SAFETY: valid PMD of the VMA's mm; the walk holds the mmap lock.
         let ptep = unsafe {
-            bindings::pte_table_lock((*self.vma.as_raw()).vm_mm, self.pmdp, start as _, &mut ptl)
+            bindings::pte_table_lock((*self.vma.as_ptr()).vm_mm, self.pmdp, start as _, &mut ptl)
         };
         if ptep.is_null() {
             return Ok(None);
@@ -540,7 +577,7 @@ impl MmapReadGuard<'_> {
         end: usize,
         walker: &mut W,
     ) -> Result {
-        Self::walk(self.mm(), start, end, walker, None)
+        Self::walk(self.mm, start, end, walker, None)
     }
 
     /// Walks the page tables of `[start, end)` with `walker`, which may
@@ -558,9 +595,9 @@ impl MmapReadGuard<'_> {
         walker: &mut W,
     ) -> Result {
         Self::check_range(start, end)?;
-        let mask = crate::mm::PMD_SIZE - 1;
+        let mask = PMD_SIZE - 1;
         let notified = (start & !mask, end.saturating_add(mask) & !mask);
-        let mm = self.mm();
+        let mm = self.mm;
         let _change = self.protection_change(notified.0, notified.1);
         Self::walk(mm, start, end, walker, Some(notified))
     }
@@ -568,7 +605,7 @@ impl MmapReadGuard<'_> {
     /// A walk covers whole pages: callbacks pair entries with addresses.
     #[inline]
     fn check_range(start: usize, end: usize) -> Result {
-        if start >= end || (start | end) & (crate::mm::PAGE_SIZE - 1) != 0 {
+        if start >= end || (start | end) & (crate::page::PAGE_SIZE - 1) != 0 {
             return Err(EINVAL);
         }
         Ok(())
@@ -580,7 +617,7 @@ impl MmapReadGuard<'_> {
     /// held (the guard's invariant).
     #[inline]
     fn walk<W: PageWalk>(
-        mm: &Mm,
+        mm: &MmWithUser,
         start: usize,
         end: usize,
         walker: &mut W,

@@ -14,7 +14,7 @@ use crate::{
     bindings,
     error::{code::EPERM, Error},
     mm::virt::VmaRef,
-    mm::PAGE_SIZE,
+    page::PAGE_SIZE,
 };
 use core::marker::PhantomData;
 
@@ -42,9 +42,10 @@ impl PteInfo {
         self.0
     }
 
+    /// Whether all of `bits` are set.
     #[inline]
-    fn has(self, bit: u32) -> bool {
-        u32::from(self.0) & bit != 0
+    fn has(self, bits: u32) -> bool {
+        u32::from(self.0) & bits == bits
     }
 
     /// No mapping, no swap entry, no marker (`pte_none()`).
@@ -59,21 +60,29 @@ impl PteInfo {
         self.has(bindings::PTE_INFO_PRESENT)
     }
 
-    /// A present entry that is uffd write-protected.
+    /// A present entry that is uffd write-protected (`pte_uffd()`: the bit
+    /// serves uffd-wp and, where the tree has it, uffd-rwp).
     #[inline]
     pub fn uffd_wp(self) -> bool {
-        self.has(bindings::PTE_INFO_UFFD_WP)
+        self.has(bindings::PTE_INFO_PRESENT | bindings::PTE_INFO_UFFD)
     }
 
     /// A non-present entry (swap entry or pte marker) that carries the
-    /// uffd-wp bit (`pte_swp_uffd_wp_any()`).
+    /// uffd bit or is a uffd-wp marker (`pte_swp_uffd_any()`).
     #[inline]
     pub fn swp_uffd_wp_any(self) -> bool {
-        self.has(bindings::PTE_INFO_SWP_UFFD_WP)
+        self.has(bindings::PTE_INFO_SWAP | bindings::PTE_INFO_UFFD)
     }
 
-    /// A swap entry, including migration entries and pte markers
-    /// (`is_swap_pte()`).
+    /// A guard marker (`MADV_GUARD_INSTALL`): a non-present entry that
+    /// faults with `SIGSEGV`. Never set on trees without guard markers.
+    #[inline]
+    pub fn is_guard(self) -> bool {
+        self.has(bindings::PTE_INFO_GUARD)
+    }
+
+    /// A non-present entry that is not empty: a swap entry, a migration or
+    /// device entry, or a pte marker (a softleaf entry).
     #[inline]
     pub fn is_swap(self) -> bool {
         self.has(bindings::PTE_INFO_SWAP)
@@ -89,13 +98,13 @@ impl PteInfo {
     /// A present entry with the soft-dirty bit.
     #[inline]
     pub fn soft_dirty(self) -> bool {
-        self.has(bindings::PTE_INFO_SOFT_DIRTY)
+        self.has(bindings::PTE_INFO_PRESENT | bindings::PTE_INFO_SOFT_DIRTY)
     }
 
     /// A swap entry with the soft-dirty bit.
     #[inline]
     pub fn swp_soft_dirty(self) -> bool {
-        self.has(bindings::PTE_INFO_SWP_SOFT_DIRTY)
+        self.has(bindings::PTE_INFO_SWAP | bindings::PTE_INFO_SOFT_DIRTY)
     }
 
     /// The entry maps a page of a file (page cache, shmem) rather than an
@@ -144,7 +153,7 @@ impl Pte {
     #[inline]
     pub fn is_marker(self) -> bool {
         // SAFETY: pure function of the value.
-        self.info.is_swap() && unsafe { bindings::is_pte_marker(self.raw) }
+        self.info.is_swap() && unsafe { bindings::pte_is_marker(self.raw) }
     }
 }
 
@@ -368,7 +377,7 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
         // range is active (`protect`).
         unsafe {
             bindings::ptes_make_uffd_wp(
-                self.vma.as_raw(),
+                self.vma.as_ptr(),
                 addr as _,
                 self.ptep.wrapping_add(first),
                 n as u32,
@@ -397,7 +406,7 @@ impl<Q: Classify> PteTable<'_, Q> {
         // room for `BATCH >= n` bytes.
         unsafe {
             bindings::ptes_query(
-                self.vma.as_raw(),
+                self.vma.as_ptr(),
                 (self.start + self.pos * PAGE_SIZE) as _,
                 self.ptep.wrapping_add(self.pos),
                 n as u32,
@@ -570,7 +579,7 @@ impl<'a> PmdHugeLock<'a> {
         if !self.protect || !self.vma.userfaultfd_wp() || self.vma.is_pfnmap() {
             return Err(EPERM);
         }
-        let vma = self.vma.as_raw();
+        let vma = self.vma.as_ptr();
         let addr = self.addr;
         // SAFETY: the PMD is locked, maps `addr` and belongs to `vma` (type
         // invariant), so it is still present, or still a swap entry, as
@@ -589,7 +598,8 @@ impl<'a> PmdHugeLock<'a> {
                 }
             }
         }
-        self.vma.flush_tlb_range(addr, addr + crate::mm::PMD_SIZE);
+        self.vma
+            .flush_tlb_range(addr, addr + super::pagewalk::PMD_SIZE);
         Ok(())
     }
 }

@@ -171,6 +171,9 @@ static uint64_t cov_pages[256];		/* pages seen per exact category set */
 /* Outcome of a scan case. */
 enum { R_EQUAL, R_MISMATCH, R_UNSTABLE };
 
+/* The first address past the user address space (set in main()). */
+static uint64_t user_end = 1ULL << 47;
+
 static uint64_t copy_base(int c) { return ARENA0 + c * COPY_STRIDE; }
 
 static void die(const char *fmt, ...)
@@ -1110,8 +1113,8 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 		sc->e_off = 1 + rnd(s, PS - 1);
 	}
 	if (pct(s, 3)) {	/* absolute out-of-range / kernel / tagged */
-		static const uint64_t bad[] = { 0xffff888000000000ULL, 0x0000800000000000ULL,
-						~0ULL, 0x7ffffffff000ULL + 4096 };
+		/* Past the user address space: 2^47, or 2^56 with LA57. */
+		const uint64_t bad[] = { 0xffff888000000000ULL, user_end, ~0ULL, user_end };
 		uint64_t b0 = copy_base(0);
 
 		sc->abs = 1;
@@ -1770,6 +1773,16 @@ int main(int argc, char **argv)
 	hfree = hugetlb_free(2048);
 	if (hfree < 4)
 		die("need >= 4 free 2M hugetlb pages, have %ld\n", hfree);
+	{
+		/* Five-level paging (LA57) maps above 2^47. */
+		void *p = mmap((void *)(1ULL << 48), PS, PROT_READ,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+		if (p != MAP_FAILED) {
+			munmap(p, PS);
+			user_end = 1ULL << 56;
+		}
+	}
 	uffd_async = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED |
 			       UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 	uffd_sync = uffd_open(0);

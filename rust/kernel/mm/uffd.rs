@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What a page table walk asks of a VMA beyond upstream's [`VmaRef`]: its
+//! kind (PFN map, hugetlb, soft-dirty) and its userfaultfd registration,
+//! write-protecting ranges with uffd-wp, and TLB flushes.
+//!
+//! C header: [`include/linux/userfaultfd_k.h`](srctree/include/linux/userfaultfd_k.h)
+
+use crate::{
+    bindings,
+    error::Error,
+    mm::virt::{flags, VmaRef},
+    prelude::*,
+};
+
+impl VmaRef {
+    /// Whether the VMA maps raw PFNs (`VM_PFNMAP`).
+    #[inline]
+    pub fn is_pfnmap(&self) -> bool {
+        self.flags() & flags::PFNMAP != 0
+    }
+
+    /// Whether the whole VMA is soft-dirty (`VM_SOFTDIRTY`).
+    #[inline]
+    pub fn is_soft_dirty(&self) -> bool {
+        self.flags() & flags::SOFTDIRTY != 0
+    }
+
+    /// Whether the VMA is a hugetlbfs mapping.
+    #[inline]
+    pub fn is_hugetlb(&self) -> bool {
+        // SAFETY: the VMA is valid.
+        unsafe { bindings::is_vm_hugetlb_page(self.as_ptr()) }
+    }
+
+    /// Whether the VMA is registered with userfaultfd in write-protect mode.
+    #[inline]
+    pub fn userfaultfd_wp(&self) -> bool {
+        // SAFETY: the VMA is valid.
+        unsafe { bindings::userfaultfd_wp(self.as_ptr()) }
+    }
+
+    /// Whether the VMA is registered with userfaultfd in read-write-protect
+    /// mode (`VM_UFFD_RWP`; always false on trees without it).
+    #[inline]
+    pub fn userfaultfd_rwp(&self) -> bool {
+        // SAFETY: the VMA is valid.
+        unsafe { bindings::userfaultfd_rwp(self.as_ptr()) }
+    }
+
+    /// Whether the VMA is registered for asynchronous uffd write-protect
+    /// and keeps the write-protection of unpopulated entries in pte markers:
+    /// the condition under which a scan may write-protect pages.
+    #[inline]
+    pub fn userfaultfd_wp_async_with_markers(&self) -> bool {
+        // SAFETY: the VMA is valid; the context is stable under the mmap lock.
+        unsafe {
+            bindings::userfaultfd_wp_async(self.as_ptr())
+                && bindings::userfaultfd_wp_use_markers(self.as_ptr())
+        }
+    }
+
+    /// Write-protects (or unprotects) `[start, start + len)` with uffd-wp,
+    /// installing pte markers on unpopulated entries (`uffd_wp_range()`),
+    /// which notifies MMU notifier subscribers itself.
+    ///
+    /// `EINVAL` unless the range is page aligned, lies inside this VMA and
+    /// the VMA is registered for uffd-wp (C would warn), and for a hugetlb
+    /// VMA, whose VMA lock C would take for writing: inside a walk of it,
+    /// which holds that lock for reading, that deadlocks (a walk protects
+    /// hugetlb holes with [`PteHole::make_uffd_wp`] instead). The mmap read
+    /// lock is held by the type invariant.
+    ///
+    /// Crate private: called from inside a walk's closure, with the PTE
+    /// table or huge PMD of the range locked, it would take that lock
+    /// again. A walker reaches it through [`PteHole::make_uffd_wp`], where
+    /// no page table lock is held.
+    ///
+    /// [`PteHole::make_uffd_wp`]: crate::mm::pagewalk::PteHole::make_uffd_wp
+    #[inline]
+    pub(crate) fn uffd_wp_range(&self, start: usize, len: usize, enable: bool) -> Result<usize> {
+        let page_mask = crate::page::PAGE_SIZE - 1;
+        if len == 0
+            || (start | len) & page_mask != 0
+            || start < self.start()
+            || start.saturating_add(len) > self.end()
+            || !self.userfaultfd_wp()
+            || self.is_hugetlb()
+        {
+            return Err(EINVAL);
+        }
+        // SAFETY: the VMA is valid, its mmap lock is held, and the range
+        // lies inside it (checked above).
+        let ret = unsafe { bindings::uffd_wp_range(self.as_ptr(), start as _, len as _, enable) };
+        if ret < 0 {
+            Err(Error::from_errno(ret as i32))
+        } else {
+            Ok(ret as usize)
+        }
+    }
+
+    /// Flushes the TLB entries of `[start, end)` in this VMA's mm.
+    #[inline]
+    pub fn flush_tlb_range(&self, start: usize, end: usize) {
+        // SAFETY: the VMA is valid; flushing any range is harmless.
+        unsafe { bindings::flush_tlb_range(self.as_ptr(), start as _, end as _) };
+    }
+}
