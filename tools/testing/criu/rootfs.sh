@@ -15,8 +15,8 @@ set -euo pipefail
 KCACHE=${KCACHE:-$HOME/.cache/pmscan}
 SUITE=${CRIU_SUITE:-sid}
 INCLUDE=criu,busybox
-# Mount points the guest binds into the read-only image.
-MOUNTPOINTS="pmscan work"
+# Mount point of the tmpfs the guest puts the test program and the images on.
+MOUNTPOINTS="work"
 
 log() { printf '[criu-rootfs] %s\n' "$*" >&2; }
 
@@ -62,6 +62,7 @@ for m in $MOUNTPOINTS; do
 	mkdir -p "$work/root/$m"
 done
 rm -rf "$work/root/var/cache/apt/archives"/*.deb "$work/root/var/lib/apt/lists"/*
+# shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
 versions=$(chroot "$work/root" dpkg-query -W -f='${Package} ${Version}, ' criu busybox libc6 2>/dev/null || true)
 size=$(du -sm "$work/root" | cut -f1)
 # Room for the directory blocks and inodes, not for writes: the guest
