@@ -3,6 +3,7 @@
  * criu_pages: the process the criu suite checkpoints and restores.
  *
  *   criu_pages DIR
+ *   criu_pages --decode IMAGE
  *
  * Builds, at fixed addresses, one mapping per kind of memory CRIU's
  * PAGEMAP_SCAN walk has to classify (the segments below: THP, huge zero
@@ -21,6 +22,10 @@
  * The restored process gets SIGUSR2. Every page's content is a function of
  * (segment, page, generation): generation 0 is a page never written
  * (zero, or the file's content), 1 the first write, 2 the phase-2 write.
+ *
+ * --decode prints the entries of a CRIU image (pagemap-*.img) one per line,
+ * their protobuf fields as NUMBER=VALUE, so that the suite can show how two
+ * pagemap images differ without crit (which needs Python).
  *
  * The segments are a table: a new kind of memory (for example guard
  * regions, MADV_GUARD_INSTALL, on kernels that have them) is one more entry
@@ -563,6 +568,81 @@ static void mark(const char *name, const char *fmt, ...)
 	}
 }
 
+/* One protobuf varint at *@p (below @end); -1 when truncated. */
+static int varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	int shift = 0;
+
+	*v = 0;
+	while (*p < end && shift < 64) {
+		unsigned char b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+		shift += 7;
+	}
+	return -1;
+}
+
+/*
+ * A CRIU image: two 32-bit magics, then entries, each a 32-bit size and a
+ * protobuf message. Varint fields print as NUMBER=0xVALUE, others by wire
+ * type and size.
+ */
+static int decode(const char *path)
+{
+	unsigned char buf[4096];
+	const unsigned char *p, *end;
+	uint32_t magic[2], size;
+	uint64_t key, v;
+	FILE *f = fopen(path, "r");
+
+	if (!f || fread(magic, sizeof(magic), 1, f) != 1) {
+		fprintf(stderr, "%s: cannot read\n", path);
+		return 1;
+	}
+	printf("magic %#x %#x\n", magic[0], magic[1]);
+	while (fread(&size, sizeof(size), 1, f) == 1) {
+		if (size > sizeof(buf) || fread(buf, size, 1, f) != 1) {
+			printf("bad entry size %u\n", size);
+			return 1;
+		}
+		p = buf;
+		end = buf + size;
+		while (p < end) {
+			if (varint(&p, end, &key))
+				break;
+			switch (key & 7) {
+			case 0:
+				if (varint(&p, end, &v))
+					break;
+				printf(" %llu=%#llx", (unsigned long long)(key >> 3),
+				       (unsigned long long)v);
+				continue;
+			case 1:
+			case 5:
+				printf(" %llu:fixed%d", (unsigned long long)(key >> 3),
+				       (key & 7) == 1 ? 64 : 32);
+				p += (key & 7) == 1 ? 8 : 4;
+				continue;
+			case 2:
+				if (varint(&p, end, &v))
+					break;
+				printf(" %llu:bytes[%llu]", (unsigned long long)(key >> 3),
+				       (unsigned long long)v);
+				p += v;
+				continue;
+			}
+			printf(" (undecodable)");
+			break;
+		}
+		printf("\n");
+	}
+	fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long bad, total;
@@ -570,8 +650,10 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int sig;
 
+	if (argc == 3 && !strcmp(argv[1], "--decode"))
+		return decode(argv[2]);
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		fprintf(stderr, "usage: %s DIR | --decode IMAGE\n", argv[0]);
 		return 2;
 	}
 	dir = argv[1];
