@@ -1,0 +1,220 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of the criu suite, sourced by guest-check.sh after guest-lib.sh.
+#
+# CRIU 4.2 (Debian sid) runs chrooted in the read-only root filesystem the
+# host attached as $CRIU_DEV (tools/testing/criu/rootfs.sh). criu_suite IMPL
+# checkpoints and restores criu_pages with IMPL serving PAGEMAP_SCAN:
+#
+#   criu check; criu_pages set up; criu pre-dump --track-mem; the
+#   program's phase-2 writes; criu dump --track-mem --prev-images-dir;
+#   criu restore; the restored program verifies every page.
+#
+# The Rust run also requires that Rust served the dumps' ioctls, repeats the
+# round trip with CRIU_FAULT=135 (CRIU reads /proc/PID/pagemap with pread()
+# instead of PAGEMAP_SCAN: the oracle) and compares the pagemap images of
+# the three runs. Every step is one test of the suite line
+#   suite: criu impl=IMPL pass=N fail=N skip=0
+
+CRIU_ROOT=/mnt/criu
+CRIU_DEV=${CRIU_DEV:-/dev/vdc}
+# Seconds for one criu command, and for the program to reach a state.
+CRIU_TIMEOUT=${CRIU_TIMEOUT:-900}
+CRIU_KHP=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+
+cstep() {
+	if [ "$1" = 0 ]; then
+		c_pass=$((c_pass + 1))
+		echo "ok - criu $c_impl: $2"
+	else
+		c_fail=$((c_fail + 1))
+		echo "not ok - criu $c_impl: $2"
+	fi
+}
+
+# criu_mount: the root filesystem with proc, sys, cgroup2, dev, devpts and
+# tmpfs on /run (CRIU's kerndat cache), /tmp and /work (images, program).
+criu_mounted=0
+criu_mount() {
+	[ $criu_mounted = 1 ] && return 0
+	[ -b "$CRIU_DEV" ] || { echo "# criu: no root filesystem disk $CRIU_DEV"; return 1; }
+	mkdir -p $CRIU_ROOT /dev/pts
+	mount -t ext2 -o ro "$CRIU_DEV" $CRIU_ROOT || return 1
+	mount -t proc proc $CRIU_ROOT/proc &&
+		mount -t sysfs sysfs $CRIU_ROOT/sys &&
+		mount -t cgroup2 cgroup2 $CRIU_ROOT/sys/fs/cgroup &&
+		mount --bind /dev $CRIU_ROOT/dev &&
+		mount -t devpts -o newinstance,ptmxmode=0666 devpts $CRIU_ROOT/dev/pts &&
+		mount -t tmpfs tmpfs $CRIU_ROOT/run &&
+		mount -t tmpfs tmpfs $CRIU_ROOT/tmp &&
+		mount -t tmpfs tmpfs $CRIU_ROOT/work &&
+		cp /pmscan/bin/criu_pages $CRIU_ROOT/work/ &&
+		ip link set lo up || return 1
+	criu_mounted=1
+	echo "# criu: $(chroot $CRIU_ROOT criu --version | tr '\n' ' ')"
+}
+
+criu_umount() {
+	[ $criu_mounted = 1 ] || return 0
+	for m in work tmp run dev/pts dev sys/fs/cgroup sys proc; do
+		umount $CRIU_ROOT/$m
+	done
+	umount $CRIU_ROOT
+	criu_mounted=0
+}
+
+# criu_wait FILE SECONDS: wait for the program to create FILE.
+criu_wait() {
+	i=0
+	while [ ! -f "$1" ]; do
+		[ $i -lt $(($2 * 10)) ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# criu_cmd LOG CRIU-ARGS...: run criu in the root filesystem (the
+# arguments name its log file, LOG is where the guest sees it); on failure
+# print the errors of the log. $CRIU_FAULT passes through.
+criu_cmd() {
+	clog=$1
+	shift
+	t0=$(date +%s)
+	timeout "$CRIU_TIMEOUT" chroot $CRIU_ROOT criu "$@" -v4 > "$clog.out" 2>&1
+	crc=$?
+	echo "# criu $1: exit $crc in $(($(date +%s) - t0)) s"
+	if [ $crc -ne 0 ]; then
+		cat "$clog.out"
+		grep -E 'Error|Warn' "$clog" | tail -20
+	fi
+	return $crc
+}
+
+# criu_roundtrip NAME: the round trip in /work/NAME, images in pre/ and
+# dump/. Sets rt_calls: the ioctls Rust served during pre-dump and dump.
+criu_roundtrip() {
+	rt=$1
+	d=/work/$rt
+	hd=$CRIU_ROOT$d
+	rt_calls=0
+	mkdir -p "$hd/pre" "$hd/dump"
+	rt0=$(date +%s)
+	# Standard streams opened inside the root filesystem: CRIU dumps
+	# files on the mounts it can see from there.
+	# shellcheck disable=SC2016 # expanded by the guest's sh
+	chroot $CRIU_ROOT /bin/sh -c \
+		'exec /work/criu_pages "$0" < /dev/null > "$0/program.log" 2>&1' "$d" &
+	pid=$!
+	criu_wait "$hd/ready" "$CRIU_TIMEOUT"
+	ok=$?
+	cstep $ok "$rt: criu_pages set up (THP, huge zero page, 4K, holes, swap, file mappings)"
+	if [ $ok != 0 ]; then
+		cat "$hd/program.log"
+		kill -9 $pid 2>/dev/null
+		wait $pid
+		return 1
+	fi
+	grep '^#' "$hd/program.log"
+	before=$(rust_calls)
+	criu_cmd "$hd/pre/pre-dump.log" pre-dump -t $pid -D "$d/pre" -o pre-dump.log --track-mem
+	cstep $? "$rt: criu pre-dump --track-mem"
+
+	kill -USR1 $pid
+	criu_wait "$hd/phase2" "$CRIU_TIMEOUT"
+	cstep $? "$rt: writes after the pre-dump"
+
+	criu_cmd "$hd/dump/dump.log" dump -t $pid -D "$d/dump" -o dump.log \
+		--prev-images-dir ../pre --track-mem
+	ok=$?
+	rt_calls=$(($(rust_calls) - before))
+	cstep $ok "$rt: criu dump --track-mem --prev-images-dir"
+	if [ $ok != 0 ]; then
+		kill -9 $pid 2>/dev/null
+		wait $pid
+		return 1
+	fi
+	wait $pid
+
+	criu_cmd "$hd/dump/restore.log" restore -D "$d/dump" -o restore.log -d
+	ok=$?
+	[ $ok = 0 ] && [ -d /proc/$pid ] || ok=1
+	cstep $ok "$rt: criu restore (pid $pid back)"
+	[ $ok = 0 ] || return 1
+
+	kill -USR2 $pid
+	criu_wait "$hd/result" "$CRIU_TIMEOUT"
+	grep -q '^ok ' "$hd/result" 2>/dev/null
+	ok=$?
+	grep -E '^# (checked|all)|word|hole' "$hd/program.log"
+	cstep $ok "$rt: restored process verified every page: $(cat "$hd/result" 2>/dev/null)"
+	echo "# criu: $rt round trip in $(($(date +%s) - rt0)) s, $rt_calls ioctls served by Rust"
+}
+
+# criu_same A B: the pagemap images of the pre-dump and of the dump of
+# round trips A and B are byte for byte the same (one process: one
+# pagemap-PID.img each; the PIDs differ, the contents must not).
+criu_same() {
+	same=0
+	for st in pre dump; do
+		a=$(ls "$CRIU_ROOT/work/$1/$st"/pagemap-*.img 2>/dev/null)
+		b=$(ls "$CRIU_ROOT/work/$2/$st"/pagemap-*.img 2>/dev/null)
+		if [ -z "$a" ] || [ -z "$b" ]; then
+			echo "# criu: $st pagemap image of $1 or $2 missing"
+			same=1
+		elif ! cmp "$a" "$b"; then
+			echo "# criu: $st pagemap images of $1 and $2 differ (fields: 1 vaddr, 2 nr_pages, 4 flags):"
+			/pmscan/bin/criu_pages --decode "$a" > /tmp/criu-a.txt
+			/pmscan/bin/criu_pages --decode "$b" > /tmp/criu-b.txt
+			diff /tmp/criu-a.txt /tmp/criu-b.txt | head -40
+			same=1
+		fi
+	done
+	return $same
+}
+
+# criu_suite c|rust
+criu_suite() {
+	c_impl=$1 c_pass=0 c_fail=0
+	if ! criu_mount || ! select_impl "$c_impl"; then
+		echo "# criu: cannot set up the root filesystem or select $c_impl"
+		echo "suite: criu impl=$c_impl pass=0 fail=1 skip=0"
+		return
+	fi
+	# Same layout in every run (the pagemap images are compared) and no
+	# THP collapse behind the dumps.
+	aslr=$(cat /proc/sys/kernel/randomize_va_space)
+	echo 0 > /proc/sys/kernel/randomize_va_space
+	khp=$(cat $CRIU_KHP)
+	echo 86400000 > $CRIU_KHP
+	# CRIU caches what the kernel supports (PAGEMAP_SCAN included).
+	rm -f $CRIU_ROOT/run/criu.kdat
+	suite_before=$(rust_calls)
+
+	chroot $CRIU_ROOT criu check > /tmp/criu-check.out 2>&1
+	ok=$?
+	cat /tmp/criu-check.out
+	grep -q 'Looks good' /tmp/criu-check.out || ok=1
+	cstep $ok "criu check"
+
+	criu_roundtrip "$c_impl"
+	if [ "$c_impl" = rust ]; then
+		[ "$rt_calls" -gt 0 ]
+		cstep $? "Rust served CRIU's PAGEMAP_SCAN ioctls ($rt_calls in pre-dump and dump)"
+		export CRIU_FAULT=135
+		criu_roundtrip pread
+		unset CRIU_FAULT
+		[ "$rt_calls" -eq 0 ]
+		cstep $? "CRIU_FAULT=135: pre-dump and dump read pagemap without PAGEMAP_SCAN ($rt_calls ioctls)"
+		criu_same c rust
+		cstep $? "pagemap images: Rust == C"
+		criu_same c pread
+		cstep $? "pagemap images: C == pread()"
+	else
+		calls=$(($(rust_calls) - suite_before))
+		[ "$calls" -eq 0 ]
+		cstep $? "no ioctl served by Rust in the C run ($calls)"
+	fi
+	echo "$khp" > $CRIU_KHP
+	echo "$aslr" > /proc/sys/kernel/randomize_va_space
+	echo "suite: criu impl=$c_impl pass=$c_pass fail=$c_fail skip=0"
+}
