@@ -3,7 +3,7 @@
  * criu_pages: the process the criu suite checkpoints and restores.
  *
  *   criu_pages DIR
- *   criu_pages --decode IMAGE
+ *   criu_pages --decode IMAGE [--only|--skip LO-HI]
  *
  * Builds, at fixed addresses, one mapping per kind of memory CRIU's
  * PAGEMAP_SCAN walk has to classify (the segments below: THP, huge zero
@@ -24,8 +24,10 @@
  * (zero, or the file's content), 1 the first write, 2 the phase-2 write.
  *
  * --decode prints the entries of a CRIU image (pagemap-*.img) one per line,
- * their protobuf fields as NUMBER=VALUE, so that the suite can show how two
- * pagemap images differ without crit (which needs Python).
+ * their protobuf fields as NUMBER=VALUE, so that the suite can compare and
+ * show pagemap images without crit (which needs Python); --only and --skip
+ * keep or drop the entries whose field 1 (a pagemap entry's vaddr) is in
+ * [LO, HI). Setup writes DIR/segments: "NAME LO-HI" per segment.
  *
  * The segments are a table: a new kind of memory (for example guard
  * regions, MADV_GUARD_INSTALL, on kernels that have them) is one more entry
@@ -588,14 +590,18 @@ static int varint(const unsigned char **p, const unsigned char *end, uint64_t *v
 /*
  * A CRIU image: two 32-bit magics, then entries, each a 32-bit size and a
  * protobuf message. Varint fields print as NUMBER=0xVALUE, others by wire
- * type and size.
+ * type and size. @only: 1 keeps, 0 drops the entries whose field 1 is in
+ * [@lo, @hi), -1 keeps all.
  */
-static int decode(const char *path)
+static int decode(const char *path, int only, uint64_t lo, uint64_t hi)
 {
 	unsigned char buf[4096];
 	const unsigned char *p, *end;
 	uint32_t magic[2], size;
 	uint64_t key, v;
+	char line[2048];
+	unsigned int fld;
+	int n, in;
 	FILE *f = fopen(path, "r");
 
 	if (!f || fread(magic, sizeof(magic), 1, f) != 1) {
@@ -610,34 +616,37 @@ static int decode(const char *path)
 		}
 		p = buf;
 		end = buf + size;
-		while (p < end) {
+		n = 0;
+		in = 0;
+		while (p < end && n < (int)sizeof(line) - 64) {
 			if (varint(&p, end, &key))
 				break;
+			fld = key >> 3;
 			switch (key & 7) {
 			case 0:
 				if (varint(&p, end, &v))
 					break;
-				printf(" %llu=%#llx", (unsigned long long)(key >> 3),
-				       (unsigned long long)v);
+				if (fld == 1)
+					in = v >= lo && v < hi;
+				n += sprintf(line + n, " %u=%#llx", fld, (unsigned long long)v);
 				continue;
 			case 1:
 			case 5:
-				printf(" %llu:fixed%d", (unsigned long long)(key >> 3),
-				       (key & 7) == 1 ? 64 : 32);
+				n += sprintf(line + n, " %u:fixed", fld);
 				p += (key & 7) == 1 ? 8 : 4;
 				continue;
 			case 2:
 				if (varint(&p, end, &v))
 					break;
-				printf(" %llu:bytes[%llu]", (unsigned long long)(key >> 3),
-				       (unsigned long long)v);
+				n += sprintf(line + n, " %u:bytes[%u]", fld, (unsigned int)v);
 				p += v;
 				continue;
 			}
-			printf(" (undecodable)");
+			n += sprintf(line + n, " (undecodable)");
 			break;
 		}
-		printf("\n");
+		if (only < 0 || in == only)
+			printf("%s\n", line);
 	}
 	fclose(f);
 	return 0;
@@ -645,15 +654,21 @@ static int decode(const char *path)
 
 int main(int argc, char **argv)
 {
+	unsigned long long lo, hi;
 	unsigned long bad, total;
-	unsigned int k;
+	char segments[1024];
+	unsigned int k, n = 0;
 	sigset_t set;
 	int sig;
 
 	if (argc == 3 && !strcmp(argv[1], "--decode"))
-		return decode(argv[2]);
+		return decode(argv[2], -1, 0, 0);
+	if (argc == 5 && !strcmp(argv[1], "--decode") &&
+	    sscanf(argv[4], "%llx-%llx", &lo, &hi) == 2)
+		return decode(argv[2], !strcmp(argv[3], "--only"), lo, hi);
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR | --decode IMAGE\n", argv[0]);
+		fprintf(stderr, "usage: %s DIR | --decode IMAGE [--only|--skip LO-HI]\n",
+			argv[0]);
 		return 2;
 	}
 	dir = argv[1];
@@ -672,7 +687,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		say("# %s: %lu pages at %p\n", segs[k].name, segs[k].npages, segs[k].base);
+		n += snprintf(segments + n, sizeof(segments) - n, "%s %p-%p\n", segs[k].name,
+			      segs[k].base, segs[k].base + segs[k].npages * PAGE);
 	}
+	mark("segments", "%s", segments);
 	phase = 1;
 	mark("ready", "ready %d\n", (int)getpid());
 
