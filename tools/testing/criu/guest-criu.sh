@@ -216,6 +216,7 @@ criu_same_hugezero() {
 # criu_suite c|rust
 criu_suite() {
 	c_impl=$1 c_pass=0 c_fail=0
+	s0=$(criu_now)
 	if ! criu_mount || ! select_impl "$c_impl"; then
 		echo "# criu: cannot set up the root filesystem or select $c_impl"
 		echo "suite: criu impl=$c_impl pass=0 fail=1 skip=0"
@@ -264,5 +265,6 @@ criu_suite() {
 	fi
 	echo "$khp" > $CRIU_KHP
 	echo "$aslr" > /proc/sys/kernel/randomize_va_space
+	echo "# criu: suite on $c_impl in $(($(criu_now) - s0)) s"
 	echo "suite: criu impl=$c_impl pass=$c_pass fail=$c_fail skip=0"
 }
