@@ -66,11 +66,13 @@ criu_umount() {
 # Seconds since boot (the guest's wall clock can step).
 criu_now() { cut -d. -f1 /proc/uptime; }
 
-# criu_wait FILE SECONDS: wait for the program to create FILE.
+# criu_wait FILE SECONDS PID: wait for process PID to create FILE; give up
+# when it is gone (or a zombie).
 criu_wait() {
 	i=0
 	while [ ! -f "$1" ]; do
 		[ $i -lt $(($2 * 10)) ] || return 1
+		grep -qs '^State:[^Z]*$' "/proc/$3/status" || [ -f "$1" ] || return 1
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -108,7 +110,7 @@ criu_roundtrip() {
 	chroot $CRIU_ROOT /bin/sh -c \
 		'exec /work/criu_pages "$0" < /dev/null > "$0/program.log" 2>&1' "$d" &
 	pid=$!
-	criu_wait "$hd/ready" "$CRIU_TIMEOUT"
+	criu_wait "$hd/ready" "$CRIU_TIMEOUT" $pid
 	ok=$?
 	cstep $ok "$rt: criu_pages set up (THP, huge zero page, 4K, holes, swap, file mappings)"
 	if [ $ok != 0 ]; then
@@ -123,7 +125,7 @@ criu_roundtrip() {
 	cstep $? "$rt: criu pre-dump --track-mem"
 
 	kill -USR1 $pid
-	criu_wait "$hd/phase2" "$CRIU_TIMEOUT"
+	criu_wait "$hd/phase2" "$CRIU_TIMEOUT" $pid
 	cstep $? "$rt: writes after the pre-dump"
 
 	criu_cmd "$hd/dump/dump.log" dump -t $pid -D "$d/dump" -o dump.log \
@@ -145,7 +147,7 @@ criu_roundtrip() {
 	[ $ok = 0 ] || return 1
 
 	kill -USR2 $pid
-	criu_wait "$hd/result" "$CRIU_TIMEOUT"
+	criu_wait "$hd/result" "$CRIU_TIMEOUT" $pid
 	grep -q '^ok ' "$hd/result" 2>/dev/null
 	ok=$?
 	grep -E '^# (checked|all)|word|hole' "$hd/program.log"
