@@ -63,7 +63,8 @@ payload: module
 ifeq ($(KMODULE),1)
 	cp pagemap_scan_rs.ko $(PAYLOAD)/
 endif
-	cp tools/testing/guest-lib.sh tools/testing/guest-check.sh tools/testing/guest-demo.sh $(PAYLOAD)/
+	cp tools/testing/guest-lib.sh tools/testing/guest-check.sh tools/testing/guest-demo.sh \
+		tools/testing/criu/guest-criu.sh $(PAYLOAD)/
 	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/pagemap_ioctl $(KSELFTEST_PAGEMAP) -lm -lpthread
 ifneq ($(KVER),6.12)
@@ -86,6 +87,7 @@ endif
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/migrate_wp tools/testing/hook/migrate_wp.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/perms tools/testing/hook/perms.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan_stress tools/testing/stress/pmscan_stress.c -lpthread
+	gcc -static -O2 -Wall -o $(PAYLOAD)/bin/criu_pages tools/testing/criu/criu_pages.c
 	@if [ -f tools/testing/selftests/pagemap_scan/Makefile ]; then \
 		$(MAKE) -s -C tools/testing/selftests/pagemap_scan KHDR=$(KHDR)/include KSRC=$(KSRC) OUT=$(PAYLOAD)/bin; fi
 	@if [ -x tools/pagemap-scan/build-static.sh ]; then tools/pagemap-scan/build-static.sh $(PAYLOAD)/bin; fi

@@ -7,8 +7,8 @@
 #  - every `unsafe {` block in rust/kernel/mm has a SAFETY comment above it
 #  - misuses of the kernel::mm walk API fail to compile (compile_fail/)
 #  - checkpatch --strict on the tree's kernel patches (patches/$KVER), the
-#    kernel C (helpers, headers), the hook/stress tests, the selftests, the
-#    benchmark and the demo
+#    kernel C (helpers, headers), the hook/stress/criu tests, the selftests,
+#    the benchmark and the demo
 # On a tree where the Rust module does not build yet (7.3 before phase 2 of
 # issue #12) the module checks are reported as skipped, which check.sh
 # counts as failed.
@@ -71,7 +71,7 @@ fi
 result $? "checkpatch $KPATCHES/"
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c "$REPO"/rust/6.12/helpers/*.[ch] \
 	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/*.[ch] "$REPO"/tools/testing/hook/ctest/pagemap_scan_ctest.c \
-	"$REPO"/tools/testing/stress/*.c \
+	"$REPO"/tools/testing/stress/*.c "$REPO"/tools/testing/criu/*.c \
 	"$REPO"/tools/testing/selftests/pagemap_scan/*.[ch] "$REPO"/tools/bench/pagemap_bench.c \
 	"$REPO"/samples/demo/*.c) \
 	>>/tmp/pmscan-cp.out 2>&1

@@ -10,7 +10,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 BINDGEN_VERSION=0.73.2
 PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev qemu-system-x86
       bc flex bison libelf-dev libssl-dev cpio busybox-static e2fsprogs gzip
-      python3)
+      python3 debootstrap)
 case "$KVER" in
 # The tree itself is a package of the machine's apt sources.
 6.12) PKGS=(linux-source-6.12 "${PKGS[@]}") ;;

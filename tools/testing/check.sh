@@ -35,6 +35,26 @@ if [ -z "${CHECK_TIMEOUT:-}" ]; then
 	fi
 fi
 echo "FUZZ_NOISE=${FUZZ_NOISE:-0}" >> "$PAYLOAD/config.sh"
+# The criu suite (tools/testing/criu/): CRIU runs from a Debian root
+# filesystem image, built once and cached in $KCACHE, attached as a third
+# disk. Not in the fuzzer-only and stress-only runs.
+CRIU_SUITE=${CRIU_SUITE:-1}
+if [ "${FUZZ_ONLY:-0}" = 1 ] || [ "${STRESS_ONLY:-0}" = 1 ]; then
+	CRIU_SUITE=0
+fi
+vmdisks=()
+criu_failed=0
+if [ "$CRIU_SUITE" = 1 ]; then
+	t0=$SECONDS
+	if criu_img=$(KCACHE=$KCACHE "$REPO/tools/testing/criu/rootfs.sh"); then
+		vmdisks=(--disk "$criu_img")
+		echo "criu root filesystem ready in $((SECONDS - t0)) s: $criu_img"
+	else
+		echo "criu root filesystem could not be built"
+		CRIU_SUITE=0 criu_failed=1
+	fi
+fi
+echo "CRIU_SUITE=$CRIU_SUITE" >> "$PAYLOAD/config.sh"
 # Static checks on the host first, then the guest.
 "$REPO/tools/lint.sh" > "$result"
 # Host unit and property tests of the scan logic (the module's logic.rs).
@@ -47,9 +67,10 @@ lpass=${lpass:-0} lfail=${lfail:-0}
 if [ $lrc -ne 0 ] && [ "$lfail" -eq 0 ]; then lfail=1; tail -20 "$OUTDIR/logic-tests.txt"; fi
 [ "$lpass" -gt 0 ] || lfail=$((lfail + 1))
 echo "suite: scan-logic impl=host pass=$lpass fail=$lfail skip=0" >> "$result"
+[ "$criu_failed" = 0 ] || echo "suite: criu impl=host pass=0 fail=1 skip=0" >> "$result"
 cat "$result"
 "$REPO/tools/vm/run.sh" --payload "$PAYLOAD" --log "$log" --timeout "$CHECK_TIMEOUT" \
-	"$REPO/tools/testing/guest-check.sh" | tee -a "$result"
+	${vmdisks[@]+"${vmdisks[@]}"} "$REPO/tools/testing/guest-check.sh" | tee -a "$result"
 vmrc=${PIPESTATUS[0]}
 
 passed=0 failed=0 bad_lines=0

@@ -7,6 +7,7 @@
 # #12) only the C side runs: each suite asked to run on Rust prints a
 # skipped line instead (guest-lib.sh), which check.sh counts as failed.
 . /pmscan/guest-lib.sh
+. /pmscan/guest-criu.sh
 . /pmscan/config.sh
 cd /tmp
 # The crate's tests fail instead of skipping when a feature is missing.
@@ -58,6 +59,12 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 		run_programs samples $impl /pmscan/bin/write-watch \
 			/pmscan/bin/dirty-harvest /pmscan/bin/predump
 	done
+	# CRIU checkpoints and restores a process through C, then Rust.
+	if [ "${CRIU_SUITE:-0}" = 1 ]; then
+		criu_suite c
+		criu_suite rust
+		criu_umount
+	fi
 	unload_under_load 20
 	# A scan sleeping in a user fault pins the module: rmmod fails fast.
 	run_ksft unload_blocked rust /pmscan/bin/unload_blocked pagemap_scan_rs

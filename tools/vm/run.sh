@@ -11,6 +11,8 @@
 #   --log FILE    console log (default $KCACHE/vm-console.log).
 #   --timeout S   kill QEMU after S seconds (default 1200) and fail.
 #   --icount      use -icount shift=0 (guest time follows instructions).
+#   --disk IMG    attach IMG read-only as the next virtio disk (/dev/vdc for
+#                 the first); repeatable.
 #   --shell       interactive shell, no log scan.
 #
 # Exit status: the script's status; 124 on timeout; 3 when the console log
@@ -24,6 +26,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 VM_MEM=${VM_MEM:-3G}
 VM_CPUS=${VM_CPUS:-2}
 payload="" log="$KCACHE/vm-console-$OUTTAG.log" timeout=1200 icount=0 shell=0 script=""
+disks=()
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--icount) icount=1; shift ;;
+	--disk) disks+=("$2"); shift 2 ;;
 	--shell) shell=1; shift ;;
 	--) shift; script=${1:-}; shift || true ;;
 	-*) echo "unknown option $1" >&2; exit 2 ;;
@@ -78,6 +82,9 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$VM_MEM" -smp "$VM_CPUS"
 	-drive "file=$work/swap.img,if=virtio,format=raw"
 	-drive "file=$work/ext2.img,if=virtio,format=raw"
 	-append "$append")
+for d in ${disks[@]+"${disks[@]}"}; do
+	qemu+=(-drive "file=$d,if=virtio,format=raw,readonly=on")
+done
 [ $icount = 1 ] && qemu+=(-icount shift=0)
 
 if [ $shell = 1 ]; then

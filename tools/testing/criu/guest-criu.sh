@@ -1,0 +1,273 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of the criu suite, sourced by guest-check.sh after guest-lib.sh.
+#
+# CRIU 4.2 (Debian sid) runs chrooted in the read-only root filesystem the
+# host attached as $CRIU_DEV (tools/testing/criu/rootfs.sh). criu_suite IMPL
+# checkpoints and restores criu_pages with IMPL serving PAGEMAP_SCAN:
+#
+#   criu check; criu_pages set up; criu pre-dump --track-mem; the
+#   program's phase-2 writes; criu dump --track-mem --prev-images-dir;
+#   criu restore; the restored program verifies every page.
+#
+# The Rust run also requires that Rust served the dumps' ioctls, repeats the
+# round trip with CRIU_FAULT=135 (CRIU reads /proc/PID/pagemap with pread()
+# instead of PAGEMAP_SCAN: the oracle) and compares the pagemap images of
+# the three runs. Every step is one test of the suite line
+#   suite: criu impl=IMPL pass=N fail=N skip=0
+
+CRIU_ROOT=/mnt/criu
+CRIU_DEV=${CRIU_DEV:-/dev/vdc}
+# Seconds for one criu command, and for the program to reach a state.
+CRIU_TIMEOUT=${CRIU_TIMEOUT:-900}
+CRIU_KHP=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+
+cstep() {
+	if [ "$1" = 0 ]; then
+		c_pass=$((c_pass + 1))
+		echo "ok - criu $c_impl: $2"
+	else
+		c_fail=$((c_fail + 1))
+		echo "not ok - criu $c_impl: $2"
+	fi
+}
+
+# criu_mount: the root filesystem with proc, sys, cgroup2, dev, devpts and
+# tmpfs on /run (CRIU's kerndat cache), /tmp and /work (images, program).
+criu_mounted=0
+criu_mount() {
+	[ $criu_mounted = 1 ] && return 0
+	[ -b "$CRIU_DEV" ] || { echo "# criu: no root filesystem disk $CRIU_DEV"; return 1; }
+	mkdir -p $CRIU_ROOT /dev/pts
+	mount -t ext2 -o ro "$CRIU_DEV" $CRIU_ROOT || return 1
+	mount -t proc proc $CRIU_ROOT/proc &&
+		mount -t sysfs sysfs $CRIU_ROOT/sys &&
+		mount -t cgroup2 cgroup2 $CRIU_ROOT/sys/fs/cgroup &&
+		mount --bind /dev $CRIU_ROOT/dev &&
+		mount -t devpts -o newinstance,ptmxmode=0666 devpts $CRIU_ROOT/dev/pts &&
+		mount -t tmpfs tmpfs $CRIU_ROOT/run &&
+		mount -t tmpfs tmpfs $CRIU_ROOT/tmp &&
+		mount -t tmpfs tmpfs $CRIU_ROOT/work &&
+		cp /pmscan/bin/criu_pages $CRIU_ROOT/work/ &&
+		ip link set lo up || return 1
+	criu_mounted=1
+	echo "# criu: $(chroot $CRIU_ROOT criu --version | tr '\n' ' ')"
+}
+
+criu_umount() {
+	[ $criu_mounted = 1 ] || return 0
+	for m in work tmp run dev/pts dev sys/fs/cgroup sys proc; do
+		umount $CRIU_ROOT/$m
+	done
+	umount $CRIU_ROOT
+	criu_mounted=0
+}
+
+# Seconds since boot (the guest's wall clock can step).
+criu_now() { cut -d. -f1 /proc/uptime; }
+
+# criu_wait FILE SECONDS PID: wait for process PID to create FILE; give up
+# when it is gone (or a zombie).
+criu_wait() {
+	i=0
+	while [ ! -f "$1" ]; do
+		[ $i -lt $(($2 * 10)) ] || return 1
+		grep -qs '^State:[^Z]*$' "/proc/$3/status" || [ -f "$1" ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# criu_cmd LOG CRIU-ARGS...: run criu in the root filesystem (the
+# arguments name its log file, LOG is where the guest sees it); on failure
+# print the errors of the log. $CRIU_FAULT passes through.
+criu_cmd() {
+	clog=$1
+	shift
+	t0=$(criu_now)
+	timeout "$CRIU_TIMEOUT" chroot $CRIU_ROOT criu "$@" -v4 > "$clog.out" 2>&1
+	crc=$?
+	echo "# criu $1: exit $crc in $(($(criu_now) - t0)) s"
+	if [ $crc -ne 0 ]; then
+		cat "$clog.out"
+		grep -E 'Error|Warn' "$clog" | tail -20
+	fi
+	return $crc
+}
+
+# criu_roundtrip NAME: the round trip in /work/NAME, images in pre/ and
+# dump/. Sets rt_calls: the ioctls Rust served during pre-dump and dump.
+criu_roundtrip() {
+	rt=$1
+	d=/work/$rt
+	hd=$CRIU_ROOT$d
+	rt_calls=0
+	mkdir -p "$hd/pre" "$hd/dump"
+	rt0=$(criu_now)
+	# Standard streams opened inside the root filesystem: CRIU dumps
+	# files on the mounts it can see from there.
+	# shellcheck disable=SC2016 # expanded by the guest's sh
+	chroot $CRIU_ROOT /bin/sh -c \
+		'exec /work/criu_pages "$0" < /dev/null > "$0/program.log" 2>&1' "$d" &
+	pid=$!
+	criu_wait "$hd/ready" "$CRIU_TIMEOUT" $pid
+	ok=$?
+	cstep $ok "$rt: criu_pages set up (THP, huge zero page, 4K, holes, swap, file mappings)"
+	if [ $ok != 0 ]; then
+		cat "$hd/program.log"
+		kill -9 $pid 2>/dev/null
+		wait $pid
+		return 1
+	fi
+	grep '^#' "$hd/program.log"
+	before=$(rust_calls)
+	criu_cmd "$hd/pre/pre-dump.log" pre-dump -t $pid -D "$d/pre" -o pre-dump.log --track-mem
+	cstep $? "$rt: criu pre-dump --track-mem"
+
+	kill -USR1 $pid
+	criu_wait "$hd/phase2" "$CRIU_TIMEOUT" $pid
+	cstep $? "$rt: writes after the pre-dump"
+
+	criu_cmd "$hd/dump/dump.log" dump -t $pid -D "$d/dump" -o dump.log \
+		--prev-images-dir ../pre --track-mem
+	ok=$?
+	rt_calls=$(($(rust_calls) - before))
+	cstep $ok "$rt: criu dump --track-mem --prev-images-dir"
+	if [ $ok != 0 ]; then
+		kill -9 $pid 2>/dev/null
+		wait $pid
+		return 1
+	fi
+	wait $pid
+
+	criu_cmd "$hd/dump/restore.log" restore -D "$d/dump" -o restore.log -d
+	ok=$?
+	[ $ok = 0 ] && [ -d /proc/$pid ] || ok=1
+	cstep $ok "$rt: criu restore (pid $pid back)"
+	[ $ok = 0 ] || return 1
+
+	kill -USR2 $pid
+	criu_wait "$hd/result" "$CRIU_TIMEOUT" $pid
+	grep -q '^ok ' "$hd/result" 2>/dev/null
+	ok=$?
+	grep -E '^# (checked|all)|word|hole' "$hd/program.log"
+	cstep $ok "$rt: restored process verified every page: $(cat "$hd/result" 2>/dev/null)"
+	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls served by Rust"
+}
+
+criu_img() { ls "$CRIU_ROOT/work/$1/$2"/pagemap-*.img 2>/dev/null; }
+
+# criu_decode RUN STAGE [--only|--skip LO-HI]: the entries of a pagemap
+# image, one per line (fields: 1 vaddr, 2 compat nr_pages, 4 flags
+# 1 PARENT 2 LAZY 4 PRESENT, 5 nr_pages).
+criu_decode() {
+	img=$(criu_img "$1" "$2")
+	shift 2
+	[ -n "$img" ] && /pmscan/bin/criu_pages --decode "$img" "$@"
+}
+
+# criu_same A B: the pagemap images of the pre-dumps and of the dumps of
+# round trips A and B are byte for byte the same (one process: one
+# pagemap-PID.img each; the PIDs differ, the contents must not).
+criu_same() {
+	same=0
+	for st in pre dump; do
+		a=$(criu_img "$1" $st)
+		b=$(criu_img "$2" $st)
+		if [ -z "$a" ] || [ -z "$b" ]; then
+			echo "# criu: $st pagemap image of $1 or $2 missing"
+			same=1
+		elif ! cmp "$a" "$b"; then
+			echo "# criu: $st pagemap images of $1 and $2 differ:"
+			criu_decode "$1" $st > /tmp/criu-a.txt
+			criu_decode "$2" $st > /tmp/criu-b.txt
+			diff /tmp/criu-a.txt /tmp/criu-b.txt | head -40
+			same=1
+		fi
+	done
+	return $same
+}
+
+# criu_same_hugezero A B: the same comparison, but of the entries outside
+# the huge zero page segment; inside it, A's entries must be among B's.
+# CRIU's pread() path (B) recognises only the 4K zero page's PFN and so
+# dumps the pages mapped to the huge zero page, which PAGEMAP_SCAN reports
+# as PFNZERO and CRIU skips.
+criu_same_hugezero() {
+	same=0
+	hz=$(sed -n 's/^hugezero //p' "$CRIU_ROOT/work/$1/segments")
+	for st in pre dump; do
+		criu_decode "$1" $st --skip "$hz" > /tmp/criu-a.txt
+		criu_decode "$2" $st --skip "$hz" > /tmp/criu-b.txt
+		if [ -z "$hz" ] || ! cmp /tmp/criu-a.txt /tmp/criu-b.txt; then
+			echo "# criu: $st pagemap images of $1 and $2 differ outside the huge zero page ($hz):"
+			diff /tmp/criu-a.txt /tmp/criu-b.txt | head -40
+			same=1
+		fi
+		criu_decode "$1" $st --only "$hz" > /tmp/criu-a.txt
+		criu_decode "$2" $st --only "$hz" > /tmp/criu-b.txt
+		if grep -vxFf /tmp/criu-b.txt /tmp/criu-a.txt; then
+			echo "# criu: $st: entries of $1 in the huge zero page segment missing in $2"
+			same=1
+		fi
+		echo "# criu: $st: huge zero page segment: $(($(wc -l < /tmp/criu-a.txt) - 1)) entries from $1, $(($(wc -l < /tmp/criu-b.txt) - 1)) from $2"
+	done
+	return $same
+}
+
+# criu_suite c|rust (a skipped line for rust on a tree without the module)
+criu_suite() {
+	no_module "$1" criu && return
+	c_impl=$1 c_pass=0 c_fail=0
+	s0=$(criu_now)
+	if ! criu_mount || ! select_impl "$c_impl"; then
+		echo "# criu: cannot set up the root filesystem or select $c_impl"
+		echo "suite: criu impl=$c_impl pass=0 fail=1 skip=0"
+		return
+	fi
+	# Same layout in every run (the pagemap images are compared) and no
+	# THP collapse behind the dumps.
+	aslr=$(cat /proc/sys/kernel/randomize_va_space)
+	echo 0 > /proc/sys/kernel/randomize_va_space
+	khp=$(cat $CRIU_KHP)
+	echo 86400000 > $CRIU_KHP
+	# CRIU caches what the kernel supports (PAGEMAP_SCAN included).
+	rm -f $CRIU_ROOT/run/criu.kdat
+	suite_before=$(rust_calls)
+
+	chroot $CRIU_ROOT criu check > /tmp/criu-check.out 2>&1
+	ok=$?
+	cat /tmp/criu-check.out
+	grep -q 'Looks good' /tmp/criu-check.out || ok=1
+	cstep $ok "criu check"
+
+	criu_roundtrip "$c_impl"
+	if [ "$c_impl" = rust ]; then
+		[ "$rt_calls" -gt 0 ]
+		cstep $? "Rust served CRIU's PAGEMAP_SCAN ioctls ($rt_calls in pre-dump and dump)"
+		export CRIU_FAULT=135
+		criu_roundtrip pread
+		unset CRIU_FAULT
+		[ "$rt_calls" -eq 0 ]
+		cstep $? "CRIU_FAULT=135: pre-dump and dump read pagemap without PAGEMAP_SCAN ($rt_calls ioctls)"
+		criu_same c rust
+		cstep $? "pagemap images: Rust == C"
+		criu_same_hugezero c pread
+		cstep $? "pagemap images: C == pread() (but for the huge zero page pread() dumps)"
+		for r in rust pread; do
+			if cmp "$CRIU_ROOT/work/c/dump/pages-1.img" "$CRIU_ROOT/work/$r/dump/pages-1.img" >/dev/null; then
+				echo "# criu: dump pages-1.img of c and $r identical"
+			else
+				echo "# criu: dump pages-1.img of c and $r differ (not compared)"
+			fi
+		done
+	else
+		calls=$(($(rust_calls) - suite_before))
+		[ "$calls" -eq 0 ]
+		cstep $? "no ioctl served by Rust in the C run ($calls)"
+	fi
+	echo "$khp" > $CRIU_KHP
+	echo "$aslr" > /proc/sys/kernel/randomize_va_space
+	echo "# criu: suite on $c_impl in $(($(criu_now) - s0)) s"
+	echo "suite: criu impl=$c_impl pass=$c_pass fail=$c_fail skip=0"
+}
