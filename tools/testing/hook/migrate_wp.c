@@ -57,19 +57,12 @@ static int offline_err;
 static long scan(char *start, char *end, unsigned long flags,
 		 unsigned long mask, struct page_region *vec, long vec_len)
 {
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.flags = flags,
-		.start = (unsigned long)start,
-		.end = (unsigned long)end,
-		.vec = (unsigned long)vec,
-		.vec_len = vec_len,
-		.category_mask = mask,
-		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_SWAPPED | PAGE_IS_PRESENT,
+	struct scan_req req = {
+		.flags = flags, .mask = mask,
+		.ret = PAGE_IS_WRITTEN | PAGE_IS_SWAPPED | PAGE_IS_PRESENT,
 	};
-	long ret = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
 
-	return ret < 0 ? -errno : ret;
+	return pm_scan_range(pagemap_fd, start, end, vec, vec_len, req, NULL);
 }
 
 /* Report written pages of the whole buffer and write-protect them. */

@@ -46,24 +46,15 @@ static long psize;
 static int pagemap_fd, uffd;
 static char *area;
 
+/* A harvest of [start, end): the WRITTEN pages, nothing else. */
 static long scan(char *start, char *end, unsigned long flags, struct page_region *vec,
 		 long vec_len, unsigned long *walk_end)
 {
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.flags = flags,
-		.start = (unsigned long)start,
-		.end = (unsigned long)end,
-		.vec = (unsigned long)vec,
-		.vec_len = vec_len,
-		.category_mask = PAGE_IS_WRITTEN,
-		.return_mask = PAGE_IS_WRITTEN,
+	struct scan_req req = {
+		.flags = flags, .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN,
 	};
-	long ret = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
 
-	if (walk_end)
-		*walk_end = arg.walk_end;
-	return ret < 0 ? -errno : ret;
+	return pm_scan_range(pagemap_fd, start, end, vec, vec_len, req, walk_end);
 }
 
 /* A fresh area: populated, protected, every other page of [0, 2R) written. */

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * TAP output shared by the hook tests: one "ok N what" / "not ok N what"
- * line per check, counted for the kselftest totals line.
+ * Shared by the hook tests and the stress test: TAP output (one "ok N what"
+ * / "not ok N what" line per check, counted for the kselftest totals line),
+ * the implementation switch and one PAGEMAP_SCAN call.
  */
 #ifndef PMSCAN_TAP_H
 #define PMSCAN_TAP_H
 
+#include <errno.h>
+#include <linux/fs.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 static int tap_n, pass, fail;
@@ -55,6 +59,38 @@ static inline int set_impl(const char *impl)
 		return -1;
 	ret = fprintf(f, "%s\n", impl) < 0;
 	return fclose(f) || ret ? -1 : 0;
+}
+
+/* What one PAGEMAP_SCAN asks for, besides its range and output vector. */
+struct scan_req {
+	unsigned long flags, mask, anyof, ret, max_pages;
+};
+
+/*
+ * One PAGEMAP_SCAN of [@start, @end) through the pagemap file @fd, with
+ * category_inverted 0: the number of regions written to @vec, or -errno.
+ * The kernel's walk_end is stored in *@walk_end when that is not NULL.
+ */
+static inline long pm_scan_range(int fd, void *start, void *end, struct page_region *vec,
+				 long vec_len, struct scan_req req, unsigned long *walk_end)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = req.flags,
+		.start = (unsigned long)start,
+		.end = (unsigned long)end,
+		.vec = (unsigned long)vec,
+		.vec_len = vec_len,
+		.max_pages = req.max_pages,
+		.category_mask = req.mask,
+		.category_anyof_mask = req.anyof,
+		.return_mask = req.ret,
+	};
+	long ret = ioctl(fd, PAGEMAP_SCAN, &arg);
+
+	if (walk_end)
+		*walk_end = arg.walk_end;
+	return ret < 0 ? -errno : ret;
 }
 
 #endif /* PMSCAN_TAP_H */

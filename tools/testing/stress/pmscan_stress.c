@@ -60,24 +60,17 @@ static unsigned long rnd(unsigned long *s)
 	return *s;
 }
 
+/* One PAGEMAP_SCAN of [start, end) on this process; regions or -errno. */
 static long scan(char *start, char *end, struct page_region *vec, long vec_len,
 		 unsigned long flags, unsigned long mask, unsigned long anyof,
 		 unsigned long ret_mask, unsigned long max_pages)
 {
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.flags = flags,
-		.start = (unsigned long)start,
-		.end = (unsigned long)end,
-		.vec = (unsigned long)vec,
-		.vec_len = vec_len,
+	struct scan_req req = {
+		.flags = flags, .mask = mask, .anyof = anyof, .ret = ret_mask,
 		.max_pages = max_pages,
-		.category_mask = mask,
-		.category_anyof_mask = anyof,
-		.return_mask = ret_mask,
 	};
 
-	return ioctl(pagemap, PAGEMAP_SCAN, &arg);
+	return pm_scan_range(pagemap, start, end, vec, vec_len, req, NULL);
 }
 
 static void *writer(void *arg)
@@ -110,28 +103,23 @@ static void *harvester(void *unused)
 		char *start = tracked, *end = tracked + TRACKED_PAGES * psize;
 
 		while (start < end) {
-			struct pm_scan_arg arg = {
-				.size = sizeof(arg),
+			struct scan_req req = {
 				.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-				.start = (unsigned long)start,
-				.end = (unsigned long)end,
-				.vec = (unsigned long)vec,
-				.vec_len = 64,
-				.category_mask = PAGE_IS_WRITTEN,
-				.return_mask = PAGE_IS_WRITTEN,
+				.mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN,
 			};
+			unsigned long walk_end;
 
-			n = ioctl(pagemap, PAGEMAP_SCAN, &arg);
+			n = pm_scan_range(pagemap, start, end, vec, 64, req, &walk_end);
 			if (n < 0) {
 				if (atomic_fetch_add(&n_errors, 1) < 5)
-					fprintf(stderr, "# harvest: %s\n", strerror(errno));
+					fprintf(stderr, "# harvest: %s\n", strerror(-n));
 				break;
 			}
 			for (i = 0; i < n; i++)
 				for (p = (vec[i].start - (unsigned long)tracked) / psize;
 				     p < (long)((vec[i].end - (unsigned long)tracked) / psize); p++)
 					reported[p] = 1;
-			start = (char *)arg.walk_end;
+			start = (char *)walk_end;
 			atomic_fetch_add(&n_scans, 1);
 		}
 #ifdef PMSCAN_STRESS_SELFTEST
@@ -159,6 +147,7 @@ static void *scanner(void *arg)
 {
 	static struct page_region vec[1024];
 	unsigned long s = 12345 + (unsigned long)arg;
+	long r;
 
 	while (!stop) {
 		char *base_addr = rnd(&s) & 1 ? chaos : tracked;
@@ -168,11 +157,11 @@ static void *scanner(void *arg)
 
 		if (rnd(&s) & 1)
 			mask = 0;
-		if (scan(base_addr + a * psize, base_addr + b * psize, vec,
+		r = scan(base_addr + a * psize, base_addr + b * psize, vec,
 			 1 + rnd(&s) % 1024, 0, mask & ~anyof, anyof, 0xff,
-			 rnd(&s) % 4 ? 0 : rnd(&s) % 512) < 0 && errno != EINTR)
-			if (atomic_fetch_add(&n_errors, 1) < 5)
-				fprintf(stderr, "# scan: %s\n", strerror(errno));
+			 rnd(&s) % 4 ? 0 : rnd(&s) % 512);
+		if (r < 0 && r != -EINTR && atomic_fetch_add(&n_errors, 1) < 5)
+			fprintf(stderr, "# scan: %s\n", strerror(-r));
 		atomic_fetch_add(&n_scans, 1);
 	}
 	return NULL;
