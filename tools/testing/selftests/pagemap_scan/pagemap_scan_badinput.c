@@ -443,7 +443,7 @@ static bool run_case(const struct bcase *bc, int idx)
 					  v, 2, 0, 0, 0, 0, 0, P_W | P_P | P_A);
 
 		/* 7.3 reports WRITTEN only in uffd-wp VMAs. */
-		uint64_t want = unk_bit == 10 ? P_P : P_W | P_P;
+		uint64_t want = kernel_written_gated() ? P_P : P_W | P_P;
 
 		if (r.ret != 1 || v[0].categories != want)
 			BAD("non-uffd VMA state changed; ");

@@ -60,10 +60,10 @@ static void t_private(void)
 		 */
 		CHK("fresh", a, 0, PG1G, SPR(), 1, R(0, PG1G, P_H));
 		touch_write(a);
-		CHK("written", a, 0, PG1G, SPR(), 1, R(0, PG1G, P_H | P_P | P_W));
-		CHK("sub range", a, 1000, 3000, SPR(), 1, R(1000, 3000, P_H | P_P | P_W));
+		CHK("written", a, 0, PG1G, SPR(), 1, R(0, PG1G, P_H | P_P | P_WN));
+		CHK("sub range", a, 1000, 3000, SPR(), 1, R(1000, 3000, P_H | P_P | P_WN));
 		CHKW("max_pages", a, 0, PG1G, SPR(.max_pages = 777), 777, 1,
-		     R(0, 777, P_H | P_P | P_W));
+		     R(0, 777, P_H | P_P | P_WN));
 		munmap(a, SZ_1G);
 	}
 	unwindow(w);
@@ -79,7 +79,7 @@ static void t_shared(void)
 	a = map1g(w, true);
 	if (a) {
 		touch_write((char *)a + 12345);
-		CHK("shared is FILE", a, 0, PG1G, SPR(), 1, R(0, PG1G, P_H | P_P | P_W | P_F));
+		CHK("shared is FILE", a, 0, PG1G, SPR(), 1, R(0, PG1G, P_H | P_P | P_WN | P_F));
 		munmap(a, SZ_1G);
 	}
 	unwindow(w);

@@ -10,6 +10,8 @@
  * Semantics encoded are those of fs/proc/task_mmu.c in Debian 6.12.117:
  *  - an unpopulated pte inside an existing page table reports WRITTEN
  *    (pagemap_page_category(), pte_none case), also in VMAs without uffd;
+ *    7.3 reports WRITTEN in uffd-wp VMAs only, for every kind of entry:
+ *    P_WN is WRITTEN as the running tree reports it outside uffd-wp VMAs;
  *  - a page-table hole reports WRITTEN only in a uffd-wp VMA that is not
  *    hugetlb (pagemap_scan_pte_hole());
  *  - pte markers (uffd-wp on unpopulated/zapped ptes) are swap-format ptes
@@ -99,19 +101,25 @@ static void t_anon_private(void)
 	touch_write(page(a, 8));
 	/* Now a page table exists: pte_none pages report WRITTEN (6.12). */
 	CHK("populated", a, 0, 16, SPR(), 4,
-	    R(0, 4, P_P | P_W), R(4, 8, P_W), R(8, 9, P_P | P_W), R(9, 16, P_W));
+	    R(0, 4, P_P | P_WN), R(4, 8, P_WN), R(8, 9, P_P | P_WN), R(9, 16, P_WN));
 	CHK("mask PRESENT", a, 0, 16, SPR(.mask = P_P), 2,
-	    R(0, 4, P_P | P_W), R(8, 9, P_P | P_W));
+	    R(0, 4, P_P | P_WN), R(8, 9, P_P | P_WN));
 	CHK("inverted PRESENT", a, 0, 16, SPR(.mask = P_P, .inv = P_P), 2,
-	    R(4, 8, P_W), R(9, 16, P_W));
+	    R(4, 8, P_WN), R(9, 16, P_WN));
 	CHK("anyof PRESENT|SWAPPED, return PRESENT", a, 0, 16,
 	    SPR(.anyof = P_P | P_S, .ret = P_P), 2, R(0, 4, P_P), R(8, 9, P_P));
 	CHK("mask+anyof no match", a, 0, 16, SPR(.mask = P_P, .anyof = P_S), 0);
 	CHK("return mask 0 merges all", a, 0, 16, SPR(.ret = 0), 1, R(0, 16, 0));
-	CHK("return WRITTEN merges all", a, 0, 16, SPR(.ret = P_W), 1, R(0, 16, P_W));
-	CHK("sub range", a, 2, 10, SPR(), 4, R(2, 4, P_P | P_W), R(4, 8, P_W),
-	    R(8, 9, P_P | P_W), R(9, 10, P_W));
-	CHK("inverted WRITTEN matches nothing", a, 0, 16, SPR(.mask = P_W, .inv = P_W), 0);
+	CHK("return WRITTEN merges all", a, 0, 16, SPR(.ret = P_W), 1, R(0, 16, P_WN));
+	CHK("sub range", a, 2, 10, SPR(), 4, R(2, 4, P_P | P_WN), R(4, 8, P_WN),
+	    R(8, 9, P_P | P_WN), R(9, 10, P_WN));
+	if (g_written_gated)
+		/* 7.3: no page of a VMA without uffd-wp is WRITTEN. */
+		CHK("inverted WRITTEN matches every page", a, 0, 16,
+		    SPR(.mask = P_W, .inv = P_W), 4, R(0, 4, P_P), R(4, 8, 0), R(8, 9, P_P),
+		    R(9, 16, 0));
+	else
+		CHK("inverted WRITTEN matches nothing", a, 0, 16, SPR(.mask = P_W, .inv = P_W), 0);
 	CHK("inverted 0-category (HUGE) selects all", a, 0, 16,
 	    SPR(.mask = P_H, .inv = P_H, .ret = P_H), 1, R(0, 16, 0));
 out:
@@ -129,8 +137,8 @@ static void t_shared_anon(void)
 	touch_write(page(a, 0));
 	touch_write(page(a, 1));
 	touch_read(page(a, 4));	/* shmem read fault allocates a real page */
-	CHK("populated", a, 0, 8, SPR(), 4, R(0, 2, P_P | P_W | P_F), R(2, 4, P_W),
-	    R(4, 5, P_P | P_W | P_F), R(5, 8, P_W));
+	CHK("populated", a, 0, 8, SPR(), 4, R(0, 2, P_P | P_WN | P_F), R(2, 4, P_WN),
+	    R(4, 5, P_P | P_WN | P_F), R(5, 8, P_WN));
 	CHK("mask FILE", a, 0, 8, SPR(.mask = P_F, .ret = P_F), 2, R(0, 2, P_F), R(4, 5, P_F));
 out:
 	unwindow(w);
@@ -150,8 +158,8 @@ static void t_memfd(void)
 		goto out;
 	touch_write(page(a, 0));
 	touch_read(page(a, 5));
-	CHK("shared", a, 0, 8, SPR(), 4, R(0, 1, P_P | P_W | P_F), R(1, 5, P_W),
-	    R(5, 6, P_P | P_W | P_F), R(6, 8, P_W));
+	CHK("shared", a, 0, 8, SPR(), 4, R(0, 1, P_P | P_WN | P_F), R(1, 5, P_WN),
+	    R(5, 6, P_P | P_WN | P_F), R(6, 8, P_WN));
 	/* MAP_PRIVATE of the same memfd: read maps the shmem page, write COWs. */
 	{
 		void *b = mapf(page(w, 512), NP(8), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
@@ -160,8 +168,8 @@ static void t_memfd(void)
 			touch_read(page(b, 0));
 			touch_read(page(b, 5));
 			touch_write(page(b, 5));
-			CHK("private cow", b, 0, 8, SPR(), 4, R(0, 1, P_P | P_W | P_F),
-			    R(1, 5, P_W), R(5, 6, P_P | P_W), R(6, 8, P_W));
+			CHK("private cow", b, 0, 8, SPR(), 4, R(0, 1, P_P | P_WN | P_F),
+			    R(1, 5, P_WN), R(5, 6, P_P | P_WN), R(6, 8, P_WN));
 		}
 	}
 out:
@@ -220,13 +228,13 @@ static void t_ext2_private_cow(void)
 		goto out;
 	for (int i = 0; i < 8; i++)
 		touch_read(page(a, i));
-	CHK("read: page cache", a, 0, 8, SPR(), 1, R(0, 8, P_P | P_W | P_F));
+	CHK("read: page cache", a, 0, 8, SPR(), 1, R(0, 8, P_P | P_WN | P_F));
 	touch_write(page(a, 1));
 	touch_write(page(a, 5));
-	CHK("after cow", a, 0, 8, SPR(), 5, R(0, 1, P_P | P_W | P_F), R(1, 2, P_P | P_W),
-	    R(2, 5, P_P | P_W | P_F), R(5, 6, P_P | P_W), R(6, 8, P_P | P_W | P_F));
+	CHK("after cow", a, 0, 8, SPR(), 5, R(0, 1, P_P | P_WN | P_F), R(1, 2, P_P | P_WN),
+	    R(2, 5, P_P | P_WN | P_F), R(5, 6, P_P | P_WN), R(6, 8, P_P | P_WN | P_F));
 	CHK("FILE inverted: the anon copies", a, 0, 8, SPR(.mask = P_F, .inv = P_F), 2,
-	    R(1, 2, P_P | P_W), R(5, 6, P_P | P_W));
+	    R(1, 2, P_P | P_WN), R(5, 6, P_P | P_WN));
 	/* FILE is only computed when asked for (masks_of_interest). */
 	CHK("return without FILE", a, 0, 8, SPR(.ret = P_P), 1, R(0, 8, P_P));
 out:
@@ -249,7 +257,7 @@ static void t_ext2_shared(void)
 	for (int i = 0; i < 8; i++)
 		touch_read(page(a, i));
 	touch_write(page(a, 6));
-	CHK("file pages", a, 0, 8, SPR(), 1, R(0, 8, P_P | P_W | P_F));
+	CHK("file pages", a, 0, 8, SPR(), 1, R(0, 8, P_P | P_WN | P_F));
 	CHK("mask FILE|PRESENT", a, 0, 8, SPR(.mask = P_F | P_P, .ret = P_F), 1, R(0, 8, P_F));
 	CHK("inverted FILE", a, 0, 8, SPR(.mask = P_F, .inv = P_F), 0);
 out:
@@ -268,13 +276,13 @@ static void t_pfnzero(void)
 		goto out;
 	touch_read(page(a, 0));
 	touch_read(page(a, 2));
-	CHK("zero pages", a, 0, 4, SPR(), 4, R(0, 1, P_P | P_W | P_Z), R(1, 2, P_W),
-	    R(2, 3, P_P | P_W | P_Z), R(3, 4, P_W));
+	CHK("zero pages", a, 0, 4, SPR(), 4, R(0, 1, P_P | P_WN | P_Z), R(1, 2, P_WN),
+	    R(2, 3, P_P | P_WN | P_Z), R(3, 4, P_WN));
 	CHK("anyof PFNZERO", a, 0, 4, SPR(.anyof = P_Z, .ret = P_Z), 2,
 	    R(0, 1, P_Z), R(2, 3, P_Z));
 	touch_write(page(a, 2));
 	CHK("written zero page is a real page", a, 0, 4, SPR(.mask = P_P), 2,
-	    R(0, 1, P_P | P_W | P_Z), R(2, 3, P_P | P_W));
+	    R(0, 1, P_P | P_WN | P_Z), R(2, 3, P_P | P_WN));
 out:
 	unwindow(w);
 }
@@ -302,8 +310,8 @@ static void t_pfnzero_huge(void)
 	}
 	madvise(a, SZ_2M, MADV_HUGEPAGE);
 	touch_read(a);
-	CHK("huge zero page", a, 0, 512, SPR(), 1, R(0, 512, P_H | P_P | P_W | P_Z));
-	CHK("sub range of huge zero page", a, 7, 9, SPR(), 1, R(7, 9, P_H | P_P | P_W | P_Z));
+	CHK("huge zero page", a, 0, 512, SPR(), 1, R(0, 512, P_H | P_P | P_WN | P_Z));
+	CHK("sub range of huge zero page", a, 7, 9, SPR(), 1, R(7, 9, P_H | P_P | P_WN | P_Z));
 out:
 	unwindow(w);
 }
@@ -346,16 +354,16 @@ static void t_thp_whole(void)
 
 	if (!a)
 		goto out;
-	CHK("two THPs", a, 0, 1024, SPR(), 1, R(0, 1024, P_H | P_P | P_W));
-	CHK("sub range inside one THP", a, 100, 200, SPR(), 1, R(100, 200, P_H | P_P | P_W));
-	CHK("sub range across THPs", a, 500, 520, SPR(), 1, R(500, 520, P_H | P_P | P_W));
+	CHK("two THPs", a, 0, 1024, SPR(), 1, R(0, 1024, P_H | P_P | P_WN));
+	CHK("sub range inside one THP", a, 100, 200, SPR(), 1, R(100, 200, P_H | P_P | P_WN));
+	CHK("sub range across THPs", a, 500, 520, SPR(), 1, R(500, 520, P_H | P_P | P_WN));
 	CHK("HUGE inverted", a, 0, 1024, SPR(.mask = P_H, .inv = P_H), 0);
 	CHKW("max_pages inside THP", a, 0, 1024, SPR(.max_pages = 10), 10, 1,
-	     R(0, 10, P_H | P_P | P_W));
+	     R(0, 10, P_H | P_P | P_WN));
 	CHKW("max_pages across THPs", a, 0, 1024, SPR(.max_pages = 600), 600, 1,
-	     R(0, 600, P_H | P_P | P_W));
+	     R(0, 600, P_H | P_P | P_WN));
 	/* Scans must not have split anything. */
-	CHK("still huge", a, 0, 1024, SPR(), 1, R(0, 1024, P_H | P_P | P_W));
+	CHK("still huge", a, 0, 1024, SPR(), 1, R(0, 1024, P_H | P_P | P_WN));
 out:
 	unwindow(w);
 }
@@ -446,11 +454,11 @@ static void t_hugetlb_private(void)
 	CHK("fresh", a, 0, 1536, SPR(), 1, R(0, 1536, 0));
 	touch_write(a);
 	/* Now the PMD table exists: empty entries report HUGE only. */
-	CHK("one page", a, 0, 1536, SPR(), 2, R(0, 512, P_H | P_P | P_W), R(512, 1536, P_H));
-	CHK("sub range", a, 10, 20, SPR(), 1, R(10, 20, P_H | P_P | P_W));
+	CHK("one page", a, 0, 1536, SPR(), 2, R(0, 512, P_H | P_P | P_WN), R(512, 1536, P_H));
+	CHK("sub range", a, 10, 20, SPR(), 1, R(10, 20, P_H | P_P | P_WN));
 	CHKW("max_pages", a, 0, 1536, SPR(.max_pages = 700), 700, 2,
-	     R(0, 512, P_H | P_P | P_W), R(512, 700, P_H));
-	CHK("mask PRESENT", a, 0, 1536, SPR(.mask = P_P), 1, R(0, 512, P_H | P_P | P_W));
+	     R(0, 512, P_H | P_P | P_WN), R(512, 700, P_H));
+	CHK("mask PRESENT", a, 0, 1536, SPR(.mask = P_P), 1, R(0, 512, P_H | P_P | P_WN));
 out:
 	unwindow(w);
 }
@@ -467,7 +475,7 @@ static void t_hugetlb_shared(void)
 		goto out;
 	touch_write(page(a, 512));
 	CHK("shared hugetlb is FILE", a, 0, 1024, SPR(), 2, R(0, 512, P_H),
-	    R(512, 1024, P_H | P_P | P_W | P_F));
+	    R(512, 1024, P_H | P_P | P_WN | P_F));
 out:
 	unwindow(w);
 }
@@ -491,7 +499,7 @@ static void t_hugetlb_fs(void)
 	a = mapf(w, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (a && ftruncate(fd, SZ_2M) == 0) {
 		touch_write(a);
-		CHK("hugetlbfs file page", a, 0, 512, SPR(), 1, R(0, 512, P_H | P_P | P_W | P_F));
+		CHK("hugetlbfs file page", a, 0, 512, SPR(), 1, R(0, 512, P_H | P_P | P_WN | P_F));
 	} else if (a) {
 		FAILF("ftruncate: %s\n", strerror(errno));
 	}
@@ -564,9 +572,9 @@ static void t_swapped(void)
 	memset(a, 3, NP(8));
 	if (!pageout(page(a, 2), 4))
 		goto out;
-	CHK("swapped", a, 0, 8, SPR(), 3, R(0, 2, P_P | P_W), R(2, 6, P_S | P_W),
-	    R(6, 8, P_P | P_W));
-	CHK("mask SWAPPED, FILE asked", a, 0, 8, SPR(.mask = P_S), 1, R(2, 6, P_S | P_W));
+	CHK("swapped", a, 0, 8, SPR(), 3, R(0, 2, P_P | P_WN), R(2, 6, P_S | P_WN),
+	    R(6, 8, P_P | P_WN));
+	CHK("mask SWAPPED, FILE asked", a, 0, 8, SPR(.mask = P_S), 1, R(2, 6, P_S | P_WN));
 	if (touch_read(page(a, 3)) != 3)
 		FAILF("swapped page lost its content\n");
 	CHK("one swapped in", a, 0, 8, SPR(.anyof = P_S, .ret = P_S | P_P), 2,
@@ -774,21 +782,21 @@ static void t_softdirty(void)
 	if (!sd) {
 		/* HOST-VARIANT: kernel without CONFIG_MEM_SOFT_DIRTY. */
 		ksft_print_msg("HOST-VARIANT: no soft-dirty support, expecting no SOFT_DIRTY\n");
-		CHK("fresh: not soft-dirty", a, 0, 8, SPR(.ret = rm), 1, R(0, 8, P_P | P_W));
+		CHK("fresh: not soft-dirty", a, 0, 8, SPR(.ret = rm), 1, R(0, 8, P_P | P_WN));
 		CHK("anyof SOFT_DIRTY finds nothing", a, 0, 8, SPR(.anyof = P_D), 0);
 		goto out;
 	}
-	CHK("fresh VMA is soft-dirty", a, 0, 8, SPR(.ret = rm), 1, R(0, 8, P_D | P_P | P_W));
+	CHK("fresh VMA is soft-dirty", a, 0, 8, SPR(.ret = rm), 1, R(0, 8, P_D | P_P | P_WN));
 	if (clear_refs_softdirty()) {
 		FAILF("clear_refs: %s\n", strerror(errno));
 		goto out;
 	}
-	CHK("after clear_refs", a, 0, 8, SPR(.ret = rm), 1, R(0, 8, P_P | P_W));
+	CHK("after clear_refs", a, 0, 8, SPR(.ret = rm), 1, R(0, 8, P_P | P_WN));
 	touch_write(page(a, 1));
 	touch_write(page(a, 5));
-	CHK("two dirtied", a, 0, 8, SPR(.ret = rm), 5, R(0, 1, P_P | P_W),
-	    R(1, 2, P_D | P_P | P_W), R(2, 5, P_P | P_W), R(5, 6, P_D | P_P | P_W),
-	    R(6, 8, P_P | P_W));
+	CHK("two dirtied", a, 0, 8, SPR(.ret = rm), 5, R(0, 1, P_P | P_WN),
+	    R(1, 2, P_D | P_P | P_WN), R(2, 5, P_P | P_WN), R(5, 6, P_D | P_P | P_WN),
+	    R(6, 8, P_P | P_WN));
 	CHK("mask SOFT_DIRTY", a, 0, 8, SPR(.mask = P_D, .ret = P_D), 2, R(1, 2, P_D),
 	    R(5, 6, P_D));
 	CHK("inverted SOFT_DIRTY", a, 0, 8, SPR(.mask = P_D, .inv = P_D, .ret = P_D), 3,
@@ -797,8 +805,8 @@ static void t_softdirty(void)
 	b = anon(page(w, 512), 4);
 	if (b) {
 		touch_write(page(b, 0));
-		CHK("new VMA", b, 0, 4, SPR(.ret = rm), 2, R(0, 1, P_D | P_P | P_W),
-		    R(1, 4, P_D | P_W));
+		CHK("new VMA", b, 0, 4, SPR(.ret = rm), 2, R(0, 1, P_D | P_P | P_WN),
+		    R(1, 4, P_D | P_WN));
 	}
 out:
 	unwindow(w);
@@ -814,12 +822,12 @@ static void t_prot_none(void)
 		goto out;
 	memset(a, 1, NP(4));
 	mprotect(a, NP(8), PROT_NONE);
-	CHK("PROT_NONE present pages", a, 0, 8, SPR(), 2, R(0, 4, P_P | P_W), R(4, 8, P_W));
+	CHK("PROT_NONE present pages", a, 0, 8, SPR(), 2, R(0, 4, P_P | P_WN), R(4, 8, P_WN));
 	b = mapf(page(w, 1024), NP(4), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b)
 		CHK("untouched PROT_NONE VMA", b, 0, 4, SPR(), 1, R(0, 4, 0));
 	mprotect(a, NP(8), PROT_READ);
-	CHK("PROT_READ", a, 0, 8, SPR(.mask = P_P), 1, R(0, 4, P_P | P_W));
+	CHK("PROT_READ", a, 0, 8, SPR(.mask = P_P), 1, R(0, 4, P_P | P_WN));
 out:
 	unwindow(w);
 }
@@ -903,17 +911,17 @@ static void t_multi_vma_gaps(void)
 	touch_write(page(b, 9));
 	touch_read(page(b, 13));
 	touch_write(page(b, 23));
-	CHK("whole", b, 0, 24, SPR(), 7, R(0, 4, P_P | P_W), R(8, 10, P_P | P_W | P_F),
-	    R(10, 13, P_W), R(13, 14, P_P | P_W | P_Z), R(14, 16, P_W), R(20, 23, P_W),
-	    R(23, 24, P_P | P_W));
-	CHK("start in gap", b, 5, 11, SPR(), 2, R(8, 10, P_P | P_W | P_F), R(10, 11, P_W));
+	CHK("whole", b, 0, 24, SPR(), 7, R(0, 4, P_P | P_WN), R(8, 10, P_P | P_WN | P_F),
+	    R(10, 13, P_WN), R(13, 14, P_P | P_WN | P_Z), R(14, 16, P_WN), R(20, 23, P_WN),
+	    R(23, 24, P_P | P_WN));
+	CHK("start in gap", b, 5, 11, SPR(), 2, R(8, 10, P_P | P_WN | P_F), R(10, 11, P_WN));
 	CHK("gap only", b, 4, 8, SPR(), 0);
-	CHK("end in gap", b, 14, 18, SPR(), 1, R(14, 16, P_W));
+	CHK("end in gap", b, 14, 18, SPR(), 1, R(14, 16, P_WN));
 	CHK("PRESENT only", b, 0, 24, SPR(.mask = P_P, .ret = P_P), 4, R(0, 4, P_P),
 	    R(8, 10, P_P), R(13, 14, P_P), R(23, 24, P_P));
 	CHK("beyond all VMAs", b, 24, 4096, SPR(), 0);
 	/* Adjacent VMAs with equal categories merge into one region. */
-	CHK("merge across VMA boundary", b, 8, 16, SPR(.ret = P_W), 1, R(8, 16, P_W));
+	CHK("merge across VMA boundary", b, 8, 16, SPR(.ret = P_W), 1, R(8, 16, P_WN));
 	CHK("no merge across gap", b, 0, 24, SPR(.ret = 0), 3, R(0, 4, 0), R(8, 16, 0),
 	    R(20, 24, 0));
 out:
@@ -930,16 +938,16 @@ static void t_max_pages(void)
 		goto out;
 	memset(a, 1, NP(6));
 	CHKW("max_pages 5 in one region", a, 0, 16, SPR(.max_pages = 5), 5, 1,
-	     R(0, 5, P_P | P_W));
+	     R(0, 5, P_P | P_WN));
 	CHKW("max_pages 8 across regions", a, 0, 16, SPR(.max_pages = 8), 8, 2,
-	     R(0, 6, P_P | P_W), R(6, 8, P_W));
+	     R(0, 6, P_P | P_WN), R(6, 8, P_WN));
 	/* Reaching max_pages exactly is not a stop: walk_end stays the end. */
 	CHK("max_pages exactly the match", a, 0, 16, SPR(.mask = P_P, .max_pages = 6), 1,
-	    R(0, 6, P_P | P_W));
-	CHK("max_pages larger", a, 0, 16, SPR(.mask = P_P, .max_pages = 7), 1, R(0, 6, P_P | P_W));
-	CHK("max_pages 0 = unlimited", a, 0, 16, SPR(.max_pages = 0), 2, R(0, 6, P_P | P_W),
-	    R(6, 16, P_W));
-	CHKW("max_pages 1", a, 3, 16, SPR(.max_pages = 1), 4, 1, R(3, 4, P_P | P_W));
+	    R(0, 6, P_P | P_WN));
+	CHK("max_pages larger", a, 0, 16, SPR(.mask = P_P, .max_pages = 7), 1, R(0, 6, P_P | P_WN));
+	CHK("max_pages 0 = unlimited", a, 0, 16, SPR(.max_pages = 0), 2, R(0, 6, P_P | P_WN),
+	    R(6, 16, P_WN));
+	CHKW("max_pages 1", a, 3, 16, SPR(.max_pages = 1), 4, 1, R(3, 4, P_P | P_WN));
 	{
 		void *b = anon(page(w, 1024), 16);
 
@@ -949,7 +957,7 @@ static void t_max_pages(void)
 	}
 	/* max_pages with vec_len 1: whichever limit hits first. */
 	CHKW("vec_len 1 beats max_pages", a, 0, 16, SPR(.max_pages = 10, .vec_len = 1), 6, 1,
-	     R(0, 6, P_P | P_W));
+	     R(0, 6, P_P | P_WN));
 out:
 	unwindow(w);
 }
@@ -1047,7 +1055,7 @@ static void t_bounce_buffer(void)
 	for (i = 0; i < n; i++)
 		if (g_vec[i].start != (uintptr_t)page(a, i) ||
 		    g_vec[i].end != (uintptr_t)page(a, i + 1) ||
-		    g_vec[i].categories != (i % 2 ? P_W : (P_P | P_W))) {
+		    g_vec[i].categories != (i % 2 ? P_WN : (P_P | P_WN))) {
 			FAILF("region %ld wrong\n", i);
 			break;
 		}
@@ -1068,7 +1076,7 @@ static void t_bounce_buffer(void)
 	r = pm_scan(pm_fd(), (uintptr_t)a, (uintptr_t)page(a, 1400), g_vec, 600,
 		    0, 0, 0, 0, 0, RM);
 	if (r.ret != 600 || r.walk_end != (uintptr_t)page(a, 600) ||
-	    g_vec[599].start != (uintptr_t)page(a, 599) || g_vec[599].categories != P_W ||
+	    g_vec[599].start != (uintptr_t)page(a, 599) || g_vec[599].categories != P_WN ||
 	    !vec_is_poison(g_vec + 600, VEC_CAP - 600))
 		FAILF("vec_len 600: ret %ld walk_end page %ld\n", r.ret,
 		      (long)((r.walk_end - (uintptr_t)a) / PS));
@@ -1148,7 +1156,7 @@ static void t_check_wpasync(void)
 	chk_full("uffd then non-uffd", a, 0, 16,
 		 SPR(.flags = PM_SCAN_CHECK_WPASYNC | PM_SCAN_WP_MATCHING, .mask = P_W),
 		 -EPERM, WE_END, 1, R(0, 8, P_A | P_P | P_W));
-	CHK("first VMA protected", a, 0, 16, SPR(), 2, R(0, 8, P_A | P_P), R(8, 16, P_P | P_W));
+	CHK("first VMA protected", a, 0, 16, SPR(), 2, R(0, 8, P_A | P_P), R(8, 16, P_P | P_WN));
 	/* Without WP_MATCHING no state changes, same failure. */
 	chk_full("read-only CHECK", a, 0, 16, SPR(.flags = PM_SCAN_CHECK_WPASYNC),
 		 -EPERM, WE_END, 1, R(0, 8, P_A | P_P));
@@ -1166,7 +1174,7 @@ static void t_check_wpasync(void)
 		CHK("WP_MATCHING skips non-uffd", a, 0, 16,
 		    SPR(.flags = PM_SCAN_WP_MATCHING, .mask = P_W), 1, R(0, 1, P_A | P_P | P_W));
 		CHK("non-uffd untouched", a, 0, 16, SPR(), 2, R(0, 8, P_A | P_P),
-		    R(8, 16, P_P | P_W));
+		    R(8, 16, P_P | P_WN));
 	}
 out:
 	unwindow(w);
@@ -1263,7 +1271,7 @@ static int child_checks(void *a, int rfd, int wfd)
 	r = pm_scan(fd, (uintptr_t)a, (uintptr_t)page(a, 8), g_vec, VEC_CAP,
 		    0, 0, 0, 0, 0, RM);
 	if (r.ret != 1 || g_vec[0].start != (uintptr_t)a ||
-	    g_vec[0].end != (uintptr_t)page(a, 8) || g_vec[0].categories != (P_P | P_W))
+	    g_vec[0].end != (uintptr_t)page(a, 8) || g_vec[0].categories != (P_P | P_WN))
 		bad |= 1;
 	r = pm_scan(fd, (uintptr_t)a, (uintptr_t)page(a, 8), g_vec, VEC_CAP,
 		    PM_SCAN_CHECK_WPASYNC, 0, 0, 0, 0, RM);
@@ -1306,7 +1314,7 @@ static void t_fork(void)
 		struct pm_res r = pm_scan(cfd, (uintptr_t)a, (uintptr_t)page(a, 8), g_vec,
 					  VEC_CAP, 0, 0, 0, 0, 0, RM);
 
-		if (r.ret != 1 || g_vec[0].categories != (P_P | P_W) ||
+		if (r.ret != 1 || g_vec[0].categories != (P_P | P_WN) ||
 		    g_vec[0].end != (uintptr_t)page(a, 8))
 			FAILF("remote scan of the child: ret %ld\n", r.ret);
 		r = pm_scan(cfd, (uintptr_t)a, (uintptr_t)page(a, 8), NULL, 0,

@@ -236,6 +236,26 @@ bool kernel_is_612(void)
 	       !strcmp(kernel_release(), "6.12");
 }
 
+/*
+ * Since 7.3, fs/proc/task_mmu.c reports PAGE_IS_WRITTEN only in VMAs
+ * registered for uffd-wp: present, swapped and unpopulated ptes, THPs and
+ * hugetlb pages of any other VMA carry no WRITTEN bit. 6.12 and the kernels
+ * before 7.3 report it everywhere. PMSCAN_EXPECT=6.12 or =7.3 forces one.
+ */
+bool kernel_written_gated(void)
+{
+	const char *o = getenv("PMSCAN_EXPECT");
+	int major = 0, minor = 0;
+
+	if (o && !strcmp(o, "7.3"))
+		return true;
+	if (o)
+		return false;
+	if (sscanf(kernel_release(), "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 7 || (major == 7 && minor >= 3);
+}
+
 bool vma_has_flag(void *addr, const char *flag)
 {
 	FILE *f = fopen("/proc/self/smaps", "re");

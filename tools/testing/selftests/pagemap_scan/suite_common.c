@@ -10,6 +10,7 @@ struct page_region *g_vec;
 bool t_ok;
 bool g_is_rust;
 bool g_is_612;
+bool g_written_gated;
 static const char *t_name;
 static bool t_skipped;
 static long long calls_before = -1;
@@ -188,8 +189,10 @@ void suite_init(int argc, char **argv, const char *prog)
 	}
 	ksft_print_header();
 	g_is_612 = kernel_is_612();
-	ksft_print_msg("%s on kernel %s, expectations: %s\n", prog, kernel_release(),
-		       g_is_612 ? "6.12" : "host variant where marked");
+	g_written_gated = kernel_written_gated();
+	ksft_print_msg("%s on kernel %s, expectations: %s, WRITTEN %s\n", prog,
+		       kernel_release(), g_is_612 ? "6.12" : "host variant where marked",
+		       g_written_gated ? "in uffd-wp VMAs only (7.3)" : "in every VMA");
 	if (impl_req) {
 		int r;
 

@@ -40,6 +40,14 @@ extern struct page_region *g_vec;
 extern bool t_ok;
 extern bool g_is_rust;		/* the implementation under test is Rust */
 extern bool g_is_612;
+extern bool g_written_gated;	/* the tree reports WRITTEN in uffd-wp VMAs only */
+
+/*
+ * PAGE_IS_WRITTEN as the tree reports it for a page of a VMA that is not
+ * registered for uffd-wp: 6.12 does (such a page is never write-protected),
+ * 7.3 does not (the category is about uffd-wp only).
+ */
+#define P_WN (g_written_gated ? 0 : P_W)
 
 #define FAILF(...) do { ksft_print_msg(__VA_ARGS__); t_ok = false; } while (0)
 
