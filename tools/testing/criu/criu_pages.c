@@ -26,9 +26,8 @@
  * The restored process gets SIGUSR2. Every page's content is a function of
  * (segment, page, generation): generation 0 is a page never written
  * (zero, or the file's content), 1 the first write, 2 the phase-2 write.
- * Where the kernel has guard regions, DIR/guards1 and DIR/guards2 list
- * the guard regions ("0xLO-0xHI", as CRIU records them) at the pre-dump
- * and at the dump.
+ * Where the kernel has guard regions, phase 2 writes DIR/guards first:
+ * the guard regions at the dump, "0xLO-0xHI" a line, as CRIU records them.
  *
  * --decode prints the entries of a CRIU image (pagemap-*.img) one per line,
  * their protobuf fields as NUMBER=VALUE, so that the suite can compare and
@@ -516,16 +515,16 @@ static void mark(const char *name, const char *fmt, ...)
  *         and one on its last page
  *   H3    a THP, written, right after that guard
  *   H4-5  a guard of 24 pages across the page-table boundary
- *   H6-9  every odd page a guard, every even one written: 1024 regions;
- *         phase 2 removes the guards of H8-9
- * CRIU collects the guards with PAGEMAP_SCAN, 1000 regions per call,
- * continuing from walk_end until walk_end is the end of the address space.
- * At the pre-dump there are 1091 regions: two calls, the first stopped by
- * the full vector. At the dump 571: one call, in two passes of the
+ *   H6-13 every odd page a guard, every even one written: 2048 regions;
+ *         phase 2 removes the guards of H12-13
+ * CRIU collects the guards at the dump (not at the pre-dump) with
+ * PAGEMAP_SCAN, 1000 regions per call, continuing from walk_end until
+ * walk_end is the end of the address space. Here 1595 regions: the first
+ * call stops at the full vector; the second gets 595 in two passes of the
  * kernel's 512-entry bounce buffer, after which C leaves walk_end at the
  * end of the first pass (Documentation/rust-pagemap-scan.rst), so CRIU
- * asks again from there and records the last 59 regions twice; Rust
- * returns the end.
+ * asks a third time from there and records the last 83 regions twice;
+ * Rust returns the end.
  * The kernels without guard regions (6.12: EINVAL) skip the segment.
  */
 static int guard_state(unsigned long i, int ph)
@@ -560,7 +559,7 @@ static int guard_state(unsigned long i, int ph)
 	}
 	if (i % 2 == 0)
 		return 1;
-	return ph == 2 && i >= 8 * HPAGE_PAGES ? 0 : GUARD;
+	return ph == 2 && i >= 12 * HPAGE_PAGES ? 0 : GUARD;
 }
 
 static int guard_expect(struct seg *s, unsigned long i)
@@ -677,7 +676,7 @@ static struct seg segs[] = {
 	{ "sparse", 16384, &sparse_ops },
 	{ "fprivate", 512, &fprivate_ops, 1 },
 	{ "fshared", 256, &fshared_ops, 1 },
-	{ "guard", 10 * HPAGE_PAGES, &guard_ops },
+	{ "guard", 14 * HPAGE_PAGES, &guard_ops },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -717,11 +716,11 @@ static unsigned long guard_regions(int ph, uint64_t *r, unsigned long max)
 #define MAX_GUARDS	4096
 static uint64_t want_guards[2 * MAX_GUARDS];
 
-/* DIR/guardsPH: the guard regions of phase @ph, "0xLO-0xHI" a line. */
-static void mark_guards(int ph)
+/* DIR/guards: the guard regions after phase 2, "0xLO-0xHI" a line. */
+static void mark_guards(void)
 {
-	unsigned long i, n = guard_regions(ph, want_guards, MAX_GUARDS);
-	char name[16], *text = malloc(n * 40 + 1);
+	unsigned long i, n = guard_regions(2, want_guards, MAX_GUARDS);
+	char *text = malloc(n * 40 + 1);
 	size_t len = 0;
 
 	if (!text) {
@@ -732,8 +731,7 @@ static void mark_guards(int ph)
 	for (i = 0; i < n; i++)
 		len += sprintf(text + len, "%#llx-%#llx\n", (unsigned long long)want_guards[2 * i],
 			       (unsigned long long)want_guards[2 * i + 1]);
-	snprintf(name, sizeof(name), "guards%d", ph);
-	mark(name, "%s", text);
+	mark("guards", "%s", text);
 	free(text);
 }
 
@@ -1080,8 +1078,6 @@ int main(int argc, char **argv)
 			      segs[k].base, segs[k].base + segs[k].npages * PAGE);
 	}
 	mark("segments", "%s", segments);
-	if (guards_on())
-		mark_guards(1);
 	phase = 1;
 	mark("ready", "ready %d\n", (int)getpid());
 
@@ -1103,7 +1099,7 @@ int main(int argc, char **argv)
 				write_expected(&segs[k], 2, 2);
 			}
 			if (guards_on())
-				mark_guards(2);
+				mark_guards();
 			phase = 2;
 			say("# phase 2 writes done\n");
 			mark("phase2", "phase2 %d\n", (int)getpid());

@@ -18,8 +18,8 @@
 #
 # On a kernel with guard regions (MADV_GUARD_INSTALL: 7.3, not 6.12)
 # criu_pages has a guard segment and lists its guard regions; CRIU collects
-# them with PAGEMAP_SCAN (PAGE_IS_GUARD) at every pre-dump and dump, even
-# with CRIU_FAULT=135, and restores them from the mm image. Each round trip
+# them with PAGEMAP_SCAN (PAGE_IS_GUARD) at the dump, even with
+# CRIU_FAULT=135, and restores them from the mm image. Each round trip
 # then also checks the dump's mm image against the list, and the pread()
 # run allows exactly those ioctls.
 
@@ -120,7 +120,7 @@ criu_roundtrip() {
 	criu_wait "$hd/ready" "$CRIU_TIMEOUT" $pid
 	ok=$?
 	guards=0 what=""
-	[ -f "$hd/guards1" ] && guards=1 what=", guard regions"
+	grep -qs '^guard ' "$hd/segments" && guards=1 what=", guard regions"
 	cstep $ok "$rt: criu_pages set up (THP, huge zero page, 4K, holes, swap, file mappings$what)"
 	if [ $ok != 0 ]; then
 		cat "$hd/program.log"
@@ -132,6 +132,7 @@ criu_roundtrip() {
 	before=$(rust_calls)
 	criu_cmd "$hd/pre/pre-dump.log" pre-dump -t $pid -D "$d/pre" -o pre-dump.log --track-mem
 	cstep $? "$rt: criu pre-dump --track-mem"
+	pre_calls=$(($(rust_calls) - before))
 
 	kill -USR1 $pid
 	criu_wait "$hd/phase2" "$CRIU_TIMEOUT" $pid
@@ -150,7 +151,7 @@ criu_roundtrip() {
 	wait $pid
 	if [ $guards = 1 ]; then
 		criu_guards "$rt"
-		cstep $? "$rt: the dump's mm image has the $(wc -l < "$hd/guards2") guard regions$dups"
+		cstep $? "$rt: the dump's mm image has the $(wc -l < "$hd/guards") guard regions$dups"
 	fi
 
 	criu_cmd "$hd/dump/restore.log" restore -D "$d/dump" -o restore.log -d
@@ -165,14 +166,14 @@ criu_roundtrip() {
 	ok=$?
 	grep -E '^# (checked|all)|word|hole' "$hd/program.log"
 	cstep $ok "$rt: restored process verified every page: $(cat "$hd/result" 2>/dev/null)"
-	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls served by Rust"
+	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls served by Rust ($pre_calls in the pre-dump)"
 }
 
 criu_img() { ls "$CRIU_ROOT/work/$1/$2"/pagemap-*.img 2>/dev/null; }
 
 # criu_guards RUN: the guard regions the dump of RUN recorded in its mm
 # image (VMA entries, field 14, of status VMA_AREA_GUARD, 7=0x10000) are
-# the program's list at the dump (guards2). Sets dups: a note when an
+# the program's list at the dump (DIR/guards). Sets dups: a note when an
 # entry is there twice (C's walk_end, see criu_pages.c), which only the
 # Rust runs must not have.
 criu_guards() {
@@ -187,7 +188,7 @@ criu_guards() {
 	echo "# criu: $1: $(wc -l < /tmp/criu-guards.txt) guard entries in the mm image, $ndup twice"
 	[ "$ndup" = 0 ] || dups=" ($ndup entries twice)"
 	sort -u /tmp/criu-guards.txt > /tmp/criu-guards-u.txt
-	sort "$CRIU_ROOT/work/$1/guards2" > /tmp/criu-guards-want.txt
+	sort "$CRIU_ROOT/work/$1/guards" > /tmp/criu-guards-want.txt
 	if ! cmp -s /tmp/criu-guards-u.txt /tmp/criu-guards-want.txt; then
 		echo "# criu: $1: guard regions recorded (<) and expected (>):"
 		diff /tmp/criu-guards-u.txt /tmp/criu-guards-want.txt | head -20
@@ -197,16 +198,12 @@ criu_guards() {
 }
 
 # criu_guard_calls RUN: the PAGEMAP_SCAN calls with which CRIU collects
-# the guard regions at the pre-dump and the dump of RUN, on Rust: 1000
-# regions per call (walk_end is the end when a call got them all).
+# the guard regions at the dump of RUN (the pre-dump does not), on Rust:
+# 1000 regions per call (walk_end is the end when a call got them all).
 criu_guard_calls() {
-	n=0
-	for g in guards1 guards2; do
-		r=$(wc -l < "$CRIU_ROOT/work/$1/$g")
-		[ "$r" -gt 0 ] || r=1
-		n=$((n + (r + 999) / 1000))
-	done
-	echo $n
+	r=$(wc -l < "$CRIU_ROOT/work/$1/guards")
+	[ "$r" -gt 0 ] || r=1
+	echo $(((r + 999) / 1000))
 }
 
 # criu_decode RUN STAGE [--only|--skip LO-HI]: the entries of a pagemap
