@@ -9,29 +9,38 @@
  * PAGEMAP_SCAN walk has to classify (the segments below: THP, huge zero
  * page, 4K pages with zero-page reads, untouched pages and unmapped holes,
  * swapped pages, a sparse range of page-table holes, private and shared
- * file mappings), checks that the kernel really made them (THP, swap), then
- * writes DIR/ready ("ready PID") and waits for signals:
+ * file mappings, guard regions where the kernel has MADV_GUARD_INSTALL),
+ * checks that the kernel really made them (THP, swap), then writes
+ * DIR/ready ("ready PID") and waits for signals:
  *
  *   SIGUSR1  phase 2: the writes made between `criu pre-dump` and
  *            `criu dump --track-mem`, which the incremental dump must
  *            carry (soft-dirty pages); then writes DIR/phase2
  *   SIGUSR2  checks every page of every segment against the content it
- *            must have after phase 2 (recomputed, not stored), writes
- *            DIR/result ("ok N pages" or "FAIL N of M pages") and exits
+ *            must have after phase 2 (recomputed, not stored): a guard
+ *            page must fault and be a guard in /proc/self/pagemap, any
+ *            other page must not; then that PAGEMAP_SCAN reports exactly
+ *            the guard regions; writes DIR/result ("ok N pages[, G guard
+ *            regions]" or "FAIL N of M pages") and exits
  *
  * The restored process gets SIGUSR2. Every page's content is a function of
  * (segment, page, generation): generation 0 is a page never written
  * (zero, or the file's content), 1 the first write, 2 the phase-2 write.
+ * Where the kernel has guard regions, phase 2 writes DIR/guards first:
+ * the guard regions at the dump, "0xLO-0xHI" a line, as CRIU records them.
  *
  * --decode prints the entries of a CRIU image (pagemap-*.img) one per line,
  * their protobuf fields as NUMBER=VALUE, so that the suite can compare and
  * show pagemap images without crit (which needs Python); --only and --skip
  * keep or drop the entries whose field 1 (a pagemap entry's vaddr) is in
- * [LO, HI). Setup writes DIR/segments: "NAME LO-HI" per segment.
+ * [LO, HI); --sub N prints instead the messages in field N of each entry
+ * (the VMAs of an mm image: --sub 14). Setup writes DIR/segments:
+ * "NAME LO-HI" per segment.
  *
- * The segments are a table: a new kind of memory (for example guard
- * regions, MADV_GUARD_INSTALL, on kernels that have them) is one more entry
- * with its setup, phase-2 and verify functions.
+ * The segments are a table: a new kind of memory is one more entry with
+ * its setup, expectation and (if it changes more than page contents in
+ * phase 2) phase-2 functions. A segment whose setup finds the kernel
+ * without that kind of memory is skipped (guard regions before 6.13).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,7 +50,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <setjmp.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,6 +63,25 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
+/* PAGEMAP_SCAN (linux/fs.h of 6.7+; the host's headers may predate it). */
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+
+struct page_region {
+	uint64_t start, end, categories;
+};
+
+#define PAGEMAP_SCAN	_IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_GUARD	0x100			/* bit 8 */
+/* /proc/PID/pagemap: the page is a guard (bit 58, with PAGE_IS_GUARD). */
+#define PM_GUARD	0x0400000000000000ULL
 
 #define PAGE		4096UL
 #define WORDS		(PAGE / sizeof(uint64_t))
@@ -61,15 +91,26 @@
 #define BASE		0x500000000000UL
 #define SEG_STRIDE	(512 * HPAGE)
 
+/* What expect() returns for a page that is not data. */
+#define HOLE		(-1)	/* unmapped */
+#define GUARD		(-2)	/* a guard page: access faults */
+/* What setup() returns when the kernel lacks that kind of memory. */
+#define SKIPPED		1
+
 struct seg;
 
 struct seg_ops {
-	/* Map and fill; 0 or -1 (with a message) when the kernel did not. */
+	/* Map and fill; 0, SKIPPED or -1 (with a message) when the kernel did not. */
 	int (*setup)(struct seg *s);
-	/* The writes between pre-dump and dump. */
+	/*
+	 * Phase 2 writes generation 2 to the pages whose expect() is 2; this
+	 * (optional) makes the other changes first.
+	 */
 	void (*phase2)(struct seg *s);
-	/* The generation page @i must have after phase 2, -1: unmapped. */
+	/* The generation page @i must have after phase 2, or HOLE, or GUARD. */
 	int (*expect)(struct seg *s, unsigned long i);
+	/* (Guard segments) 1 if page @i is a guard in phase @ph (1 or 2). */
+	int (*guard)(unsigned long i, int ph);
 };
 
 struct seg {
@@ -152,6 +193,16 @@ static void read_page(struct seg *s, unsigned long i)
 	const char *p = s->base + i * PAGE;
 
 	asm volatile("" : : "r" (*(const volatile char *)p) : "memory");
+}
+
+/* Write generation @gen to every page whose expect() is @want. */
+static void write_expected(struct seg *s, int want, int gen)
+{
+	unsigned long i;
+
+	for (i = 0; i < s->npages; i++)
+		if (s->ops->expect(s, i) == want)
+			write_page(s, i, gen);
 }
 
 static int map_anon(struct seg *s, int advice)
@@ -248,15 +299,6 @@ static int thp_expect(struct seg *s, unsigned long i)
 	return 1;
 }
 
-static void thp_phase2(struct seg *s)
-{
-	unsigned long i;
-
-	for (i = 0; i < s->npages; i++)
-		if (thp_expect(s, i) == 2)
-			write_page(s, i, 2);
-}
-
 /* hugezero: read faults map the huge zero page; phase 2 writes one page. */
 static int hugezero_setup(struct seg *s)
 {
@@ -274,11 +316,6 @@ static int hugezero_expect(struct seg *s, unsigned long i)
 	return i == HPAGE_PAGES + 5 ? 2 : 0;
 }
 
-static void hugezero_phase2(struct seg *s)
-{
-	write_page(s, HPAGE_PAGES + 5, 2);
-}
-
 /*
  * small: 4K pages (no THP), by page number modulo 8: 0-3 and 6 written,
  * 4 and 7 read (zero page), 5 untouched; two holes unmapped. Phase 2
@@ -293,7 +330,7 @@ static int small_hole(unsigned long i)
 static int small_expect(struct seg *s, unsigned long i)
 {
 	if (small_hole(i))
-		return -1;
+		return HOLE;
 	if (i % 16 == 2 || i % 64 == 4 || i % 64 == 5)
 		return 2;
 	switch (i % 8) {
@@ -324,15 +361,6 @@ static int small_setup(struct seg *s)
 	return 0;
 }
 
-static void small_phase2(struct seg *s)
-{
-	unsigned long i;
-
-	for (i = 0; i < s->npages; i++)
-		if (small_expect(s, i) == 2)
-			write_page(s, i, 2);
-}
-
 /* swap: written, then paged out; phase 2 writes every 8th page back. */
 static int swap_setup(struct seg *s)
 {
@@ -361,14 +389,6 @@ static int swap_expect(struct seg *s, unsigned long i)
 	return i % 8 == 1 ? 2 : 1;
 }
 
-static void swap_phase2(struct seg *s)
-{
-	unsigned long i;
-
-	for (i = 1; i < s->npages; i += 8)
-		write_page(s, i, 2);
-}
-
 /* sparse: one page in 97 written, in a range mostly without page tables. */
 static int sparse_expect(struct seg *s, unsigned long i)
 {
@@ -379,21 +399,10 @@ static int sparse_expect(struct seg *s, unsigned long i)
 
 static int sparse_setup(struct seg *s)
 {
-	unsigned long i;
-
 	if (map_anon(s, MADV_NOHUGEPAGE))
 		return -1;
-	for (i = 0; i < s->npages; i += 97)
-		write_page(s, i, 1);
+	write_expected(s, 1, 1);
 	return 0;
-}
-
-static void sparse_phase2(struct seg *s)
-{
-	unsigned long i;
-
-	for (i = 50; i < s->npages; i += 97)
-		write_page(s, i, 2);
 }
 
 /*
@@ -457,14 +466,6 @@ static int fprivate_setup(struct seg *s)
 	return 0;
 }
 
-static void fprivate_phase2(struct seg *s)
-{
-	unsigned long i;
-
-	for (i = 3; i < s->npages; i += 8)
-		write_page(s, i, 2);
-}
-
 static int fshared_expect(struct seg *s, unsigned long i)
 {
 	if (i % 4 == 1)
@@ -474,78 +475,10 @@ static int fshared_expect(struct seg *s, unsigned long i)
 
 static int fshared_setup(struct seg *s)
 {
-	unsigned long i;
-
 	if (file_map(s, MAP_SHARED))
 		return -1;
-	for (i = 0; i < s->npages; i += 2)
-		write_page(s, i, 1);
+	write_expected(s, 1, 1);
 	return 0;
-}
-
-static void fshared_phase2(struct seg *s)
-{
-	unsigned long i;
-
-	for (i = 1; i < s->npages; i += 4)
-		write_page(s, i, 2);
-}
-
-static const struct seg_ops thp_ops = { thp_setup, thp_phase2, thp_expect };
-static const struct seg_ops hugezero_ops = { hugezero_setup, hugezero_phase2, hugezero_expect };
-static const struct seg_ops small_ops = { small_setup, small_phase2, small_expect };
-static const struct seg_ops swap_ops = { swap_setup, swap_phase2, swap_expect };
-static const struct seg_ops sparse_ops = { sparse_setup, sparse_phase2, sparse_expect };
-static const struct seg_ops fprivate_ops = { fprivate_setup, fprivate_phase2, fprivate_expect };
-static const struct seg_ops fshared_ops = { fshared_setup, fshared_phase2, fshared_expect };
-
-static struct seg segs[] = {
-	{ "thp", 8 * HPAGE_PAGES, &thp_ops },
-	{ "hugezero", 4 * HPAGE_PAGES, &hugezero_ops },
-	{ "small", 1024, &small_ops },
-	{ "swap", 1024, &swap_ops },
-	{ "sparse", 16384, &sparse_ops },
-	{ "fprivate", 512, &fprivate_ops, 1 },
-	{ "fshared", 256, &fshared_ops, 1 },
-};
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NSEGS ARRAY_SIZE(segs)
-
-/* Every page: content for mapped pages, absence for holes. */
-static unsigned long verify(unsigned long *total)
-{
-	unsigned long i, bad = 0, shown = 0;
-	unsigned char vec;
-	unsigned int k;
-
-	*total = 0;
-	for (k = 0; k < NSEGS; k++) {
-		struct seg *s = &segs[k];
-		unsigned long seg_bad = 0;
-
-		for (i = 0; i < s->npages; i++) {
-			int gen = s->ops->expect(s, i);
-			int ok;
-
-			(*total)++;
-			if (gen < 0) {
-				/* A hole: mincore() fails with ENOMEM. */
-				ok = mincore(s->base + i * PAGE, PAGE, &vec) && errno == ENOMEM;
-				if (!ok && shown < 10)
-					say("# %s page %lu: the hole is mapped\n", s->name, i);
-			} else {
-				ok = page_ok(s, i, gen, shown < 10);
-			}
-			if (!ok) {
-				seg_bad++;
-				shown++;
-			}
-		}
-		say("# checked %s: %lu pages, %lu bad\n", s->name, s->npages, seg_bad);
-		bad += seg_bad;
-	}
-	return bad;
 }
 
 static void mark(const char *name, const char *fmt, ...)
@@ -570,6 +503,404 @@ static void mark(const char *name, const char *fmt, ...)
 	}
 }
 
+/*
+ * guard: guard regions (MADV_GUARD_INSTALL, 6.13+), under MADV_HUGEPAGE,
+ * by huge page (H*):
+ *   H0    a THP, written; a guard right after it (THP/4K boundary)
+ *   H1    4K pages: a guard every 8 pages, 3 written, 1 read (zero page),
+ *         4 untouched; phase 2 removes every 8th guard (then writes half
+ *         of those pages), installs a guard next to every 8th one over a
+ *         page the pre-dump dumped, writes the pages before the guards
+ *   H2    a THP, written, then split by a guard of 4 pages in its middle
+ *         and one on its last page
+ *   H3    a THP, written, right after that guard
+ *   H4-5  a guard of 24 pages across the page-table boundary
+ *   H6-13 every odd page a guard, every even one written: 2048 regions;
+ *         phase 2 removes the guards of H12-13
+ * CRIU collects the guards at the dump (not at the pre-dump) with
+ * PAGEMAP_SCAN, 1000 regions per call, continuing from walk_end until
+ * walk_end is the end of the address space. Here 1595 regions: the first
+ * call stops at the full vector; the second gets 595 in two passes of the
+ * kernel's 512-entry bounce buffer, after which C leaves walk_end at the
+ * end of the first pass (Documentation/rust-pagemap-scan.rst), so CRIU
+ * asks a third time from there and records the last 83 regions twice;
+ * Rust returns the end.
+ * The kernels without guard regions (6.12: EINVAL) skip the segment.
+ */
+static int guard_state(unsigned long i, int ph)
+{
+	unsigned long k = i % HPAGE_PAGES;
+
+	switch (i / HPAGE_PAGES) {
+	case 0:
+		return ph == 2 && k == HPAGE_PAGES - 1 ? 2 : 1;
+	case 1:
+		if (k % 8 == 0) {
+			if (ph == 2 && k % 64 == 8)
+				return k % 128 == 8 ? 2 : 0;
+			return GUARD;
+		}
+		if (ph == 2 && k % 64 == 1)
+			return GUARD;
+		if (k % 8 <= 3)
+			return 1;
+		return ph == 2 && k % 8 == 7 ? 2 : 0;
+	case 2:
+		if ((k >= 256 && k < 260) || k == HPAGE_PAGES - 1)
+			return GUARD;
+		return ph == 2 && (k == 255 || k == 260) ? 2 : 1;
+	case 3:
+		return ph == 2 && k == 0 ? 2 : 1;
+	case 4:
+	case 5:
+		if (i >= 4 * HPAGE_PAGES + 500 && i < 5 * HPAGE_PAGES + 12)
+			return GUARD;
+		return i == 4 * HPAGE_PAGES + 499 || i == 5 * HPAGE_PAGES + 12;
+	}
+	if (i % 2 == 0)
+		return 1;
+	return ph == 2 && i >= 12 * HPAGE_PAGES ? 0 : GUARD;
+}
+
+static int guard_expect(struct seg *s, unsigned long i)
+{
+	return guard_state(i, 2);
+}
+
+static int guard_guard(unsigned long i, int ph)
+{
+	return guard_state(i, ph) == GUARD;
+}
+
+static int guard_madvise(struct seg *s, unsigned long i, unsigned long n, int advice)
+{
+	if (!madvise(s->base + i * PAGE, n * PAGE, advice))
+		return 0;
+	say("# %s: madvise(page %lu, %lu pages, %d): %s\n", s->name, i, n, advice,
+	    strerror(errno));
+	return -1;
+}
+
+/* Apply @advice to the runs of pages where want(i) holds. */
+static int guard_runs_madvise(struct seg *s, int (*want)(unsigned long i), int advice)
+{
+	unsigned long i, n;
+
+	for (i = 0; i < s->npages; i += n ? n : 1) {
+		for (n = 0; i + n < s->npages && want(i + n); n++)
+			;
+		if (n && guard_madvise(s, i, n, advice))
+			return -1;
+	}
+	return 0;
+}
+
+static int guard_at_setup(unsigned long i)
+{
+	return guard_guard(i, 1);
+}
+
+static int guard_removed(unsigned long i)
+{
+	return guard_guard(i, 1) && !guard_guard(i, 2);
+}
+
+static int guard_added(unsigned long i)
+{
+	return !guard_guard(i, 1) && guard_guard(i, 2);
+}
+
+static int guard_setup(struct seg *s)
+{
+	unsigned long i;
+	long kb;
+
+	if (map_anon(s, MADV_HUGEPAGE))
+		return -1;
+	/* The first guard, after H0: does the kernel have guard regions? */
+	if (madvise(s->base + HPAGE, PAGE, MADV_GUARD_INSTALL)) {
+		say("# %s: MADV_GUARD_INSTALL: %s: no guard regions, segment skipped\n",
+		    s->name, strerror(errno));
+		munmap(s->base, s->npages * PAGE);
+		return errno == EINVAL ? SKIPPED : -1;
+	}
+	/* The THPs while their page tables are empty, then the guards. */
+	for (i = 0; i < 4 * HPAGE_PAGES; i++)
+		if (i / HPAGE_PAGES != 1)
+			write_page(s, i, 1);
+	kb = smaps_kb(s->base, "AnonHugePages");
+	if (kb < (long)(3 * HPAGE / 1024)) {
+		say("# %s: %ld kB AnonHugePages, not 3 THPs\n", s->name, kb);
+		return -1;
+	}
+	if (guard_runs_madvise(s, guard_at_setup, MADV_GUARD_INSTALL))
+		return -1;
+	/* The 4K pages: their page tables exist now. */
+	for (i = HPAGE_PAGES; i < s->npages; i++) {
+		if (i / HPAGE_PAGES == 2 || i / HPAGE_PAGES == 3)
+			continue;
+		if (guard_state(i, 1) == 1)
+			write_page(s, i, 1);
+		else if (i / HPAGE_PAGES == 1 && i % 8 == 4)
+			read_page(s, i);
+	}
+	kb = smaps_kb(s->base, "AnonHugePages");
+	say("# %s: %ld kB AnonHugePages after the guards (THPs 0 and 3)\n", s->name, kb);
+	if (kb < (long)(2 * HPAGE / 1024)) {
+		say("# %s: THP 0 or 3 split\n", s->name);
+		return -1;
+	}
+	return 0;
+}
+
+static void guard_phase2(struct seg *s)
+{
+	guard_runs_madvise(s, guard_removed, MADV_GUARD_REMOVE);
+	guard_runs_madvise(s, guard_added, MADV_GUARD_INSTALL);
+}
+
+static const struct seg_ops thp_ops = { thp_setup, NULL, thp_expect };
+static const struct seg_ops hugezero_ops = { hugezero_setup, NULL, hugezero_expect };
+static const struct seg_ops small_ops = { small_setup, NULL, small_expect };
+static const struct seg_ops swap_ops = { swap_setup, NULL, swap_expect };
+static const struct seg_ops sparse_ops = { sparse_setup, NULL, sparse_expect };
+static const struct seg_ops fprivate_ops = { fprivate_setup, NULL, fprivate_expect };
+static const struct seg_ops fshared_ops = { fshared_setup, NULL, fshared_expect };
+static const struct seg_ops guard_ops = { guard_setup, guard_phase2, guard_expect, guard_guard };
+
+static struct seg segs[] = {
+	{ "thp", 8 * HPAGE_PAGES, &thp_ops },
+	{ "hugezero", 4 * HPAGE_PAGES, &hugezero_ops },
+	{ "small", 1024, &small_ops },
+	{ "swap", 1024, &swap_ops },
+	{ "sparse", 16384, &sparse_ops },
+	{ "fprivate", 512, &fprivate_ops, 1 },
+	{ "fshared", 256, &fshared_ops, 1 },
+	{ "guard", 14 * HPAGE_PAGES, &guard_ops },
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define NSEGS ARRAY_SIZE(segs)
+
+/*
+ * The guard regions of every segment in phase @ph (1: at the pre-dump, 2:
+ * at the dump), as [lo, hi) pairs in @r (room for @max); returns how many.
+ */
+static unsigned long guard_regions(int ph, uint64_t *r, unsigned long max)
+{
+	unsigned long i, n = 0;
+	unsigned int k;
+
+	for (k = 0; k < NSEGS; k++) {
+		struct seg *s = &segs[k];
+
+		if (!s->base || !s->ops->guard)
+			continue;
+		for (i = 0; i < s->npages; i++) {
+			uint64_t a = (uint64_t)(unsigned long)s->base + i * PAGE;
+
+			if (!s->ops->guard(i, ph))
+				continue;
+			if (n && r[2 * n - 1] == a) {
+				r[2 * n - 1] = a + PAGE;
+			} else if (n < max) {
+				r[2 * n] = a;
+				r[2 * n + 1] = a + PAGE;
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+#define MAX_GUARDS	4096
+static uint64_t want_guards[2 * MAX_GUARDS];
+
+/* DIR/guards: the guard regions after phase 2, "0xLO-0xHI" a line. */
+static void mark_guards(void)
+{
+	unsigned long i, n = guard_regions(2, want_guards, MAX_GUARDS);
+	char *text = malloc(n * 40 + 1);
+	size_t len = 0;
+
+	if (!text) {
+		say("# out of memory\n");
+		exit(1);
+	}
+	text[0] = 0;
+	for (i = 0; i < n; i++)
+		len += sprintf(text + len, "%#llx-%#llx\n", (unsigned long long)want_guards[2 * i],
+			       (unsigned long long)want_guards[2 * i + 1]);
+	mark("guards", "%s", text);
+	free(text);
+}
+
+static sigjmp_buf fault_env;
+
+static void on_fault(int sig)
+{
+	siglongjmp(fault_env, 1);
+}
+
+/* 1 if reading @p faults (SIGSEGV); the handler is on_fault(), SA_NODEFER. */
+static int faults(const char *p)
+{
+	if (sigsetjmp(fault_env, 0))
+		return 1;
+	asm volatile("" : : "r" (*(const volatile char *)p) : "memory");
+	return 0;
+}
+
+/* The /proc/self/pagemap entries of segment @s (malloc'd), NULL on error. */
+static uint64_t *pagemap_of(struct seg *s)
+{
+	size_t len = s->npages * sizeof(uint64_t);
+	uint64_t *e = malloc(len);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	off_t off = (unsigned long)s->base / PAGE * sizeof(uint64_t);
+
+	if (!e || fd < 0 || pread(fd, e, len, off) != (ssize_t)len) {
+		say("# %s: /proc/self/pagemap: %s\n", s->name, strerror(errno));
+		free(e);
+		e = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	return e;
+}
+
+/* One page: content for data, absence for holes, faults for guards. */
+static int page_verify(struct seg *s, unsigned long i, uint64_t pm, int verbose)
+{
+	const char *p = s->base + i * PAGE;
+	int gen = s->ops->expect(s, i);
+	int guard = !!(pm & PM_GUARD);
+	unsigned char vec;
+	int fault;
+
+	if (gen == HOLE) {
+		/* A hole: mincore() fails with ENOMEM. */
+		if (!mincore((void *)p, PAGE, &vec) || errno != ENOMEM) {
+			if (verbose)
+				say("# %s page %lu: the hole is mapped\n", s->name, i);
+			return 0;
+		}
+		return 1;
+	}
+	fault = faults(p);
+	if (gen == GUARD) {
+		if (fault && guard)
+			return 1;
+		if (verbose)
+			say("# %s page %lu: guard lost: access %s, pagemap guard bit %d\n",
+			    s->name, i, fault ? "faults" : "does not fault", guard);
+		return 0;
+	}
+	if (fault || guard) {
+		if (verbose)
+			say("# %s page %lu: not a guard, but access %s, pagemap guard bit %d\n",
+			    s->name, i, fault ? "faults" : "does not fault", guard);
+		return 0;
+	}
+	return page_ok(s, i, gen, verbose);
+}
+
+/*
+ * PAGEMAP_SCAN for PAGE_IS_GUARD over the segments (the scan CRIU makes)
+ * reports exactly the guard regions after phase 2 (one call, as many
+ * regions as 4096 allow): 0, or -1 (with messages). Sets *@n to their
+ * number.
+ */
+static int scan_guards(unsigned long *n)
+{
+	struct page_region *v = calloc(MAX_GUARDS, sizeof(*v));
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = BASE,
+		.end = BASE + (NSEGS + 1) * SEG_STRIDE,	/* segment k at id k + 1 */
+		.vec_len = MAX_GUARDS,
+		.category_mask = PAGE_IS_GUARD,
+		.return_mask = PAGE_IS_GUARD,
+	};
+	unsigned long i;
+	long got;
+	int fd = open("/proc/self/pagemap", O_RDONLY), bad = 0;
+
+	*n = guard_regions(2, want_guards, MAX_GUARDS);
+	arg.vec = (uint64_t)(unsigned long)v;
+	got = fd < 0 || !v ? -1 : ioctl(fd, PAGEMAP_SCAN, &arg);
+	if (got < 0) {
+		say("# PAGEMAP_SCAN for guards: %s\n", strerror(errno));
+		bad = 1;
+	} else if ((unsigned long)got != *n) {
+		say("# PAGEMAP_SCAN: %ld guard regions, expected %lu\n", got, *n);
+		bad = 1;
+	}
+	/* Not checked: C's walk_end after a flush (see guard_state()). */
+	if (got >= 0 && arg.walk_end != arg.end)
+		say("# PAGEMAP_SCAN for guards: walk_end %#llx, not the end\n",
+		    (unsigned long long)arg.walk_end);
+	for (i = 0; got > 0 && i < (unsigned long)got && i < *n; i++) {
+		if (v[i].start == want_guards[2 * i] && v[i].end == want_guards[2 * i + 1] &&
+		    v[i].categories == PAGE_IS_GUARD)
+			continue;
+		say("# PAGEMAP_SCAN region %lu: %#llx-%#llx (%#llx), expected %#llx-%#llx\n",
+		    i, (unsigned long long)v[i].start, (unsigned long long)v[i].end,
+		    (unsigned long long)v[i].categories, (unsigned long long)want_guards[2 * i],
+		    (unsigned long long)want_guards[2 * i + 1]);
+		bad = 1;
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(v);
+	return bad ? -1 : 0;
+}
+
+/* Every page of every segment that was set up. */
+static unsigned long verify(unsigned long *total)
+{
+	struct sigaction sa = { .sa_handler = on_fault, .sa_flags = SA_NODEFER };
+	unsigned long i, bad = 0, shown = 0;
+	unsigned int k;
+
+	sigaction(SIGSEGV, &sa, NULL);
+	*total = 0;
+	for (k = 0; k < NSEGS; k++) {
+		struct seg *s = &segs[k];
+		unsigned long seg_bad = 0;
+		uint64_t *pm;
+
+		if (!s->base)
+			continue;
+		pm = pagemap_of(s);
+		for (i = 0; i < s->npages; i++) {
+			(*total)++;
+			if (!pm || !page_verify(s, i, pm[i], shown < 10)) {
+				seg_bad++;
+				shown++;
+			}
+		}
+		free(pm);
+		say("# checked %s: %lu pages, %lu bad\n", s->name, s->npages, seg_bad);
+		bad += seg_bad;
+	}
+	signal(SIGSEGV, SIG_DFL);
+	return bad;
+}
+
+static int guards_on(void)
+{
+	unsigned int k;
+
+	for (k = 0; k < NSEGS; k++)
+		if (segs[k].base && segs[k].ops->guard)
+			return 1;
+	return 0;
+}
+
+#define LINE 2048
+
 /* One protobuf varint at *@p (below @end); -1 when truncated. */
 static int varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
 {
@@ -588,20 +919,91 @@ static int varint(const unsigned char **p, const unsigned char *end, uint64_t *v
 }
 
 /*
- * A CRIU image: two 32-bit magics, then entries, each a 32-bit size and a
- * protobuf message. Varint fields print as NUMBER=0xVALUE, others by wire
- * type and size. @only: 1 keeps, 0 drops the entries whose field 1 is in
- * [@lo, @hi), -1 keeps all.
+ * One protobuf message [@p, @end) into @line: varint fields as
+ * NUMBER=0xVALUE, others by wire type and size. Sets *@in when it has a
+ * field 1 in [@lo, @hi).
  */
-static int decode(const char *path, int only, uint64_t lo, uint64_t hi)
+static void message(const unsigned char *p, const unsigned char *end, char *line,
+		    uint64_t lo, uint64_t hi, int *in)
 {
-	unsigned char buf[4096];
-	const unsigned char *p, *end;
-	uint32_t magic[2], size;
 	uint64_t key, v;
-	char line[2048];
 	unsigned int fld;
-	int n, in;
+	int n = 0;
+
+	line[0] = 0;
+	*in = 0;
+	while (p < end && n < LINE - 64) {
+		if (varint(&p, end, &key))
+			break;
+		fld = key >> 3;
+		switch (key & 7) {
+		case 0:
+			if (varint(&p, end, &v))
+				break;
+			if (fld == 1)
+				*in = v >= lo && v < hi;
+			n += sprintf(line + n, " %u=%#llx", fld, (unsigned long long)v);
+			continue;
+		case 1:
+		case 5:
+			n += sprintf(line + n, " %u:fixed", fld);
+			p += (key & 7) == 1 ? 8 : 4;
+			continue;
+		case 2:
+			if (varint(&p, end, &v))
+				break;
+			n += sprintf(line + n, " %u:bytes[%u]", fld, (unsigned int)v);
+			p += v;
+			continue;
+		}
+		n += sprintf(line + n, " (undecodable)");
+		break;
+	}
+}
+
+/* Print the messages in field @sub of [@p, @end), one per line. */
+static void submessages(const unsigned char *p, const unsigned char *end, unsigned int sub)
+{
+	char line[LINE];
+	uint64_t key, v;
+	int in;
+
+	while (p < end && !varint(&p, end, &key)) {
+		switch (key & 7) {
+		case 0:
+			if (varint(&p, end, &v))
+				return;
+			continue;
+		case 1:
+		case 5:
+			p += (key & 7) == 1 ? 8 : 4;
+			continue;
+		case 2:
+			if (varint(&p, end, &v) || v > (uint64_t)(end - p))
+				return;
+			if (key >> 3 == sub) {
+				message(p, p + v, line, 0, 0, &in);
+				printf("%s\n", line);
+			}
+			p += v;
+			continue;
+		}
+		return;
+	}
+}
+
+/*
+ * A CRIU image: two 32-bit magics, then entries, each a 32-bit size and a
+ * protobuf message, printed one per line. @only: 1 keeps, 0 drops the
+ * entries whose field 1 is in [@lo, @hi), -1 keeps all; @sub: print the
+ * messages in field @sub of each entry instead (0: the entries).
+ */
+static int decode(const char *path, int only, uint64_t lo, uint64_t hi, unsigned int sub)
+{
+	unsigned char *buf = NULL;
+	uint32_t magic[2], size;
+	char line[LINE];
+	int in;
 	FILE *f = fopen(path, "r");
 
 	if (!f || fread(magic, sizeof(magic), 1, f) != 1) {
@@ -610,44 +1012,21 @@ static int decode(const char *path, int only, uint64_t lo, uint64_t hi)
 	}
 	printf("magic %#x %#x\n", magic[0], magic[1]);
 	while (fread(&size, sizeof(size), 1, f) == 1) {
-		if (size > sizeof(buf) || fread(buf, size, 1, f) != 1) {
+		free(buf);
+		buf = size <= (64U << 20) ? malloc(size + 1) : NULL;
+		if (!buf || fread(buf, size, 1, f) != 1) {
 			printf("bad entry size %u\n", size);
 			return 1;
 		}
-		p = buf;
-		end = buf + size;
-		n = 0;
-		in = 0;
-		while (p < end && n < (int)sizeof(line) - 64) {
-			if (varint(&p, end, &key))
-				break;
-			fld = key >> 3;
-			switch (key & 7) {
-			case 0:
-				if (varint(&p, end, &v))
-					break;
-				if (fld == 1)
-					in = v >= lo && v < hi;
-				n += sprintf(line + n, " %u=%#llx", fld, (unsigned long long)v);
-				continue;
-			case 1:
-			case 5:
-				n += sprintf(line + n, " %u:fixed", fld);
-				p += (key & 7) == 1 ? 8 : 4;
-				continue;
-			case 2:
-				if (varint(&p, end, &v))
-					break;
-				n += sprintf(line + n, " %u:bytes[%u]", fld, (unsigned int)v);
-				p += v;
-				continue;
-			}
-			n += sprintf(line + n, " (undecodable)");
-			break;
+		if (sub) {
+			submessages(buf, buf + size, sub);
+			continue;
 		}
+		message(buf, buf + size, line, lo, hi, &in);
 		if (only < 0 || in == only)
 			printf("%s\n", line);
 	}
+	free(buf);
 	fclose(f);
 	return 0;
 }
@@ -655,19 +1034,21 @@ static int decode(const char *path, int only, uint64_t lo, uint64_t hi)
 int main(int argc, char **argv)
 {
 	unsigned long long lo, hi;
-	unsigned long bad, total;
+	unsigned long bad, total, nguards = 0;
 	char segments[1024];
 	unsigned int k, n = 0;
 	sigset_t set;
-	int sig;
+	int sig, rc;
 
 	if (argc == 3 && !strcmp(argv[1], "--decode"))
-		return decode(argv[2], -1, 0, 0);
+		return decode(argv[2], -1, 0, 0, 0);
+	if (argc == 5 && !strcmp(argv[1], "--decode") && !strcmp(argv[3], "--sub"))
+		return decode(argv[2], -1, 0, 0, atoi(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "--decode") &&
 	    sscanf(argv[4], "%llx-%llx", &lo, &hi) == 2)
-		return decode(argv[2], !strcmp(argv[3], "--only"), lo, hi);
+		return decode(argv[2], !strcmp(argv[3], "--only"), lo, hi, 0);
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR | --decode IMAGE [--only|--skip LO-HI]\n",
+		fprintf(stderr, "usage: %s DIR | --decode IMAGE [--only|--skip LO-HI|--sub N]\n",
 			argv[0]);
 		return 2;
 	}
@@ -682,7 +1063,13 @@ int main(int argc, char **argv)
 	for (k = 0; k < NSEGS; k++) {
 		segs[k].id = k + 1;
 		segs[k].fd = -1;
-		if (segs[k].ops->setup(&segs[k])) {
+		rc = segs[k].ops->setup(&segs[k]);
+		if (rc == SKIPPED) {
+			segs[k].base = NULL;
+			say("# %s: skipped\n", segs[k].name);
+			continue;
+		}
+		if (rc) {
 			say("# setup of %s failed\n", segs[k].name);
 			return 1;
 		}
@@ -704,8 +1091,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (sig == SIGUSR1 && phase == 1) {
-			for (k = 0; k < NSEGS; k++)
-				segs[k].ops->phase2(&segs[k]);
+			for (k = 0; k < NSEGS; k++) {
+				if (!segs[k].base)
+					continue;
+				if (segs[k].ops->phase2)
+					segs[k].ops->phase2(&segs[k]);
+				write_expected(&segs[k], 2, 2);
+			}
+			if (guards_on())
+				mark_guards();
 			phase = 2;
 			say("# phase 2 writes done\n");
 			mark("phase2", "phase2 %d\n", (int)getpid());
@@ -719,11 +1113,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bad = verify(&total);
+	if (guards_on()) {
+		if (scan_guards(&nguards))
+			bad++;
+		else
+			say("# PAGEMAP_SCAN reports the %lu guard regions\n", nguards);
+	}
 	if (bad) {
-		mark("result", "FAIL %lu of %lu pages\n", bad, total);
+		mark("result", "FAIL %lu of %lu pages%s\n", bad, total,
+		     nguards ? " and guard regions" : "");
 		return 1;
 	}
-	mark("result", "ok %lu pages\n", total);
+	if (nguards)
+		mark("result", "ok %lu pages, %lu guard regions\n", total, nguards);
+	else
+		mark("result", "ok %lu pages\n", total);
 	say("# all %lu pages verified\n", total);
 	return 0;
 }

@@ -15,6 +15,13 @@
 # instead of PAGEMAP_SCAN: the oracle) and compares the pagemap images of
 # the three runs. Every step is one test of the suite line
 #   suite: criu impl=IMPL pass=N fail=N skip=0
+#
+# On a kernel with guard regions (MADV_GUARD_INSTALL: 7.3, not 6.12)
+# criu_pages has a guard segment and lists its guard regions; CRIU collects
+# them with PAGEMAP_SCAN (PAGE_IS_GUARD) at the dump, even with
+# CRIU_FAULT=135, and restores them from the mm image. Each round trip
+# then also checks the dump's mm image against the list, and the pread()
+# run allows exactly those ioctls.
 
 CRIU_ROOT=/mnt/criu
 CRIU_DEV=${CRIU_DEV:-/dev/vdc}
@@ -112,7 +119,9 @@ criu_roundtrip() {
 	pid=$!
 	criu_wait "$hd/ready" "$CRIU_TIMEOUT" $pid
 	ok=$?
-	cstep $ok "$rt: criu_pages set up (THP, huge zero page, 4K, holes, swap, file mappings)"
+	guards=0 what=""
+	grep -qs '^guard ' "$hd/segments" && guards=1 what=", guard regions"
+	cstep $ok "$rt: criu_pages set up (THP, huge zero page, 4K, holes, swap, file mappings$what)"
 	if [ $ok != 0 ]; then
 		cat "$hd/program.log"
 		kill -9 $pid 2>/dev/null
@@ -123,6 +132,7 @@ criu_roundtrip() {
 	before=$(rust_calls)
 	criu_cmd "$hd/pre/pre-dump.log" pre-dump -t $pid -D "$d/pre" -o pre-dump.log --track-mem
 	cstep $? "$rt: criu pre-dump --track-mem"
+	pre_calls=$(($(rust_calls) - before))
 
 	kill -USR1 $pid
 	criu_wait "$hd/phase2" "$CRIU_TIMEOUT" $pid
@@ -139,6 +149,10 @@ criu_roundtrip() {
 		return 1
 	fi
 	wait $pid
+	if [ $guards = 1 ]; then
+		criu_guards "$rt"
+		cstep $? "$rt: the dump's mm image has the $(wc -l < "$hd/guards") guard regions$dups"
+	fi
 
 	criu_cmd "$hd/dump/restore.log" restore -D "$d/dump" -o restore.log -d
 	ok=$?
@@ -152,10 +166,45 @@ criu_roundtrip() {
 	ok=$?
 	grep -E '^# (checked|all)|word|hole' "$hd/program.log"
 	cstep $ok "$rt: restored process verified every page: $(cat "$hd/result" 2>/dev/null)"
-	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls served by Rust"
+	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls served by Rust ($pre_calls in the pre-dump)"
 }
 
 criu_img() { ls "$CRIU_ROOT/work/$1/$2"/pagemap-*.img 2>/dev/null; }
+
+# criu_guards RUN: the guard regions the dump of RUN recorded in its mm
+# image (VMA entries, field 14, of status VMA_AREA_GUARD, 7=0x10000) are
+# the program's list at the dump (DIR/guards). Sets dups: a note when an
+# entry is there twice (C's walk_end, see criu_pages.c), which only the
+# Rust runs must not have.
+criu_guards() {
+	mm=$(ls "$CRIU_ROOT/work/$1/dump"/mm-*.img 2>/dev/null)
+	dups=""
+	[ -n "$mm" ] || { echo "# criu: $1: no mm image"; return 1; }
+	/pmscan/bin/criu_pages --decode "$mm" --sub 14 |
+		sed -n 's/^ 1=\(0x[0-9a-f]*\) 2=\(0x[0-9a-f]*\) .* 7=0x10000\( .*\)\{0,1\}$/\1-\2/p' \
+		> /tmp/criu-guards.txt
+	sort /tmp/criu-guards.txt | uniq -d > /tmp/criu-guards-dup.txt
+	ndup=$(wc -l < /tmp/criu-guards-dup.txt)
+	echo "# criu: $1: $(wc -l < /tmp/criu-guards.txt) guard entries in the mm image, $ndup twice"
+	[ "$ndup" = 0 ] || dups=" ($ndup entries twice)"
+	sort -u /tmp/criu-guards.txt > /tmp/criu-guards-u.txt
+	sort "$CRIU_ROOT/work/$1/guards" > /tmp/criu-guards-want.txt
+	if ! cmp -s /tmp/criu-guards-u.txt /tmp/criu-guards-want.txt; then
+		echo "# criu: $1: guard regions recorded (<) and expected (>):"
+		diff /tmp/criu-guards-u.txt /tmp/criu-guards-want.txt | head -20
+		return 1
+	fi
+	[ "$ndup" = 0 ] || [ "$c_impl" = c ]
+}
+
+# criu_guard_calls RUN: the PAGEMAP_SCAN calls with which CRIU collects
+# the guard regions at the dump of RUN (the pre-dump does not), on Rust:
+# 1000 regions per call (walk_end is the end when a call got them all).
+criu_guard_calls() {
+	r=$(wc -l < "$CRIU_ROOT/work/$1/guards")
+	[ "$r" -gt 0 ] || r=1
+	echo $(((r + 999) / 1000))
+}
 
 # criu_decode RUN STAGE [--only|--skip LO-HI]: the entries of a pagemap
 # image, one per line (fields: 1 vaddr, 2 compat nr_pages, 4 flags
@@ -248,8 +297,14 @@ criu_suite() {
 		export CRIU_FAULT=135
 		criu_roundtrip pread
 		unset CRIU_FAULT
-		[ "$rt_calls" -eq 0 ]
-		cstep $? "CRIU_FAULT=135: pre-dump and dump read pagemap without PAGEMAP_SCAN ($rt_calls ioctls)"
+		if [ $guards = 1 ]; then
+			gcalls=$(criu_guard_calls pread)
+			[ "$rt_calls" -eq "$gcalls" ]
+			cstep $? "CRIU_FAULT=135: pre-dump and dump read pagemap without PAGEMAP_SCAN but to collect guard regions ($rt_calls ioctls, $gcalls expected)"
+		else
+			[ "$rt_calls" -eq 0 ]
+			cstep $? "CRIU_FAULT=135: pre-dump and dump read pagemap without PAGEMAP_SCAN ($rt_calls ioctls)"
+		fi
 		criu_same c rust
 		cstep $? "pagemap images: Rust == C"
 		criu_same_hugezero c pread
