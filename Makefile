@@ -42,7 +42,7 @@ help:
 	@echo "make shell    interactive guest shell (module and tests in /pmscan)"
 	@echo "make fuzz     differential fuzzer, FUZZ_CASES=N (default $(FUZZ_CASES))"
 	@echo "make bench    Rust vs C vs read(pagemap) benchmark, tables and plot in out/bench"
-	@echo "KVER=7.3      any target on the 7.3 tree instead of 6.12 (C only until issue #12 phase 2)"
+	@echo "KVER=7.3      any target on the 7.3 tree instead of 6.12 (the default)"
 
 setup:
 	@tools/setup.sh
