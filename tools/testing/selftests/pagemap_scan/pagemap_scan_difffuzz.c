@@ -4,10 +4,12 @@
  *
  * A seeded PRNG draws an address-space layout (anon, shared anon, memfd,
  * ext2 file shared/private, zero pages, THP, hugetlb, swapped pages, uffd-wp
- * async and sync ranges, pte markers, PROT_NONE, soft-dirty clearing, gaps)
- * and builds it twice, in two 1 GiB aligned windows 16 TiB apart. The copies
- * are checked to be equivalent with a full read-only scan under implementation
- * A (re-drawn if THP/swap/etc. made them differ). Then random scans run:
+ * async and sync ranges, pte markers, PROT_NONE, soft-dirty clearing, gaps;
+ * where the kernel has them, guard regions and 7.3's uffd read-write
+ * protection) and builds it twice, in two 1 GiB aligned windows 16 TiB
+ * apart. The copies are checked to be equivalent with a full read-only scan
+ * under implementation A (re-drawn if THP/swap/etc. made them differ). Then
+ * random scans run:
  *
  *  - read-only scans (no WP_MATCHING) run A then B then A again on copy 1;
  *    if the two A runs differ the layout is unstable and the case is dropped;
