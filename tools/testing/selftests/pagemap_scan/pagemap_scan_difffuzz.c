@@ -184,7 +184,7 @@ static long long rust0;
 static long n_cases, n_mism, n_ro, n_wp, n_err, n_unstable, n_layouts, n_redraw, n_env;
 static long n_quirk_a, n_quirk_b, n_trunc, n_bigvec;
 static long n_vec_in_range, n_vec_fault, n_vec_fault_late;
-static long n_lay_guard, n_lay_rwp, n_case_guard, n_case_rwp;
+static long n_lay_guard, n_lay_rwp, n_case_guard, n_case_rwp, n_ret_guard, n_ret_acc;
 static uint64_t cov_pages[1024];	/* pages seen per exact category set */
 
 /* Outcome of a scan case. */
@@ -1221,7 +1221,10 @@ static void draw_layout(uint64_t *s, struct layout *L)
 			if (pct(s, 40))
 				sg->ops |= OP_UNGUARD;
 		}
-		/* RWP excludes uffd-wp; ext2 files have no uffd ops but WP-async. */
+		/*
+		 * Not with uffd-wp (they share the PTE bit), nor on ext2 files
+		 * (no uffd operations: only WP-async takes any memory).
+		 */
 		if (have_rwp && sg->kind != K_GAP && sg->kind != K_FILE_SH &&
 		    sg->kind != K_FILE_PRIV && !(sg->ops & (OP_UFFD | OP_UFFD_SYNC)) &&
 		    pct(s, 30)) {
@@ -1319,7 +1322,7 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 		sc->inv = 0;
 		sc->anyof = 0;
 	}
-	if ((have_guard || have_rwp) && pct(s, 10)) {
+	if ((have_guard || have_rwp) && pct(s, 15)) {
 		/* The scans these are for: RWP's hot and cold sets, the guard pages. */
 		uint64_t c = have_rwp && (!have_guard || pct(s, 60)) ? P_ACC : P_G;
 
@@ -1627,6 +1630,15 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		n_err++;
 	if (oa.ret > 512 || ob.ret > 512)
 		n_bigvec++;
+	/* Scans whose result (A's) holds a GUARD or an ACCESSED region. */
+	{
+		uint64_t seen = 0;
+
+		for (long i = 0; i < oa.ret && i < oa.nwritten; i++)
+			seen |= oa.v[i].categories;
+		n_ret_guard += !!(seen & P_G);
+		n_ret_acc += !!(seen & P_ACC);
+	}
 	if (sc->vec_mode == 3 && vec_in_range_ok(L, sc))
 		n_vec_in_range++;
 	if (sc->vec_mode == 4) {
@@ -2056,7 +2068,7 @@ int main(int argc, char **argv)
 		char why[512];
 		uint64_t ws = 77;
 		bool lay_guard, lay_rwp;
-		long cases0;
+		long cases0, quirk_b0;
 		int nsc, i;
 
 		draw_layout(&s, &R.L);
@@ -2083,7 +2095,16 @@ int main(int argc, char **argv)
 
 			draw_scan(&s, &R.L, &R.sc[i]);
 			R.nscan = i + 1;
+			quirk_b0 = n_quirk_b;
 			r = exec_scan(&R.L, &R.sc[i], &ws, why, sizeof(why));
+			if (verbose && n_quirk_b != quirk_b0 && r == R_EQUAL) {
+				char spec[8192];
+
+				/* Where (b) applied: the only outputs C and Rust may differ in. */
+				spec_str(&R, spec, sizeof(spec));
+				printf("# (b) applied at case %ld: --repro '%s'\n", n_cases + 1,
+				       spec);
+			}
 			if (r == R_UNSTABLE) {
 				n_unstable++;
 				if (verbose)
@@ -2142,7 +2163,9 @@ next:
 		if (have_guard || have_rwp) {
 			printf("# beyond 6.12: layouts with guard regions %ld (cases %ld), ",
 			       n_lay_guard, n_case_guard);
-			printf("with RWP ranges %ld (cases %ld)\n", n_lay_rwp, n_case_rwp);
+			printf("with RWP ranges %ld (cases %ld); ", n_lay_rwp, n_case_rwp);
+			printf("results with GUARD %ld, with ACCESSED %ld\n", n_ret_guard,
+			       n_ret_acc);
 			printf("# coverage: GUARD&WPALLOWED=%llu GUARD&!WRITTEN&WPALLOWED=%llu",
 			       cov_sum(P_G | P_A, P_G | P_A), cov_sum(P_G | P_A | P_W, P_G | P_A));
 			printf(" ACCESSED&PRESENT=%llu", cov_sum(P_ACC | P_P, P_ACC | P_P));
