@@ -4,10 +4,12 @@
  *
  * A seeded PRNG draws an address-space layout (anon, shared anon, memfd,
  * ext2 file shared/private, zero pages, THP, hugetlb, swapped pages, uffd-wp
- * async and sync ranges, pte markers, PROT_NONE, soft-dirty clearing, gaps)
- * and builds it twice, in two 1 GiB aligned windows 16 TiB apart. The copies
- * are checked to be equivalent with a full read-only scan under implementation
- * A (re-drawn if THP/swap/etc. made them differ). Then random scans run:
+ * async and sync ranges, pte markers, PROT_NONE, soft-dirty clearing, gaps;
+ * where the kernel has them, guard regions and 7.3's uffd read-write
+ * protection) and builds it twice, in two 1 GiB aligned windows 16 TiB
+ * apart. The copies are checked to be equivalent with a full read-only scan
+ * under implementation A (re-drawn if THP/swap/etc. made them differ). Then
+ * random scans run:
  *
  *  - read-only scans (no WP_MATCHING) run A then B then A again on copy 1;
  *    if the two A runs differ the layout is unstable and the case is dropped;
@@ -103,7 +105,13 @@ static const char *kind_name[K_NR] = { "gap", "anon", "shanon", "memfd", "ext2-s
 #define OP_PROTNONE	0x080u	/* mprotect(PROT_NONE) at the end */
 #define OP_READ		0x100u	/* read faults (zero pages / huge zero) */
 #define OP_POST		0x200u	/* writes after the soft-dirty clear */
-#define OP_ALL		0x3ffu
+/* Only where the kernel has them (7.3; guards also on kernels >= 6.14): */
+#define OP_GUARD	0x400u	/* MADV_GUARD_INSTALL a sub-range (guard markers) */
+#define OP_UNGUARD	0x800u	/* MADV_GUARD_REMOVE a part of that sub-range */
+#define OP_RWP		0x1000u	/* register uffd read-write protection, async */
+#define OP_RWPROT	0x2000u	/* UFFDIO_RWPROTECT a sub-range, unprotect, re-access some */
+#define OP_NBITS	14
+#define OP_ALL		0x3fffu
 
 #define MAX_SEGS 16
 #define MAX_SCANS 24
@@ -155,7 +163,17 @@ static uint64_t seed0;
 static long max_cases = 5000;
 static double max_time;
 static int verbose;
-static int uffd_async = -1, uffd_sync = -1;
+static int uffd_async = -1, uffd_sync = -1, uffd_rwp = -1;
+/*
+ * What the running kernel has beyond 6.12, found out in main(): the
+ * categories PAGEMAP_SCAN accepts (all_cats; n_cats bits: 8 on 6.12, 10 on
+ * 7.3), guard regions (reported as GUARD) and uffd RWP (reported through
+ * ACCESSED). Without them nothing is drawn differently from 6.12: the
+ * draws that use them do not even consume the PRNG.
+ */
+static uint64_t all_cats = PM_ALL_CATEGORIES;
+static int n_cats = 8;
+static bool have_guard, have_rwp;
 static const char *ext2_dir;
 static struct page_region *vec_a, *vec_b, *vec_t;
 static uint64_t guard_addr;		/* unmapped page after vec_a */
@@ -166,7 +184,8 @@ static long long rust0;
 static long n_cases, n_mism, n_ro, n_wp, n_err, n_unstable, n_layouts, n_redraw, n_env;
 static long n_quirk_a, n_quirk_b, n_trunc, n_bigvec;
 static long n_vec_in_range, n_vec_fault, n_vec_fault_late;
-static uint64_t cov_pages[256];		/* pages seen per exact category set */
+static long n_lay_guard, n_lay_rwp, n_case_guard, n_case_rwp, n_ret_guard, n_ret_acc;
+static uint64_t cov_pages[1024];	/* pages seen per exact category set */
 
 /* Outcome of a scan case. */
 enum { R_EQUAL, R_MISMATCH, R_UNSTABLE };
@@ -237,6 +256,58 @@ static int make_file(int copy, int si, uint32_t npages, bool memfd)
 	return fd;
 }
 
+/*
+ * The pages OP_GUARD makes guard pages, [*a, *a + *n), of which OP_UNGUARD
+ * turns [*ua, *ua + *un) back into plain holes. Drawn from the segment's seed
+ * apart from its other operations, so that every later access can skip them.
+ */
+static void guard_range(const struct seg *sg, uint64_t *a, uint64_t *n, uint64_t *ua,
+			uint64_t *un)
+{
+	uint64_t s = sg->seed ^ 0x6775617264ULL;
+
+	*a = rnd(&s, sg->npages);
+	*n = pct(&s, 50) ? 1 + rnd(&s, 4) : 1 + rnd(&s, sg->npages - *a);
+	if (*n > sg->npages - *a)
+		*n = sg->npages - *a;
+	*ua = *a + rnd(&s, *n);
+	*un = 1 + rnd(&s, *a + *n - *ua);
+}
+
+/* Whether page i of the segment is a guard page (an access would fault). */
+static bool page_guarded(const struct seg *sg, uint64_t i)
+{
+	uint64_t a, n, ua, un;
+
+	if (!(sg->ops & OP_GUARD))
+		return false;
+	guard_range(sg, &a, &n, &ua, &un);
+	if (i < a || i >= a + n)
+		return false;
+	return !((sg->ops & OP_UNGUARD) && i >= ua && i < ua + un);
+}
+
+/* 7.3: userfaultfd read-write protection (async: an access resolves it). */
+static int uffd_register_rwp(int uffd, void *addr, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)addr, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_RWP,
+	};
+
+	return ioctl(uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+}
+
+static int uffd_rwprotect(int uffd, void *addr, size_t len, bool protect)
+{
+	struct uffdio_rwprotect rwp = {
+		.range = { .start = (uintptr_t)addr, .len = len },
+		.mode = protect ? UFFDIO_RWPROTECT_MODE_RWP : 0,
+	};
+
+	return ioctl(uffd, UFFDIO_RWPROTECT, &rwp) ? -errno : 0;
+}
+
 /* Build segment si of layout L in copy c. Returns false on failure. */
 static bool build_seg(const struct layout *L, int si, int c)
 {
@@ -302,6 +373,16 @@ static bool build_seg(const struct layout *L, int si, int c)
 			return false;
 		}
 	}
+	if (sg->ops & OP_RWP) {
+		int r = have_rwp ? uffd_register_rwp(uffd_rwp, p, len) : -EOPNOTSUPP;
+
+		if (r) {
+			if (verbose)
+				printf("# uffd register %s (rwp): %s\n", kind_name[sg->kind],
+				       strerror(-r));
+			return false;
+		}
+	}
 	/* Population. */
 	if (sg->kind == K_THP || huge) {
 		uint64_t unit = huge ? SZ_2M : SZ_2M, n = len / unit;
@@ -342,6 +423,25 @@ static bool build_seg(const struct layout *L, int si, int c)
 			n = 256;
 		madvise(p + a * PS, n * PS, MADV_PAGEOUT);
 	}
+	/*
+	 * Guard markers go in before any uffd-wp bit exists in the segment:
+	 * installing zaps what is mapped, and a zap leaves a uffd-wp marker
+	 * in place of a protected file page, which MADV_GUARD_INSTALL would
+	 * then retry on for ever. The part removed again becomes a hole.
+	 */
+	if (sg->ops & OP_GUARD) {
+		uint64_t a, n, ua, un;
+
+		guard_range(sg, &a, &n, &ua, &un);
+		if (!have_guard || madvise(p + a * PS, n * PS, MADV_GUARD_INSTALL) ||
+		    ((sg->ops & OP_UNGUARD) &&
+		     madvise(p + ua * PS, un * PS, MADV_GUARD_REMOVE))) {
+			if (verbose)
+				printf("# guard regions in %s: %s\n", kind_name[sg->kind],
+				       have_guard ? strerror(errno) : "not supported");
+			return false;
+		}
+	}
 	if ((sg->ops & OP_WP) && (sg->ops & OP_UFFD)) {
 		uint64_t unit = huge ? 512 : 1;
 		uint64_t nu = sg->npages / unit, a = rnd(&s, nu), n = 1 + rnd(&s, nu - a);
@@ -350,8 +450,45 @@ static bool build_seg(const struct layout *L, int si, int c)
 		if (!huge) {
 			uint64_t k = rnd(&s, 8);
 
-			for (i = 0; i < k; i++)
-				p[rnd(&s, sg->npages) * PS] = 7;
+			for (i = 0; i < k; i++) {
+				uint64_t pg = rnd(&s, sg->npages);
+
+				if (!page_guarded(sg, pg))
+					p[pg * PS] = 7;
+			}
+		}
+	}
+	/*
+	 * RWP: protect a sub-range (those pages lose ACCESSED), unprotect a
+	 * part of it again without an access, then read or write a few pages
+	 * (each access resolves the protection of its page: ACCESSED again).
+	 */
+	if ((sg->ops & OP_RWPROT) && (sg->ops & OP_RWP)) {
+		uint64_t unit = huge ? 512 : 1;
+		uint64_t nu = sg->npages / unit, a = rnd(&s, nu), n = 1 + rnd(&s, nu - a), k;
+		int r = uffd_rwprotect(uffd_rwp, p + a * unit * PS, n * unit * PS, true);
+
+		if (!r && pct(&s, 30)) {
+			uint64_t ua = a + rnd(&s, n), un = 1 + rnd(&s, a + n - ua);
+
+			r = uffd_rwprotect(uffd_rwp, p + ua * unit * PS, un * unit * PS, false);
+		}
+		if (r) {
+			if (verbose)
+				printf("# UFFDIO_RWPROTECT %s: %s\n", kind_name[sg->kind],
+				       strerror(-r));
+			return false;
+		}
+		k = rnd(&s, 8);
+		for (i = 0; i < k; i++) {
+			uint64_t pg = rnd(&s, sg->npages);
+
+			if (page_guarded(sg, pg))
+				continue;
+			if (pct(&s, 50))
+				p[pg * PS] = 8;
+			else
+				touch_read(p + pg * PS);
 		}
 	}
 	if ((sg->ops & OP_ZAP) && !huge) {
@@ -382,8 +519,12 @@ static void post_writes(const struct layout *L, int c)
 		    (sg->ops & OP_PROTNONE))
 			continue;
 		k = rnd(&s, 6);
-		for (i = 0; i < k; i++)
-			p[rnd(&s, sg->npages) * PS] = 9;
+		for (i = 0; i < k; i++) {
+			uint64_t pg = rnd(&s, sg->npages);
+
+			if (!page_guarded(sg, pg))
+				p[pg * PS] = 9;
+		}
 	}
 }
 
@@ -428,8 +569,9 @@ static bool vec_in_range_ok(const struct layout *L, const struct scan *sc)
 
 		if (lo < sg->off * PS || hi > (sg->off + sg->npages) * PS)
 			continue;
+		/* Not where guard pages may be: poisoning the vector would fault. */
 		return sg->kind != K_GAP && sg->kind != K_HUGETLB &&
-			!(sg->ops & (OP_PROTNONE | OP_UFFD_SYNC));
+			!(sg->ops & (OP_PROTNONE | OP_UFFD_SYNC | OP_GUARD));
 	}
 	return false;
 }
@@ -502,7 +644,7 @@ static long state_scan(const struct layout *L, int c, struct page_region *v)
 
 	use_impl(impl_a);
 	r = pm_scan(pm_fd(), copy_base(c), copy_base(c) + L->span * PS, v, CAP,
-		    0, 0, 0, 0, 0, PM_ALL_CATEGORIES);
+		    0, 0, 0, 0, 0, all_cats);
 	return r.ret;
 }
 
@@ -546,7 +688,7 @@ static bool states_equal(const struct layout *L, long n[2], char *why, size_t wl
 	n[1] = nb;
 
 	for (long i = 0; i < na; i++)
-		cov_pages[vec_a[i].categories & 0xff] +=
+		cov_pages[vec_a[i].categories & (ARRAY_SIZE(cov_pages) - 1)] +=
 			(vec_a[i].end - vec_a[i].start) / PS;
 	if (na < 0 || nb < 0 || na != nb ||
 	    !regions_equal_rel(vec_a, copy_base(0), vec_b, copy_base(1), na)) {
@@ -711,10 +853,18 @@ static bool kernel_change(uint64_t was, uint64_t now)
 
 	if (was == NOT_REPORTED || now == NOT_REPORTED)
 		return false;
-	/* Reclaim: present -> swap entry, the uffd-wp bit moves along. */
-	swapped_out = (was & P_P) && (now & P_S) && !(now & P_P) && !((was ^ now) & P_W);
-	/* khugepaged: never over uffd-wp entries, so no WRITTEN is lost. */
-	collapsed = !(was & P_H) && (now & P_H) && (now & P_P) && !(was & ~now & P_W);
+	/*
+	 * Reclaim: present -> swap entry, the uffd bit (uffd-wp or, on 7.3,
+	 * RWP) moves along: WRITTEN and ACCESSED stay as they were.
+	 */
+	swapped_out = (was & P_P) && (now & P_S) && !(now & P_P) &&
+		      !((was ^ now) & (P_W | P_ACC));
+	/*
+	 * khugepaged: never over entries with the uffd bit, so no WRITTEN
+	 * (or ACCESSED) is lost; never in a VMA with guard regions.
+	 */
+	collapsed = !(was & P_H) && (now & P_H) && (now & P_P) &&
+		    !(was & ~now & (P_W | P_ACC));
 	return swapped_out || collapsed;
 }
 
@@ -849,7 +999,7 @@ static bool nothing_left(const struct scan *sc, int c, uint64_t from)
 
 	use_impl(a_is_rust ? impl_b : impl_a);
 	r = pm_scan(pm_fd(), from, aligned_end(sc, c), vec_t + CAP, CAP, 0, 0,
-		    sc->inv, sc->mask, sc->anyof, PM_ALL_CATEGORIES);
+		    sc->inv, sc->mask, sc->anyof, all_cats);
 	return r.ret == 0;
 }
 
@@ -1006,7 +1156,7 @@ static uint64_t draw_mask(uint64_t *s, int pzero, int maxbits)
 		return 0;
 	k = 1 + rnd(s, maxbits);
 	while (k--)
-		m |= 1ULL << rnd(s, 8);
+		m |= 1ULL << rnd(s, n_cats);
 	return m;
 }
 
@@ -1065,6 +1215,23 @@ static void draw_layout(uint64_t *s, struct layout *L)
 			sg->ops |= OP_ZAP;
 		if (pct(s, 7))
 			sg->ops |= OP_PROTNONE;
+		/* Beyond 6.12 (no draw at all without them). */
+		if (have_guard && sg->kind != K_GAP && sg->kind != K_HUGETLB && pct(s, 15)) {
+			sg->ops |= OP_GUARD;
+			if (pct(s, 40))
+				sg->ops |= OP_UNGUARD;
+		}
+		/*
+		 * Not with uffd-wp (they share the PTE bit), nor on ext2 files
+		 * (no uffd operations: only WP-async takes any memory).
+		 */
+		if (have_rwp && sg->kind != K_GAP && sg->kind != K_FILE_SH &&
+		    sg->kind != K_FILE_PRIV && !(sg->ops & (OP_UFFD | OP_UFFD_SYNC)) &&
+		    pct(s, 30)) {
+			sg->ops |= OP_RWP;
+			if (pct(s, 70))
+				sg->ops |= OP_RWPROT;
+		}
 	}
 	if (L->nseg == 0) {
 		L->nseg = 1;
@@ -1147,18 +1314,28 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 	sc->inv = pct(s, 70) ? 0 : (pct(s, 50) ? ((sc->mask | sc->anyof) & draw_mask(s, 0, 4))
 					      : draw_mask(s, 0, 2));
 	r = rnd(s, 100);
-	sc->ret = r < 45 ? PM_ALL_CATEGORIES : r < 60 ? draw_mask(s, 0, 4) : r < 70 ? 0 :
-		  r < 80 ? P_W : (PM_ALL_CATEGORIES & ~P_D);
+	sc->ret = r < 45 ? all_cats : r < 60 ? draw_mask(s, 0, 4) : r < 70 ? 0 :
+		  r < 80 ? P_W : (all_cats & ~P_D);
 	if (pct(s, 12)) {	/* PAGE_IS_WRITTEN fast path */
 		sc->mask = P_W;
 		sc->ret = P_W;
 		sc->inv = 0;
 		sc->anyof = 0;
 	}
+	if ((have_guard || have_rwp) && pct(s, 15)) {
+		/* The scans these are for: RWP's hot and cold sets, the guard pages. */
+		uint64_t c = have_rwp && (!have_guard || pct(s, 60)) ? P_ACC : P_G;
+
+		sc->mask = c;
+		sc->anyof = 0;
+		sc->inv = pct(s, 50) ? c : 0;
+		sc->ret = pct(s, 50) ? c : all_cats;
+	}
 	if (pct(s, 2)) {
 		uint64_t *f[] = { &sc->inv, &sc->mask, &sc->anyof, &sc->ret };
 
-		*f[rnd(s, 4)] |= 1ULL << (8 + rnd(s, 56));
+		/* A category bit the kernel does not know: EINVAL. */
+		*f[rnd(s, 4)] |= 1ULL << (n_cats + rnd(s, 64 - n_cats));
 	}
 	r = rnd(s, 100);
 	if (r < 8) {
@@ -1217,12 +1394,13 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 
 static void ops_str(uint32_t ops, char *b, size_t l)
 {
-	static const char * const n[] = { "pop", "stripe", "swap", "uffd", "uffd-sync", "wp",
-					  "zap", "protnone", "read", "post" };
+	static const char * const n[OP_NBITS] = { "pop", "stripe", "swap", "uffd", "uffd-sync",
+						  "wp", "zap", "protnone", "read", "post",
+						  "guard", "unguard", "rwp", "rwprot" };
 	size_t o = 0;
 
 	b[0] = 0;
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < OP_NBITS; i++)
 		if (ops & (1u << i))
 			o += snprintf(b + o, l - o, "%s%s", o ? "+" : "", n[i]);
 }
@@ -1394,8 +1572,12 @@ static void write_both(const struct layout *L, uint64_t *s)
 			if (sg->kind == K_GAP || sg->kind == K_HUGETLB || (sg->ops & OP_PROTNONE))
 				continue;
 			k = rnd(&t, 4);
-			for (i = 0; i < k; i++)
-				p[rnd(&t, sg->npages) * PS + 1] = 5;
+			for (i = 0; i < k; i++) {
+				uint64_t pg = rnd(&t, sg->npages);
+
+				if (!page_guarded(sg, pg))
+					p[pg * PS + 1] = 5;
+			}
 		}
 	}
 }
@@ -1448,6 +1630,15 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		n_err++;
 	if (oa.ret > 512 || ob.ret > 512)
 		n_bigvec++;
+	/* Scans whose result (A's) holds a GUARD or an ACCESSED region. */
+	{
+		uint64_t seen = 0;
+
+		for (long i = 0; i < oa.ret && i < oa.nwritten; i++)
+			seen |= oa.v[i].categories;
+		n_ret_guard += !!(seen & P_G);
+		n_ret_acc += !!(seen & P_ACC);
+	}
 	if (sc->vec_mode == 3 && vec_in_range_ok(L, sc))
 		n_vec_in_range++;
 	if (sc->vec_mode == 4) {
@@ -1572,7 +1763,7 @@ static void minimize(struct repro *R)
 		}
 		/* switch ops off one by one */
 		for (int i = 0; i < R->L.nseg && budget > 0; i++)
-			for (int b = 0; b < 10 && budget > 0; b++) {
+			for (int b = 0; b < OP_NBITS && budget > 0; b++) {
 				if (!(R->L.seg[i].ops & (1u << b)))
 					continue;
 				budget--;
@@ -1617,9 +1808,9 @@ static void minimize(struct repro *R)
 					progress = true;
 				}
 			}
-			if (R->sc[R->nscan - 1].ret != PM_ALL_CATEGORIES && budget-- > 0) {
+			if (R->sc[R->nscan - 1].ret != all_cats && budget-- > 0) {
 				T = *R;
-				T.sc[T.nscan - 1].ret = PM_ALL_CATEGORIES;
+				T.sc[T.nscan - 1].ret = all_cats;
 				if (still_fails(&T)) {
 					*R = T;
 					progress = true;
@@ -1689,7 +1880,7 @@ static unsigned long long cov_sum(int mask, int val)
 {
 	uint64_t t = 0;
 
-	for (int c = 0; c < 256; c++)
+	for (int c = 0; c < (int)ARRAY_SIZE(cov_pages); c++)
 		if ((c & mask) == val)
 			t += cov_pages[c];
 	return t;
@@ -1701,6 +1892,49 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * What the kernel has beyond 6.12: the category bits PAGEMAP_SCAN accepts
+ * (asked of C), guard regions (MADV_GUARD_INSTALL: EINVAL on 6.12) where
+ * PAGE_IS_GUARD reports them, uffd RWP (UFFD_FEATURE_RWP, 7.3) where
+ * PAGE_IS_ACCESSED reports it.
+ */
+static void detect_features(void)
+{
+	const char *c = a_is_rust && !b_is_rust ? impl_b : impl_a;
+	int guard_err = 0, rwp_err = 0;
+	char *m;
+
+	use_impl(c);
+	for (int b = 8; b < 16; b++) {
+		struct pm_res r = pm_scan(pm_fd(), copy_base(0), copy_base(0), NULL, 0, 0, 0,
+					  0, 0, 0, 1ULL << b);
+
+		if (r.ret < 0)
+			break;
+		all_cats |= 1ULL << b;
+		n_cats = b + 1;
+	}
+	m = mmap(NULL, PS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		die("mmap: %s\n", strerror(errno));
+	if (madvise(m, PS, MADV_GUARD_INSTALL))
+		guard_err = errno;
+	munmap(m, PS);
+	have_guard = !guard_err && (all_cats & P_G);
+	if (all_cats & P_ACC) {
+		uffd_rwp = uffd_open(UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC);
+		if (uffd_rwp < 0)
+			rwp_err = -uffd_rwp;
+		have_rwp = uffd_rwp >= 0;
+	}
+	printf("# categories %#llx; guard regions %s (%s); uffd RWP %s (%s)\n",
+	       (unsigned long long)all_cats, have_guard ? "drawn" : "not drawn",
+	       guard_err ? strerror(guard_err) : all_cats & P_G ? "GUARD" : "no GUARD category",
+	       have_rwp ? "drawn" : "not drawn",
+	       rwp_err ? strerror(rwp_err) : all_cats & P_ACC ? "ACCESSED" :
+	       "no ACCESSED category");
 }
 
 static void die_usage(const char *p)
@@ -1788,6 +2022,7 @@ int main(int argc, char **argv)
 	uffd_sync = uffd_open(0);
 	if (uffd_async < 0 || uffd_sync < 0)
 		die("userfaultfd unavailable\n");
+	detect_features();
 
 	/* Vectors: A, B, scratch (2*CAP); A is followed by an unmapped guard. */
 	{
@@ -1832,6 +2067,8 @@ int main(int argc, char **argv)
 		struct repro R = { 0 };
 		char why[512];
 		uint64_t ws = 77;
+		bool lay_guard, lay_rwp;
+		long cases0, quirk_b0;
 		int nsc, i;
 
 		draw_layout(&s, &R.L);
@@ -1844,12 +2081,30 @@ int main(int argc, char **argv)
 			continue;
 		}
 		nsc = 8 + rnd(&s, MAX_SCANS - 8);
+		lay_guard = false;
+		lay_rwp = false;
+		for (i = 0; i < R.L.nseg; i++) {
+			lay_guard |= R.L.seg[i].kind != K_GAP && (R.L.seg[i].ops & OP_GUARD);
+			lay_rwp |= R.L.seg[i].kind != K_GAP && (R.L.seg[i].ops & OP_RWP);
+		}
+		n_lay_guard += lay_guard;
+		n_lay_rwp += lay_rwp;
+		cases0 = n_cases;
 		for (i = 0; i < nsc && n_cases < max_cases; i++) {
 			int r;
 
 			draw_scan(&s, &R.L, &R.sc[i]);
 			R.nscan = i + 1;
+			quirk_b0 = n_quirk_b;
 			r = exec_scan(&R.L, &R.sc[i], &ws, why, sizeof(why));
+			if (verbose && n_quirk_b != quirk_b0 && r == R_EQUAL) {
+				char spec[8192];
+
+				/* Where (b) applied: the only outputs C and Rust may differ in. */
+				spec_str(&R, spec, sizeof(spec));
+				printf("# (b) applied at case %ld: --repro '%s'\n", n_cases + 1,
+				       spec);
+			}
 			if (r == R_UNSTABLE) {
 				n_unstable++;
 				if (verbose)
@@ -1866,6 +2121,10 @@ int main(int argc, char **argv)
 		}
 		teardown(&R.L);
 next:
+		if (lay_guard)
+			n_case_guard += n_cases - cases0;
+		if (lay_rwp)
+			n_case_rwp += n_cases - cases0;
 		if (n_layouts % 200 == 0)
 			printf("# progress: %ld cases, %ld mismatches, %.1fs\n", n_cases, n_mism,
 			       now_s() - t0);
@@ -1882,25 +2141,37 @@ next:
 	       n_vec_in_range, n_vec_fault, n_vec_fault_late);
 	{
 		/* Coverage: pages seen in each category (summed over state scans). */
-		uint64_t per[8] = { 0 }, combos = 0;
+		uint64_t per[10] = { 0 }, combos = 0;
 		char cb[128];
 
-		for (int c = 0; c < 256; c++) {
+		for (int c = 0; c < (int)ARRAY_SIZE(cov_pages); c++) {
 			if (cov_pages[c])
 				combos++;
-			for (int b = 0; b < 8; b++)
+			for (int b = 0; b < n_cats; b++)
 				if (c & (1 << b))
 					per[b] += cov_pages[c];
 		}
 		printf("# coverage: %llu distinct category sets; pages per category:",
 		       (unsigned long long)combos);
-		for (int b = 0; b < 8; b++)
+		for (int b = 0; b < n_cats; b++)
 			printf(" %s=%llu", cats_str(1ULL << b, cb, sizeof(cb)),
 			       (unsigned long long)per[b]);
 		printf("\n# coverage: SWAPPED&!WPALLOWED=%llu (swap) HUGE&PRESENT&!FILE=%llu",
 		       cov_sum(P_S | P_A, P_S), cov_sum(P_H | P_P | P_F, P_H | P_P));
 		printf(" HUGE&FILE=%llu SWAPPED&WPALLOWED&!WRITTEN=%llu (markers/wp swap)\n",
 		       cov_sum(P_H | P_F, P_H | P_F), cov_sum(P_S | P_A | P_W, P_S | P_A));
+		if (have_guard || have_rwp) {
+			printf("# beyond 6.12: layouts with guard regions %ld (cases %ld), ",
+			       n_lay_guard, n_case_guard);
+			printf("with RWP ranges %ld (cases %ld); ", n_lay_rwp, n_case_rwp);
+			printf("results with GUARD %ld, with ACCESSED %ld\n", n_ret_guard,
+			       n_ret_acc);
+			printf("# coverage: GUARD&WPALLOWED=%llu GUARD&!WRITTEN&WPALLOWED=%llu",
+			       cov_sum(P_G | P_A, P_G | P_A), cov_sum(P_G | P_A | P_W, P_G | P_A));
+			printf(" ACCESSED&PRESENT=%llu", cov_sum(P_ACC | P_P, P_ACC | P_P));
+			printf(" ACCESSED&SWAPPED=%llu", cov_sum(P_ACC | P_S, P_ACC | P_S));
+			printf(" ACCESSED&HUGE=%llu\n", cov_sum(P_ACC | P_H, P_ACC | P_H));
+		}
 	}
 	if ((a_is_rust || b_is_rust) && !pretend_b_rust) {
 		long long r1 = rust_calls();

@@ -73,6 +73,42 @@ struct pm_scan_arg {
 #define UFFD_USER_MODE_ONLY 1
 #endif
 
+/*
+ * Newer than 6.12: the categories of kernels >= 6.14 (GUARD) and of the 7.3
+ * tree (ACCESSED), guard regions (6.13) and 7.3's userfaultfd read-write
+ * protection. Whether the running kernel has them is found out at run time.
+ */
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD		0x100
+#endif
+#ifndef PAGE_IS_ACCESSED
+#define PAGE_IS_ACCESSED	0x200
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE	103
+#endif
+#ifndef UFFD_FEATURE_RWP
+#define UFFD_FEATURE_RWP	0x20000
+#endif
+#ifndef UFFD_FEATURE_RWP_ASYNC
+#define UFFD_FEATURE_RWP_ASYNC	0x40000
+#endif
+#ifndef UFFDIO_REGISTER_MODE_RWP
+#define UFFDIO_REGISTER_MODE_RWP	((__u64)1 << 3)
+#endif
+#ifndef UFFDIO_RWPROTECT
+struct uffdio_rwprotect {
+	struct uffdio_range range;
+	__u64 mode;
+};
+
+#define UFFDIO_RWPROTECT_MODE_RWP	((__u64)1 << 0)
+#define UFFDIO_RWPROTECT	_IOWR(UFFDIO, 0x09, struct uffdio_rwprotect)
+#endif
+
 /* All categories and flags the 6.12 ABI defines. */
 #define PM_ALL_CATEGORIES	0xffULL
 #define PM_ALL_FLAGS		(PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC)

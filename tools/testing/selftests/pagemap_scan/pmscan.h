@@ -21,6 +21,8 @@
 #define P_Z PAGE_IS_PFNZERO
 #define P_H PAGE_IS_HUGE
 #define P_D PAGE_IS_SOFT_DIRTY
+#define P_G PAGE_IS_GUARD		/* kernels >= 6.14 */
+#define P_ACC PAGE_IS_ACCESSED	/* the 7.3 tree */
 
 #define SZ_2M (2UL << 20)
 #define SZ_1G 0x40000000UL

@@ -324,7 +324,8 @@ int clear_refs_softdirty(void)
 const char *cats_str(uint64_t c, char *buf, size_t len)
 {
 	static const char * const names[] = { "WPALLOWED", "WRITTEN", "FILE", "PRESENT",
-					      "SWAPPED", "PFNZERO", "HUGE", "SOFT_DIRTY" };
+					      "SWAPPED", "PFNZERO", "HUGE", "SOFT_DIRTY",
+					      "GUARD", "ACCESSED" };
 	size_t o = 0;
 	int i;
 
@@ -332,7 +333,7 @@ const char *cats_str(uint64_t c, char *buf, size_t len)
 	for (i = 0; i < 64 && o < len; i++) {
 		if (!(c & (1ULL << i)))
 			continue;
-		if (i < 8)
+		if (i < 10)
 			o += snprintf(buf + o, len - o, "%s%s", o ? "|" : "", names[i]);
 		else
 			o += snprintf(buf + o, len - o, "%sbit%d", o ? "|" : "", i);
