@@ -16,7 +16,6 @@ kver     = $(shell KVER=$(KVER) KCACHE=$(KCACHE) KVARIANT=$(KVARIANT) tools/kver
 KSRC    := $(call kver,KSRC)
 KOUT    := $(call kver,KOUT)
 KLLVM   := $(call kver,KLLVM)
-KMODULE := $(call kver,KMODULE)
 KSELFTEST_PAGEMAP := $(call kver,KSELFTEST_PAGEMAP)
 OUT     ?= $(CURDIR)/out/$(call kver,OUTTAG)
 PAYLOAD := $(OUT)/payload
@@ -51,18 +50,12 @@ kernel: setup
 	@tools/kernel.sh all
 
 module: kernel
-ifeq ($(KMODULE),1)
 	$(KMAKE) M=$(CURDIR) modules
-else
-	@echo "module: the Rust module does not build on $(KVER) yet (issue #12, phase 2): not built, its suites are reported as skipped (failed)"
-endif
 
 # Everything the guest needs, in one directory copied to /pmscan.
 payload: module
 	@rm -rf $(PAYLOAD) && mkdir -p $(PAYLOAD)/bin
-ifeq ($(KMODULE),1)
 	cp pagemap_scan_rs.ko $(PAYLOAD)/
-endif
 	cp tools/testing/guest-lib.sh tools/testing/guest-check.sh tools/testing/guest-demo.sh \
 		tools/testing/criu/guest-criu.sh $(PAYLOAD)/
 	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
@@ -96,9 +89,6 @@ check: payload
 	@tools/testing/check.sh $(PAYLOAD) $(FUZZ_CASES)
 
 run: payload
-ifneq ($(KMODULE),1)
-	@echo "run: the demo needs the Rust module, which does not build on $(KVER) yet (issue #12, phase 2)"; exit 1
-endif
 	@$(VMRUN) --payload $(PAYLOAD) --log $(OUT)/demo-console.log --timeout 600 tools/testing/guest-demo.sh
 
 shell: payload

@@ -36,8 +36,6 @@ case "$KVER" in
 	# (mm.rs, mm/virt.rs, helpers/mm.c) and the helpers' compat header,
 	# which 6.12 lacks, copied from rust/6.12/ onto rust/ of this tree only.
 	KOVERLAY_TREE="rust/6.12:rust"
-	# Does the Rust module build on this tree?
-	KMODULE=1
 	# Sources of the upstream selftest mm/pagemap_ioctl.
 	KSELFTEST_PAGEMAP="pagemap_ioctl.c vm_util.c thp_settings.c"
 	;;
@@ -59,7 +57,6 @@ case "$KVER" in
 	# adds their `pub mod` lines): nothing upstream is overwritten.
 	KOVERLAY="rust/kernel rust/helpers include"
 	KOVERLAY_TREE=""
-	KMODULE=1
 	KSELFTEST_PAGEMAP="pagemap_ioctl.c vm_util.c hugepage_settings.c"
 	;;
 *)

@@ -14,10 +14,8 @@ result=$OUTDIR/check-output.txt
 echo "FUZZ_CASES=$FUZZ_CASES" > "$PAYLOAD/config.sh"
 echo "FUZZ_ONLY=${FUZZ_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "KVARIANT=$KVARIANT" >> "$PAYLOAD/config.sh"
-# The tree, and whether its Rust module exists (7.3: not before phase 2 of
-# issue #12; the guest then reports every Rust suite as skipped).
+# The tree (6.12 or 7.3).
 echo "KVER=$KVER" >> "$PAYLOAD/config.sh"
-echo "KMODULE=$KMODULE" >> "$PAYLOAD/config.sh"
 echo "PERMS_SCANS=${PERMS_SCANS:-200000}" >> "$PAYLOAD/config.sh"
 echo "STRESS_ONLY=${STRESS_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "STRESS_SECONDS=${STRESS_SECONDS:-30}" >> "$PAYLOAD/config.sh"

@@ -3,9 +3,6 @@
 # Guest side of `make check`: every suite on the C implementation, then the
 # same on the Rust module, in one boot; then the reliability tests and the
 # differential fuzzer. config.sh selects FUZZ_ONLY / STRESS_ONLY runs.
-# On a tree without the Rust module (KMODULE=0: 7.3 before phase 2 of issue
-# #12) only the C side runs: each suite asked to run on Rust prints a
-# skipped line instead (guest-lib.sh), which check.sh counts as failed.
 . /pmscan/guest-lib.sh
 . /pmscan/guest-criu.sh
 . /pmscan/config.sh

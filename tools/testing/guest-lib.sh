@@ -107,7 +107,6 @@ emit_suite() {
 run_on() {
 	name=$1 impl=$2
 	shift 2
-	no_module "$impl" "$name" && return 1
 	if ! select_impl "$impl"; then
 		echo "# $name: cannot select implementation $impl"
 		echo "suite: $name impl=$impl pass=0 fail=1 skip=0"
@@ -130,7 +129,6 @@ run_ksft() {
 # unload_under_load SECONDS: tasks scan in a loop and check every result
 # while the module is loaded and unloaded over and over.
 unload_under_load() {
-	no_module rust unload_race && return
 	secs=$1
 	busy=0
 	unload_rust
@@ -179,7 +177,6 @@ run_libtest() {
 run_programs() {
 	name=$1 impl=$2
 	shift 2
-	no_module "$impl" "$name" && return
 	if ! select_impl "$impl"; then
 		echo "suite: $name impl=$impl pass=0 fail=1 skip=0"
 		return
@@ -197,7 +194,6 @@ run_programs() {
 # stress_run SECONDS: pmscan_stress on the Rust module while the module is
 # unloaded and reloaded in a loop (scans then alternate between C and Rust).
 stress_run() {
-	no_module rust stress && return
 	secs=$1
 	busy=0
 	load_rust
@@ -220,16 +216,6 @@ stress_run() {
 	echo "# stress: $reloads module reloads ($bad failed, $busy rmmod refused while scans ran), $calls ioctls served by Rust"
 	[ $bad -eq 0 ] || echo "not ok - module reloads failed"
 	emit_suite stress rust /tmp/stress.out "$(( rc + bad ))" "$calls"
-}
-
-# no_module IMPL NAME: on a tree without the Rust module (KMODULE=0 in
-# config.sh: 7.3 before phase 2 of issue #12), a suite asked to run on
-# anything but C prints a skipped line (check.sh counts it as failed) and
-# no_module succeeds, so the caller returns.
-no_module() {
-	[ "${KMODULE:-1}" != 1 ] && [ "$1" != c ] || return 1
-	echo "# $2: not run on $1: no Rust module on this kernel yet"
-	echo "suite: $2 impl=$1 pass=0 fail=0 skip=1"
 }
 
 # kunit_suite NAME: the result of a KUnit suite that ran at boot.
