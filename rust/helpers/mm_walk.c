@@ -562,3 +562,70 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 #endif
 #endif
 #endif /* CONFIG_HUGETLB_PAGE */
+
+/*
+ * KUnit support (kernel::mm::kunit): user memory for the doctests of the
+ * walk abstractions. Only the kernel crate's doctests call these (bindgen
+ * reads this file with MODULE defined, so they cannot be left out of a
+ * module's copy of the helpers; unused there, they are dropped).
+ */
+#if IS_ENABLED(CONFIG_KUNIT)
+#include <kunit/test.h>
+#include <linux/mman.h>
+
+/*
+ * Maps @len bytes of private anonymous read-write memory into the address
+ * space of the running KUnit test (kunit_vm_mmap() gives its kthread one
+ * first): small pages, or hugetlb pages of 1 << @huge_shift bytes; faulted
+ * in at once with @populate. Returns the address or a negative errno
+ * (EINVAL outside a KUnit test).
+ */
+__rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int huge_shift,
+					       bool populate)
+{
+	struct kunit *test = kunit_get_current_test();
+	unsigned long flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	unsigned long addr;
+
+	if (!test)
+		return -EINVAL;
+	if (huge_shift)
+		flags |= MAP_HUGETLB | ((unsigned long)huge_shift << MAP_HUGE_SHIFT);
+	if (populate)
+		flags |= MAP_POPULATE;
+	addr = kunit_vm_mmap(test, NULL, 0, len, PROT_READ | PROT_WRITE, flags, 0);
+	/* kunit_vm_mmap() passes vm_mmap()'s errors on, or 0 for its own. */
+	if (!addr)
+		return -ENOMEM;
+	return (long)addr;
+}
+
+/*
+ * Marks the VMA at @addr of the running KUnit test's kthread as registered
+ * for userfaultfd write-protection, without a userfaultfd context: the
+ * abstractions' uffd-wp paths can then be tested without a user process. A
+ * fault on a protected entry of such a VMA gets SIGBUS (handle_userfault()
+ * without a context), so such an access fails instead of waiting. EINVAL
+ * outside a KUnit test's kthread or without a VMA at @addr, EOPNOTSUPP
+ * without CONFIG_USERFAULTFD.
+ */
+__rust_helper int rust_helper_kunit_mark_uffd_wp(unsigned long addr)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int ret = -EINVAL;
+
+	if (!IS_ENABLED(CONFIG_USERFAULTFD))
+		return -EOPNOTSUPP;
+	if (!kunit_get_current_test() || !(current->flags & PF_KTHREAD) || !mm)
+		return -EINVAL;
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma) {
+		vm_flags_set(vma, VM_UFFD_WP);
+		ret = 0;
+	}
+	mmap_write_unlock(mm);
+	return ret;
+}
+#endif /* CONFIG_KUNIT */
