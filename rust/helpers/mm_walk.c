@@ -572,16 +572,19 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 #if IS_ENABLED(CONFIG_KUNIT)
 #include <kunit/test.h>
 #include <linux/mman.h>
+#include <linux/sched/mm.h>
 
 /*
  * Maps @len bytes of private anonymous read-write memory into the address
  * space of the running KUnit test (kunit_vm_mmap() gives its kthread one
  * first): small pages, or hugetlb pages of 1 << @huge_shift bytes; faulted
- * in at once with @populate. Returns the address or a negative errno
- * (EINVAL outside a KUnit test).
+ * in at once with @populate, else (hugetlb) not even reserved. Returns the
+ * address and, in @mmp, that address space with a user reference (mmget())
+ * for the caller; or a negative errno (EINVAL outside a KUnit test, ESRCH
+ * if the test has no address space after all).
  */
 __rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int huge_shift,
-					       bool populate)
+					       bool populate, struct mm_struct **mmp)
 {
 	struct kunit *test = kunit_get_current_test();
 	unsigned long flags = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -593,10 +596,19 @@ __rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int h
 		flags |= MAP_HUGETLB | ((unsigned long)huge_shift << MAP_HUGE_SHIFT);
 	if (populate)
 		flags |= MAP_POPULATE;
+	else if (huge_shift)
+		/* Walking holes needs no free huge page (none of 1G at boot). */
+		flags |= MAP_NORESERVE;
 	addr = kunit_vm_mmap(test, NULL, 0, len, PROT_READ | PROT_WRITE, flags, 0);
 	/* kunit_vm_mmap() passes vm_mmap()'s errors on, or 0 for its own. */
 	if (!addr)
 		return -ENOMEM;
+	if (IS_ERR_VALUE(addr))
+		return (long)addr;
+	/* current->mm is the one kunit_vm_mmap() attached and mapped into. */
+	if (!current->mm || !mmget_not_zero(current->mm))
+		return -ESRCH;
+	*mmp = current->mm;
 	return (long)addr;
 }
 

@@ -26,11 +26,12 @@ use crate::{
         hugetlb::HugetlbEntry,
         pagemap_scan::user_ptr,
         pagewalk::{PageWalk, PmdEntry, PteHole},
-        Mm, MmWithUser,
+        MmWithUser,
     },
     prelude::*,
     uaccess::UserSlice,
 };
+use core::ptr::NonNull;
 
 // Where `ARef` lives differs between the trees.
 #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
@@ -81,17 +82,31 @@ pub struct TestMapping {
 impl TestMapping {
     /// Maps `len` bytes (a multiple of the page size of `backing`) for the
     /// running KUnit test; with `populate`, every page is faulted in for
-    /// writing at once (`MAP_POPULATE`).
+    /// writing at once (`MAP_POPULATE`). Without it, hugetlb memory is not
+    /// reserved either (`MAP_NORESERVE`): a test that only walks its holes
+    /// needs no free huge page (the guest has no 1 GiB page to spare).
     ///
     /// `EINVAL` outside a KUnit test; the errors of `vm_mmap()` (`ENOMEM`
     /// when no hugetlb page is free, for example).
     pub fn new(len: usize, backing: Backing, populate: bool) -> Result<Self> {
-        // SAFETY: no requirement; the helper checks that a KUnit test runs.
-        let ret = unsafe { bindings::kunit_mmap_anon(len as _, backing.huge_shift(), populate) };
+        let mut mm: *mut bindings::mm_struct = core::ptr::null_mut();
+        // SAFETY: `mm` is valid to write; the helper checks that a KUnit
+        // test runs.
+        let ret =
+            unsafe { bindings::kunit_mmap_anon(len as _, backing.huge_shift(), populate, &mut mm) };
         if ret < 0 {
+            // Said here: a test failing for want of memory (hugetlb pages
+            // not reserved at boot, say) is not a failure of what it tests.
+            pr_warn!("TestMapping: cannot map {len:#x} bytes of {backing:?}: errno {ret}\n");
             return Err(Error::from_errno(ret as i32));
         }
-        let mm = current_mm().ok_or(EINVAL)?;
+        let Some(mm) = NonNull::new(mm.cast::<MmWithUser>()) else {
+            pr_warn!("TestMapping: the test has no address space\n");
+            return Err(EINVAL);
+        };
+        // SAFETY: the helper took a user reference on the address space
+        // for us (`mmget()`), which the `ARef` now owns.
+        let mm = unsafe { ARef::from_raw(mm) };
         // INVARIANT: `vm_mmap()` returned a page aligned range of the
         // current task's address space.
         Ok(TestMapping {
@@ -141,19 +156,21 @@ impl TestMapping {
     }
 }
 
-/// The current task's address space, with a user reference.
-fn current_mm() -> Option<ARef<MmWithUser>> {
-    // SAFETY: the current task is valid while it runs; only the task itself
-    // changes its `mm` field (`kthread_use_mm()`, exit), so reading it races
-    // with nothing.
-    let mm = unsafe { (*bindings::get_current()).mm };
-    if mm.is_null() {
-        return None;
-    }
-    // SAFETY: a non-NULL `mm` of the current task is a valid `mm_struct`
-    // that it holds a reference on until it drops it itself, which cannot
-    // happen while this function runs.
-    unsafe { Mm::from_raw(mm) }.mmget_not_zero()
+/// The owner of the closure walkers' vtables: the kernel itself, as for the
+/// crate's other `#[vtable]` implementations, but public, since the walkers
+/// are (newer trees ask every `#[vtable]` implementation for one).
+#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
+pub struct KernelCrate;
+
+#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
+impl crate::ModuleMetadata for KernelCrate {
+    const NAME: &'static crate::str::CStr = c"rust_kernel";
+
+    const THIS_MODULE: crate::ThisModule = {
+        // SAFETY: a null module pointer stands for the built-in kernel;
+        // `try_module_get()` and `module_put()` accept it.
+        unsafe { crate::ThisModule::from_ptr(core::ptr::null_mut()) }
+    };
 }
 
 /// A walker that only has a `pmd_entry` callback: `f`.
@@ -169,6 +186,9 @@ impl<F: FnMut(&mut PmdEntry<'_>, usize, usize) -> Result> PmdWalker<F> {
 
 #[vtable]
 impl<F: FnMut(&mut PmdEntry<'_>, usize, usize) -> Result> PageWalk for PmdWalker<F> {
+    #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
+    type OwnerModule = KernelCrate;
+
     fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_>, start: usize, end: usize) -> Result {
         (self.0)(pmd, start, end)
     }
@@ -187,6 +207,9 @@ impl<F: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result> HoleWalker<F> {
 
 #[vtable]
 impl<F: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result> PageWalk for HoleWalker<F> {
+    #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
+    type OwnerModule = KernelCrate;
+
     fn pte_hole(&mut self, start: usize, end: usize, hole: Option<&PteHole<'_>>) -> Result {
         (self.0)(start, end, hole)
     }
@@ -215,6 +238,9 @@ where
     F: FnMut(&mut HugetlbEntry<'_>, usize, usize) -> Result,
     H: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result,
 {
+    #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
+    type OwnerModule = KernelCrate;
+
     fn hugetlb_entry(&mut self, entry: &mut HugetlbEntry<'_>, start: usize, end: usize) -> Result {
         (self.0)(entry, start, end)
     }

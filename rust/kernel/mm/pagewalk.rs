@@ -832,16 +832,20 @@ impl MmapReadGuard<'_> {
     /// }
     /// let refused_calls = calls.get();
     /// // The walker works: the mapping is populated.
-    /// guard.walk_page_range(start, end, &mut walker)?;
-    /// guard.walk_page_range_protecting(start, end, &mut walker)?;
+    /// let good = guard.walk_page_range(start, end, &mut walker);
+    /// let good_protecting = guard.walk_page_range_protecting(start, end, &mut walker);
     /// // Below the first mapping of the test's address space is no VMA.
     /// let mut gap = HoleWalker::new(|_, _, hole| {
     ///     gaps += usize::from(hole.is_none());
     ///     Ok(())
     /// });
-    /// guard.walk_page_range(start - PAGE_SIZE, start, &mut gap)?;
-    /// guard.walk_page_range_protecting(start - PAGE_SIZE, start, &mut gap)?;
+    /// let gap_walk = guard.walk_page_range(start - PAGE_SIZE, start, &mut gap);
+    /// let gap_protecting = guard.walk_page_range_protecting(start - PAGE_SIZE, start, &mut gap);
     /// drop(guard);
+    /// assert_eq!(good, Ok(()));
+    /// assert_eq!(good_protecting, Ok(()));
+    /// assert_eq!(gap_walk, Ok(()));
+    /// assert_eq!(gap_protecting, Ok(()));
     /// assert_eq!(refused, 2 * bad.len());
     /// assert_eq!(refused_calls, 0);
     /// assert!(calls.get() >= 2);
