@@ -571,6 +571,7 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
  */
 #if IS_ENABLED(CONFIG_KUNIT)
 #include <kunit/test.h>
+#include <linux/file.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
 
@@ -583,23 +584,45 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
  * for the caller; or a negative errno (EINVAL outside a KUnit test, ESRCH
  * if the test has no address space after all).
  */
+#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+#define KUNIT_HUGETLB_NORESERVE mk_vma_flags(VMA_NORESERVE_BIT)
+#else
+#define KUNIT_HUGETLB_NORESERVE VM_NORESERVE
+#endif
+
 __rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int huge_shift,
 					       bool populate, struct mm_struct **mmp)
 {
 	struct kunit *test = kunit_get_current_test();
 	unsigned long flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	struct file *file = NULL;
 	unsigned long addr;
 
 	if (!test)
 		return -EINVAL;
-	if (huge_shift)
-		flags |= MAP_HUGETLB | ((unsigned long)huge_shift << MAP_HUGE_SHIFT);
+	if (huge_shift) {
+		/*
+		 * vm_mmap() does not turn MAP_HUGETLB into a hugetlbfs file as
+		 * the mmap() system call does (ksys_mmap_pgoff()): set it up
+		 * here the same way. The reservation, if any, is taken by the
+		 * mapping.
+		 */
+		if (!hstate_sizelog(huge_shift))
+			return -EINVAL;
+		file = hugetlb_file_setup(HUGETLB_ANON_FILE, len, KUNIT_HUGETLB_NORESERVE,
+					  HUGETLB_ANONHUGE_INODE, huge_shift);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+		flags |= MAP_HUGETLB;
+	}
 	if (populate)
 		flags |= MAP_POPULATE;
 	else if (huge_shift)
 		/* Walking holes needs no free huge page (none of 1G at boot). */
 		flags |= MAP_NORESERVE;
-	addr = kunit_vm_mmap(test, NULL, 0, len, PROT_READ | PROT_WRITE, flags, 0);
+	addr = kunit_vm_mmap(test, file, 0, len, PROT_READ | PROT_WRITE, flags, 0);
+	if (file)
+		fput(file);
 	/* kunit_vm_mmap() passes vm_mmap()'s errors on, or 0 for its own. */
 	if (!addr)
 		return -ENOMEM;

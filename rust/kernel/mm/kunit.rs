@@ -194,7 +194,10 @@ impl<F: FnMut(&mut PmdEntry<'_>, usize, usize) -> Result> PageWalk for PmdWalker
     }
 }
 
-/// A walker that only has a `pte_hole` callback: `f`.
+/// A walker that calls `f` for each hole. (It has a `pmd_entry` callback
+/// too, doing nothing: a walk without one does not descend the page tables
+/// of a VMA, so it reports no hole below the top level, which on x86-64
+/// always "exists".)
 pub struct HoleWalker<F>(F);
 
 impl<F: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result> HoleWalker<F> {
@@ -209,6 +212,10 @@ impl<F: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result> HoleWalker<F> {
 impl<F: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result> PageWalk for HoleWalker<F> {
     #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
     type OwnerModule = KernelCrate;
+
+    fn pmd_entry(&mut self, _pmd: &mut PmdEntry<'_>, _start: usize, _end: usize) -> Result {
+        Ok(())
+    }
 
     fn pte_hole(&mut self, start: usize, end: usize, hole: Option<&PteHole<'_>>) -> Result {
         (self.0)(start, end, hole)
