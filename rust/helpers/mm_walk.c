@@ -562,3 +562,105 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 #endif
 #endif
 #endif /* CONFIG_HUGETLB_PAGE */
+
+/*
+ * KUnit support (kernel::mm::kunit): user memory for the doctests of the
+ * walk abstractions. Only the kernel crate's doctests call these (bindgen
+ * reads this file with MODULE defined, so they cannot be left out of a
+ * module's copy of the helpers; unused there, they are dropped).
+ */
+#if IS_ENABLED(CONFIG_KUNIT)
+#include <kunit/test.h>
+#include <linux/file.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+
+/*
+ * Maps @len bytes of private anonymous read-write memory into the address
+ * space of the running KUnit test (kunit_vm_mmap() gives its kthread one
+ * first): small pages, or hugetlb pages of 1 << @huge_shift bytes; faulted
+ * in at once with @populate, else (hugetlb) not even reserved. Returns the
+ * address and, in @mmp, that address space with a user reference (mmget())
+ * for the caller; or a negative errno (EINVAL outside a KUnit test, ESRCH
+ * if the test has no address space after all).
+ */
+#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+#define KUNIT_HUGETLB_NORESERVE mk_vma_flags(VMA_NORESERVE_BIT)
+#else
+#define KUNIT_HUGETLB_NORESERVE VM_NORESERVE
+#endif
+
+__rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int huge_shift,
+					       bool populate, struct mm_struct **mmp)
+{
+	struct kunit *test = kunit_get_current_test();
+	unsigned long flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	struct file *file = NULL;
+	unsigned long addr;
+
+	if (!test)
+		return -EINVAL;
+	if (huge_shift) {
+		/*
+		 * vm_mmap() does not turn MAP_HUGETLB into a hugetlbfs file as
+		 * the mmap() system call does (ksys_mmap_pgoff()): set it up
+		 * here the same way. The reservation, if any, is taken by the
+		 * mapping.
+		 */
+		if (!hstate_sizelog(huge_shift))
+			return -EINVAL;
+		file = hugetlb_file_setup(HUGETLB_ANON_FILE, len, KUNIT_HUGETLB_NORESERVE,
+					  HUGETLB_ANONHUGE_INODE, huge_shift);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+		flags |= MAP_HUGETLB;
+	}
+	if (populate)
+		flags |= MAP_POPULATE;
+	else if (huge_shift)
+		/* Walking holes needs no free huge page (none of 1G at boot). */
+		flags |= MAP_NORESERVE;
+	addr = kunit_vm_mmap(test, file, 0, len, PROT_READ | PROT_WRITE, flags, 0);
+	if (file)
+		fput(file);
+	/* kunit_vm_mmap() passes vm_mmap()'s errors on, or 0 for its own. */
+	if (!addr)
+		return -ENOMEM;
+	if (IS_ERR_VALUE(addr))
+		return (long)addr;
+	/* current->mm is the one kunit_vm_mmap() attached and mapped into. */
+	if (!current->mm || !mmget_not_zero(current->mm))
+		return -ESRCH;
+	*mmp = current->mm;
+	return (long)addr;
+}
+
+/*
+ * Marks the VMA at @addr of the running KUnit test's kthread as registered
+ * for userfaultfd write-protection, without a userfaultfd context: the
+ * abstractions' uffd-wp paths can then be tested without a user process. A
+ * fault on a protected entry of such a VMA gets SIGBUS (handle_userfault()
+ * without a context), so such an access fails instead of waiting. EINVAL
+ * outside a KUnit test's kthread or without a VMA at @addr, EOPNOTSUPP
+ * without CONFIG_USERFAULTFD.
+ */
+__rust_helper int rust_helper_kunit_mark_uffd_wp(unsigned long addr)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int ret = -EINVAL;
+
+	if (!IS_ENABLED(CONFIG_USERFAULTFD))
+		return -EOPNOTSUPP;
+	if (!kunit_get_current_test() || !(current->flags & PF_KTHREAD) || !mm)
+		return -EINVAL;
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma) {
+		vm_flags_set(vma, VM_UFFD_WP);
+		ret = 0;
+	}
+	mmap_write_unlock(mm);
+	return ret;
+}
+#endif /* CONFIG_KUNIT */

@@ -21,6 +21,8 @@ use crate::{
 use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 
 pub mod hugetlb;
+#[cfg(CONFIG_KUNIT)]
+pub mod kunit;
 pub mod notifier;
 pub mod pagemap_scan;
 pub mod pagewalk;

@@ -207,6 +207,66 @@ impl HugetlbLock<'_, '_> {
     /// [`MmapReadGuard::walk_page_range_protecting`].
     ///
     /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
+    ///
+    /// # Examples
+    ///
+    /// `EPERM` in a walk that does not protect; `EINVAL` in a protecting
+    /// walk of a VMA not registered for uffd-wp, or of a registered one
+    /// that covers only a part of the huge page: the page stays unprotected
+    /// and writable, and its lock can be taken again.
+    ///
+    /// ```
+    /// use kernel::mm::{kunit::{Backing, HugetlbWalker, TestMapping}, pagewalk::PMD_SIZE};
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// // Calls `make_uffd_wp()` on each hugetlb entry of `[start, end)` in a
+    /// // walk: the entries, the calls that returned `want`, and the entries
+    /// // of the mapping write-protected afterwards (read under their lock).
+    /// fn protect(
+    ///     map: &TestMapping,
+    ///     end: usize,
+    ///     protecting: bool,
+    ///     want: Result,
+    /// ) -> Result<(usize, usize, usize)> {
+    ///     let (mut entries, mut got, mut wp) = (0, 0, 0);
+    ///     let mut walker = HugetlbWalker::new(
+    ///         |entry, _, _| {
+    ///             entries += 1;
+    ///             got += usize::from(entry.with_lock(|l| l.make_uffd_wp()) == want);
+    ///             Ok(())
+    ///         },
+    ///         |_, _, _| Ok(()),
+    ///     );
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     if protecting {
+    ///         guard.walk_page_range_protecting(map.start(), end, &mut walker)?;
+    ///     } else {
+    ///         guard.walk_page_range(map.start(), end, &mut walker)?;
+    ///     }
+    ///     let mut reader = HugetlbWalker::new(
+    ///         |entry, _, _| {
+    ///             wp += usize::from(entry.with_lock(|l| l.get(false).info().uffd_wp()));
+    ///             Ok(())
+    ///         },
+    ///         |_, _, _| Ok(()),
+    ///     );
+    ///     guard.walk_page_range(map.start(), map.end(), &mut reader)?;
+    ///     Ok((entries, got, wp))
+    /// }
+    ///
+    /// let map = TestMapping::new(PMD_SIZE, Backing::Hugetlb2M, true)?;
+    /// let end = map.end();
+    /// assert_eq!(protect(&map, end, false, Err(EPERM))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, end, true, Err(EINVAL))?, (1, 1, 0));
+    ///
+    /// map.register_uffd_wp()?;
+    /// assert_eq!(protect(&map, end, false, Err(EPERM))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, map.start() + PAGE_SIZE, true, Err(EINVAL))?, (1, 1, 0));
+    /// assert_eq!(map.write(map.start(), 1), Ok(()));
+    ///
+    /// assert_eq!(protect(&map, end, true, Ok(()))?, (1, 1, 1));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn make_uffd_wp(&self) -> Result {
         let e = self.entry;
         if !e.protect {

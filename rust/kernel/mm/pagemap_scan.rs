@@ -33,7 +33,7 @@ use crate::types::{AsBytes, FromBytes};
 /// A user pointer from an address (`UserPtr` is a newtype on newer trees,
 /// an alias of `usize` on 6.12).
 #[inline]
-fn user_ptr(addr: usize) -> crate::uaccess::UserPtr {
+pub(crate) fn user_ptr(addr: usize) -> crate::uaccess::UserPtr {
     #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
     return crate::uaccess::UserPtr::from_addr(addr);
     #[cfg(not(CONFIG_PAGEMAP_SCAN_GUARD_RWP))]

@@ -154,6 +154,138 @@ impl<'a> PteHole<'a> {
     /// a whole `VM_PFNMAP` VMA as a hole), or huge pages reaching outside
     /// what was announced; `EPERM` unless the walk was started by
     /// [`MmapReadGuard::walk_page_range_protecting`].
+    ///
+    /// # Examples
+    ///
+    /// In a hole of an anonymous VMA, a walk that does not protect gets
+    /// `EPERM` even if the VMA is registered for uffd-wp; a protecting walk
+    /// gets `EINVAL` in a VMA that is not registered, and in a registered
+    /// one for an empty range, a range reaching out of the hole or an
+    /// unaligned one; the hole stays a hole:
+    ///
+    /// ```
+    /// use kernel::mm::kunit::{Backing, HoleWalker, TestMapping};
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// // Walks the mapping and calls `make_uffd_wp()` on the range `range`
+    /// // makes of each hole: the holes found, the calls that returned
+    /// // `want`, and the bytes of the holes.
+    /// fn attempt(
+    ///     map: &TestMapping,
+    ///     protecting: bool,
+    ///     range: impl Fn(usize, usize) -> (usize, usize),
+    ///     want: Result,
+    /// ) -> Result<(usize, usize, usize)> {
+    ///     let (mut holes, mut got, mut bytes) = (0, 0, 0);
+    ///     let mut walker = HoleWalker::new(|start, end, hole| {
+    ///         if let Some(hole) = hole {
+    ///             let (s, e) = range(start, end);
+    ///             holes += 1;
+    ///             got += usize::from(hole.make_uffd_wp(s, e) == want);
+    ///             bytes += end - start;
+    ///         }
+    ///         Ok(())
+    ///     });
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     if protecting {
+    ///         guard.walk_page_range_protecting(map.start(), map.end(), &mut walker)?;
+    ///     } else {
+    ///         guard.walk_page_range(map.start(), map.end(), &mut walker)?;
+    ///     }
+    ///     Ok((holes, got, bytes))
+    /// }
+    ///
+    /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, false)?;
+    /// let len = map.end() - map.start();
+    /// let whole = |s: usize, e: usize| (s, e);
+    /// let (h, got, bytes) = attempt(&map, false, whole, Err(EPERM))?;
+    /// assert!(h >= 1 && got == h && bytes == len);
+    /// let (h, got, bytes) = attempt(&map, true, whole, Err(EINVAL))?;
+    /// assert!(h >= 1 && got == h && bytes == len);
+    ///
+    /// map.register_uffd_wp()?;
+    /// let (h, got, _) = attempt(&map, false, whole, Err(EPERM))?;
+    /// assert!(h >= 1 && got == h);
+    /// let bad: [fn(usize, usize) -> (usize, usize); 5] = [
+    ///     |s, _| (s, s),
+    ///     |s, e| (e, s),
+    ///     |s, e| (s - PAGE_SIZE, e),
+    ///     |s, e| (s, e + PAGE_SIZE),
+    ///     |s, e| (s + 1, e),
+    /// ];
+    /// for range in bad {
+    ///     let (h, got, bytes) = attempt(&map, true, range, Err(EINVAL))?;
+    ///     assert!(h >= 1 && got == h && bytes == len);
+    /// }
+    /// // The correct call succeeds (and installs nothing: an anonymous VMA
+    /// // only gets markers with `UFFD_FEATURE_WP_UNPOPULATED`).
+    /// let (h, got, bytes) = attempt(&map, true, whole, Ok(()))?;
+    /// assert!(h >= 1 && got == h && bytes == len);
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// In a hugetlb VMA the huge pages a range touches are protected whole,
+    /// and refused (`EINVAL`, nothing installed) when the walk did not
+    /// announce all of them, as for a 1 GiB page of which a walk covers
+    /// 2 MiB:
+    ///
+    /// ```
+    /// use kernel::mm::{
+    ///     kunit::{Backing, HugetlbWalker, TestMapping},
+    ///     pagewalk::PMD_SIZE,
+    /// };
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// // Walks `[start, end)`, calling `make_uffd_wp()` on each hole if
+    /// // `want` is given: the holes found, the calls that returned `want`,
+    /// // the entries that are not empty.
+    /// fn walk(
+    ///     map: &TestMapping,
+    ///     (start, end): (usize, usize),
+    ///     protecting: bool,
+    ///     want: Option<Result>,
+    /// ) -> Result<(usize, usize, usize)> {
+    ///     let (mut holes, mut got, mut entries) = (0, 0, 0);
+    ///     let mut walker = HugetlbWalker::new(
+    ///         |entry, _, _| {
+    ///             entries += usize::from(!entry.get(false).huge_is_none());
+    ///             Ok(())
+    ///         },
+    ///         |s, e, hole| {
+    ///             if let Some(hole) = hole {
+    ///                 holes += 1;
+    ///                 if let Some(want) = want {
+    ///                     got += usize::from(hole.make_uffd_wp(s, e) == want);
+    ///                 }
+    ///             }
+    ///             Ok(())
+    ///         },
+    ///     );
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     if protecting {
+    ///         guard.walk_page_range_protecting(start, end, &mut walker)?;
+    ///     } else {
+    ///         guard.walk_page_range(start, end, &mut walker)?;
+    ///     }
+    ///     Ok((holes, got, entries))
+    /// }
+    ///
+    /// let big = TestMapping::new(1 << 30, Backing::Hugetlb1G, false)?;
+    /// big.register_uffd_wp()?;
+    /// let part = (big.start(), big.start() + PMD_SIZE);
+    /// assert_eq!(walk(&big, part, true, Some(Err(EINVAL)))?, (1, 1, 0));
+    /// assert_eq!(walk(&big, part, false, Some(Err(EPERM)))?, (1, 1, 0));
+    /// assert_eq!(walk(&big, (big.start(), big.end()), false, None)?, (1, 0, 0));
+    ///
+    /// // A 2 MiB page: protecting 4 KiB of it protects it whole (a marker).
+    /// let map = TestMapping::new(PMD_SIZE, Backing::Hugetlb2M, false)?;
+    /// map.register_uffd_wp()?;
+    /// let part = (map.start(), map.start() + PAGE_SIZE);
+    /// assert_eq!(walk(&map, part, false, Some(Err(EPERM)))?, (1, 1, 0));
+    /// assert_eq!(walk(&map, part, true, Some(Ok(())))?, (1, 1, 0));
+    /// assert_eq!(walk(&map, (map.start(), map.end()), false, None)?, (0, 0, 1));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn make_uffd_wp(&self, start: usize, end: usize) -> Result {
         if !self.protect {
             return Err(EPERM);
@@ -305,6 +437,45 @@ impl<'a> PmdEntry<'a> {
     /// this PMD's walked range: a caller's error, which retrying would not
     /// mend.
     ///
+    /// # Examples
+    ///
+    /// As for [`PmdEntry::with_ptes`], a bad range locks nothing:
+    ///
+    /// ```
+    /// use kernel::mm::{
+    ///     kunit::{Backing, PmdWalker, TestMapping},
+    ///     pagewalk::PmdView,
+    ///     pgtable::Classes,
+    /// };
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
+    /// let (mut calls, mut refused, mut tables) = (0, 0, 0);
+    /// let mut guard = map.mm().mmap_read_lock_killable()?;
+    /// guard.walk_page_range(map.start(), map.end(), &mut PmdWalker::new(|pmd, start, end| {
+    ///     calls += 1;
+    ///     let bad = [
+    ///         (start - PAGE_SIZE, end),
+    ///         (start, end + PAGE_SIZE),
+    ///         (start, start),
+    ///         (end, start),
+    ///     ];
+    ///     for (s, e) in bad {
+    ///         let r = pmd.view::<Classes, _>(s, e, |_| ());
+    ///         refused += usize::from(matches!(r, Err(e) if e == EINVAL));
+    ///     }
+    ///     if let PmdView::Table(()) = pmd.view::<Classes, _>(start, end, |_| ())? {
+    ///         tables += 1;
+    ///     }
+    ///     Ok(())
+    /// }))?;
+    /// drop(guard);
+    /// assert!(calls >= 1);
+    /// assert_eq!(refused, 4 * calls);
+    /// assert_eq!(tables, calls);
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
     #[inline]
     pub fn view<Q: PteQuery, R>(
@@ -363,6 +534,50 @@ impl<'a> PmdEntry<'a> {
     /// changed under us (no table any more): the caller should then ask the
     /// walk to retry with [`PmdEntry::again`]. `EINVAL` (without calling
     /// `f`) if the range is not inside: retrying would not mend that.
+    ///
+    /// # Examples
+    ///
+    /// A range reaching outside the walked part of the PMD, or an empty one,
+    /// is refused before anything is locked: the table can be locked right
+    /// after, and its pages are all there.
+    ///
+    /// ```
+    /// use kernel::mm::{kunit::{Backing, PmdWalker, TestMapping}, pgtable::Classes};
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
+    /// let (mut calls, mut refused, mut present) = (0, 0, 0);
+    /// let mut guard = map.mm().mmap_read_lock_killable()?;
+    /// guard.walk_page_range(map.start(), map.end(), &mut PmdWalker::new(|pmd, start, end| {
+    ///     calls += 1;
+    ///     let bad = [
+    ///         (start - PAGE_SIZE, end),
+    ///         (start, end + PAGE_SIZE),
+    ///         (start, start),
+    ///         (end, start),
+    ///     ];
+    ///     for (s, e) in bad {
+    ///         let r = pmd.with_ptes::<Classes, _>(s, e, |_| ());
+    ///         refused += usize::from(r == Err(EINVAL));
+    ///     }
+    ///     let pages = pmd.with_ptes::<Classes, _>(start, end, |t| {
+    ///         let mut n = 0;
+    ///         while let Some(run) = t.next_run() {
+    ///             if run.info.is_present() {
+    ///                 n += (run.end - run.addr) / PAGE_SIZE;
+    ///             }
+    ///         }
+    ///         n
+    ///     })?;
+    ///     present += pages.unwrap_or(0);
+    ///     Ok(())
+    /// }))?;
+    /// drop(guard);
+    /// assert!(calls >= 1);
+    /// assert_eq!(refused, 4 * calls);
+    /// assert_eq!(present, 4);
+    /// # Ok::<(), Error>(())
+    /// ```
     #[inline]
     pub fn with_ptes<Q: PteQuery, R>(
         &mut self,
@@ -588,6 +803,55 @@ impl MmapReadGuard<'_> {
     ///
     /// `EINVAL` for an empty or unaligned range (before anything is
     /// announced).
+    ///
+    /// # Examples
+    ///
+    /// Both walks refuse an empty, reversed or unaligned range without
+    /// calling the walker; a page aligned range is walked even where no VMA
+    /// is (the walker only sees a hole without a VMA there):
+    ///
+    /// ```
+    /// use core::cell::Cell;
+    /// use kernel::mm::kunit::{Backing, HoleWalker, PmdWalker, TestMapping};
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
+    /// let (start, end) = (map.start(), map.end());
+    /// let bad = [(start, start), (end, start), (start + 1, end), (start, end - 1)];
+    /// let (calls, mut refused, mut gaps) = (Cell::new(0), 0, 0);
+    /// let mut walker = PmdWalker::new(|_, _, _| {
+    ///     calls.set(calls.get() + 1);
+    ///     Ok(())
+    /// });
+    /// let mut guard = map.mm().mmap_read_lock_killable()?;
+    /// for (s, e) in bad {
+    ///     let r = guard.walk_page_range(s, e, &mut walker);
+    ///     refused += usize::from(r == Err(EINVAL));
+    ///     let r = guard.walk_page_range_protecting(s, e, &mut walker);
+    ///     refused += usize::from(r == Err(EINVAL));
+    /// }
+    /// let refused_calls = calls.get();
+    /// // The walker works: the mapping is populated.
+    /// let good = guard.walk_page_range(start, end, &mut walker);
+    /// let good_protecting = guard.walk_page_range_protecting(start, end, &mut walker);
+    /// // Below the first mapping of the test's address space is no VMA.
+    /// let mut gap = HoleWalker::new(|_, _, hole| {
+    ///     gaps += usize::from(hole.is_none());
+    ///     Ok(())
+    /// });
+    /// let gap_walk = guard.walk_page_range(start - PAGE_SIZE, start, &mut gap);
+    /// let gap_protecting = guard.walk_page_range_protecting(start - PAGE_SIZE, start, &mut gap);
+    /// drop(guard);
+    /// assert_eq!(good, Ok(()));
+    /// assert_eq!(good_protecting, Ok(()));
+    /// assert_eq!(gap_walk, Ok(()));
+    /// assert_eq!(gap_protecting, Ok(()));
+    /// assert_eq!(refused, 2 * bad.len());
+    /// assert_eq!(refused_calls, 0);
+    /// assert!(calls.get() >= 2);
+    /// assert_eq!(gaps, 2);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn walk_page_range_protecting<W: PageWalk>(
         &mut self,
         start: usize,

@@ -360,6 +360,74 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     /// uffd-wp (and does not map raw PFNs).
     ///
     /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
+    ///
+    /// # Examples
+    ///
+    /// Refused in a walk that does not protect, whether the VMA is
+    /// registered for uffd-wp or not, and in a protecting walk of a VMA that
+    /// is not registered: no entry changes and the pages stay writable. Only
+    /// a protecting walk of a registered VMA protects them:
+    ///
+    /// ```
+    /// use kernel::mm::{kunit::{Backing, PmdWalker, TestMapping}, pgtable::Classes};
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// // Calls `make_uffd_wp()` on every PTE table of the mapping in a walk:
+    /// // the tables, the calls that returned `want`, and the pages
+    /// // write-protected afterwards (read back by a second walk, which also
+    /// // shows that no table was left locked).
+    /// fn protect(
+    ///     map: &TestMapping,
+    ///     protecting: bool,
+    ///     want: Result,
+    /// ) -> Result<(usize, usize, usize)> {
+    ///     let (mut tables, mut got, mut wp) = (0, 0, 0);
+    ///     let mut walker = PmdWalker::new(|pmd, start, end| {
+    ///         let r = pmd.with_ptes::<Classes, _>(start, end, |t| t.make_uffd_wp(start, end))?;
+    ///         tables += 1;
+    ///         got += usize::from(r == Some(want));
+    ///         Ok(())
+    ///     });
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     if protecting {
+    ///         guard.walk_page_range_protecting(map.start(), map.end(), &mut walker)?;
+    ///     } else {
+    ///         guard.walk_page_range(map.start(), map.end(), &mut walker)?;
+    ///     }
+    ///     let mut reader = PmdWalker::new(|pmd, start, end| {
+    ///         let n = pmd.with_ptes::<Classes, _>(start, end, |t| {
+    ///             let mut n = 0;
+    ///             while let Some(run) = t.next_run() {
+    ///                 if run.info.uffd_wp() {
+    ///                     n += (run.end - run.addr) / PAGE_SIZE;
+    ///                 }
+    ///             }
+    ///             n
+    ///         })?;
+    ///         wp += n.unwrap_or(0);
+    ///         Ok(())
+    ///     });
+    ///     guard.walk_page_range(map.start(), map.end(), &mut reader)?;
+    ///     Ok((tables, got, wp))
+    /// }
+    ///
+    /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
+    /// let (t, got, wp) = protect(&map, false, Err(EPERM))?;
+    /// assert!(t >= 1 && got == t && wp == 0);
+    /// let (t, got, wp) = protect(&map, true, Err(EPERM))?;
+    /// assert!(t >= 1 && got == t && wp == 0);
+    /// assert_eq!(map.write(map.start(), 1), Ok(()));
+    ///
+    /// map.register_uffd_wp()?;
+    /// let (t, got, wp) = protect(&map, false, Err(EPERM))?;
+    /// assert!(t >= 1 && got == t && wp == 0);
+    /// assert_eq!(map.write(map.start(), 2), Ok(()));
+    ///
+    /// let (t, got, wp) = protect(&map, true, Ok(()))?;
+    /// assert!(t >= 1 && got == t && wp == 4);
+    /// assert_eq!(map.write(map.start(), 3), Err(EFAULT));
+    /// # Ok::<(), Error>(())
+    /// ```
     #[inline]
     pub fn make_uffd_wp(&mut self, addr: usize, end: usize) -> Result<(), Error> {
         if !self.protect {
@@ -574,6 +642,65 @@ impl<'a> PmdHugeLock<'a> {
     /// the VMA is registered for uffd-wp.
     ///
     /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
+    ///
+    /// # Examples
+    ///
+    /// Refused in a walk that does not protect, in a protecting walk of a
+    /// VMA not registered for uffd-wp, and in a protecting walk of a
+    /// registered VMA that covers only a part of the PMD: the huge page stays
+    /// huge, unprotected and writable.
+    ///
+    /// ```
+    /// use kernel::mm::{kunit::{Backing, PmdWalker, TestMapping}, pagewalk::PMD_SIZE};
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// // Calls `make_uffd_wp()` on each huge PMD of `[start, end)` in a
+    /// // walk: the huge PMDs, the calls that returned `want`, and the huge
+    /// // PMDs of the mapping write-protected afterwards.
+    /// fn protect(
+    ///     map: &TestMapping,
+    ///     (start, end): (usize, usize),
+    ///     protecting: bool,
+    ///     want: Result,
+    /// ) -> Result<(usize, usize, usize)> {
+    ///     let (mut huge, mut got, mut wp) = (0, 0, 0);
+    ///     let mut walker = PmdWalker::new(|pmd, _, _| {
+    ///         if let Some(r) = pmd.with_huge(false, |h| h.make_uffd_wp()) {
+    ///             huge += 1;
+    ///             got += usize::from(r == want);
+    ///         }
+    ///         Ok(())
+    ///     });
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     if protecting {
+    ///         guard.walk_page_range_protecting(start, end, &mut walker)?;
+    ///     } else {
+    ///         guard.walk_page_range(start, end, &mut walker)?;
+    ///     }
+    ///     let mut reader = PmdWalker::new(|pmd, _, _| {
+    ///         wp += usize::from(pmd.with_huge(false, |h| h.info().uffd_wp()) == Some(true));
+    ///         Ok(())
+    ///     });
+    ///     guard.walk_page_range(map.start(), map.end(), &mut reader)?;
+    ///     Ok((huge, got, wp))
+    /// }
+    ///
+    /// // Two PMDs' worth, faulted in: one whole PMD at least is a THP
+    /// // (`CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS`).
+    /// let map = TestMapping::new(2 * PMD_SIZE, Backing::Pages, true)?;
+    /// let thp = (map.start() + PMD_SIZE - 1) & !(PMD_SIZE - 1);
+    /// let whole = (thp, thp + PMD_SIZE);
+    /// assert_eq!(protect(&map, whole, false, Err(EPERM))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, whole, true, Err(EPERM))?, (1, 1, 0));
+    ///
+    /// map.register_uffd_wp()?;
+    /// assert_eq!(protect(&map, whole, false, Err(EPERM))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, (thp + PAGE_SIZE, thp + PMD_SIZE), true, Err(EPERM))?, (1, 1, 0));
+    /// assert_eq!(map.write(thp, 1), Ok(()));
+    ///
+    /// assert_eq!(protect(&map, whole, true, Ok(()))?, (1, 1, 1));
+    /// # Ok::<(), Error>(())
+    /// ```
     #[inline]
     pub fn make_uffd_wp(&self) -> Result<(), Error> {
         if !self.protect || !self.vma.userfaultfd_wp() || self.vma.is_pfnmap() {
