@@ -90,10 +90,10 @@ impl TestMapping {
     /// when no hugetlb page is free, for example).
     pub fn new(len: usize, backing: Backing, populate: bool) -> Result<Self> {
         let mut mm: *mut bindings::mm_struct = core::ptr::null_mut();
+        let shift = backing.huge_shift();
         // SAFETY: `mm` is valid to write; the helper checks that a KUnit
         // test runs.
-        let ret =
-            unsafe { bindings::kunit_mmap_anon(len as _, backing.huge_shift(), populate, &mut mm) };
+        let ret = unsafe { bindings::kunit_mmap_anon(len as _, shift, populate, &mut mm) };
         if ret < 0 {
             // Said here: a test failing for want of memory (hugetlb pages
             // not reserved at boot, say) is not a failure of what it tests.

@@ -17,8 +17,11 @@ for case in "$HERE"/*.rs; do
 	name=$(basename "$case" .rs)
 	want=$(sed -n 's|^// expect: \([a-zE0-9]*\)$|\1|p' "$case")
 	rm -rf "$tmp/m" && mkdir -p "$tmp/m"
-	echo "obj-m := compile_fail.o" > "$tmp/m/Kbuild"
-	cat "$HERE/prelude.rs.in" "$case" > "$tmp/m/compile_fail.rs"
+	# Named as the real module: on 7.3 the mm internals the walk generics
+	# call are exported to pagemap_scan_rs only (EXPORT_SYMBOL_FOR_MODULES),
+	# which modpost checks for the case that must build.
+	echo "obj-m := pagemap_scan_rs.o" > "$tmp/m/Kbuild"
+	cat "$HERE/prelude.rs.in" "$case" > "$tmp/m/pagemap_scan_rs.rs"
 	if make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM="${KLLVM:--19}" M="$tmp/m" modules \
 		> "$tmp/out" 2>&1; then
 		if [ "$want" = build ]; then
