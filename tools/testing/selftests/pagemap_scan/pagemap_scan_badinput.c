@@ -537,14 +537,8 @@ int main(int argc, char **argv)
 	task_size_max = detect_task_size_max();
 	noncanon = task_size_max + PS;
 	if (!kernel_is_612()) {
-		unsigned int major = 0, minor = 0;
-
 		/* PAGE_IS_ACCESSED (bit 9) on the 7.3 tree. */
-		if (sscanf(kernel_release(), "%u.%u", &major, &minor) == 2 &&
-		    (major > 7 || (major == 7 && minor >= 3)))
-			unk_bit = 10;
-		else
-			unk_bit = 9;
+		unk_bit = kernel_at_least(7, 3) ? 10 : 9;
 		ksft_print_msg("HOST-VARIANT: kernel %s is not 6.12; "
 			       "the 'bit 8' rows use bit %d (bit 8 is PAGE_IS_GUARD since 6.14%s)\n",
 			       kernel_release(), unk_bit,

@@ -79,6 +79,7 @@ long long rust_calls(void);		/* -1 when unavailable */
 const char *env_or(const char *name, const char *def);
 bool kernel_is_612(void);		/* running kernel is 6.12.x */
 bool kernel_written_gated(void);	/* WRITTEN only in uffd-wp VMAs (7.3+) */
+bool kernel_at_least(int major, int minor);	/* release >= major.minor */
 const char *kernel_release(void);
 long sysfs_read_long(const char *path);	/* -1 on error */
 int sysfs_read_str(const char *path, char *buf, size_t len);

@@ -245,15 +245,21 @@ bool kernel_is_612(void)
 bool kernel_written_gated(void)
 {
 	const char *o = getenv("PMSCAN_EXPECT");
-	int major = 0, minor = 0;
 
 	if (o && !strcmp(o, "7.3"))
 		return true;
 	if (o)
 		return false;
-	if (sscanf(kernel_release(), "%d.%d", &major, &minor) != 2)
+	return kernel_at_least(7, 3);
+}
+
+bool kernel_at_least(int major, int minor)
+{
+	int ma = 0, mi = 0;
+
+	if (sscanf(kernel_release(), "%d.%d", &ma, &mi) != 2)
 		return false;
-	return major > 7 || (major == 7 && minor >= 3);
+	return ma > major || (ma == major && mi >= minor);
 }
 
 bool vma_has_flag(void *addr, const char *flag)
