@@ -58,6 +58,8 @@ payload: module
 	cp pagemap_scan_rs.ko $(PAYLOAD)/
 	cp tools/testing/guest-lib.sh tools/testing/guest-check.sh tools/testing/guest-demo.sh \
 		tools/testing/criu/guest-criu.sh $(PAYLOAD)/
+	# What the tree's C answers where a stable update may change it.
+	tools/tree/facts.py > $(PAYLOAD)/tree-facts.sh
 	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/pagemap_ioctl $(KSELFTEST_PAGEMAP) -lm -lpthread
 ifneq ($(KVER),6.12)

@@ -70,7 +70,36 @@ KPATCHES=patches/$KVER
 KFRAGS="tools/kconfig/pagemap_scan.config tools/kconfig/$KVER.config"
 [ "$KVARIANT" != debug ] || KFRAGS="$KFRAGS tools/kconfig/debug.config"
 
+# tree_id: "PACKAGE VERSION" of the tree under test. 6.12 is whatever
+# version of the package the machine has installed (Debian serves only
+# its newest), 7.3 the pinned one.
+tree_id() {
+	local v=${KPKG_VERSION:-}
+	[ -n "$v" ] || v=$(dpkg-query -W -f='${Version}' "$KPKG" 2>/dev/null || true)
+	printf '%s %s\n' "$KPKG" "${v:-not installed}"
+}
+
+# tree_banner: one line naming the exact tree, printed first by setup.sh
+# (so by make run, check and bench) and by the check and bench reports.
+tree_banner() {
+	local v=""
+	if [ -f "$KSRC/Makefile" ]; then
+		v=", kernel $(make -s -C "$KSRC" kernelversion 2>/dev/null)"
+	fi
+	if [ -n "${KPKG_SHA256:-}" ]; then
+		printf 'tree %s: %s (pinned: %s SHA256 %s)%s\n' "$KVER" "$(tree_id)" \
+			"$KPKG_SUITE" "$KPKG_SHA256" "$v"
+	else
+		printf "tree %s: %s (Debian's current package, not pinned: it follows the mirror)%s\n" \
+			"$KVER" "$(tree_id)" "$v"
+	fi
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-	[ $# = 1 ] || { echo "usage: $0 VARIABLE" >&2; exit 2; }
-	eval "printf '%s\n' \"\${$1}\""
+	[ $# = 1 ] || { echo "usage: $0 VARIABLE|TREE_ID|TREE_BANNER" >&2; exit 2; }
+	case "$1" in
+	TREE_ID) tree_id ;;
+	TREE_BANNER) tree_banner ;;
+	*) eval "printf '%s\n' \"\${$1}\"" ;;
+	esac
 fi

@@ -81,6 +81,8 @@ fetch_tree() {
 	log "$KPKG $KPKG_VERSION fetched and verified in $((SECONDS - t0)) s: $KTARBALL"
 }
 fetch_tree
+# The exact tree, first thing every make target prints.
+printf '[setup] %s\n' "$(tree_banner)" >&2
 
 if ! command -v rustup >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/rustup" ]; then
 	export PATH="$HOME/.cargo/bin:$PATH"

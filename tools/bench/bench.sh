@@ -78,6 +78,8 @@ fi
 PAYLOAD=$1
 
 mkdir -p "$OUT"
+# The exact tree the numbers are of, in the log and next to the tables.
+tree_banner | tee "$OUT/tree.txt" >&2
 # A private copy of the payload: `make payload` elsewhere may rebuild the
 # shared one while a guest boots.
 snap=$OUT/payload

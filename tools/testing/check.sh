@@ -53,8 +53,12 @@ if [ "$CRIU_SUITE" = 1 ]; then
 	fi
 fi
 echo "CRIU_SUITE=$CRIU_SUITE" >> "$PAYLOAD/config.sh"
+tree=$(tree_banner)
+echo "$tree"
 # Static checks on the host first, then the guest.
 "$REPO/tools/lint.sh" > "$result"
+# Has the tree's C moved since the module was reviewed against it?
+python3 "$REPO/tools/tree/drift.py" >> "$result"
 # Host unit and property tests of the scan logic (the module's logic.rs).
 cargo test --manifest-path "$REPO/tools/pagemap-scan-logic/Cargo.toml" > "$OUTDIR/logic-tests.txt" 2>&1
 lrc=$?
@@ -97,6 +101,7 @@ fi
 
 echo
 echo "=== summary (console log: $log)"
+echo "$tree"
 grep -a '^suite: ' "$result" | tr -d '\r'
 if [ "$vmrc" -ne 0 ]; then
 	echo "vm run failed with status $vmrc (timeout, crash or kernel splat)"

@@ -6,6 +6,9 @@
 . /pmscan/guest-lib.sh
 . /pmscan/guest-criu.sh
 . /pmscan/config.sh
+# The answers of the tree's C that the suites follow (tools/tree/facts.py).
+. /pmscan/tree-facts.sh
+echo "tree under test: $PMSCAN_TREE_ID (kernel $(uname -r))"
 cd /tmp
 # The crate's tests fail instead of skipping when a feature is missing.
 export PAGEMAP_SCAN_REQUIRE_ALL=1

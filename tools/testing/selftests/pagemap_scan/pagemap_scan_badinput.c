@@ -16,6 +16,13 @@
  *     write-protected and walk_end IS written back. The table states exactly
  *     which, and the program checks it.
  *
+ * Where C's answer is not the module's to give, the expectation follows
+ * the tree under test (tools/tree/facts.py reads it from the tree's
+ * source): an ioctl command that do_pagemap_cmd() does not know never
+ * reaches a handler, and its errno changed within 6.12 (EINVAL up to
+ * 6.12.117, ENOTTY since 6.12.118); the first category bit that is not
+ * valid is the number of PAGE_IS_* bits of the tree's uapi.
+ *
  * One TAP line per row.
  */
 #define _GNU_SOURCE
@@ -51,10 +58,13 @@ struct ctx {
 	const char *note;
 };
 
+/* Expected: the tree's errno for an ioctl command it does not know. */
+#define EXP_UNKNOWN_CMD (-100000L)
+
 struct bcase {
 	const char *name;
 	void (*setup)(struct ctx *c);
-	long exp;		/* >= 0: return value; < 0: -errno */
+	long exp;		/* >= 0: return value; < 0: -errno; EXP_UNKNOWN_CMD */
 	bool wp;		/* all target pages write-protected afterwards */
 	enum vec_exp vec;
 	enum arg_exp arg;
@@ -89,10 +99,11 @@ SETUP(s_sizemax, c->arg.size = ~0ULL)
 SETUP(s_flag2, c->arg.flags |= 1 << 2)
 SETUP(s_flag63, c->arg.flags |= 1ULL << 63)
 /*
- * The first category bit 6.12 does not know is bit 8. Kernels >= 6.14 define
- * bit 8 as PAGE_IS_GUARD (HOST-VARIANT): there the rows use bit 9 instead,
- * and bit 10 on 7.3 (bit 9 is PAGE_IS_ACCESSED). The "bit 9" rows use the
- * next bit, the second unknown one.
+ * The "bit 8" rows use the first category bit the tree does not define
+ * (the tree fact PMSCAN_TREE_CATEGORY_BITS: 8 on 6.12, 10 on 7.3, where
+ * bits 8 and 9 are PAGE_IS_GUARD and PAGE_IS_ACCESSED), the "bit 9" rows
+ * the next one. Without tree facts (host) it comes from the release:
+ * bit 9 from 6.14 (GUARD), bit 10 from 7.3, HOST-VARIANT.
  */
 static int unk_bit = 8;
 SETUP(s_inv8, c->arg.category_inverted = 1ULL << unk_bit)
@@ -300,11 +311,11 @@ static const struct bcase rows[] = {
 	{ "max_pages ~0", s_max_pages_max,
 	  1,       true,  V_ONE_REGION, A_WALK_END },
 	{ "ioctl cmd with a different size", s_cmd_size,
-	  -EINVAL, false, V_POISON,     A_UNCHANGED },
+	  EXP_UNKNOWN_CMD, false, V_POISON,     A_UNCHANGED },
 	{ "ioctl cmd nr 17", s_cmd_nr,
-	  -EINVAL, false, V_POISON,     A_UNCHANGED },
+	  EXP_UNKNOWN_CMD, false, V_POISON,     A_UNCHANGED },
 	{ "ioctl cmd _IOW instead of _IOWR", s_cmd_dir,
-	  -EINVAL, false, V_POISON,     A_UNCHANGED },
+	  EXP_UNKNOWN_CMD, false, V_POISON,     A_UNCHANGED },
 	{ "CHECK_WPASYNC on a non-uffd VMA", s_check_nonuffd,
 	  -EPERM,  false, V_POISON,     A_WALK_END },
 	{ "CHECK_WPASYNC: uffd VMA, gap, non-uffd VMA", s_check_span,
@@ -343,11 +354,28 @@ static long wp_pages(void)
 	return n;
 }
 
+/*
+ * The tree's answer to an unknown ioctl command. A host run has no tree
+ * facts: there either answer of the kernels this was tried on (EINVAL,
+ * ENOTTY) is taken, HOST-VARIANT.
+ */
+static long unknown_cmd_exp(int err)
+{
+	int e = tree_unknown_ioctl_errno();
+
+	if (e > 0)
+		return -e;
+	if (e < 0)
+		ksft_exit_fail_msg("PMSCAN_TREE_UNKNOWN_IOCTL=%s: unknown errno\n",
+				   tree_fact("PMSCAN_TREE_UNKNOWN_IOCTL"));
+	return err == ENOTTY ? -ENOTTY : -EINVAL;
+}
+
 static bool run_case(const struct bcase *bc, int idx)
 {
 	struct ctx c = { 0 };
 	struct pm_scan_arg before;
-	long ret, wp;
+	long ret, wp, exp;
 	int err;
 	bool ok = true;
 	char what[256] = "";
@@ -389,12 +417,13 @@ static bool run_case(const struct bcase *bc, int idx)
 	errno = 0;
 	ret = ioctl(c.fd, c.cmd, c.argp);
 	err = ret < 0 ? errno : 0;
+	exp = bc->exp == EXP_UNKNOWN_CMD ? unknown_cmd_exp(err) : bc->exp;
 
-	if (bc->exp >= 0 && ret != bc->exp)
-		BAD("ret %ld errno %d (%s), expected %ld; ", ret, err, strerror(err), bc->exp);
-	if (bc->exp < 0 && (ret != -1 || err != -bc->exp))
+	if (exp >= 0 && ret != exp)
+		BAD("ret %ld errno %d (%s), expected %ld; ", ret, err, strerror(err), exp);
+	if (exp < 0 && (ret != -1 || err != -exp))
 		BAD("ret %ld errno %d (%s), expected errno %ld (%s); ", ret, err, strerror(err),
-		    -bc->exp, strerror(-bc->exp));
+		    -exp, strerror(-exp));
 
 	/* Argument structure. */
 	if (bc->arg == A_UNCHANGED && c.argp == &c.arg && memcmp(&before, &c.arg, sizeof(before)))
@@ -451,7 +480,7 @@ static bool run_case(const struct bcase *bc, int idx)
 
 	if (ok)
 		ksft_test_result_pass("%s -> %s\n", bc->name,
-				      bc->exp < 0 ? strerror(-bc->exp) : "success");
+				      exp < 0 ? strerror(-exp) : "success");
 	else
 		ksft_test_result_fail("%s: %s\n", bc->name, what);
 	return ok;
@@ -536,7 +565,15 @@ int main(int argc, char **argv)
 	}
 	task_size_max = detect_task_size_max();
 	noncanon = task_size_max + PS;
-	if (!kernel_is_612()) {
+	if (tree_facts_check())
+		ksft_exit_fail_msg("%s\n", tree_facts_check());
+	if (tree_category_bits()) {
+		unk_bit = tree_category_bits();
+		ksft_print_msg("tree under test: %s; unknown ioctl commands: %s; "
+			       "the 'bit 8' rows use bit %d, the first the tree does not define\n",
+			       tree_fact("PMSCAN_TREE_ID"), tree_fact("PMSCAN_TREE_UNKNOWN_IOCTL"),
+			       unk_bit);
+	} else if (!kernel_is_612()) {
 		/* PAGE_IS_ACCESSED (bit 9) on the 7.3 tree. */
 		unk_bit = kernel_at_least(7, 3) ? 10 : 9;
 		ksft_print_msg("HOST-VARIANT: kernel %s is not 6.12; "

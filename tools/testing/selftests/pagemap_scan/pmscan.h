@@ -79,6 +79,11 @@ long long rust_calls(void);		/* -1 when unavailable */
 const char *env_or(const char *name, const char *def);
 bool kernel_is_612(void);		/* running kernel is 6.12.x */
 bool kernel_written_gated(void);	/* WRITTEN only in uffd-wp VMAs (7.3+) */
+/* Facts of the tree under test, from its source (tools/tree/facts.py). */
+const char *tree_fact(const char *name);	/* NULL when not given */
+const char *tree_facts_check(void);	/* NULL, or why the facts cannot be used */
+int tree_unknown_ioctl_errno(void);	/* 0: no facts (host) */
+int tree_category_bits(void);		/* 0: no facts (host) */
 bool kernel_at_least(int major, int minor);	/* release >= major.minor */
 const char *kernel_release(void);
 long sysfs_read_long(const char *path);	/* -1 on error */

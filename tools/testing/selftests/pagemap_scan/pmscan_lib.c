@@ -237,19 +237,75 @@ bool kernel_is_612(void)
 }
 
 /*
+ * Facts of the tree under test: what its C answers where a stable update
+ * may change the answer. tools/tree/facts.py reads them from the tree's
+ * source when the payload is built; the guest exports them
+ * (PMSCAN_TREE_*). Without them (a host run) the expectations fall back to
+ * the kernel release, marked HOST-VARIANT where it matters.
+ */
+const char *tree_fact(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+const char *tree_facts_check(void)
+{
+	static char why[160];
+	const char *rel = tree_fact("PMSCAN_TREE_RELEASE");
+	size_t n;
+
+	if (!rel)
+		return impl_switch_present() ?
+			"the guest has no tree facts (PMSCAN_TREE_*, tools/tree/facts.py)" : NULL;
+	n = strlen(rel);
+	if (strncmp(kernel_release(), rel, n) ||
+	    (kernel_release()[n] && kernel_release()[n] != '-' && kernel_release()[n] != '+')) {
+		snprintf(why, sizeof(why), "tree facts of %s, but the kernel is %s",
+			 rel, kernel_release());
+		return why;
+	}
+	return NULL;
+}
+
+int tree_unknown_ioctl_errno(void)
+{
+	const char *v = tree_fact("PMSCAN_TREE_UNKNOWN_IOCTL");
+
+	if (!v)
+		return 0;
+	if (!strcmp(v, "ENOTTY"))
+		return ENOTTY;
+	if (!strcmp(v, "EINVAL"))
+		return EINVAL;
+	return -1;
+}
+
+int tree_category_bits(void)
+{
+	const char *v = tree_fact("PMSCAN_TREE_CATEGORY_BITS");
+
+	return v ? atoi(v) : 0;
+}
+
+/*
  * Since 7.3, fs/proc/task_mmu.c reports PAGE_IS_WRITTEN only in VMAs
  * registered for uffd-wp: present, swapped and unpopulated ptes, THPs and
- * hugetlb pages of any other VMA carry no WRITTEN bit. 6.12 and the kernels
- * before 7.3 report it everywhere. PMSCAN_EXPECT=6.12 or =7.3 forces one.
+ * hugetlb pages of any other VMA carry no WRITTEN bit. 6.12 reports it
+ * everywhere. The tree fact decides; PMSCAN_EXPECT=6.12 or =7.3 forces one.
  */
 bool kernel_written_gated(void)
 {
 	const char *o = getenv("PMSCAN_EXPECT");
+	const char *f = tree_fact("PMSCAN_TREE_WRITTEN_GATED");
 
 	if (o && !strcmp(o, "7.3"))
 		return true;
 	if (o)
 		return false;
+	if (f)
+		return !strcmp(f, "1");
 	return kernel_at_least(7, 3);
 }
 

@@ -188,6 +188,10 @@ void suite_init(int argc, char **argv, const char *prog)
 		}
 	}
 	ksft_print_header();
+	if (tree_facts_check())
+		ksft_exit_fail_msg("%s\n", tree_facts_check());
+	if (tree_fact("PMSCAN_TREE_ID"))
+		ksft_print_msg("tree under test: %s\n", tree_fact("PMSCAN_TREE_ID"));
 	g_is_612 = kernel_is_612();
 	g_written_gated = kernel_written_gated();
 	ksft_print_msg("%s on kernel %s, expectations: %s, WRITTEN %s\n", prog,
