@@ -41,6 +41,10 @@
  * its setup, expectation and (if it changes more than page contents in
  * phase 2) phase-2 functions. A segment whose setup finds the kernel
  * without that kind of memory is skipped (guard regions before 6.13).
+ *
+ * Besides memory the process holds what ordinary processes hold (unix
+ * sockets, a pipe, an eventfd, a memfd, SysV shared memory in its own IPC
+ * namespace; criu_fds.c), and the check after the restore covers them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,6 +60,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "criu_fds.h"
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
@@ -1035,7 +1041,7 @@ int main(int argc, char **argv)
 {
 	unsigned long long lo, hi;
 	unsigned long bad, total, nguards = 0;
-	char segments[1024];
+	char segments[1024], fds_why[160];
 	unsigned int k, n = 0;
 	sigset_t set;
 	int sig, rc;
@@ -1059,6 +1065,10 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (fds_setup(dir, fds_why, sizeof(fds_why))) {
+		say("# setup of the files failed: %s\n", fds_why);
+		return 1;
+	}
 
 	for (k = 0; k < NSEGS; k++) {
 		segs[k].id = k + 1;
@@ -1119,15 +1129,21 @@ int main(int argc, char **argv)
 		else
 			say("# PAGEMAP_SCAN reports the %lu guard regions\n", nguards);
 	}
+	if (fds_verify(fds_why, sizeof(fds_why))) {
+		say("# files after the restore: %s\n", fds_why);
+		mark("result", "FAIL files: %s\n", fds_why);
+		return 1;
+	}
+	say("# files verified: %s\n", fds_why);
 	if (bad) {
 		mark("result", "FAIL %lu of %lu pages%s\n", bad, total,
 		     nguards ? " and guard regions" : "");
 		return 1;
 	}
 	if (nguards)
-		mark("result", "ok %lu pages, %lu guard regions\n", total, nguards);
+		mark("result", "ok %lu pages, %lu guard regions, files\n", total, nguards);
 	else
-		mark("result", "ok %lu pages\n", total);
+		mark("result", "ok %lu pages, files\n", total);
 	say("# all %lu pages verified\n", total);
 	return 0;
 }

@@ -121,7 +121,7 @@ criu_roundtrip() {
 	ok=$?
 	guards=0 what=""
 	grep -qs '^guard ' "$hd/segments" && guards=1 what=", guard regions"
-	cstep $ok "$rt: criu_pages set up (THP, huge zero page, 4K, holes, swap, file mappings$what)"
+	cstep $ok "$rt: criu_pages set up (THP, huge zero page, 4K, holes, swap, file mappings$what; unix sockets, pipe, eventfd, memfd, SysV shm)"
 	if [ $ok != 0 ]; then
 		cat "$hd/program.log"
 		kill -9 $pid 2>/dev/null
@@ -164,8 +164,8 @@ criu_roundtrip() {
 	criu_wait "$hd/result" "$CRIU_TIMEOUT" $pid
 	grep -q '^ok ' "$hd/result" 2>/dev/null
 	ok=$?
-	grep -E '^# (checked|all)|word|hole' "$hd/program.log"
-	cstep $ok "$rt: restored process verified every page: $(cat "$hd/result" 2>/dev/null)"
+	grep -E '^# (checked|all|files)|word|hole' "$hd/program.log"
+	cstep $ok "$rt: restored process verified every page and its files: $(cat "$hd/result" 2>/dev/null)"
 	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls served by Rust ($pre_calls in the pre-dump)"
 }
 
