@@ -85,7 +85,8 @@ endif
 	gcc -static -O2 -Wall -o $(PAYLOAD)/bin/criu_pages tools/testing/criu/criu_pages.c \
 		tools/testing/criu/criu_fds.c
 	@if [ -f tools/testing/selftests/pagemap_scan/Makefile ]; then \
-		$(MAKE) -s -C tools/testing/selftests/pagemap_scan KHDR=$(KHDR)/include KSRC=$(KSRC) OUT=$(PAYLOAD)/bin; fi
+		$(MAKE) -s -C tools/testing/selftests/pagemap_scan KHDR=$(KHDR)/include KSRC=$(KSRC) \
+			OUT=$(PAYLOAD)/bin PMSCAN_HUGE_1G=1; fi
 	@if [ -x tools/pagemap-scan/build-static.sh ]; then tools/pagemap-scan/build-static.sh $(PAYLOAD)/bin; fi
 
 check: payload

@@ -18,7 +18,7 @@ use kernel::{
         pagemap_scan::{
             self, PageRegion, PmScanArg, RegionBuffer, Registration, ScanHandler, UserArg,
         },
-        pagewalk::{self, PageWalk, PmdEntry, PmdView, PteHole, VmaAction},
+        pagewalk::{self, PageWalk, PmdEntry, PmdView, PteHole, Ptes, VmaAction},
         pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
         Mm,
@@ -342,7 +342,9 @@ impl ScanWalk<'_> {
         }
     }
 
-    /// The PTE table under `pmd`; `Ok(None)` if it went away under us.
+    /// The PTE table under `pmd`; `Ok(None)` if there is none: it went
+    /// away under us, or a THP was made there since `thp_entry()` looked
+    /// (the retry handles it as a THP, as C's does).
     #[inline(always)]
     fn pte_table(
         &mut self,
@@ -351,7 +353,7 @@ impl ScanWalk<'_> {
         end: u64,
     ) -> Result<Option<Result>> {
         let (s, e) = (start as usize, end as usize);
-        if self.args.written_fast_path(self.vma_uffd)
+        let tables = if self.args.written_fast_path(self.vma_uffd)
             || (self.args.wp_matching() && !self.out.has_vec())
         {
             pmd.with_ptes::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
@@ -359,7 +361,11 @@ impl ScanWalk<'_> {
             pmd.with_ptes::<ClassesAndFile, _>(s, e, |t| self.matching_ptes(t))
         } else {
             pmd.with_ptes::<Classes, _>(s, e, |t| self.matching_ptes(t))
-        }
+        };
+        Ok(match tables? {
+            Ptes::Table(ret) => Some(ret),
+            Ptes::Huge | Ptes::Gone => None,
+        })
     }
 
     /// The PAGE_IS_WRITTEN fast path, and write-protection with no output:

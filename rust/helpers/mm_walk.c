@@ -401,6 +401,12 @@ __rust_helper pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pm
 	return rust_helper_pte_table_lock(mm, pmdp, addr, ptlp);
 }
 
+/* Whether @pmdp maps a huge page or is a huge swap entry (no lock held). */
+__rust_helper bool rust_helper_pmd_maps_huge(pmd_t *pmdp)
+{
+	return pmd_is_huge(pmdp_get_lockless(pmdp));
+}
+
 __rust_helper pmd_t rust_helper_pmdp_get(pmd_t *pmdp)
 {
 	return pmdp_get(pmdp);
@@ -544,11 +550,19 @@ __rust_helper void rust_helper_huge_ptep_modify_prot_commit(struct vm_area_struc
 }
 
 #ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
-/* x86's flush_hugetlb_tlb_range() is flush_tlb_range(). */
+/*
+ * Where the architecture has its own (arm64, powerpc, riscv) it is called;
+ * the generic one is flush_tlb_range(), which x86 keeps from modules, so
+ * the hook's exported wrapper stands for it.
+ */
 __rust_helper void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 						       unsigned long start, unsigned long end)
 {
+#ifdef __HAVE_ARCH_FLUSH_HUGETLB_TLB_RANGE
+	flush_hugetlb_tlb_range(vma, start, end);
+#else
 	pagemap_scan_flush_tlb_range(vma, start, end);
+#endif
 }
 #else
 void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,

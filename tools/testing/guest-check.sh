@@ -53,6 +53,8 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 			run_ksft migrate_wp $impl /pmscan/bin/migrate_wp
 		fi
 		run_ksft pagemap_scan_test $impl /pmscan/bin/pagemap_scan_test --impl $impl
+		# 1 GiB hugetlb pages: the guest must have one (a skip fails).
+		run_ksft pagemap_scan_huge1g $impl /pmscan/bin/pagemap_scan_huge1g --impl $impl
 		run_ksft pagemap_scan_badinput $impl /pmscan/bin/pagemap_scan_badinput --impl $impl
 		run_ksft perms $impl /pmscan/bin/perms "${PERMS_SCANS:-200000}"
 		run_libtest pagemap-scan-crate $impl /pmscan/bin/pagemap-scan-tests --test-threads=1

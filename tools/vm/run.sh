@@ -23,7 +23,10 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # KVER, KCACHE, KVARIANT select the kernel: $KOUT/arch/x86/boot/bzImage.
 . "$REPO/tools/kver.sh"
-VM_MEM=${VM_MEM:-3G}
+# 5G: below 4 GiB the PCI hole and the kernel leave no free 1 GiB-aligned
+# gigabyte at boot, so with 3G the guest asked for its 1 GiB hugetlb page
+# in vain (hugepages 1G=0); from 5G on the range above 4 GiB has one.
+VM_MEM=${VM_MEM:-5G}
 VM_CPUS=${VM_CPUS:-2}
 payload="" log="$KCACHE/vm-console-$OUTTAG.log" timeout=1200 icount=0 shell=0 script=""
 disks=()

@@ -17,18 +17,64 @@ impl Pte {
 }
 
 impl VmaRef {
-    /// The size of the huge pages of a hugetlb VMA.
+    /// The VMA as a hugetlb VMA, if it is one (`is_vm_hugetlb_page()`):
+    /// the hugetlb methods are only offered on what this returns, as
+    /// upstream offers the mixed-map ones on [`as_mixedmap_vma`].
+    ///
+    /// [`as_mixedmap_vma`]: crate::mm::virt::VmaRef::as_mixedmap_vma
+    #[inline]
+    pub fn as_hugetlb_vma(&self) -> Option<&VmaHugetlb> {
+        if self.is_hugetlb() {
+            // SAFETY: `VmaHugetlb` is a transparent wrapper of `VmaRef`, and
+            // the VMA was just found to be a hugetlb VMA, which it stays for
+            // as long as it exists (`VM_HUGETLB` is set at mmap time and
+            // never cleared), so the type invariant holds for the borrow.
+            Some(unsafe { &*(self as *const VmaRef).cast::<VmaHugetlb>() })
+        } else {
+            None
+        }
+    }
+}
+
+/// A VMA of hugetlbfs.
+///
+/// # Invariants
+///
+/// The VMA is a hugetlb VMA (`is_vm_hugetlb_page()`): its file is on
+/// hugetlbfs, so `hstate_vma()` finds the hstate of its huge pages.
+#[repr(transparent)]
+pub struct VmaHugetlb {
+    vma: VmaRef,
+}
+
+impl core::ops::Deref for VmaHugetlb {
+    type Target = VmaRef;
+
+    #[inline]
+    fn deref(&self) -> &VmaRef {
+        &self.vma
+    }
+}
+
+impl VmaHugetlb {
+    /// The size of the VMA's huge pages.
     #[inline]
     pub fn huge_page_size(&self) -> usize {
-        // SAFETY: the VMA is valid and hugetlb (callers only use this on
-        // hugetlb VMAs, whose file has an hstate).
+        // SAFETY: the VMA is valid, and a hugetlb VMA by the type invariant:
+        // `hstate_vma()` reads the hstate of its hugetlbfs file.
         unsafe { bindings::vma_huge_page_size(self.as_ptr()) as usize }
     }
 
-    /// Flushes the TLB for a range of a hugetlb VMA.
+    /// Flushes the TLB entries of `[start, end)` of the VMA, as the
+    /// architecture flushes huge pages (`flush_hugetlb_tlb_range()`, which
+    /// is not `flush_tlb_range()` on arm64, powerpc and riscv). Only stale
+    /// translations go: memory and page tables are untouched, whatever the
+    /// range.
     #[inline]
     pub fn flush_hugetlb_tlb_range(&self, start: usize, end: usize) {
-        // SAFETY: the VMA is valid.
+        // SAFETY: the VMA and its mm are valid for the borrow; a TLB flush
+        // of any range of a live mm only drops cached translations. Safe
+        // code cannot run this with interrupts disabled.
         unsafe { bindings::flush_hugetlb_tlb_range(self.as_ptr(), start as _, end as _) };
     }
 
@@ -39,9 +85,8 @@ impl VmaRef {
     ///
     /// The caller holds the mmap lock and this VMA's hugetlb VMA lock for
     /// reading, an MMU notifier protection-change range covers the range,
-    /// and `[addr, end)` lies inside the VMA, which is hugetlb and
-    /// registered for uffd-wp; both ends are huge page aligned and the
-    /// notifier range covers it.
+    /// and `[addr, end)` lies inside the VMA, which is registered for
+    /// uffd-wp; both ends are huge page aligned.
     ///
     /// Called from a walk over this hugetlb VMA (see [`PteHole`]):
     /// `uffd_wp_range()` would take the hugetlb VMA lock for writing and
@@ -87,7 +132,7 @@ impl VmaRef {
 /// protection-change range covering `[start, end)` is active.
 pub struct HugetlbEntry<'a> {
     ptep: *mut bindings::pte_t,
-    vma: &'a VmaRef,
+    vma: &'a VmaHugetlb,
     start: usize,
     end: usize,
     protect: bool,
@@ -100,7 +145,7 @@ impl<'a> HugetlbEntry<'a> {
     #[inline]
     pub(crate) unsafe fn new(
         ptep: *mut bindings::pte_t,
-        vma: &'a VmaRef,
+        vma: &'a VmaHugetlb,
         start: usize,
         end: usize,
         protect: bool,
@@ -116,7 +161,7 @@ impl<'a> HugetlbEntry<'a> {
 
     /// The VMA.
     #[inline]
-    pub fn vma(&self) -> &'a VmaRef {
+    pub fn vma(&self) -> &'a VmaHugetlb {
         self.vma
     }
 
@@ -159,8 +204,9 @@ impl<'a> HugetlbEntry<'a> {
     /// `&mut self` keeps `f` from locking the same entry again.
     #[inline]
     pub fn with_lock<R>(&mut self, f: impl FnOnce(&HugetlbLock<'_, 'a>) -> R) -> R {
-        // SAFETY: hugetlb VMAs are file backed, the VMA is valid and the
-        // lock order i_mmap_rwsem -> page table lock is the hugetlb one.
+        // SAFETY: hugetlb VMAs are file backed (`VmaHugetlb` invariant), the
+        // VMA is valid and the lock order i_mmap_rwsem -> page table lock is
+        // the hugetlb one.
         let ptl = unsafe {
             bindings::i_mmap_lock_write_vma(self.vma.as_ptr());
             bindings::huge_pte_lock(self.vma.as_ptr(), self.ptep)
@@ -216,7 +262,8 @@ impl HugetlbLock<'_, '_> {
     /// and writable, and its lock can be taken again.
     ///
     /// ```
-    /// use kernel::mm::{kunit::{Backing, HugetlbWalker, TestMapping}, pagewalk::PMD_SIZE};
+    /// use kernel::mm::{kunit::{Backing, TestMapping}, pagewalk::PMD_SIZE};
+    /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
     /// // Calls `make_uffd_wp()` on each hugetlb entry of `[start, end)` in a

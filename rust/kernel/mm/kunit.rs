@@ -5,9 +5,10 @@
 //! A KUnit test (a doctest of this crate, say) runs in a kthread that has no
 //! address space, so it has no page tables to walk. [`TestMapping`] maps
 //! anonymous memory into the address space the running test gets from
-//! `kunit_vm_mmap()`, and the closure walkers ([`PmdWalker`],
-//! [`HoleWalker`], [`HugetlbWalker`]) spare each test a walker type of its
-//! own. The address space goes away with the test's kthread.
+//! `kunit_vm_mmap()`, and the closure walkers that
+//! [`mm_test_walkers!`](crate::mm_test_walkers) declares in a test spare it
+//! a walker type of its own. The address space goes away with the test's
+//! kthread.
 //!
 //! Used by the doctests that check the run-time refusals (`EINVAL`, `EPERM`)
 //! of [`PmdEntry`], [`PteHole`], [`PteTable`], [`PmdHugeLock`] and
@@ -22,12 +23,7 @@
 use crate::{
     bindings,
     error::Error,
-    mm::{
-        hugetlb::HugetlbEntry,
-        pagemap_scan::user_ptr,
-        pagewalk::{PageWalk, PmdEntry, PteHole},
-        MmWithUser,
-    },
+    mm::{pagemap_scan::user_ptr, MmWithUser},
     prelude::*,
     uaccess::UserSlice,
 };
@@ -156,103 +152,125 @@ impl TestMapping {
     }
 }
 
-/// The owner of the closure walkers' vtables: the kernel itself, as for the
-/// crate's other `#[vtable]` implementations, but public, since the walkers
-/// are (newer trees ask every `#[vtable]` implementation for one).
-#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
-pub struct KernelCrate;
+/// Declares the closure walkers `PmdWalker`, `HoleWalker` and
+/// `HugetlbWalker` in the calling scope, so that their vtables belong to
+/// the calling crate (a doctest's or a module's), never to a stand-in
+/// owner: on trees whose `#[vtable]` asks for an owning module, the one the
+/// caller's crate has (`crate::LocalModule`) is taken.
+///
+/// - `PmdWalker::new(f)`: only a `pmd_entry` callback, `f(pmd, start, end)`;
+/// - `HoleWalker::new(f)`: `f(start, end, hole)` for each hole (with a
+///   `pmd_entry` callback that does nothing: a walk without one does not
+///   descend the page tables of a VMA, so it reports no hole below the top
+///   level, which on x86-64 always "exists");
+/// - `HugetlbWalker::new(f, h)`: `f(entry, start, end)` for each hugetlb
+///   entry, `h` for each hole (a walk reports the holes of a hugetlb VMA
+///   only to a walker with a `hugetlb_entry` callback).
+#[macro_export]
+macro_rules! mm_test_walkers {
+    () => {
+        #[allow(dead_code)]
+        struct PmdWalker<F>(F);
 
-#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
-impl crate::ModuleMetadata for KernelCrate {
-    const NAME: &'static crate::str::CStr = c"rust_kernel";
+        #[allow(dead_code)]
+        impl<F> PmdWalker<F>
+        where
+            F: FnMut(&mut $crate::mm::pagewalk::PmdEntry<'_>, usize, usize) -> $crate::error::Result,
+        {
+            fn new(f: F) -> Self {
+                PmdWalker(f)
+            }
+        }
 
-    const THIS_MODULE: crate::ThisModule = {
-        // SAFETY: a null module pointer stands for the built-in kernel;
-        // `try_module_get()` and `module_put()` accept it.
-        unsafe { crate::ThisModule::from_ptr(core::ptr::null_mut()) }
+        #[$crate::prelude::vtable]
+        impl<F> $crate::mm::pagewalk::PageWalk for PmdWalker<F>
+        where
+            F: FnMut(&mut $crate::mm::pagewalk::PmdEntry<'_>, usize, usize) -> $crate::error::Result,
+        {
+            fn pmd_entry(
+                &mut self,
+                pmd: &mut $crate::mm::pagewalk::PmdEntry<'_>,
+                start: usize,
+                end: usize,
+            ) -> $crate::error::Result {
+                (self.0)(pmd, start, end)
+            }
+        }
+
+        #[allow(dead_code)]
+        struct HoleWalker<F>(F);
+
+        #[allow(dead_code)]
+        impl<F> HoleWalker<F>
+        where
+            F: FnMut(usize, usize, Option<&$crate::mm::pagewalk::PteHole<'_>>) -> $crate::error::Result,
+        {
+            fn new(f: F) -> Self {
+                HoleWalker(f)
+            }
+        }
+
+        #[$crate::prelude::vtable]
+        impl<F> $crate::mm::pagewalk::PageWalk for HoleWalker<F>
+        where
+            F: FnMut(usize, usize, Option<&$crate::mm::pagewalk::PteHole<'_>>) -> $crate::error::Result,
+        {
+            fn pmd_entry(
+                &mut self,
+                _pmd: &mut $crate::mm::pagewalk::PmdEntry<'_>,
+                _start: usize,
+                _end: usize,
+            ) -> $crate::error::Result {
+                Ok(())
+            }
+
+            fn pte_hole(
+                &mut self,
+                start: usize,
+                end: usize,
+                hole: Option<&$crate::mm::pagewalk::PteHole<'_>>,
+            ) -> $crate::error::Result {
+                (self.0)(start, end, hole)
+            }
+        }
+
+        #[allow(dead_code)]
+        struct HugetlbWalker<F, H>(F, H);
+
+        #[allow(dead_code)]
+        impl<F, H> HugetlbWalker<F, H>
+        where
+            F: FnMut(&mut $crate::mm::hugetlb::HugetlbEntry<'_>, usize, usize) -> $crate::error::Result,
+            H: FnMut(usize, usize, Option<&$crate::mm::pagewalk::PteHole<'_>>) -> $crate::error::Result,
+        {
+            fn new(f: F, h: H) -> Self {
+                HugetlbWalker(f, h)
+            }
+        }
+
+        #[$crate::prelude::vtable]
+        impl<F, H> $crate::mm::pagewalk::PageWalk for HugetlbWalker<F, H>
+        where
+            F: FnMut(&mut $crate::mm::hugetlb::HugetlbEntry<'_>, usize, usize) -> $crate::error::Result,
+            H: FnMut(usize, usize, Option<&$crate::mm::pagewalk::PteHole<'_>>) -> $crate::error::Result,
+        {
+            fn hugetlb_entry(
+                &mut self,
+                entry: &mut $crate::mm::hugetlb::HugetlbEntry<'_>,
+                start: usize,
+                end: usize,
+            ) -> $crate::error::Result {
+                (self.0)(entry, start, end)
+            }
+
+            fn pte_hole(
+                &mut self,
+                start: usize,
+                end: usize,
+                hole: Option<&$crate::mm::pagewalk::PteHole<'_>>,
+            ) -> $crate::error::Result {
+                (self.1)(start, end, hole)
+            }
+        }
     };
-}
-
-/// A walker that only has a `pmd_entry` callback: `f`.
-pub struct PmdWalker<F>(F);
-
-impl<F: FnMut(&mut PmdEntry<'_>, usize, usize) -> Result> PmdWalker<F> {
-    /// The walker calling `f` for each PMD.
-    #[inline]
-    pub fn new(f: F) -> Self {
-        PmdWalker(f)
-    }
-}
-
-#[vtable]
-impl<F: FnMut(&mut PmdEntry<'_>, usize, usize) -> Result> PageWalk for PmdWalker<F> {
-    #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
-    type OwnerModule = KernelCrate;
-
-    fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_>, start: usize, end: usize) -> Result {
-        (self.0)(pmd, start, end)
-    }
-}
-
-/// A walker that calls `f` for each hole. (It has a `pmd_entry` callback
-/// too, doing nothing: a walk without one does not descend the page tables
-/// of a VMA, so it reports no hole below the top level, which on x86-64
-/// always "exists".)
-pub struct HoleWalker<F>(F);
-
-impl<F: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result> HoleWalker<F> {
-    /// The walker calling `f` for each hole.
-    #[inline]
-    pub fn new(f: F) -> Self {
-        HoleWalker(f)
-    }
-}
-
-#[vtable]
-impl<F: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result> PageWalk for HoleWalker<F> {
-    #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
-    type OwnerModule = KernelCrate;
-
-    fn pmd_entry(&mut self, _pmd: &mut PmdEntry<'_>, _start: usize, _end: usize) -> Result {
-        Ok(())
-    }
-
-    fn pte_hole(&mut self, start: usize, end: usize, hole: Option<&PteHole<'_>>) -> Result {
-        (self.0)(start, end, hole)
-    }
-}
-
-/// A walker of hugetlb VMAs: `f` for each hugetlb entry, `h` for each hole
-/// (a walk only reports the holes of a hugetlb VMA to a walker that has a
-/// `hugetlb_entry` callback).
-pub struct HugetlbWalker<F, H>(F, H);
-
-impl<F, H> HugetlbWalker<F, H>
-where
-    F: FnMut(&mut HugetlbEntry<'_>, usize, usize) -> Result,
-    H: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result,
-{
-    /// The walker calling `f` for each hugetlb entry and `h` for each hole.
-    #[inline]
-    pub fn new(f: F, h: H) -> Self {
-        HugetlbWalker(f, h)
-    }
-}
-
-#[vtable]
-impl<F, H> PageWalk for HugetlbWalker<F, H>
-where
-    F: FnMut(&mut HugetlbEntry<'_>, usize, usize) -> Result,
-    H: FnMut(usize, usize, Option<&PteHole<'_>>) -> Result,
-{
-    #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
-    type OwnerModule = KernelCrate;
-
-    fn hugetlb_entry(&mut self, entry: &mut HugetlbEntry<'_>, start: usize, end: usize) -> Result {
-        (self.0)(entry, start, end)
-    }
-
-    fn pte_hole(&mut self, start: usize, end: usize, hole: Option<&PteHole<'_>>) -> Result {
-        (self.1)(start, end, hole)
-    }
 }

@@ -18,6 +18,7 @@ use crate::{
     ffi::{c_int, c_ulong, c_void},
     mm::{
         hugetlb::HugetlbEntry,
+        notifier::MmuNotifierRange,
         pgtable::{PmdHugeLock, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
         MmWithUser, MmapReadGuard,
@@ -164,7 +165,8 @@ impl<'a> PteHole<'a> {
     /// unaligned one; the hole stays a hole:
     ///
     /// ```
-    /// use kernel::mm::kunit::{Backing, HoleWalker, TestMapping};
+    /// use kernel::mm::kunit::{Backing, TestMapping};
+    /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
     /// // Walks the mapping and calls `make_uffd_wp()` on the range `range`
@@ -231,9 +233,10 @@ impl<'a> PteHole<'a> {
     ///
     /// ```
     /// use kernel::mm::{
-    ///     kunit::{Backing, HugetlbWalker, TestMapping},
+    ///     kunit::{Backing, TestMapping},
     ///     pagewalk::PMD_SIZE,
     /// };
+    /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
     /// // Walks `[start, end)`, calling `make_uffd_wp()` on each hole if
@@ -299,16 +302,23 @@ impl<'a> PteHole<'a> {
         {
             return Err(EINVAL);
         }
-        if vma.is_hugetlb() {
-            let mask = vma.huge_page_size() - 1;
+        if let Some(huge) = vma.as_hugetlb_vma() {
+            // A huge page is protected whole, as C's
+            // pagemap_scan_hugetlb_hole_wp() does: a 1 GiB page can reach
+            // past the range the walk announced to MMU notifiers (widened
+            // to PMD boundaries), so the rest is announced here, for the
+            // time of the change. The huge pages lie inside the VMA: it
+            // starts and ends at huge page boundaries.
+            let mask = huge.huge_page_size() - 1;
             let (start, end) = (start & !mask, end.saturating_add(mask) & !mask);
-            if start < self.notified.0 || end > self.notified.1 {
-                return Err(EINVAL);
-            }
-            // SAFETY: the range is inside the hugetlb VMA (checked), whose
-            // mmap lock and hugetlb VMA lock the walk holds and whose
-            // notifier range is active (type invariant).
-            unsafe { vma.hugetlb_make_uffd_wp_holes(start, end) }
+            let _wider = (start < self.notified.0 || end > self.notified.1)
+                // SAFETY: the walk holds the mmap lock of the VMA's mm for
+                // as long as this hole exists (type invariant).
+                .then(|| unsafe { MmuNotifierRange::protection(huge, start, end) });
+            // SAFETY: the range is inside the hugetlb VMA, whose mmap lock
+            // and hugetlb VMA lock the walk holds; MMU notifiers know of
+            // the change of the whole range (the walk's range and `_wider`).
+            unsafe { huge.hugetlb_make_uffd_wp_holes(start, end) }
         } else {
             vma.uffd_wp_range(start, end - start, true).map(|_| ())
         }
@@ -351,6 +361,20 @@ pub enum PmdView<T> {
     Huge(PteInfo),
     /// Neither any more: the walk should retry the PMD
     /// ([`PmdEntry::again`]).
+    Gone,
+}
+
+/// What [`PmdEntry::with_ptes`] found under a PMD.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ptes<R> {
+    /// The PTE table was locked and lent: what the closure returned.
+    Table(R),
+    /// The PMD maps a transparent huge page (or is a huge swap entry): no
+    /// PTE table, and retrying would find the same. Handle it with
+    /// [`PmdEntry::with_huge`] or split it with [`PmdEntry::split_huge`].
+    Huge,
+    /// No table any more (the PMD is empty or changing): the walk should
+    /// retry the PMD ([`PmdEntry::again`]).
     Gone,
 }
 
@@ -443,10 +467,11 @@ impl<'a> PmdEntry<'a> {
     ///
     /// ```
     /// use kernel::mm::{
-    ///     kunit::{Backing, PmdWalker, TestMapping},
+    ///     kunit::{Backing, TestMapping},
     ///     pagewalk::PmdView,
     ///     pgtable::Classes,
     /// };
+    /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
     /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
@@ -516,8 +541,8 @@ impl<'a> PmdEntry<'a> {
         }
         #[cfg(not(CONFIG_TRANSPARENT_HUGEPAGE))]
         Ok(match self.with_ptes(start, end, f)? {
-            Some(r) => PmdView::Table(r),
-            None => PmdView::Gone,
+            Ptes::Table(r) => PmdView::Table(r),
+            Ptes::Huge | Ptes::Gone => PmdView::Gone,
         })
     }
 
@@ -530,10 +555,15 @@ impl<'a> PmdEntry<'a> {
 
     /// Maps and locks the PTE table for `[start, end)` (inside this PMD's
     /// walked range), in lazy MMU mode, and lends it to `f`; its entries
-    /// are read as `Q` says. `Ok(None)` (without calling `f`) if the PMD
-    /// changed under us (no table any more): the caller should then ask the
-    /// walk to retry with [`PmdEntry::again`]. `EINVAL` (without calling
-    /// `f`) if the range is not inside: retrying would not mend that.
+    /// are read as `Q` says: [`Ptes::Table`] with what `f` returned. When
+    /// there is no PTE table, `f` is not called, and the two reasons are
+    /// told apart: [`Ptes::Huge`] if the PMD maps a transparent huge page
+    /// (or is a huge swap entry): retrying would find it again, so handle
+    /// it ([`PmdEntry::with_huge`], [`PmdEntry::split_huge`]);
+    /// [`Ptes::Gone`] if the table went away (the PMD is empty or
+    /// changing): ask the walk to retry with [`PmdEntry::again`]. `EINVAL`
+    /// (without calling `f`) if the range is not inside: retrying would not
+    /// mend that.
     ///
     /// # Examples
     ///
@@ -542,7 +572,12 @@ impl<'a> PmdEntry<'a> {
     /// after, and its pages are all there.
     ///
     /// ```
-    /// use kernel::mm::{kunit::{Backing, PmdWalker, TestMapping}, pgtable::Classes};
+    /// use kernel::mm::{
+    ///     kunit::{Backing, TestMapping},
+    ///     pagewalk::{Ptes, PMD_SIZE},
+    ///     pgtable::Classes,
+    /// };
+    /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
     /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
@@ -569,13 +604,34 @@ impl<'a> PmdEntry<'a> {
     ///         }
     ///         n
     ///     })?;
-    ///     present += pages.unwrap_or(0);
+    ///     if let Ptes::Table(n) = pages {
+    ///         present += n;
+    ///     }
     ///     Ok(())
     /// }))?;
     /// drop(guard);
     /// assert!(calls >= 1);
     /// assert_eq!(refused, 4 * calls);
     /// assert_eq!(present, 4);
+    ///
+    /// // A PMD that maps a transparent huge page has no PTE table: that is
+    /// // `Huge`, exactly where `with_huge()` finds the huge page, never
+    /// // `Gone`, after which a walker would retry (forever, on a THP).
+    /// let thp = TestMapping::new(2 * PMD_SIZE, Backing::Pages, true)?;
+    /// let (mut pmds, mut gone, mut differ) = (0, 0, 0);
+    /// let mut guard = thp.mm().mmap_read_lock_killable()?;
+    /// guard.walk_page_range(thp.start(), thp.end(), &mut PmdWalker::new(|pmd, start, end| {
+    ///     pmds += 1;
+    ///     let mapped = pmd.with_huge(false, |_| ()).is_some();
+    ///     let r = pmd.with_ptes::<Classes, _>(start, end, |_| ())?;
+    ///     gone += usize::from(r == Ptes::Gone);
+    ///     differ += usize::from(mapped != (r == Ptes::Huge));
+    ///     Ok(())
+    /// }))?;
+    /// drop(guard);
+    /// assert!(pmds >= 2);
+    /// assert_eq!(gone, 0);
+    /// assert_eq!(differ, 0);
     /// # Ok::<(), Error>(())
     /// ```
     #[inline]
@@ -584,7 +640,7 @@ impl<'a> PmdEntry<'a> {
         start: usize,
         end: usize,
         f: impl FnOnce(&mut PteTable<'a, Q>) -> R,
-    ) -> Result<Option<R>> {
+    ) -> Result<Ptes<R>> {
         if !self.range_ok(start, end) {
             return Err(EINVAL);
         }
@@ -594,12 +650,16 @@ impl<'a> PmdEntry<'a> {
             bindings::pte_table_lock((*self.vma.as_ptr()).vm_mm, self.pmdp, start as _, &mut ptl)
         };
         if ptep.is_null() {
-            return Ok(None);
+            // SAFETY: valid PMD (type invariant); read without its lock, the
+            // answer may be stale at once: a huge PMD split meanwhile shows
+            // a table on the next try, which is all `Huge` promises.
+            let huge = unsafe { bindings::pmd_maps_huge(self.pmdp) };
+            return Ok(if huge { Ptes::Huge } else { Ptes::Gone });
         }
         // SAFETY: mapped, locked and in lazy MMU mode above; `[start, end)`
         // is inside the range this PMD maps (checked above).
         let mut t = unsafe { PteTable::new(ptep, ptl, self.vma, start, end, self.protect) };
-        Ok(Some(f(&mut t)))
+        Ok(Ptes::Table(f(&mut t)))
     }
 
     /// Asks the walk to call `pmd_entry` for this PMD again.
@@ -761,6 +821,10 @@ impl<W: PageWalk> Ops<W> {
         // walked range if `protect`.
         let (c, mut entry) = unsafe {
             let vma = VmaRef::from_raw((*walk).vma);
+            // The walk calls this in hugetlb VMAs only.
+            let Some(vma) = vma.as_hugetlb_vma() else {
+                return EINVAL.to_errno();
+            };
             let c = Self::ctx(walk);
             let protect = c.protect;
             (c, HugetlbEntry::new(ptep, vma, start, end, protect))
@@ -812,7 +876,8 @@ impl MmapReadGuard<'_> {
     ///
     /// ```
     /// use core::cell::Cell;
-    /// use kernel::mm::kunit::{Backing, HoleWalker, PmdWalker, TestMapping};
+    /// use kernel::mm::kunit::{Backing, TestMapping};
+    /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
     /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;

@@ -369,7 +369,8 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     /// a protecting walk of a registered VMA protects them:
     ///
     /// ```
-    /// use kernel::mm::{kunit::{Backing, PmdWalker, TestMapping}, pgtable::Classes};
+    /// use kernel::mm::{kunit::{Backing, TestMapping}, pgtable::Classes};
+    /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
     /// // Calls `make_uffd_wp()` on every PTE table of the mapping in a walk:
@@ -651,7 +652,8 @@ impl<'a> PmdHugeLock<'a> {
     /// huge, unprotected and writable.
     ///
     /// ```
-    /// use kernel::mm::{kunit::{Backing, PmdWalker, TestMapping}, pagewalk::PMD_SIZE};
+    /// use kernel::mm::{kunit::{Backing, TestMapping}, pagewalk::PMD_SIZE};
+    /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
     /// // Calls `make_uffd_wp()` on each huge PMD of `[start, end)` in a

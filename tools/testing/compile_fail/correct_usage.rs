@@ -13,3 +13,7 @@ fn g(entry: &mut HugetlbEntry<'_>) {
 }
 
 fn h(_lock: &MmapReadGuard<'_>, _vma: &VmaRef) {}
+
+fn hugetlb(vma: &VmaRef) -> usize {
+    vma.as_hugetlb_vma().map_or(0, |h| h.huge_page_size())
+}

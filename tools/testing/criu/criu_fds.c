@@ -190,7 +190,6 @@ int fds_verify(char *why, size_t len)
 			snprintf(why, len, "shm byte %lu", i);
 			return -1;
 		}
-	snprintf(why, len, "unix socketpair, listening unix socket, pipe, eventfd, memfd, "
-		 "SysV shm in an IPC namespace");
+	snprintf(why, len, "%s", "socketpair, listening socket, pipe, eventfd, memfd, SysV shm");
 	return 0;
 }

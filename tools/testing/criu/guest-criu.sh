@@ -169,7 +169,10 @@ criu_roundtrip() {
 	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls served by Rust ($pre_calls in the pre-dump)"
 }
 
-criu_img() { ls "$CRIU_ROOT/work/$1/$2"/pagemap-*.img 2>/dev/null; }
+# The process's pagemap image (pagemap-PID.img), the one PAGEMAP_SCAN
+# fills: the shared memory ones (pagemap-shmem-ID.img: the memfd, the SysV
+# segment) are not, and their IDs differ between round trips.
+criu_img() { ls "$CRIU_ROOT/work/$1/$2"/pagemap-[0-9]*.img 2>/dev/null; }
 
 # criu_guards RUN: the guard regions the dump of RUN recorded in its mm
 # image (VMA entries, field 14, of status VMA_AREA_GUARD, 7=0x10000) are

@@ -363,9 +363,9 @@ static long unknown_cmd_exp(int err)
 {
 	int e = tree_unknown_ioctl_errno();
 
-	if (e > 0)
-		return -e;
 	if (e < 0)
+		return e;
+	if (e > 0)
 		ksft_exit_fail_msg("PMSCAN_TREE_UNKNOWN_IOCTL=%s: unknown errno\n",
 				   tree_fact("PMSCAN_TREE_UNKNOWN_IOCTL"));
 	return err == ENOTTY ? -ENOTTY : -EINVAL;

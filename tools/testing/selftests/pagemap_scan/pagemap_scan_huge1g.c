@@ -2,7 +2,8 @@
 /*
  * pagemap_scan_huge1g: PAGEMAP_SCAN on 1 GiB hugetlb pages.
  *
- * Built only with PMSCAN_HUGE_1G=1: the guest may not have 1G pages. When
+ * make check builds it (PMSCAN_HUGE_1G=1) and boots the guest with the
+ * memory a gigantic page needs. When
  * /sys/kernel/mm/hugepages/hugepages-1048576kB is absent or has no free page
  * the tests report SKIP, which the runner counts as a failure.
  */
@@ -118,12 +119,97 @@ static void t_wp(void)
 	unwindow(w);
 }
 
+/*
+ * A 512 GiB-aligned slot in which nothing is mapped (a 512 GiB PROT_NONE
+ * reservation fits there), so no page table exists below its top-level
+ * entry: a 1 GiB page placed there alone is reported to the walk as a
+ * hole (pte_hole), not as an empty hugetlb entry.
+ */
+static void *slot_alone(void)
+{
+	const uint64_t slot = 512ULL << 30;
+
+	for (uint64_t a = 16 * slot; a < 200 * slot; a += slot) {
+		void *p = mmap((void *)a, slot, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+			       -1, 0);
+
+		if (p == MAP_FAILED)
+			continue;
+		munmap(p, slot);
+		if (p == (void *)a)
+			return p;
+	}
+	return NULL;
+}
+
+/* The one region a scan of the whole page returns, and its categories. */
+static bool whole_page(void *a, uint64_t *c)
+{
+	struct page_region v[2];
+	struct pm_res r = pm_scan(pm_fd(), (uintptr_t)a, (uintptr_t)a + SZ_1G, v, 2, 0, 0, 0,
+				  0, 0, P_W | P_H | P_P);
+
+	if (r.ret != 1 || v[0].start != (uintptr_t)a || v[0].end != (uintptr_t)a + SZ_1G) {
+		FAILF("scan of the whole page: ret %ld (%s), expected one region [0, 1G)\n",
+		      r.ret, r.ret < 0 ? strerror(r.err) : "");
+		return false;
+	}
+	*c = v[0].categories;
+	return true;
+}
+
+static void t_wp_hole(void)
+{
+	uint64_t c = 0;
+	void *a;
+	int uffd;
+
+	if (!have_1g())
+		return;
+	uffd = uffd_open(UFFD_ASYNC);
+	if (uffd < 0) {
+		FAILF("userfaultfd: %s\n", strerror(-uffd));
+		return;
+	}
+	a = slot_alone();
+	if (!a) {
+		FAILF("no free 512 GiB-aligned slot\n");
+		close(uffd);
+		return;
+	}
+	a = map1g(a, false);
+	if (a && uffd_register_wp(uffd, a, SZ_1G) == 0) {
+		/*
+		 * A write-protecting scan of a part of the hole reports that
+		 * part and protects the whole huge page (a uffd-wp marker), as
+		 * C's pagemap_scan_hugetlb_hole_wp() does: success, walk_end =
+		 * end. An unpopulated hugetlb page is not WRITTEN.
+		 */
+		CHK("hole, WP of a part", a, 0, 1000,
+		    SPR(.flags = PM_SCAN_WP_MATCHING), 1, R(0, 1000, P_A));
+		if (whole_page(a, &c) && (c & (P_H | P_W | P_P)) != P_H)
+			FAILF("after the WP: categories %#llx, expected HUGE, not WRITTEN or PRESENT\n",
+			      (unsigned long long)c);
+		touch_write((char *)a + SZ_2M);
+		if (whole_page(a, &c) && (c & (P_H | P_W | P_P)) != (P_H | P_W | P_P))
+			FAILF("after a write: categories %#llx, expected HUGE|WRITTEN|PRESENT\n",
+			      (unsigned long long)c);
+	} else if (a) {
+		FAILF("uffd register: %s\n", strerror(errno));
+	}
+	if (a)
+		munmap(a, SZ_1G);
+	close(uffd);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *n; void (*f)(void); } t[] = {
 		{ "hugetlb_1g_private", t_private },
 		{ "hugetlb_1g_shared", t_shared },
 		{ "hugetlb_1g_wp", t_wp },
+		{ "hugetlb_1g_wp_hole", t_wp_hole },
 	};
 
 	suite_init(argc, argv, "pagemap_scan_huge1g");

@@ -82,7 +82,7 @@ bool kernel_written_gated(void);	/* WRITTEN only in uffd-wp VMAs (7.3+) */
 /* Facts of the tree under test, from its source (tools/tree/facts.py). */
 const char *tree_fact(const char *name);	/* NULL when not given */
 const char *tree_facts_check(void);	/* NULL, or why the facts cannot be used */
-int tree_unknown_ioctl_errno(void);	/* 0: no facts (host) */
+int tree_unknown_ioctl_errno(void);	/* -errno; 0: no facts (host); 1: unknown */
 int tree_category_bits(void);		/* 0: no facts (host) */
 bool kernel_at_least(int major, int minor);	/* release >= major.minor */
 const char *kernel_release(void);
