@@ -159,9 +159,12 @@ impl<'a> HugetlbEntry<'a> {
         }
     }
 
-    /// The VMA.
+    /// The VMA, borrowed from the entry: the borrow ends before
+    /// [`HugetlbEntry::with_lock`] (which takes `&mut self`) can lock the
+    /// entry, so no method of the VMA that takes a lock or sleeps can be
+    /// called under the entry's locks.
     #[inline]
-    pub fn vma(&self) -> &'a VmaHugetlb {
+    pub fn vma(&self) -> &VmaHugetlb {
         self.vma
     }
 
@@ -248,18 +251,19 @@ impl HugetlbLock<'_, '_> {
     /// flushes the TLB for the page (if it was populated), still under the
     /// lock.
     ///
-    /// `EINVAL` if the walk covers only a part of the huge page or the VMA
-    /// is not registered for uffd-wp, `EPERM` unless the walk was started by
-    /// [`MmapReadGuard::walk_page_range_protecting`].
+    /// `EPERM` when the entry may not be write-protected: the walk was not
+    /// started by [`MmapReadGuard::walk_page_range_protecting`], the VMA is
+    /// not registered for uffd-wp, or the walk covers only a part of the
+    /// huge page (which is protected whole or not at all).
     ///
     /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
     ///
     /// # Examples
     ///
-    /// `EPERM` in a walk that does not protect; `EINVAL` in a protecting
-    /// walk of a VMA not registered for uffd-wp, or of a registered one
-    /// that covers only a part of the huge page: the page stays unprotected
-    /// and writable, and its lock can be taken again.
+    /// `EPERM` in a walk that does not protect, in a protecting walk of a
+    /// VMA not registered for uffd-wp, and in one of a registered VMA that
+    /// covers only a part of the huge page: the page stays unprotected and
+    /// writable, and its lock can be taken again.
     ///
     /// ```
     /// use kernel::mm::{kunit::{Backing, TestMapping}, pagewalk::PMD_SIZE};
@@ -304,11 +308,11 @@ impl HugetlbLock<'_, '_> {
     /// let map = TestMapping::new(PMD_SIZE, Backing::Hugetlb2M, true)?;
     /// let end = map.end();
     /// assert_eq!(protect(&map, end, false, Err(EPERM))?, (1, 1, 0));
-    /// assert_eq!(protect(&map, end, true, Err(EINVAL))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, end, true, Err(EPERM))?, (1, 1, 0));
     ///
     /// map.register_uffd_wp()?;
     /// assert_eq!(protect(&map, end, false, Err(EPERM))?, (1, 1, 0));
-    /// assert_eq!(protect(&map, map.start() + PAGE_SIZE, true, Err(EINVAL))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, map.start() + PAGE_SIZE, true, Err(EPERM))?, (1, 1, 0));
     /// assert_eq!(map.write(map.start(), 1), Ok(()));
     ///
     /// assert_eq!(protect(&map, end, true, Ok(()))?, (1, 1, 1));
@@ -316,11 +320,8 @@ impl HugetlbLock<'_, '_> {
     /// ```
     pub fn make_uffd_wp(&self) -> Result {
         let e = self.entry;
-        if !e.protect {
+        if !e.protect || !e.covers_page() || !e.vma.userfaultfd_wp() {
             return Err(EPERM);
-        }
-        if !e.covers_page() || !e.vma.userfaultfd_wp() {
-            return Err(EINVAL);
         }
         let vma = e.vma.as_ptr();
         let (ptep, addr) = (e.ptep, e.start);

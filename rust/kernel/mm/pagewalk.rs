@@ -145,24 +145,24 @@ impl<'a> PteHole<'a> {
     /// through `uffd_wp_range()` elsewhere.
     ///
     /// In a hugetlb VMA a huge page cannot be protected in part: the whole
-    /// huge pages the range touches are (as C's
-    /// `pagemap_scan_hugetlb_hole_wp()` does), if the walk announced all of
-    /// them to MMU notifier subscribers (it announces PMD-aligned bounds, so
-    /// 2M pages always are).
+    /// huge pages the range touches are, as C's
+    /// `pagemap_scan_hugetlb_hole_wp()` does; where they reach past what
+    /// the walk announced to MMU notifier subscribers (PMD-aligned bounds:
+    /// a 1 GiB page can), the rest is announced for the time of the change.
     ///
-    /// `EINVAL` for a range outside the hole, a VMA not registered for
-    /// uffd-wp or mapping raw PFNs (a walker without `test_walk` is handed
-    /// a whole `VM_PFNMAP` VMA as a hole), or huge pages reaching outside
-    /// what was announced; `EPERM` unless the walk was started by
-    /// [`MmapReadGuard::walk_page_range_protecting`].
+    /// `EPERM` when nothing here may be write-protected: the walk was not
+    /// started by [`MmapReadGuard::walk_page_range_protecting`], or the VMA
+    /// is not registered for uffd-wp or maps raw PFNs (a walker without
+    /// `test_walk` is handed a whole `VM_PFNMAP` VMA as a hole). `EINVAL`
+    /// for a range that is empty or outside the hole.
     ///
     /// # Examples
     ///
     /// In a hole of an anonymous VMA, a walk that does not protect gets
-    /// `EPERM` even if the VMA is registered for uffd-wp; a protecting walk
-    /// gets `EINVAL` in a VMA that is not registered, and in a registered
-    /// one for an empty range, a range reaching out of the hole or an
-    /// unaligned one; the hole stays a hole:
+    /// `EPERM` even if the VMA is registered for uffd-wp, and so does a
+    /// protecting walk in a VMA that is not registered; in a registered one
+    /// an empty range, a range reaching out of the hole or an unaligned one
+    /// get `EINVAL`; the hole stays a hole:
     ///
     /// ```
     /// use kernel::mm::kunit::{Backing, TestMapping};
@@ -202,7 +202,7 @@ impl<'a> PteHole<'a> {
     /// let whole = |s: usize, e: usize| (s, e);
     /// let (h, got, bytes) = attempt(&map, false, whole, Err(EPERM))?;
     /// assert!(h >= 1 && got == h && bytes == len);
-    /// let (h, got, bytes) = attempt(&map, true, whole, Err(EINVAL))?;
+    /// let (h, got, bytes) = attempt(&map, true, whole, Err(EPERM))?;
     /// assert!(h >= 1 && got == h && bytes == len);
     ///
     /// map.register_uffd_wp()?;
@@ -227,9 +227,7 @@ impl<'a> PteHole<'a> {
     /// ```
     ///
     /// In a hugetlb VMA the huge pages a range touches are protected whole,
-    /// and refused (`EINVAL`, nothing installed) when the walk did not
-    /// announce all of them, as for a 1 GiB page of which a walk covers
-    /// 2 MiB:
+    /// also a 1 GiB page of which the walk covers 2 MiB (C does the same):
     ///
     /// ```
     /// use kernel::mm::{
@@ -276,9 +274,11 @@ impl<'a> PteHole<'a> {
     /// let big = TestMapping::new(1 << 30, Backing::Hugetlb1G, false)?;
     /// big.register_uffd_wp()?;
     /// let part = (big.start(), big.start() + PMD_SIZE);
-    /// assert_eq!(walk(&big, part, true, Some(Err(EINVAL)))?, (1, 1, 0));
     /// assert_eq!(walk(&big, part, false, Some(Err(EPERM)))?, (1, 1, 0));
     /// assert_eq!(walk(&big, (big.start(), big.end()), false, None)?, (1, 0, 0));
+    /// assert_eq!(walk(&big, part, true, Some(Ok(())))?, (1, 1, 0));
+    /// // The whole 1 GiB page has its marker now: an entry, no hole.
+    /// assert_eq!(walk(&big, (big.start(), big.end()), false, None)?, (0, 0, 1));
     ///
     /// // A 2 MiB page: protecting 4 KiB of it protects it whole (a marker).
     /// let map = TestMapping::new(PMD_SIZE, Backing::Hugetlb2M, false)?;
@@ -294,12 +294,10 @@ impl<'a> PteHole<'a> {
             return Err(EPERM);
         }
         let vma = self.vma;
-        if start >= end
-            || start < self.start
-            || end > self.end
-            || !vma.userfaultfd_wp()
-            || vma.is_pfnmap()
-        {
+        if !vma.userfaultfd_wp() || vma.is_pfnmap() {
+            return Err(EPERM);
+        }
+        if start >= end || start < self.start || end > self.end {
             return Err(EINVAL);
         }
         if let Some(huge) = vma.as_hugetlb_vma() {
@@ -379,9 +377,14 @@ pub enum Ptes<R> {
 }
 
 impl<'a> PmdEntry<'a> {
-    /// The VMA.
+    /// The VMA, borrowed from the entry: the borrow ends before
+    /// [`PmdEntry::with_ptes`], [`PmdEntry::view`] or
+    /// [`PmdEntry::with_huge`] (which take `&mut self`) can lock anything,
+    /// so no method of the VMA that takes a lock or sleeps (its mm's mmap
+    /// lock, a nested walk, a zap of its range) can be called while this
+    /// entry lends a page table lock.
     #[inline]
-    pub fn vma(&self) -> &'a VmaRef {
+    pub fn vma(&self) -> &VmaRef {
         self.vma
     }
 

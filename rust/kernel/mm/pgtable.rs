@@ -341,12 +341,6 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
         }
     }
 
-    /// The VMA the table maps.
-    #[inline]
-    pub fn vma(&self) -> &'a VmaRef {
-        self.vma
-    }
-
     /// Write-protects the entries mapping `[addr, end)` for userfaultfd: a
     /// present page gets the uffd-wp bit, a swap entry its swap uffd-wp bit
     /// (a writable migration entry is made read-only too), an empty entry a

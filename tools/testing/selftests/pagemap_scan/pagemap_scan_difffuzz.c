@@ -1003,6 +1003,38 @@ static bool nothing_left(const struct scan *sc, int c, uint64_t from)
 	return r.ret == 0;
 }
 
+/* The layout of the case being compared (for the hugetlb back-out rule). */
+static const struct layout *cmp_layout;
+
+/*
+ * Whether C's partial-hugetlb back-out can have left walk_end at @addr in
+ * copy @c: the start of a 2 MiB page of a hugetlb segment that the scan
+ * could not write-protect whole, because the scan's end or its max_pages
+ * budget cut it. C backs such a page out, sets walk_end to its start on
+ * purpose and goes on, and Rust does the same; anywhere else a walk_end
+ * short of the end is C's stale one (defect (a)), which Rust corrects.
+ */
+static bool hugetlb_backout_at(const struct scan *sc, int c, uint64_t addr)
+{
+	uint64_t pg, hp_end;
+	int i;
+
+	if (!cmp_layout || !(sc->flags & PM_SCAN_WP_MATCHING) || addr < copy_base(c))
+		return false;
+	pg = (addr - copy_base(c)) / PS;
+	for (i = 0; i < cmp_layout->nseg; i++) {
+		const struct seg *sg = &cmp_layout->seg[i];
+
+		if (sg->kind != K_HUGETLB || pg < sg->off || pg >= sg->off + sg->npages)
+			continue;
+		if ((pg - sg->off) % 512 || addr % PS)
+			return false;
+		hp_end = addr + 512 * PS;
+		return sc->max_pages || aligned_end(sc, c) < hp_end;
+	}
+	return false;
+}
+
 /*
  * Compare outcome x (C, copy cx) with y (copy cy). model: y is Rust and the
  * documented differences apply. Returns true when equal (under the model).
@@ -1099,11 +1131,12 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 			/*
 			 * Unless the walk's last pass backed out a hugetlb page
 			 * it could not write-protect whole (range or max_pages
-			 * cut it): both leave walk_end there. Only possible
-			 * under WP_MATCHING.
+			 * cut it): both leave walk_end there, at the start of
+			 * that page of a hugetlb segment.
 			 */
-			bool hugetlb_backout = (sc->flags & PM_SCAN_WP_MATCHING) &&
-				relv(y->walk_end, by) == relv(x->walk_end, bx);
+			bool hugetlb_backout =
+				relv(y->walk_end, by) == relv(x->walk_end, bx) &&
+				hugetlb_backout_at(sc, cx, x->walk_end);
 
 			if (!hugetlb_backout &&
 			    relv(y->walk_end, by) != relv(aligned_end(sc, cx), bx)) {
@@ -1646,6 +1679,7 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		if (oa.ret < 0 && oa.err == EFAULT && oa.nwritten >= 512)
 			n_vec_fault_late++;
 	}
+	cmp_layout = L;
 	/* compare() uses vec_t[0..CAP) as scratch; keep C on the x side. */
 	xc = a_is_rust && !b_is_rust ? &ob : &oa;
 	yr = xc == &oa ? &ob : &oa;
