@@ -14,6 +14,8 @@
 //! of [`PmdEntry`], [`PteHole`], [`PteTable`], [`PmdHugeLock`] and
 //! [`HugetlbLock`].
 //!
+//! [`PmdEntry`]: crate::mm::pagewalk::PmdEntry
+//! [`PteHole`]: crate::mm::pagewalk::PteHole
 //! [`PteTable`]: crate::mm::pgtable::PteTable
 //! [`PmdHugeLock`]: crate::mm::pgtable::PmdHugeLock
 //! [`HugetlbLock`]: crate::mm::hugetlb::HugetlbLock
