@@ -66,9 +66,14 @@ case "$KVER" in
 esac
 KSRC=$KCACHE/linux-source-$KVER
 KPATCHES=patches/$KVER
-# Config fragments: common, then per tree, then the variant's.
+# Config fragments: common, then per tree, then the variant's (and the
+# variant's per tree, where there is one).
 KFRAGS="tools/kconfig/pagemap_scan.config tools/kconfig/$KVER.config"
-[ "$KVARIANT" != debug ] || KFRAGS="$KFRAGS tools/kconfig/debug.config"
+if [ "$KVARIANT" = debug ]; then
+	KFRAGS="$KFRAGS tools/kconfig/debug.config"
+	[ ! -f "$(dirname "${BASH_SOURCE[0]}")/kconfig/$KVER-debug.config" ] ||
+		KFRAGS="$KFRAGS tools/kconfig/$KVER-debug.config"
+fi
 
 # tree_id: "PACKAGE VERSION" of the tree under test. 6.12 is whatever
 # version of the package the machine has installed (Debian serves only

@@ -16,6 +16,13 @@ echo "FUZZ_ONLY=${FUZZ_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "KVARIANT=$KVARIANT" >> "$PAYLOAD/config.sh"
 # The tree (6.12 or 7.3).
 echo "KVER=$KVER" >> "$PAYLOAD/config.sh"
+# Whether the kernel crate's doctests (KUnit) ran at boot: a kernel built
+# with them must report them.
+if grep -qx 'CONFIG_RUST_KERNEL_DOCTESTS=y' "$KOUT/.config"; then
+	echo "KUNIT_DOCTESTS=1" >> "$PAYLOAD/config.sh"
+else
+	echo "KUNIT_DOCTESTS=0" >> "$PAYLOAD/config.sh"
+fi
 echo "PERMS_SCANS=${PERMS_SCANS:-200000}" >> "$PAYLOAD/config.sh"
 echo "STRESS_ONLY=${STRESS_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "STRESS_SECONDS=${STRESS_SECONDS:-30}" >> "$PAYLOAD/config.sh"

@@ -21,8 +21,9 @@ fi
 
 if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 	# KUnit: the kernel crate's doctests ran at boot (not configured in
-	# the debug variant, see tools/kconfig/debug.config).
-	[ "$KVARIANT" = debug ] || kunit_suite rust_doctests_kernel
+	# 6.12's debug variant, see tools/kconfig/debug.config; 7.3's runs
+	# them under lockdep and KASAN, tools/kconfig/7.3-debug.config).
+	[ "${KUNIT_DOCTESTS:-1}" = 0 ] || kunit_suite rust_doctests_kernel
 
 	# The hook by itself, with a C handler, before any other handler
 	# is loaded.
