@@ -42,6 +42,19 @@ impl Pagemap {
         self.pid
     }
 
+    /// Whether the address space this pagemap was opened on still exists:
+    /// an empty `PAGEMAP_SCAN` (`start = end = 0`) answers `ESRCH` once it
+    /// is gone (the process exited, or replaced it with `execve()`), before
+    /// anything else is looked at. A scan that ran meanwhile may have seen
+    /// the address space half torn down: check after it.
+    pub fn is_alive(&self) -> io::Result<bool> {
+        match self.scan(0..0).vec_capacity(0).run() {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A scan of `range` with everything else at the kernel's defaults:
     /// no filter, `return_mask` 0, no flags, no page limit,
     /// [`DEFAULT_VEC_CAPACITY`] output entries per ioctl.

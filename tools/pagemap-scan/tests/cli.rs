@@ -489,3 +489,100 @@ fn completions_and_manpage() {
     assert!(out.contains("\\-\\-regions"), "{out}");
     assert!(out.contains("watch"), "{out}");
 }
+
+#[test]
+fn control_characters_are_not_printed() {
+    if !scan_available("control_characters_are_not_printed") {
+        return;
+    }
+    // A program whose file name and argument carry an escape sequence
+    // and a newline: the report prints `?` for each control byte.
+    let dir = std::env::temp_dir().join(format!("pmscan-esc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join(std::ffi::OsStr::from_bytes(b"sl\x1b[2Jeep"));
+    std::fs::copy("/bin/sleep", &prog).unwrap();
+    let mut c = Command::new(&prog)
+        .arg0(std::ffi::OsStr::from_bytes(b"x\x1b[2J\ny"))
+        .arg("30")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let o = cli(&[c.id().to_string()]);
+    stop(c);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        !o.stdout
+            .iter()
+            .any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f),
+        "{out:?}"
+    );
+    let header = out.lines().next().unwrap();
+    assert!(header.ends_with(":   x?[2J?y 30"), "{header:?}");
+    assert!(out.contains("sl?[2Jeep\n"), "{out}");
+}
+
+#[test]
+fn target_exiting_during_the_scan_fails() {
+    if !scan_available("target_exiting_during_the_scan_fails") {
+        return;
+    }
+    // Many VMAs (alternating protections keep them apart), then the
+    // process is killed while the CLI scans it: the report must not end
+    // with exit status 0 and a total.
+    let mut failed = 0;
+    let mut tried = 0;
+    for delay_ms in [1u64, 5, 10, 20, 40] {
+        let mut c = Command::new("python3")
+            .args([
+                "-c",
+                "import mmap,sys,time\n\
+                 m=[mmap.mmap(-1,4096*4) for _ in range(20000)]\n\
+                 print('ready',flush=True)\n\
+                 time.sleep(60)",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        {
+            use std::io::BufRead;
+            let mut r = io::BufReader::new(c.stdout.as_mut().unwrap());
+            r.read_line(&mut line).unwrap();
+        }
+        assert_eq!(line.trim(), "ready");
+        let pid = c.id();
+        let scan = Command::new(EXE)
+            .args(["-k", &pid.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = c.kill();
+        let _ = c.wait();
+        let o = scan.wait_with_output().unwrap();
+        let (out, err) = text(&o);
+        if o.status.code() == Some(0) {
+            // Finished before the kill: a whole report.
+            assert!(out.contains("total"), "{out}");
+            continue;
+        }
+        tried += 1;
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(!out.lines().any(|l| l.starts_with("total")), "{out}");
+        if err.contains("exited during the scan") || err.contains("exited") {
+            failed += 1;
+        }
+    }
+    assert!(
+        tried >= 1,
+        "no scan was cut by the target's exit: the test saw nothing"
+    );
+    assert_eq!(
+        failed, tried,
+        "a scan cut by the target's exit did not fail cleanly"
+    );
+}

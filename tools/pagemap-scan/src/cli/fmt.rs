@@ -321,3 +321,33 @@ mod tests {
         );
     }
 }
+
+/// `b` for a terminal: each C0 control byte and DEL becomes `?`, as pmap
+/// and ps print them, so that a file name or an argument cannot move the
+/// cursor, clear the screen or split a line.
+pub fn term_safe(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if b.iter().all(|&c| c >= 0x20 && c != 0x7f) {
+        return std::borrow::Cow::Borrowed(b);
+    }
+    std::borrow::Cow::Owned(
+        b.iter()
+            .map(|&c| if c < 0x20 || c == 0x7f { b'?' } else { c })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod term_tests {
+    use super::term_safe;
+
+    #[test]
+    fn controls_are_replaced() {
+        assert_eq!(&*term_safe(b"/usr/lib/libc.so.6"), b"/usr/lib/libc.so.6");
+        assert_eq!(&*term_safe(b"a\x1b[2Jb\nc\x7f\t"), b"a?[2Jb?c??");
+        // UTF-8 above 0x7f is kept as it is.
+        assert_eq!(
+            &*term_safe("\u{e9}t\u{e9}".as_bytes()),
+            "\u{e9}t\u{e9}".as_bytes()
+        );
+    }
+}

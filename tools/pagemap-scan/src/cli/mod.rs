@@ -54,6 +54,13 @@ fn stat_fields(pid: u32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(String::from).collect())
 }
 
+/// The start time of `pid` (field 22 of `/proc/PID/stat`, clock ticks
+/// since boot): with the PID, it names one process, even after the PID is
+/// reused.
+fn start_time(pid: u32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
+}
+
 /// `PF_KTHREAD` in the flags of `/proc/PID/stat`.
 const PF_KTHREAD: u64 = 0x0020_0000;
 

@@ -17,7 +17,7 @@ use pagemap_scan::{
 use serde::Serialize;
 
 use super::args::{AddrRange, Filter, ScanOpts};
-use super::fmt::{hex, Categories, Line, Size};
+use super::fmt::{hex, term_safe, Categories, Line, Size};
 use super::{check_target, describe, note, CliError};
 
 /// The part of the VMA `start..end` inside `range` (page aligned), if any.
@@ -262,10 +262,15 @@ fn filter_notes(pid: u32, f: Filter, any: bool, uffd_vmas: usize) -> Vec<String>
     notes
 }
 
-/// Read `/proc/PID/comm` (empty if unreadable).
+/// Read `/proc/PID/comm` (empty if unreadable; bytes that are not UTF-8
+/// become U+FFFD rather than emptying the name).
 pub fn comm(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|s| s.trim_end().to_string())
+    std::fs::read(format!("/proc/{pid}/comm"))
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .trim_end_matches('\n')
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -349,7 +354,16 @@ impl Target {
             }
             sink.vma(v)?;
         }
-        Ok(())
+        // A process that exits while it is scanned leaves its VMAs to be
+        // torn down under the scans: what they returned is no report.
+        match self.pm.is_alive() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(CliError::Runtime(format!(
+                "process {} exited during the scan: its report is incomplete",
+                self.pid
+            ))),
+            Err(e) => Err(describe(&e, self.pid, "PAGEMAP_SCAN on")),
+        }
     }
 }
 
@@ -468,7 +482,7 @@ impl<W: Write> Sink<'_> for TextSink<'_, W> {
             self.o.kib,
         )?;
         write!(w, " {}  ", v.vma.perms)?;
-        w.write_all(v.vma.name().as_bytes())?;
+        w.write_all(&term_safe(v.vma.name().as_bytes()))?;
         writeln!(w)?;
         w.write_all(&self.body)?;
         self.body.clear();
@@ -490,9 +504,11 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
     let with_written = t.has_uffd_wp();
     write!(w, "{}:   ", t.pid)?;
     if t.cmdline.is_empty() {
-        write!(w, "[{}]", t.comm)?;
+        write!(w, "[")?;
+        w.write_all(&term_safe(t.comm.as_bytes()))?;
+        write!(w, "]")?;
     } else {
-        w.write_all(&t.cmdline)?;
+        w.write_all(&term_safe(&t.cmdline))?;
     }
     writeln!(w)?;
     if o.filter.mask != 0 {

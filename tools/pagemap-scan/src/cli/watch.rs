@@ -33,7 +33,7 @@ use pagemap_scan::{
 use serde::Serialize;
 
 use super::args::WatchOpts;
-use super::fmt::{hex, Size};
+use super::fmt::{hex, term_safe, Size};
 use super::report::clip;
 use super::{check_target, describe, error_message, CliError};
 
@@ -132,6 +132,22 @@ fn stop_child(c: &mut Child, sig: i32, grace: Duration) -> io::Result<ExitStatus
 
 fn clear_refs(pid: u32) -> io::Result<()> {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "4")
+}
+
+/// Whether `pid` is still the process that was watched, alive: the child
+/// not exited (not even a zombie: `try_wait` reaps it), or for a PID the
+/// same start time (the PID was not reused) and not a zombie.
+fn same_process_alive(
+    pid: u32,
+    started_at: Option<u64>,
+    child: &mut Option<Child>,
+) -> io::Result<bool> {
+    if let Some(c) = child {
+        return Ok(c.try_wait()?.is_none());
+    }
+    Ok(started_at.is_some()
+        && super::start_time(pid) == started_at
+        && super::check_target(pid).is_ok())
 }
 
 /// True for errors meaning the process is gone.
@@ -250,7 +266,7 @@ fn print_interval(
                     kib: o.kib
                 }
             )?;
-            w.write_all(r.vma.as_bytes())?;
+            w.write_all(&term_safe(r.vma.as_bytes()))?;
             writeln!(w)?;
         }
     }
@@ -279,6 +295,8 @@ struct Summary {
     written_pages: u64,
     /// The most pages written in one interval.
     max_pages_per_interval: u64,
+    /// How often the process executed a new program meanwhile.
+    execs: u64,
     /// `count`, `exited` or `signal`.
     end: &'static str,
     /// The exit status of COMMAND (128+N if signal N killed it).
@@ -350,8 +368,9 @@ fn watch_loop(
     sum: &mut Summary,
     w: &mut impl Write,
 ) -> Result<End, CliError> {
-    let pm = Pagemap::open(pid).map_err(|e| describe(&e, pid, "opening"))?;
+    let mut pm = Pagemap::open(pid).map_err(|e| describe(&e, pid, "opening"))?;
     clear_refs(pid).map_err(|e| describe(&e, pid, "clearing soft-dirty bits (clear_refs) of"))?;
+    let started_at = super::start_time(pid);
     let start = Instant::now();
     let interval = Duration::from_millis(o.interval);
     loop {
@@ -362,7 +381,24 @@ fn watch_loop(
             return Ok(end);
         }
         let Some(regions) = scan_written(&pm, pid, o)? else {
-            return Ok(End::Exited(None));
+            // The pagemap is bound to the address space it was opened on:
+            // after an execve() it answers ESRCH although the process
+            // lives on. Then watch the new program (from a fresh
+            // clear_refs: its pages are all new) instead of ending.
+            if !same_process_alive(pid, started_at, child)? {
+                return Ok(End::Exited(None));
+            }
+            match Pagemap::open(pid).and_then(|p| clear_refs(pid).map(|()| p)) {
+                Ok(p) => pm = p,
+                Err(e) if gone(&e) => return Ok(End::Exited(None)),
+                Err(e) => return Err(describe(&e, pid, "reopening the pagemap of")),
+            }
+            sum.execs += 1;
+            status(&format!(
+                "process {pid} executed a new program ({}): watching it from here",
+                String::from_utf8_lossy(&term_safe(super::report::comm(pid).as_bytes()))
+            ));
+            continue;
         };
         match clear_refs(pid) {
             Ok(()) => {}

@@ -225,3 +225,41 @@ fn watch_pid_sigint_prints_summary() {
     assert!(out.contains("[1] +"), "{out}");
     assert!(out.contains("summary: pid "), "{out}");
 }
+
+#[test]
+fn watch_follows_exec() {
+    let Some(exe) = watch_cli("watch_follows_exec") else {
+        return;
+    };
+    // A command that execs (as a wrapper script or a shim does): the
+    // pagemap opened before the exec answers ESRCH after it; watch goes on
+    // with the new program, and does not stop or kill it.
+    let o = Command::new(&exe)
+        .args(["watch", "--interval", "200", "--count", "3", "--"])
+        .args(["sh", "-c", "sleep 0.1; exec sleep 5"])
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("executed a new program (sleep)"), "{err}");
+    assert!(out.contains("[3] +"), "{out}");
+    assert!(!err.contains("exited"), "{err}");
+    // The same for a PID: its start time shows it is the same process.
+    let mut target = Command::new("sh")
+        .args(["-c", "sleep 0.5; exec sleep 30"])
+        .spawn()
+        .unwrap();
+    let pid = target.id().to_string();
+    let o = Command::new(&exe)
+        .args(["watch", &pid, "--interval", "200", "--count", "5", "--json"])
+        .output()
+        .unwrap();
+    let _ = target.kill();
+    let _ = target.wait();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("executed a new program"), "{err}");
+    let last = out.lines().last().unwrap_or("");
+    assert!(last.contains("\"execs\":1"), "{out}");
+    assert!(last.contains("\"end\":\"count\""), "{out}");
+}
