@@ -501,7 +501,7 @@ fn control_characters_are_not_printed() {
     std::fs::create_dir_all(&dir).unwrap();
     let prog = dir.join(std::ffi::OsStr::from_bytes(b"sl\x1b[2Jeep"));
     std::fs::copy("/bin/sleep", &prog).unwrap();
-    let mut c = Command::new(&prog)
+    let c = Command::new(&prog)
         .arg0(std::ffi::OsStr::from_bytes(b"x\x1b[2J\ny"))
         .arg("30")
         .stdout(Stdio::null())
