@@ -24,8 +24,17 @@ pub const PAGE_IS_PFNZERO: u64 = 1 << 5;
 pub const PAGE_IS_HUGE: u64 = 1 << 6;
 /// Page is soft-dirty (`CONFIG_MEM_SOFT_DIRTY`).
 pub const PAGE_IS_SOFT_DIRTY: u64 = 1 << 7;
+/// Page is a guard page (`MADV_GUARD_INSTALL`): Linux 6.14 and later;
+/// older kernels refuse the bit (`EINVAL`), see
+/// [`crate::probe::extra_categories`].
+pub const PAGE_IS_GUARD: u64 = 1 << 8;
+/// Page was accessed since it was read-write protected (userfaultfd
+/// read-write protection, `UFFD_FEATURE_RWP`): where the kernel has it.
+pub const PAGE_IS_ACCESSED: u64 = 1 << 9;
 
-/// All category bits the ABI defines (`PM_SCAN_CATEGORIES` in the kernel).
+/// The category bits every kernel with `PAGEMAP_SCAN` (6.7) knows. Newer
+/// ones ([`PAGE_IS_GUARD`], [`PAGE_IS_ACCESSED`]) are only accepted where
+/// the kernel has them.
 pub const PAGE_IS_ALL: u64 = PAGE_IS_WPALLOWED
     | PAGE_IS_WRITTEN
     | PAGE_IS_FILE
@@ -43,7 +52,7 @@ pub const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
 pub const PM_SCAN_FLAGS: u64 = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
 
 /// Names of the category bits, in bit order, as used by the CLI and JSON.
-pub const CATEGORY_NAMES: [(u64, &str); 8] = [
+pub const CATEGORY_NAMES: [(u64, &str); 10] = [
     (PAGE_IS_WPALLOWED, "wpallowed"),
     (PAGE_IS_WRITTEN, "written"),
     (PAGE_IS_FILE, "file"),
@@ -52,6 +61,8 @@ pub const CATEGORY_NAMES: [(u64, &str); 8] = [
     (PAGE_IS_PFNZERO, "pfnzero"),
     (PAGE_IS_HUGE, "huge"),
     (PAGE_IS_SOFT_DIRTY, "soft-dirty"),
+    (PAGE_IS_GUARD, "guard"),
+    (PAGE_IS_ACCESSED, "accessed"),
 ];
 
 /// Comma-separated names of the category bits set in `categories`
@@ -63,7 +74,7 @@ pub fn category_names(categories: u64) -> String {
             out.push(name.to_string());
         }
     }
-    let unknown = categories & !PAGE_IS_ALL;
+    let unknown = categories & !(PAGE_IS_ALL | PAGE_IS_GUARD | PAGE_IS_ACCESSED);
     if unknown != 0 {
         out.push(format!("{unknown:#x}"));
     }

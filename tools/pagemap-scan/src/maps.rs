@@ -156,6 +156,35 @@ pub fn parse_uffd_wp_starts(smaps: &[u8]) -> Vec<u64> {
     out
 }
 
+/// The `Swap:` of each VMA in `smaps` content, in KiB, by start address:
+/// the pages really in swap (pte markers and migration entries are not).
+pub fn parse_swap_kib(smaps: &[u8]) -> std::collections::HashMap<u64, u64> {
+    let mut out = std::collections::HashMap::new();
+    let mut current = None;
+    for line in smaps.split(|&b| b == b'\n') {
+        if let Some(v) = line.strip_prefix(b"Swap:") {
+            if let Some(start) = current {
+                let kib = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                    .unwrap_or(0);
+                out.insert(start, kib);
+            }
+        } else if !line.is_empty() {
+            let first = line.split(|&b| b == b' ').next().unwrap_or(&[]);
+            if !first.ends_with(b":") {
+                current = parse_line(line).ok().map(|v| v.start);
+            }
+        }
+    }
+    out
+}
+
+/// [`parse_swap_kib`] of `/proc/PID/smaps`.
+pub fn swap_kib(pid: Option<u32>) -> io::Result<std::collections::HashMap<u64, u64>> {
+    Ok(parse_swap_kib(&fs::read(proc_file(pid, "smaps"))?))
+}
+
 /// Whether the process has a userfaultfd open (`anon_inode:[userfaultfd]`
 /// among `/proc/PID/fd`). Closing the last reference to a userfaultfd
 /// unregisters its VMAs, so without one no VMA can be uffd-wp registered,
@@ -217,6 +246,22 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
         let v = parse_line(b"1000-2000 r--p 00000000 08:01 12 /tmp/a\xff b\n").unwrap();
         assert_eq!(v.path.as_bytes(), b"/tmp/a\xff b");
         assert_eq!(v.end, 0x2000);
+    }
+
+    #[test]
+    fn smaps_swap() {
+        let smaps = b"\
+7f0000000000-7f0000010000 rw-p 00000000 00:00 0 
+Rss:                  16 kB
+Swap:                 48 kB
+SwapPss:              48 kB
+7f0000020000-7f0000021000 rw-p 00000000 00:00 0                          [stack]
+Swap:                  0 kB
+";
+        let m = parse_swap_kib(smaps);
+        assert_eq!(m.get(&0x7f0000000000), Some(&48));
+        assert_eq!(m.get(&0x7f0000020000), Some(&0));
+        assert_eq!(m.len(), 2);
     }
 
     #[test]

@@ -225,6 +225,18 @@ pub fn swap_active() -> bool {
         .unwrap_or(false)
 }
 
+/// The category bits beyond [`PAGE_IS_ALL`](crate::PAGE_IS_ALL) that the
+/// running kernel accepts ([`PAGE_IS_GUARD`](crate::PAGE_IS_GUARD),
+/// [`PAGE_IS_ACCESSED`](crate::PAGE_IS_ACCESSED)): an empty scan with the
+/// bit in its `return_mask` fails with `EINVAL` where the kernel does not
+/// know it. 0 when the scan cannot be issued at all.
+pub fn extra_categories(pm: &crate::Pagemap) -> u64 {
+    [crate::PAGE_IS_GUARD, crate::PAGE_IS_ACCESSED]
+        .into_iter()
+        .filter(|&bit| pm.scan(0..0).return_mask(bit).vec_capacity(0).run().is_ok())
+        .fold(0, |m, bit| m | bit)
+}
+
 /// Probe everything; never fails, causes are in the [`Support::No`] values.
 pub fn probe() -> Features {
     let pagemap_scan = match check_pagemap_scan() {

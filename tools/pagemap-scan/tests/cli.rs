@@ -586,3 +586,44 @@ fn target_exiting_during_the_scan_fails() {
         "a scan cut by the target's exit did not fail cleanly"
     );
 }
+
+#[test]
+fn swapped_counts_only_swap_and_guard_is_a_column() {
+    if !scan_available("swapped_counts_only_swap_and_guard_is_a_column") {
+        return;
+    }
+    let ps = page_size() as usize;
+    // Guard pages: pte markers the kernel reports as swapped (and as
+    // GUARD, where it has that category).
+    let g = Mapping::anon(16).unwrap();
+    for i in 0..16 {
+        g.write(i, 1);
+    }
+    // SAFETY: madvise on our own mapping; MADV_GUARD_INSTALL (102) fails
+    // with EINVAL on kernels without guard regions.
+    let guards = unsafe { libc::madvise(g.addr() as *mut libc::c_void, 4 * ps, 102) } == 0;
+    let v = json(&["--json", "--range", &range_arg(&g), &me()]);
+    let t = &v["totals"];
+    assert_eq!(t["swapped"], 0, "{v}");
+    if guards {
+        assert_eq!(t["guard"], 4 * ps as u64, "{v}");
+        assert_eq!(t["markers"], 4 * ps as u64, "{v}");
+        assert_eq!(t["present"], 12 * ps as u64, "{v}");
+        let (out, _) = ok(&["--range", &range_arg(&g), &me()]);
+        let head = out.lines().find(|l| l.starts_with("Address")).unwrap();
+        assert!(head.contains(" Guard "), "{out}");
+    }
+    // uffd-wp markers of unpopulated pages (WP_UNPOPULATED): also reported
+    // as swapped by the kernel, and in no swap area.
+    let Ok(wt) = WriteTracker::new() else {
+        return;
+    };
+    let u = Mapping::anon(64).unwrap();
+    wt.register(u.range()).unwrap();
+    let v = json(&["--json", "--range", &range_arg(&u), &me()]);
+    let t = &v["totals"];
+    assert_eq!(t["swapped"], 0, "{v}");
+    // The kernel did report markers there (else this tested nothing).
+    assert!(t["markers"].as_u64().unwrap_or(0) > 0, "{v}");
+    drop(wt);
+}

@@ -188,6 +188,11 @@ fn category_help(name: &str) -> &'static str {
         "pfnzero" => "Only pages mapping the shared zero page",
         "huge" => "Only pages of transparent or hugetlb huge pages",
         "soft-dirty" => "Only soft-dirty pages (needs CONFIG_MEM_SOFT_DIRTY)",
+        "guard" => "Only guard pages (MADV_GUARD_INSTALL; Linux 6.14+)",
+        "accessed" => {
+            "Only pages accessed since read-write protected (userfaultfd RWP VMAs only, \
+             where the kernel has it)"
+        }
         _ => "Only pages in this category",
     }
 }
@@ -203,6 +208,8 @@ fn not_name(name: &str) -> &'static str {
         "pfnzero" => "not-pfnzero",
         "huge" => "not-huge",
         "soft-dirty" => "not-soft-dirty",
+        "guard" => "not-guard",
+        "accessed" => "not-accessed",
         _ => unreachable!("category {name} without a --not- flag"),
     }
 }

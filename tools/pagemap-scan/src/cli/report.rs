@@ -9,10 +9,10 @@ use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 
 use pagemap_scan::maps::{self, Vma};
-use pagemap_scan::probe::{check_soft_dirty, swap_active};
+use pagemap_scan::probe::{check_soft_dirty, extra_categories, swap_active};
 use pagemap_scan::{
-    page_size, Pagemap, PAGE_IS_ALL, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO, PAGE_IS_PRESENT,
-    PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
+    page_size, Pagemap, PAGE_IS_ALL, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
+    PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
 };
 use serde::Serialize;
 
@@ -35,13 +35,21 @@ pub fn clip(start: u64, end: u64, range: Option<AddrRange>) -> Option<Range<u64>
 }
 
 /// Categories the summary columns are computed from; always requested from
-/// the kernel (written only where it is meaningful).
+/// the kernel (written only where it is meaningful, guard where the kernel
+/// has it).
 const COUNTED: u64 =
     PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE | PAGE_IS_HUGE | PAGE_IS_PFNZERO;
 
 /// Page counts of one VMA or of a whole process. Only populated pages
 /// (present or swapped) are counted; `unpopulated` counts the pages of
 /// matched holes, which are reported but never added to the other totals.
+///
+/// The kernel reports pte markers as `PAGE_IS_SWAPPED`: guard markers
+/// (`MADV_GUARD_INSTALL`, with `PAGE_IS_GUARD` where the kernel has it) and
+/// the uffd-wp markers of unpopulated write-protected pages. Neither holds
+/// anything in swap: `guard` counts the first, `markers` both, and
+/// `swapped` only the pages in swap (the VMA's smaps `Swap`, see
+/// [`Target::correct_swap`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub present: u64,
@@ -52,6 +60,8 @@ pub struct Counts {
     /// `None` where written means nothing (no uffd-wp registration).
     pub written: Option<u64>,
     pub unpopulated: u64,
+    pub guard: u64,
+    pub markers: u64,
 }
 
 impl Counts {
@@ -70,6 +80,12 @@ impl Counts {
             return;
         }
         let n = |bit: u64| if c & bit != 0 { pages } else { 0 };
+        if c & PAGE_IS_GUARD != 0 {
+            // A guard marker: nothing is mapped or in swap there.
+            self.guard += pages;
+            self.markers += pages;
+            return;
+        }
         self.present += n(PAGE_IS_PRESENT);
         self.swapped += n(PAGE_IS_SWAPPED);
         self.file += n(PAGE_IS_FILE);
@@ -88,6 +104,8 @@ impl Counts {
         self.huge += o.huge;
         self.zero += o.zero;
         self.unpopulated += o.unpopulated;
+        self.guard += o.guard;
+        self.markers += o.markers;
         self.written = match (self.written, o.written) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
@@ -139,15 +157,16 @@ fn is_private_anon(vma: &Vma) -> bool {
         && (p.is_empty() || p == b"[heap]" || p == b"[stack]" || p.starts_with(b"[anon:"))
 }
 
-fn plan(o: &ScanOpts, vma: &Vma, uffd_wp: bool) -> Plan {
+fn plan(o: &ScanOpts, vma: &Vma, uffd_wp: bool, extra: u64) -> Plan {
     let shown = match o.return_mask {
         Some(m) => m,
-        None if uffd_wp => PAGE_IS_ALL,
+        None if uffd_wp => PAGE_IS_ALL | extra,
         // Elsewhere the kernel calls every page written and none wpallowed.
-        None => PAGE_IS_ALL & !(PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED),
+        None => (PAGE_IS_ALL | extra) & !(PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED),
     };
     let written = if uffd_wp { PAGE_IS_WRITTEN } else { 0 };
-    let mut ret = COUNTED | written | if o.regions { shown } else { 0 };
+    let guard = extra & PAGE_IS_GUARD;
+    let mut ret = COUNTED | guard | written | if o.regions { shown } else { 0 };
     if is_private_anon(vma) {
         ret &= !PAGE_IS_FILE;
     }
@@ -162,10 +181,11 @@ fn scan_vma<'a>(
     vma: &'a Vma,
     range: Range<u64>,
     uffd_wp: bool,
+    extra: u64,
     mut emit: impl FnMut(&RegionOut),
 ) -> io::Result<VmaOut<'a>> {
     let ps = page_size();
-    let p = plan(o, vma, uffd_wp);
+    let p = plan(o, vma, uffd_wp, extra);
     let mut scan = pm.scan(range.clone()).return_mask(p.ret);
     let f = o.filter;
     if o.any {
@@ -257,7 +277,12 @@ fn filter_notes(pid: u32, f: Filter, any: bool, uffd_vmas: usize) -> Vec<String>
         ));
     }
     if required(PAGE_IS_SWAPPED) && !any && !swap_active() {
-        notes.push("--swapped cannot match: no swap area is active (/proc/swaps)".into());
+        notes.push(
+            "--swapped: no swap area is active (/proc/swaps), so it can only match pte \
+             markers, which the kernel reports as swapped (guard pages, uffd-wp markers of \
+             unpopulated pages); the Swapped column counts only pages in swap"
+                .into(),
+        );
     }
     notes
 }
@@ -304,6 +329,11 @@ pub struct Target {
     vmas: Vec<Vma>,
     /// Start addresses of its uffd-wp VMAs, sorted.
     uffd: Vec<u64>,
+    /// The categories beyond the base ones the kernel has (GUARD, ACCESSED).
+    pub extra: u64,
+    /// smaps `Swap` of each VMA in KiB, read once, when a scan first
+    /// reports swapped pages (smaps walks every page table).
+    swap_kib: std::cell::OnceCell<std::collections::HashMap<u64, u64>>,
 }
 
 impl Target {
@@ -319,6 +349,7 @@ impl Target {
         for n in filter_notes(pid, o.filter, o.any, uffd.len()) {
             note(&n);
         }
+        let extra = extra_categories(&pm);
         Ok(Target {
             pid,
             comm: comm(pid),
@@ -326,7 +357,36 @@ impl Target {
             pm,
             vmas,
             uffd,
+            extra,
+            swap_kib: std::cell::OnceCell::new(),
         })
+    }
+
+    /// Count as swapped only what smaps says is in swap: the rest of what
+    /// the kernel reported as swapped are pte markers. (For a VMA scanned
+    /// in part, `--range`, at most what smaps has for the whole VMA.)
+    fn correct_swap(&self, vma: &Vma, c: &mut Counts) -> Result<(), CliError> {
+        if c.swapped == 0 {
+            return Ok(());
+        }
+        let kib = match self.swap_kib.get() {
+            Some(m) => m,
+            None => {
+                let m = maps::swap_kib(Some(self.pid))
+                    .map_err(|e| describe(&e, self.pid, "reading smaps of"))?;
+                self.swap_kib.get_or_init(|| m)
+            }
+        };
+        let in_swap = kib.get(&vma.start).copied().unwrap_or(0) * 1024 / page_size();
+        let real = c.swapped.min(in_swap);
+        c.markers += c.swapped - real;
+        c.swapped = real;
+        Ok(())
+    }
+
+    /// Whether the kernel reports guard pages (`PAGE_IS_GUARD`).
+    pub fn has_guard(&self) -> bool {
+        self.extra & PAGE_IS_GUARD != 0
     }
 
     /// Whether any VMA is registered for uffd-wp (written is shown).
@@ -346,8 +406,11 @@ impl Target {
             if f.mask & PAGE_IS_WRITTEN != 0 && !uffd_wp {
                 continue;
             }
-            let v = scan_vma(&self.pm, o, vma, range, uffd_wp, |r| sink.region(r))
-                .map_err(|e| describe(&e, self.pid, "PAGEMAP_SCAN on"))?;
+            let mut v = scan_vma(&self.pm, o, vma, range, uffd_wp, self.extra, |r| {
+                sink.region(r)
+            })
+            .map_err(|e| describe(&e, self.pid, "PAGEMAP_SCAN on"))?;
+            self.correct_swap(vma, &mut v.counts)?;
             if f.mask != 0 && !v.counts.matched_anything() {
                 sink.skip();
                 continue;
@@ -421,7 +484,7 @@ fn write_columns(
     label: &str,
     size: u64,
     c: &Counts,
-    with_written: bool,
+    (with_written, with_guard): (bool, bool),
     kib: bool,
 ) -> io::Result<()> {
     let ps = page_size();
@@ -439,6 +502,9 @@ fn write_columns(
         sz(c.huge),
         sz(c.zero),
     )?;
+    if with_guard {
+        write!(w, " {:>8}", sz(c.guard))?;
+    }
     if with_written {
         match c.written {
             Some(n) => write!(w, " {:>8}", sz(n))?,
@@ -453,6 +519,7 @@ struct TextSink<'w, W> {
     w: &'w mut W,
     o: &'w ScanOpts,
     with_written: bool,
+    with_guard: bool,
     /// The region lines of the VMA being scanned, formatted by hand: this
     /// is the hot path of fragmented memory.
     body: Vec<u8>,
@@ -478,7 +545,7 @@ impl<W: Write> Sink<'_> for TextSink<'_, W> {
             &format!("{:016x}", v.range.start),
             len,
             &v.counts,
-            self.with_written,
+            (self.with_written, self.with_guard),
             self.o.kib,
         )?;
         write!(w, " {}  ", v.vma.perms)?;
@@ -502,6 +569,7 @@ impl<W: Write> Sink<'_> for TextSink<'_, W> {
 /// regions of one VMA at a time are held, as text.
 pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), CliError> {
     let with_written = t.has_uffd_wp();
+    let with_guard = t.has_guard();
     write!(w, "{}:   ", t.pid)?;
     if t.cmdline.is_empty() {
         write!(w, "[")?;
@@ -528,6 +596,9 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
         "Huge",
         "Zero"
     )?;
+    if with_guard {
+        write!(w, " {:>8}", "Guard")?;
+    }
     if with_written {
         write!(w, " {:>8}", "Written")?;
     }
@@ -536,6 +607,7 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
         w: &mut *w,
         o,
         with_written,
+        with_guard,
         body: Vec::new(),
         line: Line::default(),
         totals: Counts::new(with_written),
@@ -551,7 +623,7 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
         size,
         ..
     } = sink;
-    write_columns(w, "total", size, &totals, with_written, o.kib)?;
+    write_columns(w, "total", size, &totals, (with_written, with_guard), o.kib)?;
     write!(w, "       {vmas} VMAs")?;
     if o.regions {
         write!(w, ", {regions} regions")?;
@@ -582,6 +654,11 @@ struct CountsJson {
     zero: u64,
     written: Option<u64>,
     unpopulated: u64,
+    /// Guard pages (where the kernel reports them, else 0).
+    guard: u64,
+    /// pte markers the kernel reports as swapped: guard pages and the
+    /// uffd-wp markers of unpopulated pages (not in `swapped`).
+    markers: u64,
 }
 
 impl CountsJson {
@@ -596,6 +673,8 @@ impl CountsJson {
             zero: c.zero * ps,
             written: c.written.map(|n| n * ps),
             unpopulated: c.unpopulated * ps,
+            guard: c.guard * ps,
+            markers: c.markers * ps,
         }
     }
 }
