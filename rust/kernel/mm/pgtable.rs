@@ -363,7 +363,7 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     /// a protecting walk of a registered VMA protects them:
     ///
     /// ```
-    /// use kernel::mm::{kunit::{Backing, TestMapping}, pgtable::Classes};
+    /// use kernel::mm::{kunit::{Backing, TestMapping}, pagewalk::Ptes, pgtable::Classes};
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
@@ -380,7 +380,7 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     ///     let mut walker = PmdWalker::new(|pmd, start, end| {
     ///         let r = pmd.with_ptes::<Classes, _>(start, end, |t| t.make_uffd_wp(start, end))?;
     ///         tables += 1;
-    ///         got += usize::from(r == Some(want));
+    ///         got += usize::from(r == Ptes::Table(want));
     ///         Ok(())
     ///     });
     ///     let mut guard = map.mm().mmap_read_lock_killable()?;
@@ -399,7 +399,9 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     ///             }
     ///             n
     ///         })?;
-    ///         wp += n.unwrap_or(0);
+    ///         if let Ptes::Table(n) = n {
+    ///             wp += n;
+    ///         }
     ///         Ok(())
     ///     });
     ///     guard.walk_page_range(map.start(), map.end(), &mut reader)?;

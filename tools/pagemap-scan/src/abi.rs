@@ -311,7 +311,8 @@ mod tests {
             category_names(PAGE_IS_PRESENT | PAGE_IS_FILE),
             "file,present"
         );
-        assert_eq!(category_names(1 << 9), "0x200");
+        assert_eq!(category_names(1 << 9), "accessed");
+        assert_eq!(category_names(1 << 10), "0x400");
         assert_eq!(PAGE_IS_ALL, 0xff);
     }
 
