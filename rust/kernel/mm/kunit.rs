@@ -177,7 +177,11 @@ macro_rules! mm_test_walkers {
         #[allow(dead_code)]
         impl<F> PmdWalker<F>
         where
-            F: FnMut(&mut $crate::mm::pagewalk::PmdEntry<'_>, usize, usize) -> $crate::error::Result,
+            F: FnMut(
+                &mut $crate::mm::pagewalk::PmdEntry<'_>,
+                usize,
+                usize,
+            ) -> $crate::error::Result,
         {
             fn new(f: F) -> Self {
                 PmdWalker(f)
@@ -187,7 +191,11 @@ macro_rules! mm_test_walkers {
         #[$crate::prelude::vtable]
         impl<F> $crate::mm::pagewalk::PageWalk for PmdWalker<F>
         where
-            F: FnMut(&mut $crate::mm::pagewalk::PmdEntry<'_>, usize, usize) -> $crate::error::Result,
+            F: FnMut(
+                &mut $crate::mm::pagewalk::PmdEntry<'_>,
+                usize,
+                usize,
+            ) -> $crate::error::Result,
         {
             fn pmd_entry(
                 &mut self,
@@ -205,7 +213,11 @@ macro_rules! mm_test_walkers {
         #[allow(dead_code)]
         impl<F> HoleWalker<F>
         where
-            F: FnMut(usize, usize, Option<&$crate::mm::pagewalk::PteHole<'_>>) -> $crate::error::Result,
+            F: FnMut(
+                usize,
+                usize,
+                Option<&$crate::mm::pagewalk::PteHole<'_>>,
+            ) -> $crate::error::Result,
         {
             fn new(f: F) -> Self {
                 HoleWalker(f)
@@ -215,7 +227,11 @@ macro_rules! mm_test_walkers {
         #[$crate::prelude::vtable]
         impl<F> $crate::mm::pagewalk::PageWalk for HoleWalker<F>
         where
-            F: FnMut(usize, usize, Option<&$crate::mm::pagewalk::PteHole<'_>>) -> $crate::error::Result,
+            F: FnMut(
+                usize,
+                usize,
+                Option<&$crate::mm::pagewalk::PteHole<'_>>,
+            ) -> $crate::error::Result,
         {
             fn pmd_entry(
                 &mut self,
@@ -242,8 +258,16 @@ macro_rules! mm_test_walkers {
         #[allow(dead_code)]
         impl<F, H> HugetlbWalker<F, H>
         where
-            F: FnMut(&mut $crate::mm::hugetlb::HugetlbEntry<'_>, usize, usize) -> $crate::error::Result,
-            H: FnMut(usize, usize, Option<&$crate::mm::pagewalk::PteHole<'_>>) -> $crate::error::Result,
+            F: FnMut(
+                &mut $crate::mm::hugetlb::HugetlbEntry<'_>,
+                usize,
+                usize,
+            ) -> $crate::error::Result,
+            H: FnMut(
+                usize,
+                usize,
+                Option<&$crate::mm::pagewalk::PteHole<'_>>,
+            ) -> $crate::error::Result,
         {
             fn new(f: F, h: H) -> Self {
                 HugetlbWalker(f, h)
@@ -253,8 +277,16 @@ macro_rules! mm_test_walkers {
         #[$crate::prelude::vtable]
         impl<F, H> $crate::mm::pagewalk::PageWalk for HugetlbWalker<F, H>
         where
-            F: FnMut(&mut $crate::mm::hugetlb::HugetlbEntry<'_>, usize, usize) -> $crate::error::Result,
-            H: FnMut(usize, usize, Option<&$crate::mm::pagewalk::PteHole<'_>>) -> $crate::error::Result,
+            F: FnMut(
+                &mut $crate::mm::hugetlb::HugetlbEntry<'_>,
+                usize,
+                usize,
+            ) -> $crate::error::Result,
+            H: FnMut(
+                usize,
+                usize,
+                Option<&$crate::mm::pagewalk::PteHole<'_>>,
+            ) -> $crate::error::Result,
         {
             fn hugetlb_entry(
                 &mut self,

@@ -271,16 +271,14 @@ const char *tree_facts_check(void)
 
 int tree_unknown_ioctl_errno(void)
 {
-	static const struct { const char *name; int err; } known[] = {
-		{ "ENOTTY", ENOTTY }, { "EINVAL", EINVAL },
-	};
 	const char *v = tree_fact("PMSCAN_TREE_UNKNOWN_IOCTL");
 
 	if (!v)
 		return 0;
-	for (unsigned int i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(v, known[i].name))
-			return -known[i].err;
+	if (!strcmp(v, "ENOTTY"))
+		return -ENOTTY;
+	if (!strcmp(v, "EINVAL"))
+		return -EINVAL;
 	return 1;
 }
 
