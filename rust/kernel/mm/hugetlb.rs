@@ -67,14 +67,15 @@ impl VmaHugetlb {
 
     /// Flushes the TLB entries of `[start, end)` of the VMA, as the
     /// architecture flushes huge pages (`flush_hugetlb_tlb_range()`, which
-    /// is not `flush_tlb_range()` on arm64, powerpc and riscv). Only stale
-    /// translations go: memory and page tables are untouched, whatever the
-    /// range.
+    /// is not `flush_tlb_range()` on arm64, powerpc and riscv). Crate
+    /// private, as [`VmaRef::flush_tlb_range`]: only the guard that changed
+    /// an entry (with interrupts on) flushes.
     #[inline]
-    pub fn flush_hugetlb_tlb_range(&self, start: usize, end: usize) {
+    pub(crate) fn flush_hugetlb_tlb_range(&self, start: usize, end: usize) {
         // SAFETY: the VMA and its mm are valid for the borrow; a TLB flush
-        // of any range of a live mm only drops cached translations. Safe
-        // code cannot run this with interrupts disabled.
+        // of any range of a live mm only drops cached translations. The
+        // caller, `HugetlbLock::make_uffd_wp`, runs with interrupts enabled
+        // (a spinlock, not an irq-disabling one).
         unsafe { bindings::flush_hugetlb_tlb_range(self.as_ptr(), start as _, end as _) };
     }
 

@@ -680,8 +680,11 @@ impl<'a> PmdEntry<'a> {
     /// lock).
     #[inline]
     pub fn cond_resched(&mut self) {
-        // SAFETY: a `pmd_entry` callback runs in sleepable context with no
-        // spinlock held but those this entry lends (none now: `&mut self`).
+        // SAFETY: `cond_resched()` has no memory-safety precondition. The
+        // walk holds no spinlock here and this entry lends none now
+        // (`&mut self`); a spinlock the caller took itself would make this
+        // a sleep in atomic context, which `CONFIG_DEBUG_ATOMIC_SLEEP`
+        // reports (see "Lock discipline" in rust-pagemap-scan.rst).
         unsafe { bindings::cond_resched() };
     }
 }

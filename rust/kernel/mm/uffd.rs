@@ -99,10 +99,15 @@ impl VmaRef {
         }
     }
 
-    /// Flushes the TLB entries of `[start, end)` in this VMA's mm.
+    /// Flushes the TLB entries of `[start, end)` in this VMA's mm. Crate
+    /// private: the flush sends IPIs, which must not be done with
+    /// interrupts disabled, and only the page table guards that changed
+    /// entries (with interrupts on) need it.
     #[inline]
-    pub fn flush_tlb_range(&self, start: usize, end: usize) {
-        // SAFETY: the VMA is valid; flushing any range is harmless.
+    pub(crate) fn flush_tlb_range(&self, start: usize, end: usize) {
+        // SAFETY: the VMA and its mm are valid for the borrow; a flush only
+        // drops cached translations, of any range. The callers (the page
+        // table guards) run with interrupts enabled.
         unsafe { bindings::flush_tlb_range(self.as_ptr(), start as _, end as _) };
     }
 }
