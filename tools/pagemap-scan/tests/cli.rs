@@ -102,9 +102,11 @@ fn help_and_usage_errors() {
         &["12", "--json=no"],
         &["12", "--present=no"],
         &["12", "--any"],
-        &["12", "--any", "--not-file", "--present"],
         &["12", "--present", "--not-present"],
-        &["12", "--return", "bogus"],
+        &["12", "--return", "all"],
+        &["+12"],
+        &["012"],
+        &["12", "-r", "--return", "bogus"],
         &["watch"],
         &["watch", "1", "--interval", "x"],
         &["watch", "1", "--", "true"],
@@ -626,4 +628,33 @@ fn swapped_counts_only_swap_and_guard_is_a_column() {
     // The kernel did report markers there (else this tested nothing).
     assert!(t["markers"].as_u64().unwrap_or(0) > 0, "{v}");
     drop(wt);
+}
+
+#[test]
+fn any_with_inverted_categories() {
+    if !scan_available("any_with_inverted_categories") {
+        return;
+    }
+    // `--any --present --not-file`: present pages or pages that are not
+    // file-backed (the kernel inverts before the any-of mask). Private
+    // anonymous memory, written: present and not file.
+    let m = Mapping::anon(8).unwrap();
+    for i in 0..4 {
+        m.write(i, 1);
+    }
+    let v = json(&[
+        "--json",
+        "--range",
+        &range_arg(&m),
+        "--any",
+        "--present",
+        "--not-file",
+        &me(),
+    ]);
+    assert_eq!(
+        v["filter"]["category_inverted"],
+        pagemap_scan::PAGE_IS_FILE,
+        "{v}"
+    );
+    assert_eq!(v["totals"]["present"], 4 * page_size(), "{v}");
 }

@@ -40,6 +40,7 @@ killed it).";
 #[command(
     name = "pagemap-scan",
     version,
+    propagate_version = true,
     about = ABOUT,
     long_about = LONG_ABOUT,
     after_long_help = AFTER_LONG_HELP,
@@ -79,14 +80,16 @@ pub enum Cmd {
     Manpage,
 }
 
-/// A process: a positive PID or `self`.
+/// A process: a positive PID in plain decimal (no sign, no leading zero,
+/// as /proc names it) or `self`.
 pub fn parse_pid(s: &str) -> Result<u32, String> {
     if s == "self" {
         return Ok(std::process::id());
     }
+    let plain = s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
     match s.parse::<u32>() {
-        Ok(p) if p > 0 => Ok(p),
-        _ => Err("expected a positive number or `self`".into()),
+        Ok(p) if p > 0 && plain => Ok(p),
+        _ => Err("expected a positive number (as in /proc) or `self`".into()),
     }
 }
 
@@ -154,7 +157,8 @@ pub struct ScanOpts {
     pub any: bool,
     /// Categories shown in --regions, comma separated, or `all` (default: all
     /// meaningful ones)
-    #[arg(long = "return", value_name = "LIST", value_parser = parse_categories)]
+    #[arg(long = "return", value_name = "LIST", value_parser = parse_categories,
+          requires = "regions")]
     pub return_mask: Option<u64>,
     /// List the regions of each VMA (start-end, size, pages, categories)
     #[arg(short, long)]
@@ -232,8 +236,11 @@ impl Args for Filter {
                     Arg::new(not)
                         .long(not)
                         .action(ArgAction::SetTrue)
-                        .conflicts_with_all([name, "any"])
-                        .help(format!("Only pages NOT {name}"))
+                        .conflicts_with(name)
+                        .help(format!(
+                            "Only pages NOT {name} (with --any: counts as a match when \
+                             NOT {name})"
+                        ))
                         .help_heading("Category filters"),
                 );
             ids.push(name);
@@ -350,7 +357,12 @@ mod tests {
         assert_eq!(o.filter.mask, PAGE_IS_SOFT_DIRTY);
         assert_eq!(o.return_mask, Some(PAGE_IS_PRESENT | PAGE_IS_SOFT_DIRTY));
         assert!(o.any && o.regions && o.kib);
-        assert_eq!(scan("1 --return all").return_mask, Some(PAGE_IS_ALL));
+        assert_eq!(scan("1 -r --return all").return_mask, Some(PAGE_IS_ALL));
+        // The kernel inverts before it applies the any-of mask.
+        let o = scan("1 --any --present --not-file");
+        assert_eq!(o.filter.mask, PAGE_IS_PRESENT | pagemap_scan::PAGE_IS_FILE);
+        assert_eq!(o.filter.inverted, pagemap_scan::PAGE_IS_FILE);
+        assert!(o.any);
         let o = scan("1 --range 0-ffffffffffffffff");
         assert_eq!(o.range.unwrap().end, u64::MAX);
     }
@@ -368,8 +380,11 @@ mod tests {
             "1 --range zz-1000",
             "1 --return nope",
             "1 --return ,",
-            "1 --any --not-present",
             "1 --any",
+            "1 --return all",
+            "+5",
+            "007",
+            "1 +5",
             "1 --present --not-present",
             "1 --json=no",
             "1 --present=no",

@@ -89,7 +89,12 @@ impl Counts {
         self.present += n(PAGE_IS_PRESENT);
         self.swapped += n(PAGE_IS_SWAPPED);
         self.file += n(PAGE_IS_FILE);
-        self.huge += n(PAGE_IS_HUGE);
+        // The huge zero page is HUGE and PFNZERO: it is counted in Zero, and
+        // Huge counts the huge pages holding memory (AnonHugePages,
+        // ShmemPmdMapped, FilePmdMapped, hugetlb).
+        if c & PAGE_IS_PFNZERO == 0 {
+            self.huge += n(PAGE_IS_HUGE);
+        }
         self.zero += n(PAGE_IS_PFNZERO);
         if let Some(w) = self.written.as_mut() {
             *w += n(PAGE_IS_WRITTEN);
@@ -188,10 +193,14 @@ fn scan_vma<'a>(
     let p = plan(o, vma, uffd_wp, extra);
     let mut scan = pm.scan(range.clone()).return_mask(p.ret);
     let f = o.filter;
+    // The kernel inverts the categories in category_inverted before it
+    // applies either mask: `--any --present --not-file` matches pages that
+    // are present or not file-backed.
+    scan = scan.category_inverted(f.inverted);
     if o.any {
         scan = scan.category_anyof_mask(f.mask);
     } else {
-        scan = scan.category_mask(f.mask).category_inverted(f.inverted);
+        scan = scan.category_mask(f.mask);
     }
     let mut counts = Counts::new(uffd_wp);
     let mut pending: Option<RegionOut> = None;
@@ -384,6 +393,17 @@ impl Target {
         Ok(())
     }
 
+    /// The bytes of the VMAs inside `--range`: the largest size the report
+    /// can print.
+    fn range_size(&self, o: &ScanOpts) -> u64 {
+        self.vmas
+            .iter()
+            .filter(|v| !v.is_kernel_gate())
+            .filter_map(|v| clip(v.start, v.end, o.range))
+            .map(|r| r.end - r.start)
+            .sum()
+    }
+
     /// Whether the kernel reports guard pages (`PAGE_IS_GUARD`).
     pub fn has_guard(&self) -> bool {
         self.extra & PAGE_IS_GUARD != 0
@@ -485,7 +505,7 @@ fn write_columns(
     size: u64,
     c: &Counts,
     (with_written, with_guard): (bool, bool),
-    kib: bool,
+    (kib, n): (bool, usize),
 ) -> io::Result<()> {
     let ps = page_size();
     let sz = |pages: u64| Size {
@@ -494,7 +514,7 @@ fn write_columns(
     };
     write!(
         w,
-        "{label:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "{label:<16} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
         Size { bytes: size, kib },
         sz(c.present),
         sz(c.swapped),
@@ -503,12 +523,12 @@ fn write_columns(
         sz(c.zero),
     )?;
     if with_guard {
-        write!(w, " {:>8}", sz(c.guard))?;
+        write!(w, " {:>n$}", sz(c.guard))?;
     }
     if with_written {
         match c.written {
-            Some(n) => write!(w, " {:>8}", sz(n))?,
-            None => write!(w, " {:>8}", "-")?,
+            Some(pages) => write!(w, " {:>n$}", sz(pages))?,
+            None => write!(w, " {:>n$}", "-")?,
         }
     }
     Ok(())
@@ -520,6 +540,8 @@ struct TextSink<'w, W> {
     o: &'w ScanOpts,
     with_written: bool,
     with_guard: bool,
+    /// Width of the size columns: 8, or what the largest size needs.
+    width: usize,
     /// The region lines of the VMA being scanned, formatted by hand: this
     /// is the hot path of fragmented memory.
     body: Vec<u8>,
@@ -546,7 +568,7 @@ impl<W: Write> Sink<'_> for TextSink<'_, W> {
             len,
             &v.counts,
             (self.with_written, self.with_guard),
-            self.o.kib,
+            (self.o.kib, self.width),
         )?;
         write!(w, " {}  ", v.vma.perms)?;
         w.write_all(&term_safe(v.vma.name().as_bytes()))?;
@@ -570,6 +592,13 @@ impl<W: Write> Sink<'_> for TextSink<'_, W> {
 pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), CliError> {
     let with_written = t.has_uffd_wp();
     let with_guard = t.has_guard();
+    // The size columns widen (all alike) when the largest value, the
+    // total size, does not fit in 8 characters (exact KiB of a big mapping).
+    let total = Size {
+        bytes: t.range_size(o),
+        kib: o.kib,
+    };
+    let n = total.to_string().len().max(8);
     write!(w, "{}:   ", t.pid)?;
     if t.cmdline.is_empty() {
         write!(w, "[")?;
@@ -587,7 +616,7 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
     }
     write!(
         w,
-        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "{:<16} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
         "Address",
         if o.kib { "Kbytes" } else { "Size" },
         "Present",
@@ -597,10 +626,10 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
         "Zero"
     )?;
     if with_guard {
-        write!(w, " {:>8}", "Guard")?;
+        write!(w, " {:>n$}", "Guard")?;
     }
     if with_written {
-        write!(w, " {:>8}", "Written")?;
+        write!(w, " {:>n$}", "Written")?;
     }
     writeln!(w, " Mode  Mapping")?;
     let mut sink = TextSink {
@@ -608,6 +637,7 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
         o,
         with_written,
         with_guard,
+        width: n,
         body: Vec::new(),
         line: Line::default(),
         totals: Counts::new(with_written),
@@ -623,8 +653,15 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
         size,
         ..
     } = sink;
-    write_columns(w, "total", size, &totals, (with_written, with_guard), o.kib)?;
-    write!(w, "       {vmas} VMAs")?;
+    write_columns(
+        w,
+        "total",
+        size,
+        &totals,
+        (with_written, with_guard),
+        (o.kib, n),
+    )?;
+    write!(w, "       {vmas} VMA{}", if vmas == 1 { "" } else { "s" })?;
     if o.regions {
         write!(w, ", {regions} regions")?;
     }

@@ -429,10 +429,17 @@ pub fn run(o: &WatchOpts, w: &mut impl Write) -> Result<(), CliError> {
         None => {
             let cmd = &o.command;
             let c = Command::new(&cmd[0]).args(&cmd[1..]).spawn().map_err(|e| {
-                CliError::Runtime(format!(
+                error_message(&format!(
                     "cannot run {}: {e}",
-                    String::from_utf8_lossy(OsStr::as_bytes(&cmd[0]))
-                ))
+                    String::from_utf8_lossy(&term_safe(OsStr::as_bytes(&cmd[0])))
+                ));
+                // As env, nice and timeout: 127 not found, 126 found but
+                // not runnable.
+                CliError::Exit(if e.kind() == io::ErrorKind::NotFound {
+                    127
+                } else {
+                    126
+                })
             })?;
             (c.id(), Some(c))
         }

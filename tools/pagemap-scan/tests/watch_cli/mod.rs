@@ -263,3 +263,41 @@ fn watch_follows_exec() {
     assert!(last.contains("\"execs\":1"), "{out}");
     assert!(last.contains("\"end\":\"count\""), "{out}");
 }
+
+#[test]
+fn cli_huge_zero_page_is_zero_not_huge() {
+    // Shared with the guest (THP always, use_zero_page): a read fault on
+    // an untouched 2 MiB-aligned anonymous range maps the huge zero page,
+    // which the kernel reports HUGE and PFNZERO. The CLI counts it in
+    // Zero, not in Huge (AnonHugePages is 0 there).
+    let test = "cli_huge_zero_page_is_zero_not_huge";
+    let Some(exe) = cli_exe() else {
+        skip(test, "no pagemap-scan binary next to the tests");
+        return;
+    };
+    if let Err(e) = check_pagemap_scan() {
+        skip(test, &e.to_string());
+        return;
+    }
+    let huge = 2 << 20;
+    let m = pagemap_scan::mem::Mapping::anon_aligned_huge(huge, huge).unwrap();
+    // SAFETY: madvise on our own mapping.
+    unsafe { libc::madvise(m.addr() as *mut libc::c_void, huge, libc::MADV_HUGEPAGE) };
+    let _ = m.read(0);
+    let range = format!("{:x}-{:x}", m.range().start, m.range().end);
+    let pid = std::process::id().to_string();
+    let o = Command::new(&exe)
+        .args(["--json", "--range", &range, &pid])
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let t = &v["totals"];
+    if t["zero"] != huge as u64 {
+        skip(test, &format!("no huge zero page was mapped: {t}"));
+        return;
+    }
+    assert_eq!(t["huge"], 0, "{out}");
+    assert_eq!(t["present"], huge as u64, "{out}");
+}
