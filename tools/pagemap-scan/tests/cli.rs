@@ -658,3 +658,43 @@ fn any_with_inverted_categories() {
     );
     assert_eq!(v["totals"]["present"], 4 * page_size(), "{v}");
 }
+
+#[test]
+fn one_walk_for_many_vmas_splits_at_vma_boundaries() {
+    if !scan_available("one_walk_for_many_vmas_splits_at_vma_boundaries") {
+        return;
+    }
+    // Three adjacent VMAs (a read-only page between two writable ones),
+    // every page written: the kernel returns one region across all three
+    // when it walks them at once; the report splits it per VMA.
+    let ps = page_size() as usize;
+    let m = Mapping::anon(8).unwrap();
+    for i in 0..8 {
+        m.write(i, 1);
+    }
+    // SAFETY: mprotect on our own mapping.
+    assert_eq!(
+        unsafe {
+            libc::mprotect(
+                (m.addr() as usize + 3 * ps) as *mut libc::c_void,
+                ps,
+                libc::PROT_READ,
+            )
+        },
+        0
+    );
+    let v = json(&["--json", "-r", "--range", &range_arg(&m), &me()]);
+    let vmas = v["vmas"].as_array().unwrap();
+    assert_eq!(vmas.len(), 3, "{v}");
+    let pages: Vec<u64> = vmas
+        .iter()
+        .map(|x| x["present"].as_u64().unwrap() / ps as u64)
+        .collect();
+    assert_eq!(pages, [3, 1, 4], "{v}");
+    for x in vmas {
+        let regions = x["regions"].as_array().unwrap();
+        assert_eq!(regions.len(), 1, "{x}");
+        assert_eq!(regions[0]["start"], x["start"], "{x}");
+        assert_eq!(regions[0]["end"], x["end"], "{x}");
+    }
+}

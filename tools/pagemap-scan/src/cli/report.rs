@@ -163,6 +163,8 @@ fn is_private_anon(vma: &Vma) -> bool {
 }
 
 fn plan(o: &ScanOpts, vma: &Vma, uffd_wp: bool, extra: u64) -> Plan {
+    // (What depends on the VMA here, uffd_wp and private anonymous, is
+    // what a `Run` shares.)
     let shown = match o.return_mask {
         Some(m) => m,
         None if uffd_wp => PAGE_IS_ALL | extra,
@@ -178,61 +180,56 @@ fn plan(o: &ScanOpts, vma: &Vma, uffd_wp: bool, extra: u64) -> Plan {
     Plan { shown, ret }
 }
 
-/// Scan one VMA: the counts, and each (coalesced) region of the
-/// `--regions` list passed to `emit`.
-fn scan_vma<'a>(
-    pm: &Pagemap,
-    o: &ScanOpts,
-    vma: &'a Vma,
-    range: Range<u64>,
-    uffd_wp: bool,
-    extra: u64,
-    mut emit: impl FnMut(&RegionOut),
-) -> io::Result<VmaOut<'a>> {
-    let ps = page_size();
-    let p = plan(o, vma, uffd_wp, extra);
-    let mut scan = pm.scan(range.clone()).return_mask(p.ret);
-    let f = o.filter;
-    // The kernel inverts the categories in category_inverted before it
-    // applies either mask: `--any --present --not-file` matches pages that
-    // are present or not file-backed.
-    scan = scan.category_inverted(f.inverted);
-    if o.any {
-        scan = scan.category_anyof_mask(f.mask);
-    } else {
-        scan = scan.category_mask(f.mask);
+/// The counts and the pending `--regions` line of the VMA being scanned.
+struct Acc {
+    counts: Counts,
+    pending: Option<RegionOut>,
+}
+
+impl Acc {
+    fn new(uffd_wp: bool) -> Acc {
+        Acc {
+            counts: Counts::new(uffd_wp),
+            pending: None,
+        }
     }
-    let mut counts = Counts::new(uffd_wp);
-    let mut pending: Option<RegionOut> = None;
-    for r in scan.regions() {
-        let r = r?;
-        let pages = r.pages(ps);
-        counts.add(r.categories, pages);
+
+    /// Add `[start, end)` of categories `c` (a region, or the part of one
+    /// inside the VMA); a finished `--regions` line goes to `emit`.
+    fn add(
+        &mut self,
+        o: &ScanOpts,
+        shown: u64,
+        (start, end, c): (u64, u64, u64),
+        emit: &mut impl FnMut(&RegionOut),
+    ) {
+        let pages = (end - start) / page_size();
+        self.counts.add(c, pages);
         if !o.regions {
-            continue;
+            return;
         }
-        let unpopulated = r.categories & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED) == 0;
+        let unpopulated = c & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED) == 0;
         // Without a filter, a hole is just the absence of pages.
-        if unpopulated && f.mask == 0 {
-            continue;
+        if unpopulated && o.filter.mask == 0 {
+            return;
         }
-        let categories = Categories(r.categories & p.shown);
-        match pending.as_mut() {
+        let categories = Categories(c & shown);
+        match self.pending.as_mut() {
             Some(last)
-                if last.end == r.start
+                if last.end == start
                     && last.categories.0 == categories.0
                     && last.unpopulated == unpopulated =>
             {
-                last.end = r.end;
+                last.end = end;
                 last.pages += pages;
             }
             _ => {
-                if let Some(last) = pending.take() {
+                if let Some(last) = self.pending.take() {
                     emit(&last);
                 }
-                pending = Some(RegionOut {
-                    start: r.start,
-                    end: r.end,
+                self.pending = Some(RegionOut {
+                    start,
+                    end,
                     pages,
                     categories,
                     unpopulated,
@@ -240,16 +237,16 @@ fn scan_vma<'a>(
             }
         }
     }
-    if let Some(last) = pending {
-        emit(&last);
-    }
-    Ok(VmaOut {
-        vma,
-        range,
-        uffd_wp,
-        counts,
-        regions: Vec::new(),
-    })
+}
+
+/// VMAs scanned with one walk: consecutive in the address space (gaps
+/// between them are fine: the kernel reports nothing where no VMA is),
+/// with the same plan. One walk instead of one per VMA is what makes a
+/// process with tens of thousands of small VMAs quick to scan.
+struct Run<'a> {
+    vmas: Vec<(&'a Vma, Range<u64>)>,
+    uffd_wp: bool,
+    private_anon: bool,
 }
 
 /// Why parts of a filter cannot match in this process, for stderr notes.
@@ -393,6 +390,91 @@ impl Target {
         Ok(())
     }
 
+    /// One walk over a run of VMAs: the kernel's regions are cut at the
+    /// VMA boundaries (it merges equal regions across them), and each VMA
+    /// is handed to `sink` once its last region is in.
+    fn scan_run<'a>(
+        &'a self,
+        o: &ScanOpts,
+        run: Run<'a>,
+        sink: &mut impl Sink<'a>,
+    ) -> Result<(), CliError> {
+        let vmas = &run.vmas;
+        let p = plan(o, vmas[0].0, run.uffd_wp, self.extra);
+        let span = vmas[0].1.start..vmas[vmas.len() - 1].1.end;
+        let f = o.filter;
+        // The kernel inverts the categories in category_inverted before it
+        // applies either mask: `--any --present --not-file` matches pages
+        // that are present or not file-backed.
+        let mut scan = self
+            .pm
+            .scan(span)
+            .return_mask(p.ret)
+            .category_inverted(f.inverted);
+        scan = if o.any {
+            scan.category_anyof_mask(f.mask)
+        } else {
+            scan.category_mask(f.mask)
+        };
+        let mut i = 0;
+        let mut acc = Acc::new(run.uffd_wp);
+        for r in scan.regions() {
+            let r = r.map_err(|e| describe(&e, self.pid, "PAGEMAP_SCAN on"))?;
+            let mut start = r.start;
+            while start < r.end && i < vmas.len() {
+                let (vma, range) = &vmas[i];
+                if range.end <= start {
+                    let done = std::mem::replace(&mut acc, Acc::new(run.uffd_wp));
+                    self.finish(o, vma, range.clone(), run.uffd_wp, done, sink)?;
+                    i += 1;
+                    continue;
+                }
+                let (s, e) = (start.max(range.start), r.end.min(range.end));
+                if s < e {
+                    acc.add(o, p.shown, (s, e, r.categories), &mut |x| sink.region(x));
+                }
+                start = e.max(start);
+            }
+        }
+        while i < vmas.len() {
+            let (vma, range) = &vmas[i];
+            let done = std::mem::replace(&mut acc, Acc::new(run.uffd_wp));
+            self.finish(o, vma, range.clone(), run.uffd_wp, done, sink)?;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// A VMA's scan is complete: its last `--regions` line, its counts
+    /// (swap corrected), then the VMA itself or, when a filter matched
+    /// nothing in it, nothing.
+    fn finish<'a>(
+        &self,
+        o: &ScanOpts,
+        vma: &'a Vma,
+        range: Range<u64>,
+        uffd_wp: bool,
+        mut acc: Acc,
+        sink: &mut impl Sink<'a>,
+    ) -> Result<(), CliError> {
+        if let Some(last) = acc.pending.take() {
+            sink.region(&last);
+        }
+        self.correct_swap(vma, &mut acc.counts)?;
+        if o.filter.mask != 0 && !acc.counts.matched_anything() {
+            sink.skip();
+            return Ok(());
+        }
+        sink.vma(VmaOut {
+            vma,
+            range,
+            uffd_wp,
+            counts: acc.counts,
+            regions: Vec::new(),
+        })?;
+        Ok(())
+    }
+
     /// The bytes of the VMAs inside `--range`: the largest size the report
     /// can print.
     fn range_size(&self, o: &ScanOpts) -> u64 {
@@ -415,9 +497,10 @@ impl Target {
     }
 
     /// Scan each VMA inside `--range` that the filter applies to, into
-    /// `sink`.
+    /// `sink`: runs of VMAs that need the same scan are walked at once.
     fn scan<'a>(&'a self, o: &ScanOpts, sink: &mut impl Sink<'a>) -> Result<(), CliError> {
         let f = o.filter;
+        let mut run: Option<Run<'a>> = None;
         for vma in self.vmas.iter().filter(|v| !v.is_kernel_gate()) {
             let Some(range) = clip(vma.start, vma.end, o.range) else {
                 continue;
@@ -426,16 +509,25 @@ impl Target {
             if f.mask & PAGE_IS_WRITTEN != 0 && !uffd_wp {
                 continue;
             }
-            let mut v = scan_vma(&self.pm, o, vma, range, uffd_wp, self.extra, |r| {
-                sink.region(r)
-            })
-            .map_err(|e| describe(&e, self.pid, "PAGEMAP_SCAN on"))?;
-            self.correct_swap(vma, &mut v.counts)?;
-            if f.mask != 0 && !v.counts.matched_anything() {
-                sink.skip();
-                continue;
+            let private_anon = is_private_anon(vma);
+            match run.as_mut() {
+                Some(r) if r.uffd_wp == uffd_wp && r.private_anon == private_anon => {
+                    r.vmas.push((vma, range));
+                }
+                _ => {
+                    if let Some(r) = run.take() {
+                        self.scan_run(o, r, sink)?;
+                    }
+                    run = Some(Run {
+                        vmas: vec![(vma, range)],
+                        uffd_wp,
+                        private_anon,
+                    });
+                }
             }
-            sink.vma(v)?;
+        }
+        if let Some(r) = run.take() {
+            self.scan_run(o, r, sink)?;
         }
         // A process that exits while it is scanned leaves its VMAs to be
         // torn down under the scans: what they returned is no report.
