@@ -698,3 +698,95 @@ fn one_walk_for_many_vmas_splits_at_vma_boundaries() {
         assert_eq!(regions[0]["end"], x["end"], "{x}");
     }
 }
+
+#[test]
+fn rss_totals_quiet_all_and_json_errors() {
+    if !scan_available("rss_totals_quiet_all_and_json_errors") {
+        return;
+    }
+    // RSS is smaps' Rss: present pages but the zero page.
+    let m = Mapping::anon(8).unwrap();
+    for i in 0..5 {
+        m.write(i, 1);
+    }
+    let _ = m.read(6); // the zero page: present, not resident memory
+    let ps = page_size();
+    let v = json(&["--json", "--range", &range_arg(&m), &me()]);
+    assert_eq!(v["totals"]["rss"], 5 * ps, "{v}");
+    assert_eq!(v["totals"]["present"], 6 * ps, "{v}");
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let head = format!("{:x}-", m.addr());
+    let rss: u64 = smaps
+        .split_inclusive('\n')
+        .skip_while(|l| !l.starts_with(&head))
+        .find_map(|l| l.strip_prefix("Rss:"))
+        .and_then(|r| r.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert_eq!(rss * 1024, 5 * ps, "smaps Rss");
+    // --totals: one header, one line per PID; -q: no header, no total.
+    let c = sleeper();
+    let pid = c.id().to_string();
+    let (out, _) = ok(&["--totals", &me(), &pid]);
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].starts_with("PID ") && lines[0].contains(" RSS "),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with(&pid) && lines[2].ends_with("sleep 30"),
+        "{out}"
+    );
+    let (out, _) = ok(&["-q", &pid]);
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with(|c: char| c.is_ascii_hexdigit())),
+        "{out}"
+    );
+    assert!(!out.contains("total") && !out.contains("Address"), "{out}");
+    // -A: every process with user memory, kernel threads skipped quietly.
+    let o = cli(&["-A", "--totals"]);
+    let (out, err) = text(&o);
+    assert!(
+        out.lines().any(|l| l.starts_with(&format!("{pid} "))),
+        "{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("2 ")),
+        "kthreadd listed: {out}"
+    );
+    assert!(!err.contains("kernel thread"), "{err}");
+    // A failed PID has its JSON record too; no blank line for it in text.
+    let gone = {
+        let mut d = Command::new("true").spawn().unwrap();
+        let p = d.id();
+        d.wait().unwrap();
+        p.to_string()
+    };
+    let o = cli(&["--json", &gone, &pid]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["pid"].to_string(), gone, "{out}");
+    assert!(
+        first["error"].as_str().unwrap().contains("no such process"),
+        "{out}"
+    );
+    let o = cli(&[&gone, &pid]);
+    let (out, _) = text(&o);
+    assert!(!out.starts_with('\n'), "{out:?}");
+    stop(c);
+    // A closed standard output is an error, not a silent success.
+    let o = Command::new(EXE)
+        .arg(&me())
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let o = Command::new("sh")
+        .args(["-c", &format!("exec {EXE} {} >&-", me())])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
+    assert!(text(&o).1.contains("standard output is closed"));
+}

@@ -145,8 +145,19 @@ pub fn parse_categories(s: &str) -> Result<u64, String> {
 #[derive(Debug, Args)]
 pub struct ScanOpts {
     /// Processes to scan: PIDs or `self`
-    #[arg(value_name = "PID", required = true, value_parser = parse_pid)]
+    #[arg(value_name = "PID", required_unless_present = "all", conflicts_with = "all",
+          value_parser = parse_pid)]
     pub pids: Vec<u32>,
+    /// Every process with user memory (kernel threads and zombies are
+    /// skipped quietly, as are processes that exit meanwhile)
+    #[arg(short = 'A', long)]
+    pub all: bool,
+    /// One line of totals per process instead of its VMAs
+    #[arg(short, long, conflicts_with = "regions")]
+    pub totals: bool,
+    /// No header and no total line (only the VMA and region lines)
+    #[arg(short, long, conflicts_with = "totals")]
+    pub quiet: bool,
     /// Only addresses START-END (hexadecimal, 0x optional; 0-ffffffffffffffff is everything)
     #[arg(long, value_name = "START-END", value_parser = parse_range)]
     pub range: Option<AddrRange>,

@@ -194,6 +194,24 @@ fn run(cli: Cli, out: &mut impl Write) -> Result<(), CliError> {
     }
 }
 
+/// Whether descriptor 1 is the read-write /dev/null that Rust's runtime
+/// puts in place of a closed standard descriptor.
+fn stdout_was_closed() -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    // SAFETY: fcntl(F_GETFL) on descriptor 1 only reads its status flags.
+    let fl = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL) };
+    if fl == -1 {
+        return true;
+    }
+    if fl & libc::O_ACCMODE != libc::O_RDWR {
+        return false;
+    }
+    let (Ok(out), Ok(null)) = (fs::metadata("/proc/self/fd/1"), fs::metadata("/dev/null")) else {
+        return false;
+    };
+    out.file_type().is_char_device() && out.rdev() == null.rdev()
+}
+
 /// True for the error of writing to a closed pipe (`| head`), which ends
 /// the output quietly.
 fn is_broken_pipe(e: &io::Error) -> bool {
@@ -217,6 +235,14 @@ pub fn main(argv: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    // A report nobody gets must not end with status 0: started with its
+    // standard output closed (`>&-`), the program finds /dev/null there,
+    // opened read-write by Rust's runtime, which reopens closed standard
+    // descriptors so (a shell's `>/dev/null` opens it write-only).
+    if stdout_was_closed() {
+        error_message("standard output is closed: nothing can be reported");
+        return 1;
+    }
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let result = run(cli, &mut out);
     // Flush what was written, also before reporting a later error.

@@ -117,6 +117,12 @@ impl Counts {
         };
     }
 
+    /// Resident memory as smaps and pmap count it (`Rss`): the present
+    /// pages but those of the zero page (which `vm_normal_page()` skips).
+    pub fn rss(&self) -> u64 {
+        self.present - self.zero
+    }
+
     fn matched_anything(&self) -> bool {
         self.present + self.swapped + self.unpopulated > 0
     }
@@ -606,8 +612,9 @@ fn write_columns(
     };
     write!(
         w,
-        "{label:<16} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
+        "{label:<16} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
         Size { bytes: size, kib },
+        sz(c.rss()),
         sz(c.present),
         sz(c.swapped),
         sz(c.file),
@@ -679,11 +686,11 @@ impl<W: Write> Sink<'_> for TextSink<'_, W> {
 }
 
 /// Scan `t` and write the text report: a header, one line per VMA (with
-/// its regions after it for `--regions`), a total line. Streamed: the
-/// regions of one VMA at a time are held, as text.
+/// its regions after it for `--regions`), a total line (`--quiet`: the VMA
+/// and region lines only). Streamed: the regions of one VMA at a time are
+/// held, as text.
 pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), CliError> {
-    let with_written = t.has_uffd_wp();
-    let with_guard = t.has_guard();
+    let cols = (t.has_uffd_wp(), t.has_guard());
     // The size columns widen (all alike) when the largest value, the
     // total size, does not fit in 8 characters (exact KiB of a big mapping).
     let total = Size {
@@ -691,53 +698,26 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
         kib: o.kib,
     };
     let n = total.to_string().len().max(8);
-    write!(w, "{}:   ", t.pid)?;
-    if t.cmdline.is_empty() {
-        write!(w, "[")?;
-        w.write_all(&term_safe(t.comm.as_bytes()))?;
-        write!(w, "]")?;
-    } else {
-        w.write_all(&term_safe(&t.cmdline))?;
+    if !o.quiet {
+        write_header(w, t, o, n)?;
     }
-    writeln!(w)?;
-    if o.filter.mask != 0 {
-        writeln!(w, "filter: {}", FilterText(o.filter, o.any))?;
-    }
-    if let Some(r) = o.range {
-        writeln!(w, "range: {:x}-{:x}", r.start, r.end)?;
-    }
-    write!(
-        w,
-        "{:<16} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
-        "Address",
-        if o.kib { "Kbytes" } else { "Size" },
-        "Present",
-        "Swapped",
-        "File",
-        "Huge",
-        "Zero"
-    )?;
-    if with_guard {
-        write!(w, " {:>n$}", "Guard")?;
-    }
-    if with_written {
-        write!(w, " {:>n$}", "Written")?;
-    }
-    writeln!(w, " Mode  Mapping")?;
     let mut sink = TextSink {
         w: &mut *w,
         o,
-        with_written,
-        with_guard,
+        with_written: cols.0,
+        with_guard: cols.1,
         width: n,
         body: Vec::new(),
         line: Line::default(),
-        totals: Counts::new(with_written),
+        totals: Counts::new(cols.0),
         vmas: 0,
         regions: 0,
         size: 0,
     };
     t.scan(o, &mut sink)?;
+    if o.quiet {
+        return Ok(());
+    }
     let TextSink {
         totals,
         vmas,
@@ -745,14 +725,7 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
         size,
         ..
     } = sink;
-    write_columns(
-        w,
-        "total",
-        size,
-        &totals,
-        (with_written, with_guard),
-        (o.kib, n),
-    )?;
+    write_columns(w, "total", size, &totals, cols, (o.kib, n))?;
     write!(w, "       {vmas} VMA{}", if vmas == 1 { "" } else { "s" })?;
     if o.regions {
         write!(w, ", {regions} regions")?;
@@ -768,6 +741,115 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
     Ok(())
 }
 
+/// The process name as the header shows it: the command line, else
+/// `[comm]`, terminal-safe.
+fn process_name(t: &Target) -> Vec<u8> {
+    if t.cmdline.is_empty() {
+        format!("[{}]", t.comm).into_bytes()
+    } else {
+        t.cmdline.clone()
+    }
+}
+
+/// The lines before the VMAs: the process, the filter, the range, the
+/// column names.
+fn write_header(w: &mut impl Write, t: &Target, o: &ScanOpts, n: usize) -> io::Result<()> {
+    write!(w, "{}:   ", t.pid)?;
+    w.write_all(&term_safe(&process_name(t)))?;
+    writeln!(w)?;
+    if o.filter.mask != 0 {
+        writeln!(w, "filter: {}", FilterText(o.filter, o.any))?;
+    }
+    if let Some(r) = o.range {
+        writeln!(w, "range: {:x}-{:x}", r.start, r.end)?;
+    }
+    write_column_names(w, "Address", (t.has_uffd_wp(), t.has_guard()), o.kib, n)?;
+    writeln!(w, " Mode  Mapping")
+}
+
+/// The names of the size columns, after `first`.
+fn write_column_names(
+    w: &mut impl Write,
+    first: &str,
+    (with_written, with_guard): (bool, bool),
+    kib: bool,
+    n: usize,
+) -> io::Result<()> {
+    write!(
+        w,
+        "{first:<16} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
+        if kib { "Kbytes" } else { "Size" },
+        "RSS",
+        "Present",
+        "Swapped",
+        "File",
+        "Huge",
+        "Zero"
+    )?;
+    if with_guard {
+        write!(w, " {:>n$}", "Guard")?;
+    }
+    if with_written {
+        write!(w, " {:>n$}", "Written")?;
+    }
+    Ok(())
+}
+
+/// Sums a process's counts, for `--totals`.
+#[derive(Default)]
+struct TotalSink {
+    totals: Counts,
+    vmas: usize,
+    size: u64,
+}
+
+impl Sink<'_> for TotalSink {
+    fn region(&mut self, _r: &RegionOut) {}
+
+    fn vma(&mut self, v: VmaOut) -> io::Result<()> {
+        self.totals.merge(&v.counts);
+        self.vmas += 1;
+        self.size += v.range.end - v.range.start;
+        Ok(())
+    }
+
+    fn skip(&mut self) {}
+}
+
+/// `--totals`: one line for `t` (the column names first, when `first`).
+pub fn write_totals_line(
+    w: &mut impl Write,
+    t: &Target,
+    o: &ScanOpts,
+    first: bool,
+) -> Result<(), CliError> {
+    // The same columns for every process: Written always (`-` where the
+    // process has no uffd-wp VMA).
+    let cols = (true, t.has_guard());
+    let n = if o.kib { 10 } else { 8 };
+    let mut sink = TotalSink {
+        totals: Counts::new(t.has_uffd_wp()),
+        ..TotalSink::default()
+    };
+    t.scan(o, &mut sink)?;
+    if first {
+        write_column_names(w, "PID", cols, o.kib, n)?;
+        writeln!(w, "     VMAs  Command")?;
+    }
+    write_columns(
+        w,
+        &t.pid.to_string(),
+        sink.size,
+        &sink.totals,
+        cols,
+        (o.kib, n),
+    )?;
+    write!(w, " {:>8}  ", sink.vmas)?;
+    w.write_all(&term_safe(&process_name(t)))?;
+    writeln!(w)?;
+    Ok(())
+}
+
 fn lossy<S: serde::Serializer>(p: &OsString, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&p.to_string_lossy())
 }
@@ -776,6 +858,7 @@ fn lossy<S: serde::Serializer>(p: &OsString, s: S) -> Result<S::Ok, S::Error> {
 #[derive(Serialize)]
 struct CountsJson {
     size: u64,
+    rss: u64,
     present: u64,
     swapped: u64,
     file: u64,
@@ -795,6 +878,7 @@ impl CountsJson {
         let ps = page_size();
         CountsJson {
             size,
+            rss: c.rss() * ps,
             present: c.present * ps,
             swapped: c.swapped * ps,
             file: c.file * ps,
@@ -939,30 +1023,83 @@ pub fn write_json(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
     Ok(())
 }
 
+/// The processes of `--all`: every numeric entry of /proc, in PID order.
+fn all_pids() -> Vec<u32> {
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    pids.sort_unstable();
+    pids
+}
+
 /// Run `pagemap-scan PID...`: each process in turn; an error about one PID
 /// is reported (after the output so far) and the others are still scanned.
+/// With `--all`, processes without user memory (kernel threads, zombies)
+/// and those that exit meanwhile are skipped without a word.
 pub fn run(o: &ScanOpts, w: &mut impl Write) -> Result<(), CliError> {
     let mut failed = false;
-    for (i, &pid) in o.pids.iter().enumerate() {
-        if i > 0 && !o.json {
+    let pids = if o.all { all_pids() } else { o.pids.clone() };
+    let mut shown = 0;
+    let mut denied = 0;
+    for pid in pids {
+        if o.all && super::check_target(pid).is_err() {
+            continue;
+        }
+        let target = match Target::open(pid, o) {
+            Err(_) if o.all && !std::path::Path::new(&format!("/proc/{pid}")).exists() => {
+                continue;
+            }
+            // Not ours to read: counted, said once at the end.
+            Err(CliError::Runtime(m)) if o.all && m.starts_with("permission denied") => {
+                denied += 1;
+                continue;
+            }
+            t => t,
+        };
+        if shown > 0 && !o.json && !o.totals && !o.quiet {
             writeln!(w)?;
         }
-        let result = Target::open(pid, o).and_then(|t| {
+        let result = target.and_then(|t| {
             if o.json {
                 write_json(w, &t, o)
+            } else if o.totals {
+                write_totals_line(w, &t, o, shown == 0)
             } else {
                 write_text(w, &t, o)
             }
         });
         w.flush()?;
         match result {
-            Ok(()) => {}
+            Ok(()) => shown += 1,
+            Err(CliError::Runtime(_))
+                if o.all && !std::path::Path::new(&format!("/proc/{pid}")).exists() => {}
             Err(CliError::Runtime(msg)) => {
                 super::error_message(&msg);
+                if o.json {
+                    // A record for the failed PID too, so that a consumer
+                    // of the JSON lines needs no stderr.
+                    serde_json::to_writer(
+                        &mut *w,
+                        &serde_json::json!({ "pid": pid, "error": msg }),
+                    )
+                    .map_err(io::Error::from)?;
+                    writeln!(w)?;
+                }
                 failed = true;
             }
             Err(e) => return Err(e),
         }
+    }
+    if denied > 0 {
+        note(&format!(
+            "{denied} process{} not readable (permission denied): run as their owner or as \
+             root to include them",
+            if denied == 1 { " is" } else { "es are" }
+        ));
     }
     if failed {
         Err(CliError::Failed)
