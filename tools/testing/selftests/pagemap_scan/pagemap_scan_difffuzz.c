@@ -1008,15 +1008,16 @@ static const struct layout *cmp_layout;
 
 /*
  * Whether C's partial-hugetlb back-out can have left walk_end at @addr in
- * copy @c: the start of a 2 MiB page of a hugetlb segment that the scan
- * could not write-protect whole, because the scan's end or its max_pages
- * budget cut it. C backs such a page out, sets walk_end to its start on
- * purpose and goes on, and Rust does the same; anywhere else a walk_end
- * short of the end is C's stale one (defect (a)), which Rust corrects.
+ * copy @c. C backs out a 2 MiB page of a hugetlb segment that the scan
+ * cannot write-protect whole, because the scan's start or end or its
+ * max_pages budget cuts it, and sets walk_end to where it met the page (the
+ * page's start, or the scan's start inside it) on purpose and goes on; Rust
+ * does the same. Anywhere else a walk_end short of the end is C's stale one
+ * (defect (a)), which Rust corrects.
  */
 static bool hugetlb_backout_at(const struct scan *sc, int c, uint64_t addr)
 {
-	uint64_t pg, hp_end;
+	uint64_t pg, hp_start, hp_end, start = scan_addr(sc, c, false);
 	int i;
 
 	if (!cmp_layout || !(sc->flags & PM_SCAN_WP_MATCHING) || addr < copy_base(c))
@@ -1027,10 +1028,11 @@ static bool hugetlb_backout_at(const struct scan *sc, int c, uint64_t addr)
 
 		if (sg->kind != K_HUGETLB || pg < sg->off || pg >= sg->off + sg->npages)
 			continue;
-		if ((pg - sg->off) % 512 || addr % PS)
+		hp_start = copy_base(c) + (sg->off + ((pg - sg->off) & ~511ULL)) * PS;
+		hp_end = hp_start + 512 * PS;
+		if (addr != hp_start && addr != start)
 			return false;
-		hp_end = addr + 512 * PS;
-		return sc->max_pages || aligned_end(sc, c) < hp_end;
+		return hp_start < start || aligned_end(sc, c) < hp_end || sc->max_pages;
 	}
 	return false;
 }
