@@ -792,3 +792,64 @@ fn rss_totals_quiet_all_and_json_errors() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
     assert!(text(&o).1.contains("standard output is closed"));
 }
+
+#[test]
+fn zombie_leader_with_live_threads_is_scanned_through_a_thread() {
+    if !scan_available("zombie_leader_with_live_threads_is_scanned_through_a_thread") {
+        return;
+    }
+    // A process whose main thread called pthread_exit() while another
+    // thread lives: the leader is a zombie, the process and its memory are
+    // not. Built with the host's C compiler.
+    let dir = std::env::temp_dir().join(format!("pmscan-zl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("zl.c");
+    let exe = dir.join("zl");
+    std::fs::write(
+        &src,
+        "#include <pthread.h>\n#include <stdio.h>\n#include <unistd.h>\n\
+         static void *t(void *a) { (void)a; sleep(30); return 0; }\n\
+         int main(void) { pthread_t x; pthread_create(&x, 0, t, 0);\n\
+         printf(\"ready\\n\"); fflush(stdout); pthread_exit(0); }\n",
+    )
+    .unwrap();
+    let built = Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .arg("-lpthread")
+        .status();
+    if !built.is_ok_and(|s| s.success()) {
+        let _ = writeln!(io::stderr(), "SKIP: no C compiler");
+        return;
+    }
+    let mut c = Command::new(&exe).stdout(Stdio::piped()).spawn().unwrap();
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        io::BufReader::new(c.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+    }
+    let pid = c.id().to_string();
+    // Until the leader is a zombie.
+    for _ in 0..100 {
+        let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if st
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = cli(&[&pid]);
+    stop(c);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("main thread has exited"), "{err}");
+    assert!(out.lines().any(|l| l.starts_with("total")), "{out}");
+    assert!(out.contains("[stack]") || out.contains("zl"), "{out}");
+}

@@ -67,6 +67,32 @@ const PF_KTHREAD: u64 = 0x0020_0000;
 /// Check that `pid` is a process with user memory: it exists, is not a
 /// kernel thread, not a zombie.
 pub fn check_target(pid: u32) -> Result<(), CliError> {
+    reader_of(pid).map(|_| ())
+}
+
+/// A live thread of `pid` other than the leader, if any.
+fn live_thread(pid: u32) -> Option<u32> {
+    fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&tid| tid != pid)
+        .find(|&tid| {
+            fs::read(format!("/proc/{pid}/task/{tid}/stat")).is_ok_and(|s| {
+                s.iter()
+                    .rposition(|&b| b == b')')
+                    .and_then(|c| s.get(c + 2))
+                    .is_some_and(|&st| st != b'Z' && st != b'X')
+            })
+        })
+}
+
+/// The id through which `pid`'s memory is read (`/proc/ID/...`): `pid`
+/// itself, or, when its thread-group leader has exited while other
+/// threads go on (the leader is a zombie, the process is not), one of
+/// those threads, which share the address space. An error for a process
+/// without user memory: gone, a kernel thread, a zombie.
+pub fn reader_of(pid: u32) -> Result<u32, CliError> {
     let Some(f) = stat_fields(pid) else {
         return Err(CliError::Runtime(format!("no such process: {pid}")));
     };
@@ -78,11 +104,14 @@ pub fn check_target(pid: u32) -> Result<(), CliError> {
         )));
     }
     if f.first().map(String::as_str) == Some("Z") {
+        if let Some(tid) = live_thread(pid) {
+            return Ok(tid);
+        }
         return Err(CliError::Runtime(format!(
             "pid {pid} ({comm}) is a zombie: it has exited and its memory is gone"
         )));
     }
-    Ok(())
+    Ok(pid)
 }
 
 /// A `Name:` line of `/proc/PID/status` (`self` for our own).

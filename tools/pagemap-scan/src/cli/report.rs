@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::args::{AddrRange, Filter, ScanOpts};
 use super::fmt::{hex, term_safe, Categories, Line, Size};
-use super::{check_target, describe, note, CliError};
+use super::{describe, note, CliError};
 
 /// The part of the VMA `start..end` inside `range` (page aligned), if any.
 /// Never overflows, even for `0-ffffffffffffffff`.
@@ -337,6 +337,8 @@ pub struct Target {
     pub pid: u32,
     pub comm: String,
     pub cmdline: Vec<u8>,
+    /// The id its memory is read through (`pid`, or a live thread).
+    via: u32,
     pm: Pagemap,
     vmas: Vec<Vma>,
     /// Start addresses of its uffd-wp VMAs, sorted.
@@ -352,11 +354,17 @@ impl Target {
     /// Check `pid`, open its pagemap, read its VMAs, print notes about
     /// filters that cannot match.
     pub fn open(pid: u32, o: &ScanOpts) -> Result<Target, CliError> {
-        check_target(pid)?;
-        let pm = Pagemap::open(pid).map_err(|e| describe(&e, pid, "opening"))?;
-        let vmas = maps::read(Some(pid)).map_err(|e| describe(&e, pid, "reading maps of"))?;
+        // Through a live thread when the leader has exited before them.
+        let via = super::reader_of(pid)?;
+        if via != pid {
+            note(&format!(
+                "pid {pid}: its main thread has exited; reading its memory through thread {via}"
+            ));
+        }
+        let pm = Pagemap::open(via).map_err(|e| describe(&e, pid, "opening"))?;
+        let vmas = maps::read(Some(via)).map_err(|e| describe(&e, pid, "reading maps of"))?;
         let mut uffd =
-            maps::uffd_wp_starts(Some(pid)).map_err(|e| describe(&e, pid, "reading smaps of"))?;
+            maps::uffd_wp_starts(Some(via)).map_err(|e| describe(&e, pid, "reading smaps of"))?;
         uffd.sort_unstable();
         for n in filter_notes(pid, o.filter, o.any, uffd.len()) {
             note(&n);
@@ -366,6 +374,7 @@ impl Target {
             pid,
             comm: comm(pid),
             cmdline: cmdline(pid),
+            via,
             pm,
             vmas,
             uffd,
@@ -384,7 +393,7 @@ impl Target {
         let kib = match self.swap_kib.get() {
             Some(m) => m,
             None => {
-                let m = maps::swap_kib(Some(self.pid))
+                let m = maps::swap_kib(Some(self.via))
                     .map_err(|e| describe(&e, self.pid, "reading smaps of"))?;
                 self.swap_kib.get_or_init(|| m)
             }
