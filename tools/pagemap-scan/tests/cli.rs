@@ -492,6 +492,41 @@ fn completions_and_manpage() {
     );
     assert!(out.contains("\\-\\-regions"), "{out}");
     assert!(out.contains("watch"), "{out}");
+    // One page: the subcommands' options, exit status, signals, examples,
+    // related pages; no reference to pages that are never generated.
+    assert!(out.contains("\\-\\-grace"), "{out}");
+    for sec in [
+        ".SH \"EXIT STATUS\"",
+        ".SH SIGNALS",
+        ".SH EXAMPLES",
+        ".SH \"SEE ALSO\"",
+    ] {
+        assert!(out.contains(sec), "{sec}: {out}");
+    }
+    assert!(!out.contains("pagemap\\-scan\\-watch(1)") && !out.contains("pagemap-scan-watch(1)"));
+    // Bash: category names after --return, PIDs where a PID goes, no
+    // file names for either.
+    let (script, _) = ok(&["completions", "bash"]);
+    let complete = |words: &str| -> String {
+        let prog = format!(
+            "{script}\nCOMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; \
+             _pagemap_scan_complete pagemap-scan \"${{COMP_WORDS[COMP_CWORD]}}\" \
+             \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let o = Command::new("bash").args(["-c", &prog]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let got = complete("pagemap-scan -r --return pres");
+    assert_eq!(got.trim(), "present", "{got}");
+    let got = complete("pagemap-scan -r --return present,sw");
+    assert_eq!(got.trim(), "present,swapped", "{got}");
+    let got = complete("pagemap-scan ''");
+    assert!(got.lines().any(|l| l == "self"), "{got}");
+    assert!(
+        got.lines().any(|l| l == std::process::id().to_string()),
+        "{got}"
+    );
 }
 
 #[test]

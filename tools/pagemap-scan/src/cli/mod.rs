@@ -3,6 +3,7 @@
 
 mod args;
 mod fmt;
+mod manpage;
 mod report;
 mod watch;
 
@@ -212,12 +213,16 @@ fn run(cli: Cli, out: &mut impl Write) -> Result<(), CliError> {
                 ))),
             }
         }
+        Some(Cmd::Completions { shell }) if shell == clap_complete::Shell::Bash => {
+            manpage::bash(out)?;
+            Ok(())
+        }
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(shell, &mut args::command(), "pagemap-scan", out);
             Ok(())
         }
         Some(Cmd::Manpage) => {
-            clap_mangen::Man::new(args::command()).render(out)?;
+            manpage::render(out)?;
             Ok(())
         }
     }
