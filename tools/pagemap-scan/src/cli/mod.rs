@@ -213,7 +213,9 @@ fn run(cli: Cli, out: &mut impl Write) -> Result<(), CliError> {
                 ))),
             }
         }
-        Some(Cmd::Completions { shell }) if shell == clap_complete::Shell::Bash => {
+        Some(Cmd::Completions {
+            shell: clap_complete::Shell::Bash,
+        }) => {
             manpage::bash(out)?;
             Ok(())
         }
