@@ -1007,15 +1007,20 @@ static bool nothing_left(const struct scan *sc, int c, uint64_t from)
 static const struct layout *cmp_layout;
 
 /*
- * Whether C's partial-hugetlb back-out can have left walk_end at @addr in
- * copy @c. C backs out a 2 MiB page of a hugetlb segment that the scan
- * cannot write-protect whole, because the scan's start or end or its
- * max_pages budget cuts it, and sets walk_end to where it met the page (the
- * page's start, or the scan's start inside it) on purpose and goes on; Rust
- * does the same. Anywhere else a walk_end short of the end is C's stale one
- * (defect (a)), which Rust corrects.
+ * Whether one of C's huge page back-outs can have left walk_end at @addr in
+ * copy @c, under PM_SCAN_WP_MATCHING, for a huge page that the scan cannot
+ * write-protect whole because the scan's start or end or its max_pages
+ * budget cuts it:
+ *  - a 2 MiB page of a hugetlb segment is taken back and walk_end set on
+ *    purpose to where the walk met it (the page's start, or the scan's
+ *    start inside it), and the walk goes on;
+ *  - a THP is reported, split and taken back, and its pages reported one
+ *    by one: walk_end stays where the budget or the vector ran out inside
+ *    that 2 MiB.
+ * Rust does the same in both. Anywhere else a walk_end short of the end is
+ * C's stale one (defect (a)), which Rust corrects.
  */
-static bool hugetlb_backout_at(const struct scan *sc, int c, uint64_t addr)
+static bool huge_backout_at(const struct scan *sc, int c, uint64_t addr)
 {
 	uint64_t pg, hp_start, hp_end, start = scan_addr(sc, c, false);
 	int i;
@@ -1026,11 +1031,12 @@ static bool hugetlb_backout_at(const struct scan *sc, int c, uint64_t addr)
 	for (i = 0; i < cmp_layout->nseg; i++) {
 		const struct seg *sg = &cmp_layout->seg[i];
 
-		if (sg->kind != K_HUGETLB || pg < sg->off || pg >= sg->off + sg->npages)
+		if ((sg->kind != K_HUGETLB && sg->kind != K_THP) ||
+		    pg < sg->off || pg >= sg->off + sg->npages)
 			continue;
 		hp_start = copy_base(c) + (sg->off + ((pg - sg->off) & ~511ULL)) * PS;
 		hp_end = hp_start + 512 * PS;
-		if (addr != hp_start && addr != start)
+		if (sg->kind == K_HUGETLB && addr != hp_start && addr != start)
 			return false;
 		return hp_start < start || aligned_end(sc, c) < hp_end || sc->max_pages;
 	}
@@ -1131,14 +1137,13 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 		}
 		if (model && stale_we && x->ret >= 0) {
 			/*
-			 * Unless the walk's last pass backed out a hugetlb page
-			 * it could not write-protect whole (range or max_pages
-			 * cut it): both leave walk_end there, at the start of
-			 * that page of a hugetlb segment.
+			 * Unless the walk's last pass backed out a huge page it
+			 * could not write-protect whole (range or max_pages cut
+			 * it): both leave walk_end there (huge_backout_at()).
 			 */
 			bool hugetlb_backout =
 				relv(y->walk_end, by) == relv(x->walk_end, bx) &&
-				hugetlb_backout_at(sc, cx, x->walk_end);
+				huge_backout_at(sc, cx, x->walk_end);
 
 			if (!hugetlb_backout &&
 			    relv(y->walk_end, by) != relv(aligned_end(sc, cx), bx)) {
