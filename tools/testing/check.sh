@@ -25,6 +25,7 @@ else
 fi
 echo "PERMS_SCANS=${PERMS_SCANS:-200000}" >> "$PAYLOAD/config.sh"
 echo "STRESS_ONLY=${STRESS_ONLY:-0}" >> "$PAYLOAD/config.sh"
+echo "KUNIT_ONLY=${KUNIT_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "STRESS_SECONDS=${STRESS_SECONDS:-30}" >> "$PAYLOAD/config.sh"
 echo "FUZZ_SEED=${FUZZ_SEED:-}" >> "$PAYLOAD/config.sh"
 # FUZZ_TIME=S caps the fuzzer at S seconds; a run that stops there before
@@ -44,7 +45,7 @@ echo "FUZZ_NOISE=${FUZZ_NOISE:-0}" >> "$PAYLOAD/config.sh"
 # filesystem image, built once and cached in $KCACHE, attached as a third
 # disk. Not in the fuzzer-only and stress-only runs.
 CRIU_SUITE=${CRIU_SUITE:-1}
-if [ "${FUZZ_ONLY:-0}" = 1 ] || [ "${STRESS_ONLY:-0}" = 1 ]; then
+if [ "${FUZZ_ONLY:-0}" = 1 ] || [ "${STRESS_ONLY:-0}" = 1 ] || [ "${KUNIT_ONLY:-0}" = 1 ]; then
 	CRIU_SUITE=0
 fi
 vmdisks=()

@@ -13,6 +13,17 @@ cd /tmp
 # The crate's tests fail instead of skipping when a feature is missing.
 export PAGEMAP_SCAN_REQUIRE_ALL=1
 
+if [ "${KUNIT_ONLY:-0}" = 1 ]; then
+	# The kernel crate's doctests only (make check-debug-kunit).
+	if [ "${KUNIT_DOCTESTS:-0}" = 1 ]; then
+		kunit_suite rust_doctests_kernel
+	else
+		echo "suite: rust_doctests_kernel impl=kunit pass=0 fail=1 skip=0"
+		echo "# this kernel was built without CONFIG_RUST_KERNEL_DOCTESTS"
+	fi
+	exit 0
+fi
+
 if [ "${STRESS_ONLY:-0}" = 1 ]; then
 	stress_run "$STRESS_SECONDS"
 	unload_rust
