@@ -49,38 +49,33 @@ def _function_defs(lines, name):
     return out
 
 
+def _defs_from(lines, head, last):
+    """Every definition whose first line matches `head`, through the first
+    line (from that one on) for which `last` is true."""
+    out = []
+    i = 0
+    while i < len(lines):
+        if head.match(lines[i]):
+            k = i
+            while k < len(lines) and not last(lines[k]):
+                k += 1
+            out.append("\n".join(lines[i:k + 1]))
+            i = k + 1
+            continue
+        i += 1
+    return out
+
+
 def _struct_defs(lines, name):
     # "struct NAME {" or an initialized object "... NAME = {".
     head = re.compile(r"^([a-z_ ]*struct\s+%s\s*\{|[^(;=]*\b%s\s*(\[\])?\s*=\s*\{)"
                       % (re.escape(name), re.escape(name)))
-    out = []
-    i = 0
-    while i < len(lines):
-        if head.match(lines[i]):
-            k = i
-            while k < len(lines) and not lines[k].startswith("};"):
-                k += 1
-            out.append("\n".join(lines[i:k + 1]))
-            i = k + 1
-            continue
-        i += 1
-    return out
+    return _defs_from(lines, head, lambda line: line.startswith("};"))
 
 
 def _macro_defs(lines, name):
     head = re.compile(r"^#\s*define\s+%s\b" % re.escape(name))
-    out = []
-    i = 0
-    while i < len(lines):
-        if head.match(lines[i]):
-            k = i
-            while k < len(lines) and lines[k].rstrip().endswith("\\"):
-                k += 1
-            out.append("\n".join(lines[i:k + 1]))
-            i = k + 1
-            continue
-        i += 1
-    return out
+    return _defs_from(lines, head, lambda line: not line.rstrip().endswith("\\"))
 
 
 KINDS = {"fn": _function_defs, "struct": _struct_defs, "macro": _macro_defs}

@@ -131,53 +131,49 @@ pub fn read(pid: Option<u32>) -> io::Result<Vec<Vma>> {
     parse(fs::read(proc_file(pid, "maps"))?)
 }
 
+/// The field lines of `smaps` content with the start address of the VMA
+/// each belongs to: `(start, "Name:", value)`.
+fn smaps_fields(smaps: &[u8]) -> impl Iterator<Item = (u64, &[u8], &[u8])> {
+    let mut current = None;
+    smaps.split(|&b| b == b'\n').filter_map(move |line| {
+        let first = line.split(|&b| b == b' ').next().unwrap_or(&[]);
+        if line.is_empty() {
+            return None;
+        }
+        if !first.ends_with(b":") {
+            // A VMA header ("start-end perms ...").
+            current = parse_line(line).ok().map(|v| v.start);
+            return None;
+        }
+        Some((current?, first, &line[first.len()..]))
+    })
+}
+
 /// Start addresses of the VMAs whose `VmFlags` (in `smaps` content) include
 /// `uw`, i.e. VMAs registered for userfaultfd write-protection: the only
 /// memory where `PAGE_IS_WRITTEN` means "written since write-protected".
 pub fn parse_uffd_wp_starts(smaps: &[u8]) -> Vec<u64> {
-    let mut out = Vec::new();
-    let mut current = None;
-    for line in smaps.split(|&b| b == b'\n') {
-        if let Some(flags) = line.strip_prefix(b"VmFlags:") {
-            if let Some(start) = current.take() {
-                if flags.split(|&b| b == b' ').any(|f| f == b"uw") {
-                    out.push(start);
-                }
-            }
-        } else if !line.is_empty() {
-            // A VMA header ("start-end perms ...") unless the first field
-            // is a "Name:" of a field line.
-            let first = line.split(|&b| b == b' ').next().unwrap_or(&[]);
-            if !first.ends_with(b":") {
-                current = parse_line(line).ok().map(|v| v.start);
-            }
-        }
-    }
-    out
+    smaps_fields(smaps)
+        .filter(|(_, name, flags)| {
+            *name == b"VmFlags:" && flags.split(|&b| b == b' ').any(|f| f == b"uw")
+        })
+        .map(|(start, _, _)| start)
+        .collect()
 }
 
 /// The `Swap:` of each VMA in `smaps` content, in KiB, by start address:
 /// the pages really in swap (pte markers and migration entries are not).
 pub fn parse_swap_kib(smaps: &[u8]) -> std::collections::HashMap<u64, u64> {
-    let mut out = std::collections::HashMap::new();
-    let mut current = None;
-    for line in smaps.split(|&b| b == b'\n') {
-        if let Some(v) = line.strip_prefix(b"Swap:") {
-            if let Some(start) = current {
-                let kib = std::str::from_utf8(v)
-                    .ok()
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                    .unwrap_or(0);
-                out.insert(start, kib);
-            }
-        } else if !line.is_empty() {
-            let first = line.split(|&b| b == b' ').next().unwrap_or(&[]);
-            if !first.ends_with(b":") {
-                current = parse_line(line).ok().map(|v| v.start);
-            }
-        }
-    }
-    out
+    smaps_fields(smaps)
+        .filter(|(_, name, _)| *name == b"Swap:")
+        .map(|(start, _, v)| {
+            let kib = std::str::from_utf8(v)
+                .ok()
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0);
+            (start, kib)
+        })
+        .collect()
 }
 
 /// [`parse_swap_kib`] of `/proc/PID/smaps`.
