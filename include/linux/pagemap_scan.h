@@ -36,8 +36,14 @@ struct pagemap_scan_handler {
 
 int pagemap_scan_register_handler(const struct pagemap_scan_handler *handler);
 void pagemap_scan_unregister_handler(const struct pagemap_scan_handler *handler);
-/* flush_tlb_range() for handler modules (trees with inlined Rust helpers). */
+#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+/*
+ * flush_tlb_range() for handler modules: the 7.3 hook defines it, for the
+ * Rust helpers that are inlined into the module (6.12 builds them into
+ * vmlinux, which calls flush_tlb_range() itself).
+ */
 void pagemap_scan_flush_tlb_range(struct vm_area_struct *vma,
 				  unsigned long start, unsigned long end);
+#endif
 
 #endif /* _LINUX_PAGEMAP_SCAN_H */

@@ -422,7 +422,7 @@ __rust_helper pmd_t rust_helper_pmd_mkuffd_wp(pmd_t pmd)
 	return pmd_mkuffd(pmd);
 }
 
-/* The PMD counterpart of pte_swp_mkuffd_wp_readonly(). */
+/* The PMD counterpart of pte_swp_mkuffd_readonly(). */
 __rust_helper pmd_t rust_helper_pmd_swp_mkuffd_wp_readonly(pmd_t pmd)
 {
 	softleaf_t entry = softleaf_from_pmd(pmd);
