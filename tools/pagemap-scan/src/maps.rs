@@ -166,14 +166,33 @@ pub fn parse_uffd_wp_starts(smaps: &[u8]) -> Vec<u64> {
 pub fn parse_swap_kib(smaps: &[u8]) -> std::collections::HashMap<u64, u64> {
     smaps_fields(smaps)
         .filter(|(_, name, _)| *name == b"Swap:")
-        .map(|(start, _, v)| {
-            let kib = std::str::from_utf8(v)
-                .ok()
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                .unwrap_or(0);
-            (start, kib)
-        })
+        .map(|(start, _, v)| (start, kib_value(v)))
         .collect()
+}
+
+/// `Private_Dirty` + `Shared_Dirty` of each VMA in `smaps` content, in
+/// KiB, by start address: what pmap -x shows as Dirty.
+pub fn parse_dirty_kib(smaps: &[u8]) -> std::collections::HashMap<u64, u64> {
+    let mut out = std::collections::HashMap::new();
+    for (start, name, v) in smaps_fields(smaps) {
+        if name == b"Private_Dirty:" || name == b"Shared_Dirty:" {
+            *out.entry(start).or_insert(0) += kib_value(v);
+        }
+    }
+    out
+}
+
+/// [`parse_dirty_kib`] of `/proc/PID/smaps`.
+pub fn dirty_kib(pid: Option<u32>) -> io::Result<std::collections::HashMap<u64, u64>> {
+    Ok(parse_dirty_kib(&fs::read(proc_file(pid, "smaps"))?))
+}
+
+/// The number of an smaps field's value (`"   48 kB"`), 0 if none.
+fn kib_value(v: &[u8]) -> u64 {
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// [`parse_swap_kib`] of `/proc/PID/smaps`.

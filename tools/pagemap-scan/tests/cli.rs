@@ -760,6 +760,13 @@ fn rss_totals_quiet_all_and_json_errors() {
         .and_then(|r| r.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
     assert_eq!(rss * 1024, 5 * ps, "smaps Rss");
+    // --dirty: pmap -x's Dirty, from smaps (the five written pages).
+    let v = json(&["--json", "--dirty", "--range", &range_arg(&m), &me()]);
+    assert_eq!(v["totals"]["dirty"], 5 * ps, "{v}");
+    let v = json(&["--json", "--range", &range_arg(&m), &me()]);
+    assert_eq!(v["totals"]["dirty"], Value::Null, "{v}");
+    let (out, _) = ok(&["--dirty", "--range", &range_arg(&m), &me()]);
+    assert!(out.lines().any(|l| l.contains(" Dirty ")), "{out}");
     // --totals: one header, one line per PID; -q: no header, no total.
     let c = sleeper();
     let pid = c.id().to_string();

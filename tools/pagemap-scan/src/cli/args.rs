@@ -155,6 +155,11 @@ pub struct ScanOpts {
     /// One line of totals per process instead of its VMAs
     #[arg(short, long, conflicts_with = "regions")]
     pub totals: bool,
+    /// A Dirty column, as pmap -x has: smaps Private_Dirty + Shared_Dirty of
+    /// each VMA (reads smaps, which walks every page table again; the whole
+    /// VMA even with --range)
+    #[arg(long)]
+    pub dirty: bool,
     /// No header and no total line (only the VMA and region lines)
     #[arg(short, long, conflicts_with = "totals")]
     pub quiet: bool,

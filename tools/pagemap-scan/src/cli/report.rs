@@ -62,6 +62,8 @@ pub struct Counts {
     pub unpopulated: u64,
     pub guard: u64,
     pub markers: u64,
+    /// Dirty pages as smaps counts them (`--dirty` only).
+    pub dirty: u64,
 }
 
 impl Counts {
@@ -111,6 +113,7 @@ impl Counts {
         self.unpopulated += o.unpopulated;
         self.guard += o.guard;
         self.markers += o.markers;
+        self.dirty += o.dirty;
         self.written = match (self.written, o.written) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
@@ -348,6 +351,9 @@ pub struct Target {
     /// smaps `Swap` of each VMA in KiB, read once, when a scan first
     /// reports swapped pages (smaps walks every page table).
     swap_kib: std::cell::OnceCell<std::collections::HashMap<u64, u64>>,
+    /// smaps `Private_Dirty` + `Shared_Dirty` of each VMA in KiB
+    /// (`--dirty`), read once.
+    dirty_kib: std::cell::OnceCell<std::collections::HashMap<u64, u64>>,
 }
 
 impl Target {
@@ -380,6 +386,7 @@ impl Target {
             uffd,
             extra,
             swap_kib: std::cell::OnceCell::new(),
+            dirty_kib: std::cell::OnceCell::new(),
         })
     }
 
@@ -476,6 +483,17 @@ impl Target {
             sink.region(&last);
         }
         self.correct_swap(vma, &mut acc.counts)?;
+        if o.dirty {
+            let kib = match self.dirty_kib.get() {
+                Some(m) => m,
+                None => {
+                    let m = maps::dirty_kib(Some(self.via))
+                        .map_err(|e| describe(&e, self.pid, "reading smaps of"))?;
+                    self.dirty_kib.get_or_init(|| m)
+                }
+            };
+            acc.counts.dirty = kib.get(&vma.start).copied().unwrap_or(0) * 1024 / page_size();
+        }
         if o.filter.mask != 0 && !acc.counts.matched_anything() {
             sink.skip();
             return Ok(());
@@ -605,13 +623,34 @@ fn region_line(l: &mut Line, r: &RegionOut, kib: bool) {
     l.byte(b'\n');
 }
 
+/// The optional columns of a report.
+#[derive(Clone, Copy)]
+struct Cols {
+    /// Written: the process has uffd-wp VMAs (or `--totals`).
+    written: bool,
+    /// Guard: the kernel reports guard pages.
+    guard: bool,
+    /// Dirty: `--dirty`.
+    dirty: bool,
+}
+
+impl Cols {
+    fn of(t: &Target, o: &ScanOpts) -> Cols {
+        Cols {
+            written: t.has_uffd_wp(),
+            guard: t.has_guard(),
+            dirty: o.dirty,
+        }
+    }
+}
+
 /// The size columns of a VMA or total line.
 fn write_columns(
     w: &mut impl Write,
     label: &str,
     size: u64,
     c: &Counts,
-    (with_written, with_guard): (bool, bool),
+    cols: Cols,
     (kib, n): (bool, usize),
 ) -> io::Result<()> {
     let ps = page_size();
@@ -621,19 +660,26 @@ fn write_columns(
     };
     write!(
         w,
-        "{label:<16} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
+        "{label:<16} {:>n$} {:>n$}",
         Size { bytes: size, kib },
-        sz(c.rss()),
+        sz(c.rss())
+    )?;
+    if cols.dirty {
+        write!(w, " {:>n$}", sz(c.dirty))?;
+    }
+    write!(
+        w,
+        " {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
         sz(c.present),
         sz(c.swapped),
         sz(c.file),
         sz(c.huge),
         sz(c.zero),
     )?;
-    if with_guard {
+    if cols.guard {
         write!(w, " {:>n$}", sz(c.guard))?;
     }
-    if with_written {
+    if cols.written {
         match c.written {
             Some(pages) => write!(w, " {:>n$}", sz(pages))?,
             None => write!(w, " {:>n$}", "-")?,
@@ -646,8 +692,7 @@ fn write_columns(
 struct TextSink<'w, W> {
     w: &'w mut W,
     o: &'w ScanOpts,
-    with_written: bool,
-    with_guard: bool,
+    cols: Cols,
     /// Width of the size columns: 8, or what the largest size needs.
     width: usize,
     /// The region lines of the VMA being scanned, formatted by hand: this
@@ -675,7 +720,7 @@ impl<W: Write> Sink<'_> for TextSink<'_, W> {
             &format!("{:016x}", v.range.start),
             len,
             &v.counts,
-            (self.with_written, self.with_guard),
+            self.cols,
             (self.o.kib, self.width),
         )?;
         write!(w, " {}  ", v.vma.perms)?;
@@ -699,7 +744,7 @@ impl<W: Write> Sink<'_> for TextSink<'_, W> {
 /// and region lines only). Streamed: the regions of one VMA at a time are
 /// held, as text.
 pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), CliError> {
-    let cols = (t.has_uffd_wp(), t.has_guard());
+    let cols = Cols::of(t, o);
     // The size columns widen (all alike) when the largest value, the
     // total size, does not fit in 8 characters (exact KiB of a big mapping).
     let total = Size {
@@ -713,12 +758,11 @@ pub fn write_text(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
     let mut sink = TextSink {
         w: &mut *w,
         o,
-        with_written: cols.0,
-        with_guard: cols.1,
+        cols,
         width: n,
         body: Vec::new(),
         line: Line::default(),
-        totals: Counts::new(cols.0),
+        totals: Counts::new(cols.written),
         vmas: 0,
         regions: 0,
         size: 0,
@@ -772,7 +816,7 @@ fn write_header(w: &mut impl Write, t: &Target, o: &ScanOpts, n: usize) -> io::R
     if let Some(r) = o.range {
         writeln!(w, "range: {:x}-{:x}", r.start, r.end)?;
     }
-    write_column_names(w, "Address", (t.has_uffd_wp(), t.has_guard()), o.kib, n)?;
+    write_column_names(w, "Address", Cols::of(t, o), o.kib, n)?;
     writeln!(w, " Mode  Mapping")
 }
 
@@ -780,25 +824,28 @@ fn write_header(w: &mut impl Write, t: &Target, o: &ScanOpts, n: usize) -> io::R
 fn write_column_names(
     w: &mut impl Write,
     first: &str,
-    (with_written, with_guard): (bool, bool),
+    cols: Cols,
     kib: bool,
     n: usize,
 ) -> io::Result<()> {
     write!(
         w,
-        "{first:<16} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
+        "{first:<16} {:>n$} {:>n$}",
         if kib { "Kbytes" } else { "Size" },
-        "RSS",
-        "Present",
-        "Swapped",
-        "File",
-        "Huge",
-        "Zero"
+        "RSS"
     )?;
-    if with_guard {
+    if cols.dirty {
+        write!(w, " {:>n$}", "Dirty")?;
+    }
+    write!(
+        w,
+        " {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
+        "Present", "Swapped", "File", "Huge", "Zero"
+    )?;
+    if cols.guard {
         write!(w, " {:>n$}", "Guard")?;
     }
-    if with_written {
+    if cols.written {
         write!(w, " {:>n$}", "Written")?;
     }
     Ok(())
@@ -834,7 +881,10 @@ pub fn write_totals_line(
 ) -> Result<(), CliError> {
     // The same columns for every process: Written always (`-` where the
     // process has no uffd-wp VMA).
-    let cols = (true, t.has_guard());
+    let cols = Cols {
+        written: true,
+        ..Cols::of(t, o)
+    };
     let n = if o.kib { 10 } else { 8 };
     let mut sink = TotalSink {
         totals: Counts::new(t.has_uffd_wp()),
@@ -868,6 +918,8 @@ fn lossy<S: serde::Serializer>(p: &OsString, s: S) -> Result<S::Ok, S::Error> {
 struct CountsJson {
     size: u64,
     rss: u64,
+    /// smaps dirty memory (`--dirty`; `null` without it).
+    dirty: Option<u64>,
     present: u64,
     swapped: u64,
     file: u64,
@@ -883,11 +935,12 @@ struct CountsJson {
 }
 
 impl CountsJson {
-    fn new(size: u64, c: &Counts) -> Self {
+    fn new(size: u64, c: &Counts, dirty: bool) -> Self {
         let ps = page_size();
         CountsJson {
             size,
             rss: c.rss() * ps,
+            dirty: dirty.then_some(c.dirty * ps),
             present: c.present * ps,
             swapped: c.swapped * ps,
             file: c.file * ps,
@@ -1015,7 +1068,7 @@ pub fn write_json(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
                 offset: v.vma.offset + (v.range.start - v.vma.start),
                 path: &v.vma.path,
                 uffd_wp: v.uffd_wp,
-                counts: CountsJson::new(v.range.end - v.range.start, &v.counts),
+                counts: CountsJson::new(v.range.end - v.range.start, &v.counts, o.dirty),
                 regions: o.regions.then_some(&v.regions[..]),
             })
             .collect(),
@@ -1024,7 +1077,7 @@ pub fn write_json(w: &mut impl Write, t: &Target, o: &ScanOpts) -> Result<(), Cl
             regions: o
                 .regions
                 .then(|| vmas.iter().map(|v| v.regions.len()).sum()),
-            counts: CountsJson::new(size, &totals),
+            counts: CountsJson::new(size, &totals, o.dirty),
         },
     };
     serde_json::to_writer(&mut *w, &doc).map_err(io::Error::from)?;

@@ -301,3 +301,34 @@ fn cli_huge_zero_page_is_zero_not_huge() {
     assert_eq!(t["huge"], 0, "{out}");
     assert_eq!(t["present"], huge as u64, "{out}");
 }
+
+#[test]
+fn watch_command_that_cannot_run() {
+    let Some(exe) = watch_cli("watch_command_that_cannot_run") else {
+        return;
+    };
+    // As env, nice and timeout: 127 for a command not found, 126 for one
+    // that cannot be executed.
+    let o = Command::new(&exe)
+        .args(["watch", "--", "/nonexistent/command"])
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(127), "{out}\n{err}");
+    assert!(err.contains("cannot run"), "{err}");
+    let f = tmp("noexec");
+    std::fs::write(&f, "not a program").unwrap();
+    let o = Command::new(&exe)
+        .args(["watch", "--"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&f);
+    assert_eq!(o.status.code(), Some(126), "{}", text(&o).1);
+    let o = Command::new(&exe)
+        .args(["watch", "--version"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o).0.contains("pagemap-scan"), "{}", text(&o).0);
+}
