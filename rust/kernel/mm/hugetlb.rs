@@ -73,9 +73,10 @@ impl VmaHugetlb {
     #[inline]
     pub(crate) fn flush_hugetlb_tlb_range(&self, start: usize, end: usize) {
         // SAFETY: the VMA and its mm are valid for the borrow; a TLB flush
-        // of any range of a live mm only drops cached translations. The
-        // caller, `HugetlbLock::make_uffd_wp`, runs with interrupts enabled
-        // (a spinlock, not an irq-disabling one).
+        // of any range of a live mm only drops cached translations. (The
+        // flush must not run with interrupts disabled: that is a rule of
+        // the lock discipline, not a memory-safety condition; the only
+        // caller, `HugetlbLock::make_uffd_wp`, holds a plain spinlock.)
         unsafe { bindings::flush_hugetlb_tlb_range(self.as_ptr(), start as _, end as _) };
     }
 
@@ -162,8 +163,11 @@ impl<'a> HugetlbEntry<'a> {
 
     /// The VMA, borrowed from the entry: the borrow ends before
     /// [`HugetlbEntry::with_lock`] (which takes `&mut self`) can lock the
-    /// entry, so no method of the VMA that takes a lock or sleeps can be
-    /// called under the entry's locks.
+    /// entry, so this VMA cannot be used under the entry's locks. (The walk
+    /// holds the VMA's hugetlb VMA lock for reading for the whole callback:
+    /// a zap of the VMA's range from the callback, which takes it for
+    /// writing, would deadlock; the types do not prevent that, see "Lock
+    /// discipline" in Documentation/rust-pagemap-scan.rst.)
     #[inline]
     pub fn vma(&self) -> &VmaHugetlb {
         self.vma

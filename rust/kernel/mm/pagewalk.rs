@@ -121,8 +121,10 @@ struct WalkCtx<'w, W> {
 /// # Invariants
 ///
 /// `[start, end)` lies inside `vma`, which the walk holds (mmap lock). If
-/// `vma` is hugetlb, the walk holds its hugetlb VMA lock for reading (holes
-/// of hugetlb VMAs are only reported by `walk_hugetlb_range()`). With
+/// `vma` is hugetlb, the walk holds its hugetlb VMA lock for reading, if it
+/// has one (holes of hugetlb VMAs are only reported by
+/// `walk_hugetlb_range()`; a private mapping without a reserve map has no
+/// such lock, and shares no page tables either). With
 /// `protect`, an MMU notifier protection-change range covering `notified`,
 /// which contains the range, is active.
 pub struct PteHole<'a> {
@@ -380,9 +382,11 @@ impl<'a> PmdEntry<'a> {
     /// The VMA, borrowed from the entry: the borrow ends before
     /// [`PmdEntry::with_ptes`], [`PmdEntry::view`] or
     /// [`PmdEntry::with_huge`] (which take `&mut self`) can lock anything,
-    /// so no method of the VMA that takes a lock or sleeps (its mm's mmap
-    /// lock, a nested walk, a zap of its range) can be called while this
-    /// entry lends a page table lock.
+    /// so the VMA taken from this entry cannot be used (to zap its range,
+    /// reach its mm's mmap lock, ...) while the entry lends a page table
+    /// lock. That makes the common misuse a compile error; it does not make
+    /// every one impossible: see "Lock discipline" in
+    /// Documentation/rust-pagemap-scan.rst.
     #[inline]
     pub fn vma(&self) -> &VmaRef {
         self.vma

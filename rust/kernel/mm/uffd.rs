@@ -106,8 +106,9 @@ impl VmaRef {
     #[inline]
     pub(crate) fn flush_tlb_range(&self, start: usize, end: usize) {
         // SAFETY: the VMA and its mm are valid for the borrow; a flush only
-        // drops cached translations, of any range. The callers (the page
-        // table guards) run with interrupts enabled.
+        // drops cached translations, of any range. (Not with interrupts
+        // disabled: a rule of the lock discipline, kept by the callers, the
+        // page table guards, which hold plain spinlocks.)
         unsafe { bindings::flush_tlb_range(self.as_ptr(), start as _, end as _) };
     }
 }
