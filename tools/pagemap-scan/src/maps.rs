@@ -161,30 +161,37 @@ pub fn parse_uffd_wp_starts(smaps: &[u8]) -> Vec<u64> {
         .collect()
 }
 
-/// The `Swap:` of each VMA in `smaps` content, in KiB, by start address:
-/// the pages really in swap (pte markers and migration entries are not).
-pub fn parse_swap_kib(smaps: &[u8]) -> std::collections::HashMap<u64, u64> {
-    smaps_fields(smaps)
-        .filter(|(_, name, _)| *name == b"Swap:")
-        .map(|(start, _, v)| (start, kib_value(v)))
-        .collect()
+/// What the CLI takes from smaps per VMA, in KiB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SmapsKib {
+    /// `Swap`: the pages really in swap (pte markers and migration
+    /// entries are not).
+    pub swap: u64,
+    /// `Private_Dirty` + `Shared_Dirty`: what pmap -x shows as Dirty.
+    pub dirty: u64,
 }
 
-/// `Private_Dirty` + `Shared_Dirty` of each VMA in `smaps` content, in
-/// KiB, by start address: what pmap -x shows as Dirty.
-pub fn parse_dirty_kib(smaps: &[u8]) -> std::collections::HashMap<u64, u64> {
-    let mut out = std::collections::HashMap::new();
+/// [`SmapsKib`] of each VMA in `smaps` content, by start address.
+pub fn parse_smaps_kib(smaps: &[u8]) -> std::collections::HashMap<u64, SmapsKib> {
+    let mut out = std::collections::HashMap::<u64, SmapsKib>::new();
     for (start, name, v) in smaps_fields(smaps) {
-        if name == b"Private_Dirty:" || name == b"Shared_Dirty:" {
-            *out.entry(start).or_insert(0) += kib_value(v);
+        let k = match name {
+            b"Swap:" | b"Private_Dirty:" | b"Shared_Dirty:" => out.entry(start).or_default(),
+            _ => continue,
+        };
+        if name == b"Swap:" {
+            k.swap += kib_value(v);
+        } else {
+            k.dirty += kib_value(v);
         }
     }
     out
 }
 
-/// [`parse_dirty_kib`] of `/proc/PID/smaps`.
-pub fn dirty_kib(pid: Option<u32>) -> io::Result<std::collections::HashMap<u64, u64>> {
-    Ok(parse_dirty_kib(&fs::read(proc_file(pid, "smaps"))?))
+/// [`parse_smaps_kib`] of `/proc/PID/smaps` (read once: smaps walks every
+/// page table of the process).
+pub fn smaps_kib(pid: Option<u32>) -> io::Result<std::collections::HashMap<u64, SmapsKib>> {
+    Ok(parse_smaps_kib(&fs::read(proc_file(pid, "smaps"))?))
 }
 
 /// The number of an smaps field's value (`"   48 kB"`), 0 if none.
@@ -193,11 +200,6 @@ fn kib_value(v: &[u8]) -> u64 {
         .ok()
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// [`parse_swap_kib`] of `/proc/PID/smaps`.
-pub fn swap_kib(pid: Option<u32>) -> io::Result<std::collections::HashMap<u64, u64>> {
-    Ok(parse_swap_kib(&fs::read(proc_file(pid, "smaps"))?))
 }
 
 /// Whether the process has a userfaultfd open (`anon_inode:[userfaultfd]`
@@ -264,18 +266,21 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
     }
 
     #[test]
-    fn smaps_swap() {
+    fn smaps_swap_and_dirty() {
         let smaps = b"\
 7f0000000000-7f0000010000 rw-p 00000000 00:00 0 
 Rss:                  16 kB
+Shared_Dirty:          4 kB
+Private_Dirty:         8 kB
 Swap:                 48 kB
 SwapPss:              48 kB
 7f0000020000-7f0000021000 rw-p 00000000 00:00 0                          [stack]
 Swap:                  0 kB
 ";
-        let m = parse_swap_kib(smaps);
-        assert_eq!(m.get(&0x7f0000000000), Some(&48));
-        assert_eq!(m.get(&0x7f0000020000), Some(&0));
+        let m = parse_smaps_kib(smaps);
+        let k = |swap, dirty| Some(SmapsKib { swap, dirty });
+        assert_eq!(m.get(&0x7f0000000000).copied(), k(48, 12));
+        assert_eq!(m.get(&0x7f0000020000).copied(), k(0, 0));
         assert_eq!(m.len(), 2);
     }
 

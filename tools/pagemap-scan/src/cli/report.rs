@@ -348,12 +348,10 @@ pub struct Target {
     uffd: Vec<u64>,
     /// The categories beyond the base ones the kernel has (GUARD, ACCESSED).
     pub extra: u64,
-    /// smaps `Swap` of each VMA in KiB, read once, when a scan first
-    /// reports swapped pages (smaps walks every page table).
-    swap_kib: std::cell::OnceCell<std::collections::HashMap<u64, u64>>,
-    /// smaps `Private_Dirty` + `Shared_Dirty` of each VMA in KiB
-    /// (`--dirty`), read once.
-    dirty_kib: std::cell::OnceCell<std::collections::HashMap<u64, u64>>,
+    /// smaps `Swap` and dirty sizes of each VMA, read once, when a scan
+    /// first reports swapped pages or for `--dirty` (smaps walks every
+    /// page table).
+    smaps: std::cell::OnceCell<std::collections::HashMap<u64, maps::SmapsKib>>,
 }
 
 impl Target {
@@ -385,9 +383,21 @@ impl Target {
             vmas,
             uffd,
             extra,
-            swap_kib: std::cell::OnceCell::new(),
-            dirty_kib: std::cell::OnceCell::new(),
+            smaps: std::cell::OnceCell::new(),
         })
+    }
+
+    /// What smaps has for `vma` (smaps read on the first call).
+    fn smaps_of(&self, vma: &Vma) -> Result<maps::SmapsKib, CliError> {
+        let m = match self.smaps.get() {
+            Some(m) => m,
+            None => {
+                let m = maps::smaps_kib(Some(self.via))
+                    .map_err(|e| describe(&e, self.pid, "reading smaps of"))?;
+                self.smaps.get_or_init(|| m)
+            }
+        };
+        Ok(m.get(&vma.start).copied().unwrap_or_default())
     }
 
     /// Count as swapped only what smaps says is in swap: the rest of what
@@ -397,15 +407,7 @@ impl Target {
         if c.swapped == 0 {
             return Ok(());
         }
-        let kib = match self.swap_kib.get() {
-            Some(m) => m,
-            None => {
-                let m = maps::swap_kib(Some(self.via))
-                    .map_err(|e| describe(&e, self.pid, "reading smaps of"))?;
-                self.swap_kib.get_or_init(|| m)
-            }
-        };
-        let in_swap = kib.get(&vma.start).copied().unwrap_or(0) * 1024 / page_size();
+        let in_swap = self.smaps_of(vma)?.swap * 1024 / page_size();
         let real = c.swapped.min(in_swap);
         c.markers += c.swapped - real;
         c.swapped = real;
@@ -484,15 +486,7 @@ impl Target {
         }
         self.correct_swap(vma, &mut acc.counts)?;
         if o.dirty {
-            let kib = match self.dirty_kib.get() {
-                Some(m) => m,
-                None => {
-                    let m = maps::dirty_kib(Some(self.via))
-                        .map_err(|e| describe(&e, self.pid, "reading smaps of"))?;
-                    self.dirty_kib.get_or_init(|| m)
-                }
-            };
-            acc.counts.dirty = kib.get(&vma.start).copied().unwrap_or(0) * 1024 / page_size();
+            acc.counts.dirty = self.smaps_of(vma)?.dirty * 1024 / page_size();
         }
         if o.filter.mask != 0 && !acc.counts.matched_anything() {
             sink.skip();
