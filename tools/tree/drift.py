@@ -60,13 +60,6 @@ CALLERS = ["rust/helpers/*.c", "rust/6.12/helpers/*.c", "rust/6.12/helpers/*.h",
 RUST = ["rust/kernel/**/*.rs", "rust/6.12/kernel/**/*.rs"]
 
 
-def env(name, default=None):
-    v = os.environ.get(name, default)
-    if v is None:
-        sys.exit(f"tree-drift: {name} is not set")
-    return v
-
-
 def kver_setting(name):
     return subprocess.run([os.path.join(REPO, "tools/kver.sh"), name], check=True,
                           capture_output=True, text=True).stdout.strip()
@@ -80,6 +73,7 @@ class Tree:
         self.ksrc = ksrc
         self.tmp = tempfile.mkdtemp(prefix="tree-drift.")
         self.pristine = {}
+        self.texts = {}
         self.fuzz = []
         patches = sorted(glob.glob(os.path.join(ksrc, ".pmscan/applied/*.patch")))
         touched = set()
@@ -107,12 +101,15 @@ class Tree:
             self.pristine[rel] = os.path.join(self.tmp, rel)
 
     def read(self, rel):
-        path = self.pristine.get(rel, os.path.join(self.ksrc, rel))
-        try:
-            with open(path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
+        """The text of `rel` (None if absent), read once."""
+        if rel not in self.texts:
+            path = self.pristine.get(rel, os.path.join(self.ksrc, rel))
+            try:
+                with open(path, errors="replace") as f:
+                    self.texts[rel] = f.read()
+            except FileNotFoundError:
+                self.texts[rel] = None
+        return self.texts[rel]
 
     def close(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -205,9 +202,9 @@ def load_record(path):
 def main():
     update = "--update" in sys.argv[1:]
     quiet = "--quiet" in sys.argv[1:]
-    kver = env("KVER", "6.12")
+    kver = kver_setting("KVER")
     ksrc = kver_setting("KSRC")
-    version = describe_version()
+    version = kver_setting("TREE_ID")
     record = os.path.join(REPO, "tools/tree/review", f"{kver}.txt")
     if not os.path.exists(os.path.join(ksrc, "Makefile")):
         print(f"tree-drift: no tree at {ksrc} (run make kernel KVER={kver})")
@@ -260,12 +257,6 @@ def main():
         return 1 if failed else 0
     finally:
         tree.close()
-
-
-def describe_version():
-    """The package and version of the tree, as tools/kver.sh describes it."""
-    return subprocess.run([os.path.join(REPO, "tools/kver.sh"), "TREE_ID"], check=True,
-                          capture_output=True, text=True).stdout.strip()
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def main():
     tree = drift.Tree(ksrc)
     try:
         facts = {
-            "PMSCAN_TREE_ID": drift.describe_version(),
+            "PMSCAN_TREE_ID": drift.kver_setting("TREE_ID"),
             "PMSCAN_TREE_RELEASE": release(tree),
             "PMSCAN_TREE_UNKNOWN_IOCTL": unknown_ioctl(tree),
             "PMSCAN_TREE_CATEGORY_BITS": category_bits(tree),
