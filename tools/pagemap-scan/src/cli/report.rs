@@ -171,9 +171,10 @@ fn is_private_anon(vma: &Vma) -> bool {
         && (p.is_empty() || p == b"[heap]" || p == b"[stack]" || p.starts_with(b"[anon:"))
 }
 
-fn plan(o: &ScanOpts, vma: &Vma, uffd_wp: bool, extra: u64) -> Plan {
-    // (What depends on the VMA here, uffd_wp and private anonymous, is
-    // what a `Run` shares.)
+/// The plan of a run of VMAs: what depends on the VMA is what a [`Run`]
+/// shares, uffd-wp registration and private anonymous memory.
+fn plan(o: &ScanOpts, run: &Run<'_>, extra: u64) -> Plan {
+    let uffd_wp = run.uffd_wp;
     let shown = match o.return_mask {
         Some(m) => m,
         None if uffd_wp => PAGE_IS_ALL | extra,
@@ -183,7 +184,7 @@ fn plan(o: &ScanOpts, vma: &Vma, uffd_wp: bool, extra: u64) -> Plan {
     let written = if uffd_wp { PAGE_IS_WRITTEN } else { 0 };
     let guard = extra & PAGE_IS_GUARD;
     let mut ret = COUNTED | guard | written | if o.regions { shown } else { 0 };
-    if is_private_anon(vma) {
+    if run.private_anon {
         ret &= !PAGE_IS_FILE;
     }
     Plan { shown, ret }
@@ -424,7 +425,7 @@ impl Target {
         sink: &mut impl Sink<'a>,
     ) -> Result<(), CliError> {
         let vmas = &run.vmas;
-        let p = plan(o, vmas[0].0, run.uffd_wp, self.extra);
+        let p = plan(o, &run, self.extra);
         let span = vmas[0].1.start..vmas[vmas.len() - 1].1.end;
         let f = o.filter;
         // The kernel inverts the categories in category_inverted before it
