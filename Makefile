@@ -118,8 +118,9 @@ stress: payload
 # Under TCG the debug kernel is slow: interpreting ACPI AML with KASAN and
 # kmemleak alone trips the soft-lockup detector, so the guest boots without
 # ACPI (SMP from the MP table) and with the longest watchdog threshold.
+DEBUG_VM_APPEND := acpi=off watchdog_thresh=60
 check-debug:
-	@VM_APPEND="acpi=off watchdog_thresh=60" PERMS_SCANS=20000 \
+	@VM_APPEND="$(DEBUG_VM_APPEND)" PERMS_SCANS=20000 \
 		$(MAKE) --no-print-directory KVARIANT=debug FUZZ_CASES=$(DEBUG_FUZZ_CASES) check
 
 # Only the kernel crate's KUnit doctests (the walk API's among them), on
@@ -127,7 +128,7 @@ check-debug:
 # 7.3 tree, where the whole debug suite would not fit its time.
 .PHONY: check-debug-kunit
 check-debug-kunit:
-	@VM_APPEND="acpi=off watchdog_thresh=60" KUNIT_ONLY=1 \
+	@VM_APPEND="$(DEBUG_VM_APPEND)" KUNIT_ONLY=1 \
 		$(MAKE) --no-print-directory KVARIANT=debug check
 
 lint: module
