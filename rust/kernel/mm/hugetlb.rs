@@ -57,6 +57,20 @@ impl core::ops::Deref for VmaHugetlb {
 }
 
 impl VmaHugetlb {
+    /// A hugetlb VMA from its raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// As for [`VmaRef::from_raw`], and the VMA is a hugetlb VMA
+    /// (`is_vm_hugetlb_page()`), as in the `hugetlb_entry` callback of a
+    /// walk, which only `walk_hugetlb_range()` calls.
+    #[inline]
+    pub(crate) unsafe fn from_raw<'a>(vma: *const bindings::vm_area_struct) -> &'a Self {
+        // SAFETY: `VmaHugetlb` is a transparent wrapper of `VmaRef`; the
+        // pointer is a valid VMA for `'a` and a hugetlb one (caller).
+        unsafe { &*(VmaRef::from_raw(vma) as *const VmaRef).cast::<VmaHugetlb>() }
+    }
+
     /// The size of the VMA's huge pages.
     #[inline]
     pub fn huge_page_size(&self) -> usize {

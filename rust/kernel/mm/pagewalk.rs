@@ -17,7 +17,7 @@ use crate::{
     error::Error,
     ffi::{c_int, c_ulong, c_void},
     mm::{
-        hugetlb::HugetlbEntry,
+        hugetlb::{HugetlbEntry, VmaHugetlb},
         notifier::MmuNotifierRange,
         pgtable::{PmdHugeLock, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
@@ -830,11 +830,9 @@ impl<W: PageWalk> Ops<W> {
         // page containing `[start, end)`; the notifier range covers the
         // walked range if `protect`.
         let (c, mut entry) = unsafe {
-            let vma = VmaRef::from_raw((*walk).vma);
-            // The walk calls this in hugetlb VMAs only.
-            let Some(vma) = vma.as_hugetlb_vma() else {
-                return EINVAL.to_errno();
-            };
+            // `walk_hugetlb_range()`, the only caller, runs for hugetlb VMAs
+            // only: no check per entry (it cost 4% of a hugetlb scan).
+            let vma = VmaHugetlb::from_raw((*walk).vma);
             let c = Self::ctx(walk);
             let protect = c.protect;
             (c, HugetlbEntry::new(ptep, vma, start, end, protect))
