@@ -55,7 +55,7 @@ module: kernel
 # Everything the guest needs, in one directory copied to /pmscan.
 payload: module
 	@rm -rf $(PAYLOAD) && mkdir -p $(PAYLOAD)/bin
-	cp pagemap_scan_rs.ko $(PAYLOAD)/
+	cp fs/proc/pagemap_scan_rs.ko $(PAYLOAD)/
 	cp tools/testing/guest-lib.sh tools/testing/guest-check.sh tools/testing/guest-demo.sh \
 		tools/testing/criu/guest-criu.sh $(PAYLOAD)/
 	# What the tree's C answers where a stable update may change it.

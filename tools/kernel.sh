@@ -82,23 +82,27 @@ apply_overlay() {
 		echo "$want" > "$state/applied.sha"
 	fi
 
-	# New files.
+	# New files: the per-tree part first (SRC:DEST pairs, SRC/x copied to
+	# DEST/x), then the common part, but for the files the tree's own part
+	# has (copied once, so their mtime does not change on every run).
 	local f new_manifest=$state/files.new
 	: > "$new_manifest"
-	# shellcheck disable=SC2086 # a list of directories
-	for f in $(cd "$REPO" && find $KOVERLAY -type f 2>/dev/null | sort); do
-		sync_file "$REPO/$f" "$KSRC/$f"
-		echo "$f" >> "$new_manifest"
-	done
-	# The per-tree part: SRC:DEST pairs, SRC/x copied to DEST/x.
 	local pair src dst
+	declare -A tree_own=()
 	for pair in ${KOVERLAY_TREE:-}; do
 		src=${pair%%:*} dst=${pair#*:}
 		for f in $(cd "$REPO/$src" && find . -type f 2>/dev/null | sort); do
 			f=${f#./}
 			sync_file "$REPO/$src/$f" "$KSRC/$dst/$f"
 			echo "$dst/$f" >> "$new_manifest"
+			tree_own[$dst/$f]=1
 		done
+	done
+	# shellcheck disable=SC2086 # a list of directories
+	for f in $(cd "$REPO" && find $KOVERLAY -type f 2>/dev/null | sort); do
+		[ -z "${tree_own[$f]:-}" ] || continue
+		sync_file "$REPO/$f" "$KSRC/$f"
+		echo "$f" >> "$new_manifest"
 	done
 	sort -o "$new_manifest" "$new_manifest"
 	if [ -f "$state/files" ]; then

@@ -7,7 +7,8 @@
 #
 #   KVER      6.12 (default) or 7.3
 #   KCACHE    cache directory holding every tree and build
-#   KVARIANT  default or debug
+#   KVARIANT  default, debug, or builtin (the Rust handler built into the
+#             kernel, CONFIG_PAGEMAP_SCAN_RUST=y, instead of a module)
 #
 # Layout of $KCACHE (both trees side by side):
 #   linux-source-6.12/   build-default/      build-debug/       (6.12)
@@ -31,10 +32,11 @@ case "$KVER" in
 	# was built with since the start, whatever else is installed.
 	KLIBCLANG=/usr/lib/llvm-19/lib
 	# Overlay directories copied into the tree (common to every tree).
-	KOVERLAY="rust/kernel rust/helpers include"
+	KOVERLAY="fs rust/kernel rust/helpers include"
 	# Per-tree overlay, SRC:DEST: the backport of upstream's kernel::mm
-	# (mm.rs, mm/virt.rs, helpers/mm.c) and the helpers' compat header,
-	# which 6.12 lacks, copied from rust/6.12/ onto rust/ of this tree only.
+	# (mm.rs, mm/virt.rs, helpers/mm.c), which 6.12 lacks, and the Rust
+	# compat file of 6.12 (in place of the common one), copied from
+	# rust/6.12/ onto rust/ of this tree only.
 	KOVERLAY_TREE="rust/6.12:rust"
 	# Sources of the upstream selftest mm/pagemap_ioctl.
 	KSELFTEST_PAGEMAP="pagemap_ioctl.c vm_util.c thp_settings.c"
@@ -53,9 +55,10 @@ case "$KVER" in
 	# for rustc 1.95), and the whole kernel is built with that clang.
 	KLLVM=-22
 	KLIBCLANG=/usr/lib/llvm-22/lib
-	# The common modules extend upstream's own kernel::mm (the 7.3 patch
-	# adds their `pub mod` lines): nothing upstream is overwritten.
-	KOVERLAY="rust/kernel rust/helpers include"
+	# The walk abstractions extend upstream's own kernel::mm (the 7.3
+	# patch adds the `pub mod pagewalk` line): nothing upstream is
+	# overwritten.
+	KOVERLAY="fs rust/kernel rust/helpers include"
 	KOVERLAY_TREE=""
 	KSELFTEST_PAGEMAP="pagemap_ioctl.c vm_util.c hugepage_settings.c"
 	;;
@@ -73,6 +76,8 @@ if [ "$KVARIANT" = debug ]; then
 	KFRAGS="$KFRAGS tools/kconfig/debug.config"
 	[ ! -f "$(dirname "${BASH_SOURCE[0]}")/kconfig/$KVER-debug.config" ] ||
 		KFRAGS="$KFRAGS tools/kconfig/$KVER-debug.config"
+elif [ "$KVARIANT" = builtin ]; then
+	KFRAGS="$KFRAGS tools/kconfig/builtin.config"
 fi
 
 # tree_id: "PACKAGE VERSION" of the tree under test. 6.12 is whatever

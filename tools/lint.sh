@@ -4,10 +4,10 @@
 #  - rustfmt (kernel .rustfmt.toml) on the module and the abstractions
 #  - clippy (the kernel's CLIPPY=1 setup) on the module
 #  - no `unsafe` in the module and its logic
-#  - every `unsafe {` block in rust/kernel/mm has a SAFETY comment above it
+#  - every `unsafe {` block in rust/kernel has a SAFETY comment above it
 #  - misuses of the kernel::mm walk API fail to compile (compile_fail/)
 #  - checkpatch --strict on the tree's kernel patches (patches/$KVER), the
-#    kernel C (helpers, headers), the hook/stress/criu tests, the selftests,
+#    kernel C (the hook, helpers, headers), the hook/stress/criu tests, the selftests,
 #    the benchmark and the demo
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,20 +18,27 @@ result() {
 	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "ok - $2"; else fail=$((fail + 1)); echo "not ok - $2"; fi
 }
 
-rs_files=(pagemap_scan_rs.rs pagemap_scan/logic.rs rust/kernel/mm/*.rs rust/6.12/kernel/mm/*.rs)
-rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" "${rs_files[@]}" >/tmp/pmscan-rustfmt.out 2>&1 &&
-	# The 6.12 backport's mm.rs declares the common modules, which live
-	# elsewhere in this repository: checked alone, from stdin.
-	rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" <rust/6.12/kernel/mm.rs >>/tmp/pmscan-rustfmt.out 2>&1
-result $? "rustfmt ${rs_files[*]} rust/6.12/kernel/mm.rs"
+# Each file alone (rustfmt would follow a `mod` line into the tree's own
+# files, or miss one that lives elsewhere in this checkout).
+rs_files=(fs/proc/pagemap_scan_rs.rs fs/proc/pagemap_scan/logic.rs rust/kernel/pagemap_scan.rs
+	rust/kernel/mm/pagewalk.rs rust/kernel/mm/pagewalk/*.rs
+	rust/6.12/kernel/mm.rs rust/6.12/kernel/mm/*.rs rust/6.12/kernel/mm/pagewalk/*.rs)
+rc=0
+: >/tmp/pmscan-rustfmt.out
+for f in "${rs_files[@]}"; do
+	rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" <"$f" >>/tmp/pmscan-rustfmt.out 2>&1 ||
+		{ rc=1; echo "rustfmt: $f" >>/tmp/pmscan-rustfmt.out; }
+done
+[ $rc = 0 ] || cat /tmp/pmscan-rustfmt.out
+result $rc "rustfmt ${rs_files[*]}"
 
-rm -f pagemap_scan_rs.o
+rm -f fs/proc/pagemap_scan_rs.o
 make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM="$KLLVM" M="$REPO" CLIPPY=1 modules >/tmp/pmscan-clippy.out 2>&1
 rc=$?
 if grep -qE '^(warning|error)' /tmp/pmscan-clippy.out; then rc=1; cat /tmp/pmscan-clippy.out; fi
 result $rc "clippy on the module"
 
-! grep -n 'unsafe' pagemap_scan_rs.rs pagemap_scan/logic.rs | grep -v 'forbid(unsafe_code)\|no `unsafe`\|free of `unsafe`'
+! grep -n 'unsafe' fs/proc/pagemap_scan_rs.rs fs/proc/pagemap_scan/logic.rs | grep -v 'forbid(unsafe_code)\|no `unsafe`\|free of `unsafe`'
 result $? "no unsafe in the module"
 
 missing=$(awk '
@@ -39,7 +46,8 @@ missing=$(awk '
 	/unsafe \{/ && $0 !~ /SAFETY/ && prev !~ /SAFETY/ && prev2 !~ /SAFETY/ && prev !~ /^ *\/\// {
 		printf "%s:%d\n", FILENAME, FNR
 	}
-	{ prev2 = prev; prev = $0 }' rust/kernel/mm/*.rs rust/6.12/kernel/mm.rs rust/6.12/kernel/mm/*.rs)
+	{ prev2 = prev; prev = $0 }' rust/kernel/pagemap_scan.rs rust/kernel/mm/pagewalk.rs rust/kernel/mm/pagewalk/*.rs \
+	rust/6.12/kernel/mm.rs rust/6.12/kernel/mm/*.rs)
 [ -z "$missing" ] || echo "unsafe blocks without SAFETY comment: $missing"
 result "$([ -z "$missing" ] && echo 0 || echo 1)" "SAFETY comments on unsafe blocks"
 
@@ -54,7 +62,7 @@ result $rc "compile_fail: misuses of kernel::mm are compile errors"
 # change to the repository.
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q "$REPO/$KPATCHES"/*.patch) >/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch $KPATCHES/"
-(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/rust/helpers/mm_walk.c "$REPO"/rust/6.12/helpers/*.[ch] \
+(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/fs/proc/pagemap_scan.c "$REPO"/rust/helpers/mm_walk.c "$REPO"/rust/6.12/helpers/*.[ch] \
 	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/*.[ch] "$REPO"/tools/testing/hook/ctest/pagemap_scan_ctest.c \
 	"$REPO"/tools/testing/stress/*.c "$REPO"/tools/testing/criu/*.c \
 	"$REPO"/tools/testing/selftests/pagemap_scan/*.[ch] "$REPO"/tools/bench/pagemap_bench.c \

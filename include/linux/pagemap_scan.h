@@ -3,9 +3,10 @@
  * Replaceable PAGEMAP_SCAN implementation.
  *
  * The PAGEMAP_SCAN ioctl of /proc/PID/pagemap is served by the built-in C
- * code in fs/proc/task_mmu.c unless a module registered a handler here. The
+ * code in fs/proc/task_mmu.c unless a handler is registered here (by a
+ * module, or by code built into the kernel: CONFIG_PAGEMAP_SCAN_RUST). The
  * active implementation is shown (and can be switched back to "c") in
- * /sys/kernel/mm/pagemap_scan/impl.
+ * /sys/kernel/mm/pagemap_scan/impl. The hook is fs/proc/pagemap_scan.c.
  */
 #ifndef _LINUX_PAGEMAP_SCAN_H
 #define _LINUX_PAGEMAP_SCAN_H
@@ -36,14 +37,12 @@ struct pagemap_scan_handler {
 
 int pagemap_scan_register_handler(const struct pagemap_scan_handler *handler);
 void pagemap_scan_unregister_handler(const struct pagemap_scan_handler *handler);
-#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+
 /*
- * flush_tlb_range() for handler modules: the 7.3 hook defines it, for the
- * Rust helpers that are inlined into the module (6.12 builds them into
- * vmlinux, which calls flush_tlb_range() itself).
+ * Called by do_pagemap_cmd(): true if a registered handler served the
+ * ioctl, with its result in *@ret; false if the built-in code must.
  */
-void pagemap_scan_flush_tlb_range(struct vm_area_struct *vma,
-				  unsigned long start, unsigned long end);
-#endif
+bool pagemap_scan_call_handler(struct mm_struct *mm, unsigned long uarg,
+			       long *ret);
 
 #endif /* _LINUX_PAGEMAP_SCAN_H */

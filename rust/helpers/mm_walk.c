@@ -4,9 +4,8 @@
  * wrappers of the inline functions and macros a PAGEMAP_SCAN walk needs.
  *
  * Written against the current kernel's names (softleaf, pte_uffd(),
- * lazy_mmu_mode_enable(), __rust_helper); on a tree without them
- * (no CONFIG_PAGEMAP_SCAN_GUARD_RWP, Linux 6.12) mm_compat.h maps them onto
- * that tree's names.
+ * lazy_mmu_mode_enable(), __rust_helper); <linux/pagemap_scan_compat.h>
+ * maps them onto an older tree's.
  */
 
 /* Before hugetlb.h, whose generic flush_hugetlb_tlb_range() needs it. */
@@ -16,23 +15,13 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/pagemap_scan.h>
+#include <linux/pagemap_scan_compat.h>
 #include <linux/pagewalk.h>
 #include <linux/pte_info.h>
 #include <linux/sched/signal.h>
 #include <linux/swapops.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
-#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
-#include <linux/leafops.h>
-
-/* Device-exclusive entries carry no write permission here: nothing to do. */
-static inline pte_t pte_swp_device_exclusive_readonly(pte_t pte)
-{
-	return pte;
-}
-#else
-#include "mm_compat.h"
-#endif
 
 /* mm and mmap lock */
 __rust_helper int rust_helper_mmap_read_lock_killable(struct mm_struct *mm)
@@ -83,27 +72,29 @@ __rust_helper bool rust_helper_is_vm_hugetlb_page(struct vm_area_struct *vma)
 }
 
 /*
- * x86 hides flush_tlb_range() from modules (#ifndef MODULE). Where helpers
- * are inlined into modules (7.3), they call the hook's exported wrapper.
- * Elsewhere bindgen parses this file with -DMODULE: it sees the prototype,
- * vmlinux gets the definition, exported like every helper.
+ * TLB flushes. x86 keeps flush_tlb_range() from modules (#ifndef MODULE),
+ * so where the helper can end up in one, the hook flushes for it:
+ *  - helpers inlined into Rust code (CONFIG_RUST_INLINE_HELPERS): built into
+ *    the kernel they flush directly; inlined into a module (MODULE) they
+ *    call the hook's pagemap_scan_flush_tlb_range(), which only a module
+ *    build of the handler gets exported;
+ *  - helpers built into the kernel and exported to every module: the hook
+ *    defines this one instead (fs/proc/pagemap_scan.c), exported only to a
+ *    module build of the handler. bindgen sees the prototype.
  */
-#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
+#ifdef CONFIG_RUST_INLINE_HELPERS
 __rust_helper void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 					       unsigned long start, unsigned long end)
 {
+#ifdef MODULE
 	pagemap_scan_flush_tlb_range(vma, start, end);
+#else
+	flush_tlb_range(vma, start, end);
+#endif
 }
 #else
 void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 				 unsigned long start, unsigned long end);
-#ifndef MODULE
-void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
-				 unsigned long start, unsigned long end)
-{
-	flush_tlb_range(vma, start, end);
-}
-#endif
 #endif
 
 /* mmu notifiers */
@@ -318,6 +309,19 @@ __rust_helper void rust_helper_ptes_make_uffd_wp(struct vm_area_struct *vma,
 
 /* PMDs */
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
+/*
+ * is_huge_zero_pmd() reads huge_zero_pfn, which is not exported: inlined
+ * into a module, the helper asks the hook.
+ */
+static __always_inline bool walk_is_huge_zero_pmd(pmd_t pmd)
+{
+#if defined(CONFIG_RUST_INLINE_HELPERS) && defined(MODULE)
+	return pagemap_scan_is_huge_zero_pmd(pmd);
+#else
+	return is_huge_zero_pmd(pmd);
+#endif
+}
+
 static __always_inline u8 pmd_classes(pmd_t pmd)
 {
 	u8 info;
@@ -330,7 +334,7 @@ static __always_inline u8 pmd_classes(pmd_t pmd)
 			info |= PTE_INFO_UFFD;
 		if (pmd_soft_dirty(pmd))
 			info |= PTE_INFO_SOFT_DIRTY;
-		if (is_huge_zero_pmd(pmd))
+		if (walk_is_huge_zero_pmd(pmd))
 			info |= PTE_INFO_ZERO_PFN;
 		return info;
 	}
@@ -556,34 +560,25 @@ __rust_helper void rust_helper_huge_ptep_modify_prot_commit(struct vm_area_struc
 	huge_ptep_modify_prot_commit(vma, addr, ptep, old_pte, pte);
 }
 
-#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
 /*
- * Where the architecture has its own (arm64, powerpc) it is called: arm64's
- * is inline, fine in a module; powerpc's calls functions it does not export,
- * so a powerpc module with inlined helpers would need the hook to export a
- * wrapper (not done: the project builds x86, and arm64 next). The generic
- * one is flush_tlb_range(), which x86 keeps from modules, so the hook's
- * exported wrapper stands for it.
+ * As rust_helper_flush_tlb_range(). Where the architecture has its own
+ * (arm64, powerpc), a module calls it: arm64's is inline; powerpc's calls
+ * functions it does not export (not handled: the project builds x86, and
+ * arm64 next). The generic one is flush_tlb_range().
  */
+#ifdef CONFIG_RUST_INLINE_HELPERS
 __rust_helper void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 						       unsigned long start, unsigned long end)
 {
-#ifdef __HAVE_ARCH_FLUSH_HUGETLB_TLB_RANGE
-	flush_hugetlb_tlb_range(vma, start, end);
-#else
+#if defined(MODULE) && !defined(__HAVE_ARCH_FLUSH_HUGETLB_TLB_RANGE)
 	pagemap_scan_flush_tlb_range(vma, start, end);
+#else
+	flush_hugetlb_tlb_range(vma, start, end);
 #endif
 }
 #else
 void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 					 unsigned long start, unsigned long end);
-#ifndef MODULE
-void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
-					 unsigned long start, unsigned long end)
-{
-	flush_hugetlb_tlb_range(vma, start, end);
-}
-#endif
 #endif
 #endif /* CONFIG_HUGETLB_PAGE */
 
@@ -608,12 +603,6 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
  * for the caller; or a negative errno (EINVAL outside a KUnit test, ESRCH
  * if the test has no address space after all).
  */
-#ifdef CONFIG_PAGEMAP_SCAN_GUARD_RWP
-#define KUNIT_HUGETLB_NORESERVE mk_vma_flags(VMA_NORESERVE_BIT)
-#else
-#define KUNIT_HUGETLB_NORESERVE VM_NORESERVE
-#endif
-
 __rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int huge_shift,
 					       bool populate, struct mm_struct **mmp)
 {
@@ -633,7 +622,7 @@ __rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int h
 		 */
 		if (!hstate_sizelog(huge_shift))
 			return -EINVAL;
-		file = hugetlb_file_setup(HUGETLB_ANON_FILE, len, KUNIT_HUGETLB_NORESERVE,
+		file = hugetlb_file_setup(HUGETLB_ANON_FILE, len, PAGEMAP_SCAN_VMA_NORESERVE,
 					  HUGETLB_ANONHUGE_INODE, huge_shift);
 		if (IS_ERR(file))
 			return PTR_ERR(file);

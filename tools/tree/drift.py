@@ -55,7 +55,7 @@ WARN_FIXED = [(TASK_MMU, "fn", "do_pagemap_cmd"), ("mm/pagewalk.c", "file", "-")
 SEARCH = ["include/linux/*.h", "include/linux/sched/*.h", "include/asm-generic/*.h",
           "arch/x86/include/asm/*.h", "mm/*.c", "mm/*.h", "fs/userfaultfd.c",
           "fs/hugetlbfs/inode.c"]
-CALLERS = ["rust/helpers/*.c", "rust/6.12/helpers/*.c", "rust/6.12/helpers/*.h",
+CALLERS = ["fs/proc/pagemap_scan.c", "rust/helpers/*.c", "rust/6.12/helpers/*.c",
            "include/linux/*.h"]
 RUST = ["rust/kernel/**/*.rs", "rust/6.12/kernel/**/*.rs"]
 

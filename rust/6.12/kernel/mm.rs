@@ -10,7 +10,7 @@
 //! [`MmapReadGuard`]. It is copied only into the 6.12 tree; on newer trees
 //! the same modules hang off upstream's own `kernel::mm`.
 //!
-//! The modules below `virt` are common to every tree.
+//! `virt` is 6.12's own (a backport too); `pagewalk` is common to every tree.
 //!
 //! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h)
 
@@ -20,14 +20,7 @@ use crate::{
 };
 use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 
-pub mod hugetlb;
-#[cfg(CONFIG_KUNIT)]
-pub mod kunit;
-pub mod notifier;
-pub mod pagemap_scan;
 pub mod pagewalk;
-pub mod pgtable;
-pub mod uffd;
 pub mod virt;
 
 /// Marks a type as neither `Send` nor `Sync` (upstream's

@@ -16,21 +16,22 @@ use crate::{
     error::code::{EINVAL, EPERM},
     error::Error,
     ffi::{c_int, c_ulong, c_void},
-    mm::{
-        hugetlb::{HugetlbEntry, VmaHugetlb},
-        notifier::MmuNotifierRange,
-        pgtable::{PmdHugeLock, PteInfo, PteQuery, PteTable},
-        virt::VmaRef,
-        MmWithUser, MmapReadGuard,
-    },
+    mm::{virt::VmaRef, MmWithUser, MmapReadGuard},
     prelude::*,
 };
+use compat::NotThreadSafe;
 use core::marker::PhantomData;
+use hugetlb::{HugetlbEntry, VmaHugetlb};
+use notifier::MmuNotifierRange;
+use pgtable::{PmdHugeLock, PteInfo, PteQuery, PteTable};
 
-#[cfg(not(CONFIG_PAGEMAP_SCAN_GUARD_RWP))]
-use crate::mm::NotThreadSafe;
-#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
-use crate::types::NotThreadSafe;
+pub(crate) mod compat;
+pub mod hugetlb;
+#[cfg(CONFIG_KUNIT)]
+pub mod kunit;
+pub mod notifier;
+pub mod pgtable;
+pub mod uffd;
 
 /// The size of the range one PMD entry maps.
 pub const PMD_SIZE: usize = bindings::PMD_SIZE;
@@ -167,7 +168,7 @@ impl<'a> PteHole<'a> {
     /// get `EINVAL`; the hole stays a hole:
     ///
     /// ```
-    /// use kernel::mm::kunit::{Backing, TestMapping};
+    /// use kernel::mm::pagewalk::kunit::{Backing, TestMapping};
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
@@ -232,9 +233,9 @@ impl<'a> PteHole<'a> {
     /// also a 1 GiB page of which the walk covers 2 MiB (C does the same):
     ///
     /// ```
-    /// use kernel::mm::{
+    /// use kernel::mm::pagewalk::{
     ///     kunit::{Backing, TestMapping},
-    ///     pagewalk::PMD_SIZE,
+    ///     PMD_SIZE,
     /// };
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
@@ -403,7 +404,7 @@ impl<'a> PmdEntry<'a> {
     /// entry; `None` (without calling `f`) if it points to a PTE table (or
     /// is empty). With `file`, [`PteInfo::maps_file`] is evaluated too.
     ///
-    /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
+    /// [`PteInfo::maps_file`]: crate::mm::pagewalk::pgtable::PteInfo::maps_file
     #[inline]
     pub fn with_huge<R>(&mut self, file: bool, f: impl FnOnce(&PmdHugeLock<'a>) -> R) -> Option<R> {
         #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
@@ -473,10 +474,10 @@ impl<'a> PmdEntry<'a> {
     /// As for [`PmdEntry::with_ptes`], a bad range locks nothing:
     ///
     /// ```
-    /// use kernel::mm::{
+    /// use kernel::mm::pagewalk::{
     ///     kunit::{Backing, TestMapping},
-    ///     pagewalk::PmdView,
     ///     pgtable::Classes,
+    ///     PmdView,
     /// };
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
@@ -508,7 +509,7 @@ impl<'a> PmdEntry<'a> {
     /// # Ok::<(), Error>(())
     /// ```
     ///
-    /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
+    /// [`PteInfo::maps_file`]: crate::mm::pagewalk::pgtable::PteInfo::maps_file
     #[inline]
     pub fn view<Q: PteQuery, R>(
         &mut self,
@@ -579,10 +580,10 @@ impl<'a> PmdEntry<'a> {
     /// after, and its pages are all there.
     ///
     /// ```
-    /// use kernel::mm::{
+    /// use kernel::mm::pagewalk::{
     ///     kunit::{Backing, TestMapping},
-    ///     pagewalk::{Ptes, PMD_SIZE},
     ///     pgtable::Classes,
+    ///     Ptes, PMD_SIZE,
     /// };
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
@@ -884,7 +885,7 @@ impl MmapReadGuard<'_> {
     ///
     /// ```
     /// use core::cell::Cell;
-    /// use kernel::mm::kunit::{Backing, TestMapping};
+    /// use kernel::mm::pagewalk::kunit::{Backing, TestMapping};
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///

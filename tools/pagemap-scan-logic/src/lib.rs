@@ -18,7 +18,11 @@
 
 /// `struct page_region` and `struct pm_scan_arg`, which `logic.rs` takes
 /// from its parent module.
-pub use pagemap_scan::abi::{PageRegion, PmScanArg};
+pub use pagemap_scan::abi::{
+    PageRegion, PmScanArg, PAGE_IS_ACCESSED, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_HUGE,
+    PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED,
+    PAGE_IS_WRITTEN, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING,
+};
 
 /// The instance of `logic.rs` for one machine, expanded at the top of a
 /// geometry's file: `PAGE_SHIFT`, the PMD shift (C's bounce buffer has one
@@ -26,7 +30,11 @@ pub use pagemap_scan::abi::{PageRegion, PmScanArg};
 /// category tests, which hold for every geometry.
 macro_rules! geometry {
     ($page_shift:expr, $pmd_shift:expr, $size_max:expr) => {
-        pub use crate::{PageRegion, PmScanArg};
+        pub use crate::{
+            PageRegion, PmScanArg, PAGE_IS_ACCESSED, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_HUGE,
+            PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED,
+            PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING,
+        };
         /// `PAGE_SHIFT`.
         pub const PAGE_SHIFT: u32 = $page_shift;
         /// `PAGEMAP_WALK_SIZE >> PAGE_SHIFT`.
@@ -37,7 +45,7 @@ macro_rules! geometry {
         // The kernel module is the user of these items; here only the tests
         // are.
         #[allow(dead_code)]
-        #[path = "../../../pagemap_scan/logic.rs"]
+        #[path = "../../../fs/proc/pagemap_scan/logic.rs"]
         mod logic;
 
         /// The host's bounce buffer: a `Vec`, with its capacity as room.

@@ -4,4 +4,4 @@
 // owner, and be unloaded while its code runs (issue #21, item 2). The test
 // walkers take the owner of the crate that declares them
 // (kernel::mm_test_walkers!).
-use kernel::mm::kunit::KernelCrate;
+use kernel::mm::pagewalk::kunit::KernelCrate;

@@ -3,10 +3,8 @@
 //! `is_interesting_page()` / `is_interesting_vma()` against the C
 //! expressions, and `written_only()` against its meaning.
 
-use super::super::logic::{
-    Args, Semantics, PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO, PAGE_IS_PRESENT,
-    PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
-};
+use super::super::logic::{Args, Semantics};
+use crate::{PAGE_IS_FILE, PAGE_IS_HUGE, PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN};
 use super::args_with_masks;
 use proptest::prelude::*;
 

@@ -4,10 +4,8 @@
 //! trees' `pagemap_page_category()` / `pagemap_thp_category()`, and the
 //! category masks `validate()` accepts.
 
-use super::super::logic::{
-    validate, Entry, Semantics, VmaUffd, EINVAL, PAGE_IS_ACCESSED, PAGE_IS_FILE, PAGE_IS_GUARD,
-    PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WRITTEN,
-};
+use super::super::logic::{validate, Entry, Semantics, VmaUffd, EINVAL};
+use crate::{PAGE_IS_ACCESSED, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WRITTEN};
 use super::{access_ok, good_raw, untag_none};
 
 /// A page table entry as the C code sees it.

@@ -34,8 +34,3 @@ module_init(pagemap_scan_ctest_init);
 module_exit(pagemap_scan_ctest_exit);
 MODULE_DESCRIPTION("PAGEMAP_SCAN hook test handler");
 MODULE_LICENSE("GPL");
-/*
- * What MODULE_IMPORT_NS() expands to on both trees (6.12 stringifies its
- * argument, 7.3 takes a string).
- */
-MODULE_INFO(import_ns, "PAGEMAP_SCAN_HOOK");

@@ -363,7 +363,7 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     /// a protecting walk of a registered VMA protects them:
     ///
     /// ```
-    /// use kernel::mm::{kunit::{Backing, TestMapping}, pagewalk::Ptes, pgtable::Classes};
+    /// use kernel::mm::pagewalk::{kunit::{Backing, TestMapping}, pgtable::Classes, Ptes};
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
@@ -648,7 +648,7 @@ impl<'a> PmdHugeLock<'a> {
     /// huge, unprotected and writable.
     ///
     /// ```
-    /// use kernel::mm::{kunit::{Backing, TestMapping}, pagewalk::PMD_SIZE};
+    /// use kernel::mm::pagewalk::{kunit::{Backing, TestMapping}, PMD_SIZE};
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
@@ -723,8 +723,7 @@ impl<'a> PmdHugeLock<'a> {
                 }
             }
         }
-        self.vma
-            .flush_tlb_range(addr, addr + super::pagewalk::PMD_SIZE);
+        self.vma.flush_tlb_range(addr, addr + super::PMD_SIZE);
         Ok(())
     }
 }

@@ -16,26 +16,23 @@
 //!
 //! [`PmdEntry`]: crate::mm::pagewalk::PmdEntry
 //! [`PteHole`]: crate::mm::pagewalk::PteHole
-//! [`PteTable`]: crate::mm::pgtable::PteTable
-//! [`PmdHugeLock`]: crate::mm::pgtable::PmdHugeLock
-//! [`HugetlbLock`]: crate::mm::hugetlb::HugetlbLock
+//! [`PteTable`]: crate::mm::pagewalk::pgtable::PteTable
+//! [`PmdHugeLock`]: crate::mm::pagewalk::pgtable::PmdHugeLock
+//! [`HugetlbLock`]: crate::mm::pagewalk::hugetlb::HugetlbLock
 //!
 //! C header: [`include/kunit/test.h`](srctree/include/kunit/test.h)
 
 use crate::{
     bindings,
     error::Error,
-    mm::{pagemap_scan::user_ptr, MmWithUser},
+    mm::{
+        pagewalk::compat::{user_ptr, ARef},
+        MmWithUser,
+    },
     prelude::*,
     uaccess::UserSlice,
 };
 use core::ptr::NonNull;
-
-// Where `ARef` lives differs between the trees.
-#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
-use crate::sync::aref::ARef;
-#[cfg(not(CONFIG_PAGEMAP_SCAN_GUARD_RWP))]
-use crate::types::ARef;
 
 /// What backs a [`TestMapping`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -259,7 +256,7 @@ macro_rules! mm_test_walkers {
         impl<F, H> HugetlbWalker<F, H>
         where
             F: FnMut(
-                &mut $crate::mm::hugetlb::HugetlbEntry<'_>,
+                &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<'_>,
                 usize,
                 usize,
             ) -> $crate::error::Result,
@@ -278,7 +275,7 @@ macro_rules! mm_test_walkers {
         impl<F, H> $crate::mm::pagewalk::PageWalk for HugetlbWalker<F, H>
         where
             F: FnMut(
-                &mut $crate::mm::hugetlb::HugetlbEntry<'_>,
+                &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<'_>,
                 usize,
                 usize,
             ) -> $crate::error::Result,
@@ -290,7 +287,7 @@ macro_rules! mm_test_walkers {
         {
             fn hugetlb_entry(
                 &mut self,
-                entry: &mut $crate::mm::hugetlb::HugetlbEntry<'_>,
+                entry: &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<'_>,
                 start: usize,
                 end: usize,
             ) -> $crate::error::Result {

@@ -14,16 +14,24 @@ use core::mem::MaybeUninit;
 use kernel::{
     c_str,
     mm::{
-        hugetlb::HugetlbEntry,
-        pagemap_scan::{
-            self, PageRegion, PmScanArg, RegionBuffer, Registration, ScanHandler, UserArg,
+        pagewalk::{
+            self,
+            hugetlb::HugetlbEntry,
+            pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
+            PageWalk, PmdEntry, PmdView, PteHole, Ptes, VmaAction,
         },
-        pagewalk::{self, PageWalk, PmdEntry, PmdView, PteHole, Ptes, VmaAction},
-        pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
         virt::VmaRef,
         Mm,
     },
+    pagemap_scan::{self, RegionBuffer, Registration, ScanHandler, UserArg},
     prelude::*,
+};
+
+// The uapi, for `logic`.
+use kernel::pagemap_scan::{
+    PageRegion, PmScanArg, PAGE_IS_ACCESSED, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_HUGE,
+    PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED,
+    PAGE_IS_WRITTEN, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING,
 };
 
 #[path = "pagemap_scan/logic.rs"]
@@ -38,10 +46,7 @@ const BOUNCE_ENTRIES: u64 = (pagewalk::PMD_SIZE >> kernel::page::PAGE_SHIFT) as 
 /// `SIZE_MAX`.
 const SIZE_MAX: u64 = usize::MAX as u64;
 
-use logic::{
-    validate, Args, Entry, Full, Output, RegionBuf, Semantics, VmaUffd, PAGE_IS_FILE, PAGE_IS_HUGE,
-    PAGE_IS_SOFT_DIRTY, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
-};
+use logic::{validate, Args, Entry, Full, Output, RegionBuf, Semantics, VmaUffd};
 
 /// The semantics of the tree this module is built for: its C code is the
 /// reference.
@@ -57,8 +62,6 @@ module! {
     description: "PAGEMAP_SCAN ioctl of /proc/PID/pagemap implemented in Rust",
     license: "GPL",
 }
-
-kernel::module_import_ns!("PAGEMAP_SCAN_HOOK");
 
 struct PagemapScanModule {
     _reg: Registration<RustScan>,

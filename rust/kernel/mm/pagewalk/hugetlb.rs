@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/hugetlb.h`](srctree/include/linux/hugetlb.h)
 
-use crate::{bindings, mm::pgtable::Pte, mm::virt::VmaRef, prelude::*};
+use crate::{bindings, mm::pagewalk::pgtable::Pte, mm::virt::VmaRef, prelude::*};
 use core::marker::PhantomData;
 
 impl Pte {
@@ -199,7 +199,7 @@ impl<'a> HugetlbEntry<'a> {
     /// `huge_pte_*()` predicates, and with `file`, [`PteInfo::maps_file`]
     /// for a present page that is not anonymous.
     ///
-    /// [`PteInfo::maps_file`]: crate::mm::pgtable::PteInfo::maps_file
+    /// [`PteInfo::maps_file`]: crate::mm::pagewalk::pgtable::PteInfo::maps_file
     #[inline]
     pub fn get(&self, file: bool) -> Pte {
         let mut info = 0u8;
@@ -285,7 +285,7 @@ impl HugetlbLock<'_, '_> {
     /// writable, and its lock can be taken again.
     ///
     /// ```
-    /// use kernel::mm::{kunit::{Backing, TestMapping}, pagewalk::PMD_SIZE};
+    /// use kernel::mm::pagewalk::{kunit::{Backing, TestMapping}, PMD_SIZE};
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///

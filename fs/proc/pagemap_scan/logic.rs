@@ -6,7 +6,8 @@
 //! host (`tools/pagemap-scan-logic`), and free of `unsafe`.
 //!
 //! What depends on the machine comes from the parent module: the ABI types
-//! `PageRegion` and `PmScanArg`, `PAGE_SHIFT`, `BOUNCE_ENTRIES` (C's bounce
+//! `PageRegion` and `PmScanArg` and the `PAGE_IS_*` and `PM_SCAN_*` bits,
+//! `PAGE_SHIFT`, `BOUNCE_ENTRIES` (C's bounce
 //! buffer holds one entry per page of a PMD) and `SIZE_MAX`. The module
 //! takes them from the kernel; the host tests instantiate this file once
 //! per geometry (4K pages and 64-bit, 16K and 64K pages, 32-bit).
@@ -14,27 +15,13 @@
 use super::{PageRegion, BOUNCE_ENTRIES, PAGE_SHIFT, SIZE_MAX};
 use core::ops::DerefMut;
 
-/// The page is in a VMA where async uffd-wp may write-protect it.
-pub(crate) const PAGE_IS_WPALLOWED: u64 = 1 << 0;
-/// The page was written since it was last write-protected.
-pub(crate) const PAGE_IS_WRITTEN: u64 = 1 << 1;
-/// The page belongs to a file (page cache, shmem).
-pub(crate) const PAGE_IS_FILE: u64 = 1 << 2;
-/// The page is present in memory.
-pub(crate) const PAGE_IS_PRESENT: u64 = 1 << 3;
-/// The page is swapped out.
-pub(crate) const PAGE_IS_SWAPPED: u64 = 1 << 4;
-/// The page is the zero page.
-pub(crate) const PAGE_IS_PFNZERO: u64 = 1 << 5;
-/// The page is part of a THP or hugetlb page.
-pub(crate) const PAGE_IS_HUGE: u64 = 1 << 6;
-/// The page is soft-dirty.
-pub(crate) const PAGE_IS_SOFT_DIRTY: u64 = 1 << 7;
-/// The entry is a guard region marker (`MADV_GUARD_INSTALL`; 7.3).
-pub(crate) const PAGE_IS_GUARD: u64 = 1 << 8;
-/// The page was accessed since it was last read-write-protected (uffd
-/// RWP; 7.3).
-pub(crate) const PAGE_IS_ACCESSED: u64 = 1 << 9;
+// The uapi's constants, which the parent takes from the kernel's `uapi`
+// crate (the module) or the host crate's transcription (the host tests).
+use super::{
+    PAGE_IS_ACCESSED, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_PFNZERO, PAGE_IS_PRESENT,
+    PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN, PM_SCAN_CHECK_WPASYNC,
+    PM_SCAN_WP_MATCHING,
+};
 
 /// What a kernel tree's PAGEMAP_SCAN reports, where the trees differ: the
 /// C code of each tree is the reference, so the module takes its tree's
@@ -154,10 +141,6 @@ pub(crate) struct VmaUffd {
     pub(crate) rwp: bool,
 }
 
-/// Write-protect the pages that match.
-pub(crate) const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
-/// Fail with `EPERM` on a VMA without async uffd-wp.
-pub(crate) const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
 /// All flags.
 pub(crate) const PM_SCAN_FLAGS: u64 = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
 

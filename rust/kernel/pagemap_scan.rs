@@ -10,35 +10,27 @@
 //! away with its handler registered (a failed init, a leaked registration)
 //! is dropped by the hook, and only a live module serves.
 //!
+//! The ABI (`struct pm_scan_arg`, `struct page_region`, `PAGE_IS_*`) is
+//! the uapi's, from the `uapi` crate: nothing of it is copied here.
+//!
 //! C header: [`include/linux/pagemap_scan.h`](srctree/include/linux/pagemap_scan.h)
+//! and [`include/uapi/linux/fs.h`](srctree/include/uapi/linux/fs.h)
 
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     bindings,
     ffi::{c_long, c_ulong},
-    mm::Mm,
+    mm::{
+        pagewalk::compat::{user_ptr, AsBytes, FromBytes},
+        Mm,
+    },
     prelude::*,
     str::CStr,
     types::Opaque,
     uaccess::UserSlice,
+    uapi,
 };
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
-
-// Where the byte-copy marker traits live differs between the trees.
-#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
-use crate::transmute::{AsBytes, FromBytes};
-#[cfg(not(CONFIG_PAGEMAP_SCAN_GUARD_RWP))]
-use crate::types::{AsBytes, FromBytes};
-
-/// A user pointer from an address (`UserPtr` is a newtype on newer trees,
-/// an alias of `usize` on 6.12).
-#[inline]
-pub(crate) fn user_ptr(addr: usize) -> crate::uaccess::UserPtr {
-    #[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
-    return crate::uaccess::UserPtr::from_addr(addr);
-    #[cfg(not(CONFIG_PAGEMAP_SCAN_GUARD_RWP))]
-    return addr;
-}
 
 /// Whether `[addr, addr + size)` is a range of user addresses
 /// (`access_ok()`): it does not wrap and lies below the user address limit.
@@ -55,75 +47,75 @@ pub fn untagged_addr(addr: usize) -> usize {
     unsafe { bindings::untagged_addr(addr as _) as usize }
 }
 
-/// Whether this tree's `PAGEMAP_SCAN` has `PAGE_IS_GUARD` and
-/// `PAGE_IS_ACCESSED`, and reports `PAGE_IS_WRITTEN` only in uffd-wp VMAs
-/// (7.3; `CONFIG_PAGEMAP_SCAN_GUARD_RWP`, set by the hook patch of such a
-/// tree). A handler must report what the tree's C code reports.
+/// Whether this tree's `PAGEMAP_SCAN` reports `PAGE_IS_GUARD` and
+/// `PAGE_IS_ACCESSED` and reports `PAGE_IS_WRITTEN` only in uffd-wp VMAs
+/// (`CONFIG_PAGEMAP_SCAN_GUARD_RWP`, set by the hook patch of such a tree).
+/// A handler must report what the tree's C code reports.
 pub const GUARD_RWP: bool = cfg!(CONFIG_PAGEMAP_SCAN_GUARD_RWP);
 
 /// `struct pm_scan_arg`, the argument of `PAGEMAP_SCAN`
-/// (`include/uapi/linux/fs.h`).
-#[repr(C)]
-#[derive(Clone, Copy, Default, Debug)]
-pub struct PmScanArg {
-    /// `sizeof(struct pm_scan_arg)`, for versioning.
-    pub size: u64,
-    /// `PM_SCAN_*` flags.
-    pub flags: u64,
-    /// Start of the range (page aligned).
-    pub start: u64,
-    /// End of the range.
-    pub end: u64,
-    /// Where the walk ended (output).
-    pub walk_end: u64,
-    /// User address of the `page_region` array.
-    pub vec: u64,
-    /// Length of the array.
-    pub vec_len: u64,
-    /// Maximum number of pages to report (0: no limit).
-    pub max_pages: u64,
-    /// Categories to invert before matching.
-    pub category_inverted: u64,
-    /// Categories that must all be set.
-    pub category_mask: u64,
-    /// Categories of which one must be set (0: no condition).
-    pub category_anyof_mask: u64,
-    /// Categories reported in the output.
-    pub return_mask: u64,
-}
+/// (`include/uapi/linux/fs.h`), as the `uapi` crate binds it.
+pub type PmScanArg = uapi::pm_scan_arg;
+
+/// `struct page_region`, one output region (`include/uapi/linux/fs.h`).
+pub type PageRegion = uapi::page_region;
+
+// SAFETY: `struct pm_scan_arg` is twelve `__u64`: any bit pattern is valid,
+// and there is no padding.
+unsafe impl FromBytes for PmScanArg {}
+// SAFETY: twelve `__u64`, no padding.
+unsafe impl AsBytes for PmScanArg {}
+// SAFETY: `struct page_region` is three `__u64`: any bit pattern is valid,
+// and there is no padding.
+unsafe impl FromBytes for PageRegion {}
+// SAFETY: three `__u64`, no padding.
+unsafe impl AsBytes for PageRegion {}
+
+const _: () = assert!(core::mem::size_of::<PmScanArg>() == 12 * 8);
+const _: () = assert!(core::mem::size_of::<PageRegion>() == 3 * 8);
 
 /// Byte offset of `walk_end` in [`PmScanArg`].
 pub const PM_SCAN_ARG_WALK_END_OFFSET: usize = core::mem::offset_of!(PmScanArg, walk_end);
 
-// SAFETY: plain integers, any bit pattern is valid, no padding.
-unsafe impl FromBytes for PmScanArg {}
-// SAFETY: plain integers, no padding.
-unsafe impl AsBytes for PmScanArg {}
-
-const _: () =
-    assert!(core::mem::size_of::<PmScanArg>() == core::mem::size_of::<bindings::pm_scan_arg>());
-const _: () =
-    assert!(core::mem::offset_of!(bindings::pm_scan_arg, walk_end) == PM_SCAN_ARG_WALK_END_OFFSET);
-
-/// `struct page_region`: one output region.
-#[repr(C)]
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-pub struct PageRegion {
-    /// First address.
-    pub start: u64,
-    /// End address (exclusive).
-    pub end: u64,
-    /// Categories of all its pages.
-    pub categories: u64,
+/// A `PAGE_IS_*` or `PM_SCAN_*` constant of the uapi (an `unsigned int` in
+/// C, bound as `u32`) as the `u64` of the fields it is used with.
+const fn uapi_bit(bit: u32) -> u64 {
+    // Lossless: a `u32` widened.
+    bit as u64
 }
 
-// SAFETY: plain integers, any bit pattern is valid, no padding.
-unsafe impl FromBytes for PageRegion {}
-// SAFETY: plain integers, no padding.
-unsafe impl AsBytes for PageRegion {}
-
-const _: () =
-    assert!(core::mem::size_of::<PageRegion>() == core::mem::size_of::<bindings::page_region>());
+/// The page is in a VMA where async uffd-wp may write-protect it.
+pub const PAGE_IS_WPALLOWED: u64 = uapi_bit(uapi::PAGE_IS_WPALLOWED);
+/// The page was written since it was last write-protected.
+pub const PAGE_IS_WRITTEN: u64 = uapi_bit(uapi::PAGE_IS_WRITTEN);
+/// The page belongs to a file (page cache, shmem).
+pub const PAGE_IS_FILE: u64 = uapi_bit(uapi::PAGE_IS_FILE);
+/// The page is present in memory.
+pub const PAGE_IS_PRESENT: u64 = uapi_bit(uapi::PAGE_IS_PRESENT);
+/// The page is swapped out.
+pub const PAGE_IS_SWAPPED: u64 = uapi_bit(uapi::PAGE_IS_SWAPPED);
+/// The page is the zero page.
+pub const PAGE_IS_PFNZERO: u64 = uapi_bit(uapi::PAGE_IS_PFNZERO);
+/// The page is part of a THP or hugetlb page.
+pub const PAGE_IS_HUGE: u64 = uapi_bit(uapi::PAGE_IS_HUGE);
+/// The page is soft-dirty.
+pub const PAGE_IS_SOFT_DIRTY: u64 = uapi_bit(uapi::PAGE_IS_SOFT_DIRTY);
+/// The entry is a guard region marker (`MADV_GUARD_INSTALL`). Its bit is
+/// fixed by the uapi even where the tree does not report it.
+pub const PAGE_IS_GUARD: u64 = 1 << 8;
+/// The page was accessed since it was last read-write protected (uffd
+/// RWP). Its bit is fixed by the uapi even where the tree does not report
+/// it.
+pub const PAGE_IS_ACCESSED: u64 = 1 << 9;
+#[cfg(CONFIG_PAGEMAP_SCAN_GUARD_RWP)]
+const _: () = assert!(
+    PAGE_IS_GUARD == uapi_bit(uapi::PAGE_IS_GUARD)
+        && PAGE_IS_ACCESSED == uapi_bit(uapi::PAGE_IS_ACCESSED)
+);
+/// Write-protect the pages that match.
+pub const PM_SCAN_WP_MATCHING: u64 = uapi_bit(uapi::PM_SCAN_WP_MATCHING);
+/// Abort if a VMA is not registered for async uffd-wp.
+pub const PM_SCAN_CHECK_WPASYNC: u64 = uapi_bit(uapi::PM_SCAN_CHECK_WPASYNC);
 
 /// Copies `regions` to the user array at `addr` (`EFAULT` on a fault).
 pub fn copy_regions_to_user(addr: usize, regions: &[PageRegion]) -> Result {
@@ -336,27 +328,3 @@ impl<H: ScanHandler> Drop for Registration<H> {
 unsafe impl<H: ScanHandler> Send for Registration<H> {}
 // SAFETY: no method takes `&self`.
 unsafe impl<H: ScanHandler> Sync for Registration<H> {}
-
-/// Declares that a module uses symbols of the export namespace `$ns`
-/// (`MODULE_IMPORT_NS()`); the symbols this abstraction needs are in
-/// `PAGEMAP_SCAN_HOOK`.
-#[macro_export]
-macro_rules! module_import_ns {
-    ($ns:literal) => {
-        #[cfg(MODULE)]
-        const _: () = {
-            const S: &[u8] = concat!("import_ns=", $ns, "\0").as_bytes();
-            #[link_section = ".modinfo"]
-            #[used(compiler)]
-            static IMPORT_NS: [u8; S.len()] = {
-                let mut a = [0u8; S.len()];
-                let mut i = 0;
-                while i < S.len() {
-                    a[i] = S[i];
-                    i += 1;
-                }
-                a
-            };
-        };
-    };
-}
