@@ -38,6 +38,7 @@ all: module
 help:
 	@echo "make run      set up, build, boot the guest, run the demo"
 	@echo "make check    set up, build, run every test in the guest"
+	@echo "make check-builtin  the same with the Rust handler built into the kernel"
 	@echo "make shell    interactive guest shell (module and tests in /pmscan)"
 	@echo "make fuzz     differential fuzzer, FUZZ_CASES=N (default $(FUZZ_CASES))"
 	@echo "make bench    Rust vs C vs read(pagemap) benchmark, tables and plot in out/bench"
@@ -49,13 +50,19 @@ setup:
 kernel: setup
 	@tools/kernel.sh all
 
+# The handler as a module, built out of tree from this checkout (not for
+# KVARIANT=builtin, whose kernel has it built in).
 module: kernel
+ifneq ($(KVARIANT),builtin)
 	$(KMAKE) M=$(CURDIR) modules
+endif
 
 # Everything the guest needs, in one directory copied to /pmscan.
 payload: module
 	@rm -rf $(PAYLOAD) && mkdir -p $(PAYLOAD)/bin
+ifneq ($(KVARIANT),builtin)
 	cp fs/proc/pagemap_scan_rs.ko $(PAYLOAD)/
+endif
 	cp tools/testing/guest-lib.sh tools/testing/guest-check.sh tools/testing/guest-demo.sh \
 		tools/testing/criu/guest-criu.sh $(PAYLOAD)/
 	# What the tree's C answers where a stable update may change it.
@@ -130,6 +137,20 @@ check-debug:
 check-debug-kunit:
 	@VM_APPEND="$(DEBUG_VM_APPEND)" KUNIT_ONLY=1 \
 		$(MAKE) --no-print-directory KVARIANT=debug check
+
+# The whole suite on the kernel with the Rust handler built in
+# (CONFIG_PAGEMAP_SCAN_RUST=y: no export for it), less the module
+# lifecycle tests.
+.PHONY: check-builtin
+check-builtin:
+	@$(MAKE) --no-print-directory KVARIANT=builtin check
+
+# rust-project.json for rust-analyzer: the handler and the walk API against
+# the configured tree (tools/rust-analyzer.py).
+.PHONY: rust-analyzer
+rust-analyzer: kernel
+	$(KMAKE) -s rust-analyzer
+	@tools/rust-analyzer.py
 
 lint: module
 	@tools/lint.sh

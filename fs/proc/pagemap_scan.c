@@ -206,7 +206,7 @@ late_initcall(pagemap_scan_sysfs_init);
  * The Rust walk helpers that flush the TLB, defined here rather than in
  * rust/helpers/mm_walk.c: a tree without inlinable helpers exports every
  * helper to every module, and x86 keeps flush_tlb_range() from modules.
- * Exported to a module build of the handler only.
+ * Exported to a module build of the handler only (below).
  */
 void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 				 unsigned long start, unsigned long end);
@@ -215,7 +215,6 @@ void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 {
 	flush_tlb_range(vma, start, end);
 }
-EXPORT_SYMBOL_FOR_PAGEMAP_SCAN_RS(rust_helper_flush_tlb_range);
 
 #ifdef CONFIG_HUGETLB_PAGE
 void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
@@ -225,7 +224,6 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 {
 	flush_hugetlb_tlb_range(vma, start, end);
 }
-EXPORT_SYMBOL_FOR_PAGEMAP_SCAN_RS(rust_helper_flush_hugetlb_tlb_range);
 #endif
 #endif /* !CONFIG_RUST_INLINE_HELPERS */
 #endif /* CONFIG_RUST */
@@ -244,6 +242,7 @@ EXPORT_SYMBOL_FOR_PAGEMAP_SCAN_RS(rust_helper_flush_hugetlb_tlb_range);
  */
 #define PAGEMAP_SCAN_RS_EXPORT(sym) EXPORT_SYMBOL_FOR_PAGEMAP_SCAN_RS(sym)
 
+#ifdef CONFIG_RUST_INLINE_HELPERS
 /*
  * What the walk helpers inlined into the module call instead of a function
  * x86 keeps from modules and of mm data.
@@ -262,6 +261,7 @@ bool pagemap_scan_is_huge_zero_pmd(pmd_t pmd)
 }
 EXPORT_SYMBOL_FOR_PAGEMAP_SCAN_RS(pagemap_scan_is_huge_zero_pmd);
 #endif
+#endif /* CONFIG_RUST_INLINE_HELPERS */
 
 /* What the Rust walk abstractions call. */
 PAGEMAP_SCAN_RS_EXPORT(walk_page_range);
@@ -287,6 +287,12 @@ PAGEMAP_SCAN_RS_EXPORT(vm_normal_page_pmd);
 #endif
 #ifdef CONFIG_USERFAULTFD
 PAGEMAP_SCAN_RS_EXPORT(userfaultfd_wp_unpopulated);
+#endif
+#else
+/* The walk helpers of the kernel that flush (above). */
+PAGEMAP_SCAN_RS_EXPORT(rust_helper_flush_tlb_range);
+#ifdef CONFIG_HUGETLB_PAGE
+PAGEMAP_SCAN_RS_EXPORT(rust_helper_flush_hugetlb_tlb_range);
 #endif
 #endif /* CONFIG_RUST_INLINE_HELPERS */
 #endif /* IS_MODULE(CONFIG_PAGEMAP_SCAN_RUST) */

@@ -21,7 +21,7 @@ use kernel::{
             PageWalk, PmdEntry, PmdView, PteHole, Ptes, VmaAction,
         },
         virt::VmaRef,
-        Mm,
+        Mm, MmWithUser,
     },
     pagemap_scan::{self, RegionBuffer, Registration, ScanHandler, UserArg},
     prelude::*,
@@ -88,104 +88,152 @@ const INLINE_REGIONS: usize = 16;
 
 struct RustScan;
 
+/// How a walk pass ended, when it did not fail.
+enum Pass {
+    /// It reached the end of the range (or stopped where a hugetlb page
+    /// could only be write-protected in part: `walk_end` says where).
+    Done,
+    /// The bounce buffer filled: copy it out and go on from `walk_end`.
+    Full,
+}
+
+/// The user's output array: where the next regions go, and how many went.
+struct UserVec {
+    addr: usize,
+    written: usize,
+}
+
 impl ScanHandler for RustScan {
+    /// C's `do_pagemap_scan()`, in the same steps: read and check the
+    /// arguments, set the bounce buffer aside, then loop { lock, walk,
+    /// unlock, flush the buffer } and write `walk_end` back.
     fn scan(mm: &Mm, uarg: UserArg) -> Result<usize> {
         let user = mm.mmget_not_zero().ok_or(ESRCH)?;
-        let arg = uarg.read()?;
-        let args = validate(
-            &arg,
-            TREE,
-            |a, s| pagemap_scan::user_access_ok(a as usize, s as usize),
-            |a| pagemap_scan::untagged_addr(a as usize) as u64,
-        )
-        .map_err(|e| Error::from_errno(-e))?;
+        let args = get_args(uarg)?;
 
         // A few entries fit on the stack: small arrays cost no allocation.
         let mut inline = [const { MaybeUninit::<PageRegion>::uninit() }; INLINE_REGIONS];
-        let buf = match Output::<RegionBuffer<'_>>::bounce_len(&args) {
-            0 => None,
-            n if n <= INLINE_REGIONS => Some(RegionBuffer::in_place(&mut inline[..n])),
-            n => Some(RegionBuffer::with_room(n)?),
+        let mut walk = ScanWalk::new(args, init_bounce_buffer(&args, &mut inline)?);
+        let mut vec = UserVec {
+            addr: args.vec as usize,
+            written: 0,
         };
-        let mut walk = ScanWalk {
-            args,
-            interest: args.masks_of_interest(),
-            vma_category: 0,
-            vma_uffd: VmaUffd::default(),
-            memo: Memo::default(),
-            hugetlb_backout: false,
-            out: Output::new(&args, buf),
-        };
-        let mut vec_out = args.vec as usize;
-        let mut n_out = 0usize;
-        let mut ret: Result = Ok(());
+
         let mut walk_start = args.start;
-
-        while walk_start < args.end {
-            if pagewalk::fatal_signal_pending() {
-                ret = Err(EINTR);
-                break;
+        let ret = loop {
+            if walk_start >= args.end {
+                break Ok(());
             }
-            let mut lock = match user.mmap_read_lock_killable() {
-                Ok(l) => l,
-                Err(e) => {
-                    ret = Err(e);
-                    break;
-                }
-            };
-            walk.hugetlb_backout = false;
-            let (from, to) = (walk_start as usize, args.end as usize);
-            ret = if args.wp_matching() {
-                lock.walk_page_range_protecting(from, to, &mut walk)
-            } else {
-                lock.walk_page_range(from, to, &mut walk)
-            };
-            drop(lock);
-
+            let pass = walk_pass(&user, &mut walk, walk_start);
             // Copy out with the mmap lock dropped: the user array may fault.
             // All of it, as C does: if that fails, the scan ends here,
             // before another pass could protect pages it cannot report.
-            let pending = walk.out.pending();
-            let n = pending.len();
-            if n > 0 {
-                if let Err(e) = pagemap_scan::copy_regions_to_user(vec_out, pending) {
-                    ret = Err(e);
-                    break;
-                }
-                vec_out += core::mem::size_of_val(pending);
-                n_out += n;
-                walk.out.flushed(n);
+            if let Err(e) = flush_buffer(&mut walk, &mut vec) {
+                break Err(e);
             }
-            // Go on after a full bounce buffer, unless max_pages is reached
-            // or the user array is full.
-            let more = matches!(ret, Err(e) if e == ENOSPC) && !walk.out.exhausted();
-            if !more {
-                if ret.is_ok() && !walk.hugetlb_backout {
-                    // The walk reached the end. C would keep the walk_end
-                    // of an earlier internal stop here although it returned
-                    // the regions after it: report the true end instead.
-                    walk.out.walk_end = 0;
+            match pass {
+                // Go on after a full bounce buffer, unless max_pages is
+                // reached or the user array is full.
+                Ok(Pass::Full) if !walk.out.exhausted() => walk_start = walk.out.walk_end,
+                Ok(Pass::Full) => break Ok(()),
+                Ok(Pass::Done) => {
+                    if !walk.hugetlb_backout {
+                        // The walk reached the end. C would keep the
+                        // walk_end of an earlier internal stop here
+                        // although it returned the regions after it:
+                        // report the true end instead.
+                        walk.out.walk_end = 0;
+                    }
+                    break Ok(());
                 }
-                break;
+                Err(e) => break Err(e),
             }
-            walk_start = walk.out.walk_end;
-        }
-
-        let mut result = match ret {
-            Ok(()) => Ok(n_out),
-            Err(e) if e == ENOSPC => Ok(n_out),
-            Err(e) => Err(e),
         };
-        let walk_end = match walk.out.walk_end {
-            0 => args.end,
-            e => e,
-        };
-        if uarg.write_walk_end(walk_end).is_err() {
-            result = Err(EFAULT);
-        }
         drop(user);
-        result
+        writeback_args(uarg, &args, &walk, ret.map(|()| vec.written))
     }
+}
+
+/// `pagemap_scan_get_args()`: the user's argument, copied in and checked
+/// exactly as C checks it (same checks, same order, same errno).
+fn get_args(uarg: UserArg) -> Result<Args> {
+    let arg = uarg.read()?;
+    validate(
+        &arg,
+        TREE,
+        |a, s| pagemap_scan::user_access_ok(a as usize, s as usize),
+        |a| pagemap_scan::untagged_addr(a as usize) as u64,
+    )
+    .map_err(|e| Error::from_errno(-e))
+}
+
+/// `pagemap_scan_init_bounce_buffer()`: room for `min(512, vec_len)`
+/// regions, set aside before the walk (none without an output array): on
+/// the stack in `inline` if it is enough, else on the heap.
+fn init_bounce_buffer<'a>(
+    args: &Args,
+    inline: &'a mut [MaybeUninit<PageRegion>; INLINE_REGIONS],
+) -> Result<Option<RegionBuffer<'a>>> {
+    Ok(match Output::<RegionBuffer<'_>>::bounce_len(args) {
+        0 => None,
+        n if n <= INLINE_REGIONS => Some(RegionBuffer::in_place(&mut inline[..n])),
+        n => Some(RegionBuffer::with_room(n)?),
+    })
+}
+
+/// One pass of the walk from `start` under the mmap lock (with the MMU
+/// notifier range when write-protecting), as C's loop body does. The
+/// walker's `ENOSPC` (the bounce buffer filled) becomes [`Pass::Full`] here
+/// and nowhere else.
+fn walk_pass(user: &MmWithUser, walk: &mut ScanWalk<'_>, start: u64) -> Result<Pass> {
+    if pagewalk::fatal_signal_pending() {
+        return Err(EINTR);
+    }
+    let mut lock = user.mmap_read_lock_killable()?;
+    walk.hugetlb_backout = false;
+    let (from, to) = (start as usize, walk.args.end as usize);
+    let ret = if walk.args.wp_matching() {
+        lock.walk_page_range_protecting(from, to, walk)
+    } else {
+        lock.walk_page_range(from, to, walk)
+    };
+    drop(lock);
+    match ret {
+        Ok(()) => Ok(Pass::Done),
+        Err(e) if e == ENOSPC => Ok(Pass::Full),
+        Err(e) => Err(e),
+    }
+}
+
+/// `pagemap_scan_flush_buffer()`: copies the regions the pass found to the
+/// user's array, with no lock held.
+fn flush_buffer(walk: &mut ScanWalk<'_>, vec: &mut UserVec) -> Result {
+    let pending = walk.out.pending();
+    let n = pending.len();
+    if n > 0 {
+        pagemap_scan::copy_regions_to_user(vec.addr, pending)?;
+        vec.addr += core::mem::size_of_val(pending);
+        vec.written += n;
+        walk.out.flushed(n);
+    }
+    Ok(())
+}
+
+/// `pagemap_scan_writeback_args()`: writes `walk_end` back (the end of the
+/// range if the walk reached it) and returns the scan's result, `EFAULT`
+/// if the argument cannot be written.
+fn writeback_args(
+    uarg: UserArg,
+    args: &Args,
+    walk: &ScanWalk<'_>,
+    ret: Result<usize>,
+) -> Result<usize> {
+    let walk_end = match walk.out.walk_end {
+        0 => args.end,
+        e => e,
+    };
+    uarg.write_walk_end(walk_end).map_err(|_| EFAULT)?;
+    ret
 }
 
 /// The bounce buffer: entries are appended as the walk finds regions.
@@ -232,6 +280,20 @@ struct ScanWalk<'b> {
     /// A hugetlb page could not be write-protected in part in this pass.
     hugetlb_backout: bool,
     out: Output<RegionBuffer<'b>>,
+}
+
+impl<'b> ScanWalk<'b> {
+    fn new(args: Args, buf: Option<RegionBuffer<'b>>) -> Self {
+        ScanWalk {
+            args,
+            interest: args.masks_of_interest(),
+            vma_category: 0,
+            vma_uffd: VmaUffd::default(),
+            memo: Memo::default(),
+            hugetlb_backout: false,
+            out: Output::new(&args, buf),
+        }
+    }
 }
 
 fn full(r: core::result::Result<(), Full>) -> Result {

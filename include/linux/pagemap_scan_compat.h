@@ -133,8 +133,8 @@ bool pagemap_scan_is_huge_zero_pmd(pmd_t pmd);
 #endif
 
 /*
- * Exports to the module build of the handler, pagemap_scan_rs, only (none
- * in any other build); a tree that cannot name the module exports to GPL
+ * Exports to the module build of the handler, pagemap_scan_rs, only (and
+ * only in that build); a tree that cannot name the module exports to GPL
  * modules.
  */
 #if IS_MODULE(CONFIG_PAGEMAP_SCAN_RUST)
@@ -144,8 +144,6 @@ bool pagemap_scan_is_huge_zero_pmd(pmd_t pmd);
 #else
 #define EXPORT_SYMBOL_FOR_PAGEMAP_SCAN_RS(sym) EXPORT_SYMBOL_GPL(sym)
 #endif
-#else
-#define EXPORT_SYMBOL_FOR_PAGEMAP_SCAN_RS(sym)
 #endif
 
 #endif /* _LINUX_PAGEMAP_SCAN_COMPAT_H */

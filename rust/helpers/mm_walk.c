@@ -583,7 +583,7 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 #endif /* CONFIG_HUGETLB_PAGE */
 
 /*
- * KUnit support (kernel::mm::kunit): user memory for the doctests of the
+ * KUnit support (kernel::mm::pagewalk::kunit): user memory for the doctests of the
  * walk abstractions. Only the kernel crate's doctests call these (bindgen
  * reads this file with MODULE defined, so they cannot be left out of a
  * module's copy of the helpers; unused there, they are dropped).

@@ -117,7 +117,7 @@ for clock in $CLOCKS; do
 	t0=$SECONDS
 	set +e
 	{
-		echo "pmbench-host clock=$clock date=$(date -u +%Y-%m-%dT%H:%M:%SZ) loadavg_before=$(cut -d' ' -f1 /proc/loadavg) git=$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" status --porcelain -- rust pagemap_scan_rs.rs pagemap_scan patches include | grep -q . && echo +wip) module_sha256=$(sha256sum "$snap/pagemap_scan_rs.ko" | cut -c1-12) kernel=$KVER kernel_sha256=$(sha256sum "$KOUT/arch/x86/boot/bzImage" | cut -c1-12) qemu=$(qemu-system-x86_64 --version | sed -n 's/.*version \([^ ]*\).*/\1/p') host_cpu=\"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)\""
+		echo "pmbench-host clock=$clock date=$(date -u +%Y-%m-%dT%H:%M:%SZ) loadavg_before=$(cut -d' ' -f1 /proc/loadavg) git=$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" status --porcelain -- rust fs patches include | grep -q . && echo +wip) module_sha256=$(sha256sum "$snap/pagemap_scan_rs.ko" | cut -c1-12) kernel=$KVER kernel_sha256=$(sha256sum "$KOUT/arch/x86/boot/bzImage" | cut -c1-12) qemu=$(qemu-system-x86_64 --version | sed -n 's/.*version \([^ ]*\).*/\1/p') host_cpu=\"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)\""
 		"$REPO/tools/vm/run.sh" --payload "$snap" "${flag[@]}" --log "$OUT/console-$clock.log" \
 			--timeout "${BENCH_TIMEOUT:-1500}" "$REPO/tools/bench/guest-bench.sh"
 		echo "pmbench-status $?"

@@ -8,7 +8,7 @@
 #   e.g. tools/bench/experiment.sh out/default/payload \
 #          fe=tools/bench/experiments/bounce-from-elem.patch
 #
-# Every variant is the current pagemap_scan_rs.rs (+ pagemap_scan/logic.rs)
+# Every variant is the current fs/proc/pagemap_scan_rs.rs (+ pagemap_scan/logic.rs)
 # with the patches applied, built out of tree against the existing kernel
 # build (a module build only: the kernel is not rebuilt) as the module
 # pagemap_scan_rs_NAME registering the handler "rust-NAME"; "base" is the
@@ -41,8 +41,8 @@ build() {
 	shift
 	rm -rf "$dir"
 	mkdir -p "$dir/pagemap_scan"
-	cp "$REPO/pagemap_scan/logic.rs" "$dir/pagemap_scan/"
-	cp "$REPO/pagemap_scan_rs.rs" "$dir/pagemap_scan_rs.rs"
+	cp "$REPO/fs/proc/pagemap_scan/logic.rs" "$dir/pagemap_scan/"
+	cp "$REPO/fs/proc/pagemap_scan_rs.rs" "$dir/pagemap_scan_rs.rs"
 	for p in "$@"; do
 		patch -s -d "$dir" -p1 < "$p" || { echo "experiment: $p does not apply" >&2; exit 1; }
 	done

@@ -2,11 +2,11 @@
 
 //! Host build of the pure logic of the PAGEMAP_SCAN Rust module.
 //!
-//! `pagemap_scan/logic.rs` (argument validation, category matching and the
+//! `fs/proc/pagemap_scan/logic.rs` (argument validation, category matching and the
 //! output bounce buffer) is plain `core` code. This crate compiles that very
 //! file, not a copy, with the ABI types of the userspace crate
 //! (`tools/pagemap-scan`), which are laid out like the kernel crate's
-//! (`kernel::mm::pagemap_scan`), so that `cargo test` checks it in seconds
+//! (`kernel::pagemap_scan`), so that `cargo test` checks it in seconds
 //! against models of the C code in `fs/proc/task_mmu.c`.
 //!
 //! It does so once per machine geometry (page size, PMD size, `size_t`

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Tests of `pagemap_scan/logic.rs` against models of `fs/proc/task_mmu.c`.
+//! Tests of `fs/proc/pagemap_scan/logic.rs` against models of `fs/proc/task_mmu.c`.
 
 mod backout;
 mod categories;
