@@ -89,7 +89,7 @@ endif
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/migrate_wp tools/testing/hook/migrate_wp.c -lpthread
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/perms tools/testing/hook/perms.c
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan_stress tools/testing/stress/pmscan_stress.c -lpthread
-	gcc -static -O2 -Wall -o $(PAYLOAD)/bin/criu_pages tools/testing/criu/criu_pages.c \
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/criu_pages tools/testing/criu/criu_pages.c \
 		tools/testing/criu/criu_fds.c
 	@if [ -f tools/testing/selftests/pagemap_scan/Makefile ]; then \
 		$(MAKE) -s -C tools/testing/selftests/pagemap_scan KHDR=$(KHDR)/include KSRC=$(KSRC) \

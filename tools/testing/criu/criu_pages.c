@@ -49,6 +49,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -74,18 +75,10 @@
 #define MADV_GUARD_REMOVE 103
 #endif
 
-/* PAGEMAP_SCAN (linux/fs.h of 6.7+; the host's headers may predate it). */
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-struct page_region {
-	uint64_t start, end, categories;
-};
-
-#define PAGEMAP_SCAN	_IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_GUARD	0x100			/* bit 8 */
+/* PAGEMAP_SCAN: the uapi of the tree under test (built against its headers). */
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD	0x100	/* bit 8 of the uapi, where the tree has it */
+#endif
 /* /proc/PID/pagemap: the page is a guard (bit 58, with PAGE_IS_GUARD). */
 #define PM_GUARD	0x0400000000000000ULL
 

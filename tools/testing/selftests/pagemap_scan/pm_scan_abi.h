@@ -2,11 +2,11 @@
 /*
  * PAGEMAP_SCAN and userfaultfd ABI used by the pagemap_scan selftests.
  *
- * The Makefile puts the installed kernel headers ($(KHDR)) first on the
- * include path when they define PAGEMAP_SCAN. Otherwise the distribution's
- * headers are used and everything they lack is defined here, each guarded so
- * it never conflicts with a header that has it. Values are those of
- * include/uapi/linux/fs.h and include/uapi/linux/userfaultfd.h (6.12).
+ * The PAGEMAP_SCAN uapi comes from the headers of the tree under test
+ * ($(KHDR), first on the include path): it is not copied here. What only
+ * newer trees define is defined here, each guarded so it never conflicts
+ * with a header that has it; values are those of include/uapi/linux/fs.h
+ * and include/uapi/linux/userfaultfd.h.
  */
 #ifndef PM_SCAN_ABI_H
 #define PM_SCAN_ABI_H
@@ -18,47 +18,8 @@
 #include <linux/userfaultfd.h>
 
 #ifndef PAGEMAP_SCAN
-#define PM_SCAN_ABI_LOCAL 1
-
-#ifndef PROCFS_IOCTL_MAGIC
-#define PROCFS_IOCTL_MAGIC 'f'
+#error "build against the headers of the tree under test (KHDR): its linux/fs.h has PAGEMAP_SCAN"
 #endif
-
-#define PAGE_IS_WPALLOWED	0x01
-#define PAGE_IS_WRITTEN		0x02
-#define PAGE_IS_FILE		0x04
-#define PAGE_IS_PRESENT		0x08
-#define PAGE_IS_SWAPPED		0x10
-#define PAGE_IS_PFNZERO		0x20
-#define PAGE_IS_HUGE		0x40
-#define PAGE_IS_SOFT_DIRTY	0x80
-
-struct page_region {
-	__u64 start;
-	__u64 end;
-	__u64 categories;
-};
-
-#define PM_SCAN_WP_MATCHING	0x01
-#define PM_SCAN_CHECK_WPASYNC	0x02
-
-struct pm_scan_arg {
-	__u64 size;
-	__u64 flags;
-	__u64 start;
-	__u64 end;
-	__u64 walk_end;
-	__u64 vec;
-	__u64 vec_len;
-	__u64 max_pages;
-	__u64 category_inverted;
-	__u64 category_mask;
-	__u64 category_anyof_mask;
-	__u64 return_mask;
-};
-
-#define PAGEMAP_SCAN	_IOWR(PROCFS_IOCTL_MAGIC, 16, struct pm_scan_arg)
-#endif /* PAGEMAP_SCAN */
 
 #ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
 #define UFFD_FEATURE_WP_HUGETLBFS_SHMEM	0x1000
