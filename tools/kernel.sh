@@ -9,8 +9,8 @@
 #   tools/kernel.sh all      all of the above
 #
 # Variables: KVER (kernel tree: 6.12, the default, or 7.3), KCACHE (cache
-# directory, default ~/.cache/pmscan), KVARIANT (build flavour: "default"
-# or "debug"), JOBS. The per-tree settings are in tools/kver.sh.
+# directory, default ~/.cache/pmscan), KVARIANT (build flavour: "default",
+# "debug" or "builtin"), JOBS. The per-tree settings are in tools/kver.sh.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,12 +49,27 @@ tree() {
 
 # The overlay has two parts:
 #  - new files under the tree's overlay directories of this repository
-#    ($KOVERLAY: rust/kernel, rust/helpers and include/ on every tree, plus
+#    ($KOVERLAY: fs, rust/kernel, rust/helpers and include/ on every tree, plus
 #    the per-tree $KOVERLAY_TREE, rust/6.12/ onto rust/ on 6.12) that do
 #    not exist in the pristine tree (copied, stale ones removed);
 #  - patches/$KVER/*.patch against pristine files. The applied set is recorded in
 #    $KSRC/.pmscan/applied; when the set in the repo changes, the recorded
 #    patches are reversed first, so a patch is never applied twice.
+# overlay_files BASE DIR...: the source files below BASE/DIR, relative to
+# BASE: what git tracks or would track, never build output (an out-of-tree
+# module build writes its objects next to its sources in fs/proc/); outside
+# a git checkout, the C, header and Rust files.
+overlay_files() {
+	local base=$1
+	shift
+	if git -C "$base" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$base" && git ls-files --cached --others --exclude-standard -- "$@" |
+			while read -r f; do [ -f "$f" ] && echo "$f"; done | sort -u)
+	else
+		(cd "$base" && find "$@" -type f \( -name '*.[ch]' -o -name '*.rs' \) | sort)
+	fi
+}
+
 apply_overlay() {
 	local state=$KSRC/.pmscan
 	mkdir -p "$state"
@@ -91,7 +106,7 @@ apply_overlay() {
 	declare -A tree_own=()
 	for pair in ${KOVERLAY_TREE:-}; do
 		src=${pair%%:*} dst=${pair#*:}
-		for f in $(cd "$REPO/$src" && find . -type f 2>/dev/null | sort); do
+		for f in $(overlay_files "$REPO/$src" .); do
 			f=${f#./}
 			sync_file "$REPO/$src/$f" "$KSRC/$dst/$f"
 			echo "$dst/$f" >> "$new_manifest"
@@ -99,7 +114,7 @@ apply_overlay() {
 		done
 	done
 	# shellcheck disable=SC2086 # a list of directories
-	for f in $(cd "$REPO" && find $KOVERLAY -type f 2>/dev/null | sort); do
+	for f in $(overlay_files "$REPO" $KOVERLAY); do
 		[ -z "${tree_own[$f]:-}" ] || continue
 		sync_file "$REPO/$f" "$KSRC/$f"
 		echo "$f" >> "$new_manifest"

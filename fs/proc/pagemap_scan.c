@@ -42,6 +42,10 @@ int pagemap_scan_register_handler(const struct pagemap_scan_handler *handler)
 {
 	int ret = 0;
 
+	/* A handler in a module must name it: each scan pins it. */
+	if (!handler->owner &&
+	    is_module_address((unsigned long)handler->scan))
+		return -EINVAL;
 	mutex_lock(&pagemap_scan_handler_mutex);
 	if (rcu_access_pointer(pagemap_scan_handler)) {
 		ret = -EBUSY;
@@ -200,34 +204,6 @@ static int __init pagemap_scan_sysfs_init(void)
 late_initcall(pagemap_scan_sysfs_init);
 #endif /* CONFIG_SYSFS */
 
-#ifdef CONFIG_RUST
-#ifndef CONFIG_RUST_INLINE_HELPERS
-/*
- * The Rust walk helpers that flush the TLB, defined here rather than in
- * rust/helpers/mm_walk.c: a tree without inlinable helpers exports every
- * helper to every module, and x86 keeps flush_tlb_range() from modules.
- * Exported to a module build of the handler only (below).
- */
-void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
-				 unsigned long start, unsigned long end);
-void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
-				 unsigned long start, unsigned long end)
-{
-	flush_tlb_range(vma, start, end);
-}
-
-#ifdef CONFIG_HUGETLB_PAGE
-void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
-					 unsigned long start, unsigned long end);
-void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
-					 unsigned long start, unsigned long end)
-{
-	flush_hugetlb_tlb_range(vma, start, end);
-}
-#endif
-#endif /* !CONFIG_RUST_INLINE_HELPERS */
-#endif /* CONFIG_RUST */
-
 #if IS_MODULE(CONFIG_PAGEMAP_SCAN_RUST)
 /*
  * The Rust handler built as a module (pagemap_scan_rs, for development:
@@ -237,8 +213,9 @@ void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
  * the module and the handler built into the kernel (CONFIG_PAGEMAP_SCAN_RUST
  * =y), which needs no export at all. They are kept in this one block, away
  * from their definitions, because they are not an interface of the kernel
- * but of this development build. Each one is listed with its reason in
- * Documentation/rust-pagemap-scan.rst.
+ * but of this development build (hence a name apart from EXPORT_SYMBOL*,
+ * which checkpatch wants next to a definition). Each one is listed with its
+ * reason in Documentation/rust-pagemap-scan.rst.
  */
 #define PAGEMAP_SCAN_RS_EXPORT(sym) EXPORT_SYMBOL_FOR_PAGEMAP_SCAN_RS(sym)
 
@@ -263,17 +240,13 @@ EXPORT_SYMBOL_FOR_PAGEMAP_SCAN_RS(pagemap_scan_is_huge_zero_pmd);
 #endif
 #endif /* CONFIG_RUST_INLINE_HELPERS */
 
-/* What the Rust walk abstractions call. */
+/* What the handler calls itself (the rest it reaches through vmlinux). */
 PAGEMAP_SCAN_RS_EXPORT(walk_page_range);
 #ifdef CONFIG_USERFAULTFD
-PAGEMAP_SCAN_RS_EXPORT(uffd_wp_range);
 PAGEMAP_SCAN_RS_EXPORT(userfaultfd_wp_async);
 #endif
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
 PAGEMAP_SCAN_RS_EXPORT(pmdp_invalidate_ad);
-#endif
-#ifdef CONFIG_HUGETLB_PAGE
-PAGEMAP_SCAN_RS_EXPORT(huge_pte_alloc);
 #endif
 
 #ifdef CONFIG_RUST_INLINE_HELPERS
@@ -289,10 +262,7 @@ PAGEMAP_SCAN_RS_EXPORT(vm_normal_page_pmd);
 PAGEMAP_SCAN_RS_EXPORT(userfaultfd_wp_unpopulated);
 #endif
 #else
-/* The walk helpers of the kernel that flush (above). */
+/* The walk helper that flushes (weak in helpers.o, so not exported there). */
 PAGEMAP_SCAN_RS_EXPORT(rust_helper_flush_tlb_range);
-#ifdef CONFIG_HUGETLB_PAGE
-PAGEMAP_SCAN_RS_EXPORT(rust_helper_flush_hugetlb_tlb_range);
-#endif
 #endif /* CONFIG_RUST_INLINE_HELPERS */
 #endif /* IS_MODULE(CONFIG_PAGEMAP_SCAN_RUST) */

@@ -7,8 +7,8 @@
  * keyed by what differs, never by which tree it is:
  *
  *  - exports to named modules (EXPORT_SYMBOL_FOR_MODULES());
- *  - __rust_helper: defined by trees whose helpers can be inlined into Rust
- *    (CONFIG_RUST_INLINE_HELPERS);
+ *  - __rust_helper: defined by the helpers.c of trees that can inline
+ *    helpers into Rust (CONFIG_RUST_INLINE_HELPERS), absent elsewhere;
  *  - the softleaf API (<linux/leafops.h>) and what arrived before it:
  *    the uffd bit without the _wp suffix (it serves uffd-wp and uffd-rwp),
  *    guard markers, nestable lazy MMU mode, read-only device-exclusive
@@ -119,6 +119,12 @@ static inline pte_t pte_swp_device_exclusive_readonly(pte_t pte)
 #define PAGEMAP_SCAN_VMA_NORESERVE	mk_vma_flags(VMA_NORESERVE_BIT)
 #else
 #define PAGEMAP_SCAN_VMA_NORESERVE	VM_NORESERVE
+#endif
+
+#ifndef CONFIG_RUST_INLINE_HELPERS
+/* The walk helper the hook exports to a module build (rust/helpers/mm_walk.c). */
+void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
+				 unsigned long start, unsigned long end);
 #endif
 
 /*

@@ -78,9 +78,11 @@ __rust_helper bool rust_helper_is_vm_hugetlb_page(struct vm_area_struct *vma)
  *    the kernel they flush directly; inlined into a module (MODULE) they
  *    call the hook's pagemap_scan_flush_tlb_range(), which only a module
  *    build of the handler gets exported;
- *  - helpers built into the kernel and exported to every module: the hook
- *    defines this one instead (fs/proc/pagemap_scan.c), exported only to a
- *    module build of the handler. bindgen sees the prototype.
+ *  - helpers built into the kernel: such a tree exports every helper to
+ *    modules (rust/exports.c lists the T, R, D and B symbols of helpers.o),
+ *    which this one must not be. It is weak (W), so off that list; the hook
+ *    exports it to a module build of the handler only. bindgen reads this
+ *    file with MODULE defined: it sees the prototype.
  */
 #ifdef CONFIG_RUST_INLINE_HELPERS
 __rust_helper void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
@@ -95,6 +97,13 @@ __rust_helper void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 #else
 void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
 				 unsigned long start, unsigned long end);
+#ifndef MODULE
+__weak void rust_helper_flush_tlb_range(struct vm_area_struct *vma,
+					unsigned long start, unsigned long end)
+{
+	flush_tlb_range(vma, start, end);
+}
+#endif
 #endif
 
 /* mmu notifiers */
@@ -579,6 +588,13 @@ __rust_helper void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vm
 #else
 void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
 					 unsigned long start, unsigned long end);
+#ifndef MODULE
+__weak void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
+						unsigned long start, unsigned long end)
+{
+	flush_hugetlb_tlb_range(vma, start, end);
+}
+#endif
 #endif
 #endif /* CONFIG_HUGETLB_PAGE */
 

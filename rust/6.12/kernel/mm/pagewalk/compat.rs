@@ -9,12 +9,16 @@
 //! has no `NotThreadSafe` (the backport in `kernel::mm` stands for it) and
 //! spells a user pointer as a plain `usize`.
 
+// Each item is compiled where something uses it: an unused one would warn.
 pub(crate) use crate::mm::NotThreadSafe;
-pub(crate) use crate::types::{ARef, AsBytes, FromBytes};
-use crate::uaccess::UserPtr;
+#[cfg(CONFIG_KUNIT)]
+pub(crate) use crate::types::ARef;
+#[cfg(any(CONFIG_KUNIT, CONFIG_PROC_PAGE_MONITOR))]
+pub(crate) use crate::types::{AsBytes, FromBytes};
 
 /// A user pointer from an address.
+#[cfg(any(CONFIG_KUNIT, CONFIG_PROC_PAGE_MONITOR))]
 #[inline]
-pub(crate) fn user_ptr(addr: usize) -> UserPtr {
+pub(crate) fn user_ptr(addr: usize) -> crate::uaccess::UserPtr {
     addr
 }
