@@ -156,6 +156,7 @@ impl ScanHandler for RustScan {
 
 /// `pagemap_scan_get_args()`: the user's argument, copied in and checked
 /// exactly as C checks it (same checks, same order, same errno).
+#[inline(always)]
 fn get_args(uarg: UserArg) -> Result<Args> {
     let arg = uarg.read()?;
     validate(
@@ -170,6 +171,7 @@ fn get_args(uarg: UserArg) -> Result<Args> {
 /// `pagemap_scan_init_bounce_buffer()`: room for `min(512, vec_len)`
 /// regions, set aside before the walk (none without an output array): on
 /// the stack in `inline` if it is enough, else on the heap.
+#[inline(always)]
 fn init_bounce_buffer<'a>(
     args: &Args,
     inline: &'a mut [MaybeUninit<PageRegion>; INLINE_REGIONS],
@@ -185,6 +187,7 @@ fn init_bounce_buffer<'a>(
 /// notifier range when write-protecting), as C's loop body does. The
 /// walker's `ENOSPC` (the bounce buffer filled) becomes [`Pass::Full`] here
 /// and nowhere else.
+#[inline(always)]
 fn walk_pass(user: &MmWithUser, walk: &mut ScanWalk<'_>, start: u64) -> Result<Pass> {
     if pagewalk::fatal_signal_pending() {
         return Err(EINTR);
@@ -207,6 +210,7 @@ fn walk_pass(user: &MmWithUser, walk: &mut ScanWalk<'_>, start: u64) -> Result<P
 
 /// `pagemap_scan_flush_buffer()`: copies the regions the pass found to the
 /// user's array, with no lock held.
+#[inline(always)]
 fn flush_buffer(walk: &mut ScanWalk<'_>, vec: &mut UserVec) -> Result {
     let pending = walk.out.pending();
     let n = pending.len();
@@ -222,6 +226,7 @@ fn flush_buffer(walk: &mut ScanWalk<'_>, vec: &mut UserVec) -> Result {
 /// `pagemap_scan_writeback_args()`: writes `walk_end` back (the end of the
 /// range if the walk reached it) and returns the scan's result, `EFAULT`
 /// if the argument cannot be written.
+#[inline(always)]
 fn writeback_args(
     uarg: UserArg,
     args: &Args,
@@ -283,6 +288,7 @@ struct ScanWalk<'b> {
 }
 
 impl<'b> ScanWalk<'b> {
+    #[inline(always)]
     fn new(args: Args, buf: Option<RegionBuffer<'b>>) -> Self {
         ScanWalk {
             args,
