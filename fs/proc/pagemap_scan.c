@@ -29,7 +29,6 @@
 #include <linux/sysfs.h>
 #include <linux/userfaultfd_k.h>
 #include <asm/tlbflush.h>
-#include <linux/hugetlb.h>
 
 DEFINE_STATIC_SRCU(pagemap_scan_srcu);
 static DEFINE_MUTEX(pagemap_scan_handler_mutex);

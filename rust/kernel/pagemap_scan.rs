@@ -72,51 +72,29 @@ unsafe impl FromBytes for PageRegion {}
 unsafe impl AsBytes for PageRegion {}
 
 // The byte-copy claims above hold because every field is a `u64` and the
-// sizes add up (no padding): a field added to or retyped in the uapi stops
-// the build here.
-const _: () = {
-    const fn fields_of_arg(a: PmScanArg) -> [u64; 12] {
-        let PmScanArg {
-            size,
-            flags,
-            start,
-            end,
-            walk_end,
-            vec,
-            vec_len,
-            max_pages,
-            category_inverted,
-            category_mask,
-            category_anyof_mask,
-            return_mask,
-        } = a;
-        [
-            size,
-            flags,
-            start,
-            end,
-            walk_end,
-            vec,
-            vec_len,
-            max_pages,
-            category_inverted,
-            category_mask,
-            category_anyof_mask,
-            return_mask,
-        ]
-    }
-    const fn fields_of_region(r: PageRegion) -> [u64; 3] {
-        let PageRegion {
-            start,
-            end,
-            categories,
-        } = r;
-        [start, end, categories]
-    }
-    let _ = (fields_of_arg, fields_of_region);
-    assert!(core::mem::size_of::<PmScanArg>() == core::mem::size_of::<[u64; 12]>());
-    assert!(core::mem::size_of::<PageRegion>() == core::mem::size_of::<[u64; 3]>());
+// sizes add up (no padding): a field added to, removed from or retyped in
+// the uapi stops the build at one of these literals.
+const _: PmScanArg = PmScanArg {
+    size: 0u64,
+    flags: 0u64,
+    start: 0u64,
+    end: 0u64,
+    walk_end: 0u64,
+    vec: 0u64,
+    vec_len: 0u64,
+    max_pages: 0u64,
+    category_inverted: 0u64,
+    category_mask: 0u64,
+    category_anyof_mask: 0u64,
+    return_mask: 0u64,
 };
+const _: PageRegion = PageRegion {
+    start: 0u64,
+    end: 0u64,
+    categories: 0u64,
+};
+const _: () = assert!(core::mem::size_of::<PmScanArg>() == 12 * core::mem::size_of::<u64>());
+const _: () = assert!(core::mem::size_of::<PageRegion>() == 3 * core::mem::size_of::<u64>());
 
 /// Byte offset of `walk_end` in [`PmScanArg`].
 pub const PM_SCAN_ARG_WALK_END_OFFSET: usize = core::mem::offset_of!(PmScanArg, walk_end);

@@ -224,16 +224,10 @@ stress_run() {
 	fi
 	while [ "$(date +%s)" -lt "$end" ]; do
 		sleep 1
-		if [ "${KVARIANT:-default}" = builtin ]; then
-			# Built in: switch to C and back instead.
-			unload_rust || bad=$((bad + 1))
-			sleep 0.5
-			load_rust || bad=$((bad + 1))
-		else
-			rmmod_busy || bad=$((bad + 1))
-			sleep 0.5
-			insmod $MODULE || bad=$((bad + 1))
-		fi
+		# Built in (KVARIANT=builtin), these switch to C and back.
+		unload_rust || bad=$((bad + 1))
+		sleep 0.5
+		load_rust || bad=$((bad + 1))
 		reloads=$((reloads + 1))
 	done
 	wait $pid
