@@ -29,6 +29,8 @@
 #include <linux/sysfs.h>
 #include <linux/userfaultfd_k.h>
 #include <asm/tlbflush.h>
+/* x86's flush_tlb_range() asks hugetlb.h for a hugetlb VMA's page size. */
+#include <linux/hugetlb.h>
 
 DEFINE_STATIC_SRCU(pagemap_scan_srcu);
 static DEFINE_MUTEX(pagemap_scan_handler_mutex);
