@@ -10,7 +10,7 @@
 
 #![forbid(unsafe_code)]
 
-use core::mem::MaybeUninit;
+use core::{mem::MaybeUninit, ops::ControlFlow};
 use kernel::{
     c_str,
     mm::{
@@ -18,7 +18,8 @@ use kernel::{
             self,
             hugetlb::HugetlbEntry,
             pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
-            PageWalk, PmdEntry, PmdView, PteHole, Ptes, VmaAction,
+            PageWalk, PmdEntry, PmdView, Protecting, PteHole, Ptes, ReadOnly, VmaAction, WalkMode,
+            WalkResult,
         },
         virt::VmaRef,
         Mm, MmWithUser,
@@ -46,6 +47,7 @@ const BOUNCE_ENTRIES: u64 = (pagewalk::PMD_SIZE >> kernel::page::PAGE_SHIFT) as 
 /// `SIZE_MAX`.
 const SIZE_MAX: u64 = usize::MAX as u64;
 
+use core::{marker::PhantomData, ops::Deref};
 use logic::{validate, Args, Entry, Full, Output, RegionBuf, Semantics, VmaUffd};
 
 /// The semantics of the tree this module is built for: its C code is the
@@ -106,52 +108,69 @@ struct UserVec {
 impl ScanHandler for RustScan {
     /// C's `do_pagemap_scan()`, in the same steps: read and check the
     /// arguments, set the bounce buffer aside, then loop { lock, walk,
-    /// unlock, flush the buffer } and write `walk_end` back.
+    /// unlock, flush the buffer } and write `walk_end` back. The walk mode
+    /// is decided here, once: a scan that does not write-protect runs a
+    /// [`ReadOnly`] walker, which cannot.
     fn scan(mm: &Mm, uarg: UserArg) -> Result<usize> {
         let user = mm.mmget_not_zero().ok_or(ESRCH)?;
         let args = get_args(uarg)?;
+        if args.wp_matching() {
+            scan_walk::<Protecting>(user, uarg, args)
+        } else {
+            scan_walk::<ReadOnly>(user, uarg, args)
+        }
+    }
+}
 
-        // A few entries fit on the stack: small arrays cost no allocation.
-        let mut inline = [const { MaybeUninit::<PageRegion>::uninit() }; INLINE_REGIONS];
-        let mut walk = ScanWalk::new(args, init_bounce_buffer(&args, &mut inline)?);
-        let mut vec = UserVec {
-            addr: args.vec as usize,
-            written: 0,
-        };
+/// The scan with checked arguments, by a walker of mode `M`.
+#[inline(always)]
+fn scan_walk<M: WalkMode>(
+    user: impl Deref<Target = MmWithUser>,
+    uarg: UserArg,
+    args: Args,
+) -> Result<usize> {
+    // A few entries fit on the stack: small arrays cost no allocation.
+    let mut inline = [const { MaybeUninit::<PageRegion>::uninit() }; INLINE_REGIONS];
+    let mut walk = ScanWalk::<M>::new(args, init_bounce_buffer(&args, &mut inline)?);
+    let mut vec = UserVec {
+        addr: args.vec as usize,
+        written: 0,
+    };
 
-        let mut walk_start = args.start;
-        let ret = loop {
-            if walk_start >= args.end {
+    let mut walk_start = args.start;
+    let ret = loop {
+        if walk_start >= args.end {
+            break Ok(());
+        }
+        let pass = walk_pass(&user, &mut walk, walk_start);
+        // Copy out with the mmap lock dropped: the user array may fault.
+        // All of it, as C does: if that fails, the scan ends here, before
+        // another pass could protect pages it cannot report.
+        if let Err(e) = flush_buffer(&mut walk, &mut vec) {
+            break Err(e);
+        }
+        match pass {
+            // Go on after a full bounce buffer, unless max_pages is reached
+            // or the user array is full.
+            Ok(Pass::Full) => match walk.out.walk_end {
+                Some(end) if !walk.out.exhausted() => walk_start = end,
+                _ => break Ok(()),
+            },
+            Ok(Pass::Done) => {
+                if !walk.hugetlb_backout {
+                    // The walk reached the end. C would keep the walk_end
+                    // of an earlier internal stop here although it
+                    // returned the regions after it: report the true end
+                    // instead.
+                    walk.out.walk_end = None;
+                }
                 break Ok(());
             }
-            let pass = walk_pass(&user, &mut walk, walk_start);
-            // Copy out with the mmap lock dropped: the user array may fault.
-            // All of it, as C does: if that fails, the scan ends here,
-            // before another pass could protect pages it cannot report.
-            if let Err(e) = flush_buffer(&mut walk, &mut vec) {
-                break Err(e);
-            }
-            match pass {
-                // Go on after a full bounce buffer, unless max_pages is
-                // reached or the user array is full.
-                Ok(Pass::Full) if !walk.out.exhausted() => walk_start = walk.out.walk_end,
-                Ok(Pass::Full) => break Ok(()),
-                Ok(Pass::Done) => {
-                    if !walk.hugetlb_backout {
-                        // The walk reached the end. C would keep the
-                        // walk_end of an earlier internal stop here
-                        // although it returned the regions after it:
-                        // report the true end instead.
-                        walk.out.walk_end = 0;
-                    }
-                    break Ok(());
-                }
-                Err(e) => break Err(e),
-            }
-        };
-        drop(user);
-        writeback_args(uarg, &args, &walk, ret.map(|()| vec.written))
-    }
+            Err(e) => break Err(e),
+        }
+    };
+    drop(user);
+    writeback_args(uarg, &args, &walk, ret.map(|()| vec.written))
 }
 
 /// `pagemap_scan_get_args()`: the user's argument, copied in and checked
@@ -184,34 +203,32 @@ fn init_bounce_buffer<'a>(
 }
 
 /// One pass of the walk from `start` under the mmap lock (with the MMU
-/// notifier range when write-protecting), as C's loop body does. The
-/// walker's `ENOSPC` (the bounce buffer filled) becomes [`Pass::Full`] here
-/// and nowhere else.
+/// notifier range when write-protecting), as C's loop body does. A walker
+/// stops the walk (`Break`) when the bounce buffer is full: that is
+/// [`Pass::Full`].
 #[inline(always)]
-fn walk_pass(user: &MmWithUser, walk: &mut ScanWalk<'_>, start: u64) -> Result<Pass> {
+fn walk_pass<M: WalkMode>(
+    user: &MmWithUser,
+    walk: &mut ScanWalk<'_, M>,
+    start: u64,
+) -> Result<Pass> {
     if pagewalk::fatal_signal_pending() {
         return Err(EINTR);
     }
     let mut lock = user.mmap_read_lock_killable()?;
     walk.hugetlb_backout = false;
-    let (from, to) = (start as usize, walk.args.end as usize);
-    let ret = if walk.args.wp_matching() {
-        lock.walk_page_range_protecting(from, to, walk)
-    } else {
-        lock.walk_page_range(from, to, walk)
-    };
+    let ret = lock.walk_page_range(start as usize, walk.args.end as usize, walk);
     drop(lock);
-    match ret {
-        Ok(()) => Ok(Pass::Done),
-        Err(e) if e == ENOSPC => Ok(Pass::Full),
-        Err(e) => Err(e),
-    }
+    Ok(match ret? {
+        ControlFlow::Continue(()) => Pass::Done,
+        ControlFlow::Break(()) => Pass::Full,
+    })
 }
 
 /// `pagemap_scan_flush_buffer()`: copies the regions the pass found to the
 /// user's array, with no lock held.
 #[inline(always)]
-fn flush_buffer(walk: &mut ScanWalk<'_>, vec: &mut UserVec) -> Result {
+fn flush_buffer<M: WalkMode>(walk: &mut ScanWalk<'_, M>, vec: &mut UserVec) -> Result {
     let pending = walk.out.pending();
     let n = pending.len();
     if n > 0 {
@@ -227,16 +244,13 @@ fn flush_buffer(walk: &mut ScanWalk<'_>, vec: &mut UserVec) -> Result {
 /// range if the walk reached it) and returns the scan's result, `EFAULT`
 /// if the argument cannot be written.
 #[inline(always)]
-fn writeback_args(
+fn writeback_args<M: WalkMode>(
     uarg: UserArg,
     args: &Args,
-    walk: &ScanWalk<'_>,
+    walk: &ScanWalk<'_, M>,
     ret: Result<usize>,
 ) -> Result<usize> {
-    let walk_end = match walk.out.walk_end {
-        0 => args.end,
-        e => e,
-    };
+    let walk_end = walk.out.walk_end.unwrap_or(args.end);
     uarg.write_walk_end(walk_end).map_err(|_| EFAULT)?;
     ret
 }
@@ -273,8 +287,9 @@ struct Memo {
 
 const MEMO_VALID: u16 = 1 << 8;
 
-/// The state of one walk_page_range() pass.
-struct ScanWalk<'b> {
+/// The state of one walk_page_range() pass, by a walker of mode `M`
+/// (write-protecting or not: `Args::wp_matching()`).
+struct ScanWalk<'b, M: WalkMode> {
     args: Args,
     interest: u64,
     vma_category: u64,
@@ -285,9 +300,10 @@ struct ScanWalk<'b> {
     /// A hugetlb page could not be write-protected in part in this pass.
     hugetlb_backout: bool,
     out: Output<RegionBuffer<'b>>,
+    _mode: PhantomData<M>,
 }
 
-impl<'b> ScanWalk<'b> {
+impl<'b, M: WalkMode> ScanWalk<'b, M> {
     #[inline(always)]
     fn new(args: Args, buf: Option<RegionBuffer<'b>>) -> Self {
         ScanWalk {
@@ -298,12 +314,22 @@ impl<'b> ScanWalk<'b> {
             memo: Memo::default(),
             hugetlb_backout: false,
             out: Output::new(&args, buf),
+            _mode: PhantomData,
         }
     }
 }
 
-fn full(r: core::result::Result<(), Full>) -> Result {
-    r.map_err(|Full| ENOSPC)
+/// Go on with the walk.
+const GO: WalkResult = Ok(ControlFlow::Continue(()));
+
+/// The walk's answer to an output: go on, or stop where the output is full
+/// (C's `-ENOSPC`).
+#[inline(always)]
+fn flow(r: core::result::Result<(), Full>) -> WalkResult {
+    Ok(match r {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(Full) => ControlFlow::Break(()),
+    })
 }
 
 /// A page table entry's state, as the categories see it.
@@ -345,7 +371,7 @@ impl Entry for Pte {
     }
 }
 
-impl ScanWalk<'_> {
+impl<M: WalkMode> ScanWalk<'_, M> {
     /// The categories of a huge page in an entry with state `info` in the
     /// current VMA, if it matches the scan.
     #[inline(always)]
@@ -373,26 +399,29 @@ impl ScanWalk<'_> {
     /// A transparent huge page as read under its lock by
     /// [`PmdEntry::view`].
     #[inline(always)]
-    fn thp_view(&mut self, info: PteInfo, start: u64, end: u64) -> Result {
+    fn thp_view(&mut self, info: PteInfo, start: u64, end: u64) -> WalkResult {
         let Some(categories) = self.matching_huge(info) else {
-            return Ok(());
+            return GO;
         };
         let mut end = end;
-        full(self.out.output(categories, start, &mut end))
+        flow(self.out.output(categories, start, &mut end))
     }
 
     /// A transparent huge page under `pmd`: `None` if there is none (or it
     /// was split), so the caller goes on with the PTE table.
     #[inline(always)]
-    fn thp_entry(&mut self, pmd: &mut PmdEntry<'_>, start: u64, end: u64) -> Option<Result> {
+    fn thp_entry(&mut self, pmd: &mut PmdEntry<'_, M>, start: u64, end: u64) -> Option<WalkResult> {
         let file = self.wants_file();
         let thp = pmd.with_huge(file, |huge| {
             let Some(categories) = self.matching_huge(huge.info()) else {
-                return Thp::Done(Ok(()));
+                return Thp::Done(GO);
             };
             let mut end = end;
-            let ret = full(self.out.output(categories, start, &mut end));
-            if start == end || !self.args.wp_matching() || categories & PAGE_IS_WRITTEN == 0 {
+            let ret = flow(self.out.output(categories, start, &mut end));
+            let Some(huge) = huge.protecting() else {
+                return Thp::Done(ret);
+            };
+            if start == end || categories & PAGE_IS_WRITTEN == 0 {
                 return Thp::Done(ret);
             }
             if end != start + HPAGE_SIZE {
@@ -419,13 +448,13 @@ impl ScanWalk<'_> {
     #[inline(always)]
     fn pte_table(
         &mut self,
-        pmd: &mut PmdEntry<'_>,
+        pmd: &mut PmdEntry<'_, M>,
         start: u64,
         end: u64,
-    ) -> Result<Option<Result>> {
+    ) -> Result<Option<ControlFlow<()>>> {
         let (s, e) = (start as usize, end as usize);
         let tables = if self.args.written_fast_path(self.vma_uffd)
-            || (self.args.wp_matching() && !self.out.has_vec())
+            || (M::PROTECTING && !self.out.has_vec())
         {
             pmd.with_ptes::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
         } else if self.wants_file() {
@@ -442,18 +471,16 @@ impl ScanWalk<'_> {
     /// The PAGE_IS_WRITTEN fast path, and write-protection with no output:
     /// every entry that is not write-protected matches, with the same
     /// categories, whether present, swapped or empty.
-    fn unprotected_ptes(&mut self, table: &mut PteTable<'_, Protection>) -> Result {
-        let wp = self.args.wp_matching();
+    fn unprotected_ptes(&mut self, table: &mut PteTable<'_, Protection, M>) -> ControlFlow<()> {
         let categories = self.vma_category | PAGE_IS_WRITTEN;
         while let Some((addr, end)) = table.next_unprotected() {
-            self.report_run(table, categories, addr, end, wp)?;
+            self.report_run(table, categories, addr, end)?;
         }
-        Ok(())
+        ControlFlow::Continue(())
     }
 
     /// The general path: each run of equal entries is one candidate region.
-    fn matching_ptes<Q: Classify>(&mut self, table: &mut PteTable<'_, Q>) -> Result {
-        let wp = self.args.wp_matching();
+    fn matching_ptes<Q: Classify>(&mut self, table: &mut PteTable<'_, Q, M>) -> ControlFlow<()> {
         while let Some(run) = table.next_run() {
             // Runs are long already: no memo (neighbouring runs differ).
             let categories =
@@ -461,45 +488,50 @@ impl ScanWalk<'_> {
             if !self.args.is_interesting_page(categories) {
                 continue;
             }
-            let protect = wp && categories & PAGE_IS_WRITTEN != 0;
-            self.report_run(table, categories, run.addr, run.end, protect)?;
+            self.report_run(table, categories, run.addr, run.end)?;
         }
-        Ok(())
+        ControlFlow::Continue(())
     }
 
     /// Reports the matching run `[addr, end)` of `table` with `categories`
-    /// and, with `protect`, write-protects what was reported (the table
-    /// flushes the TLB before it is unlocked). `ENOSPC` when the output is
-    /// full: the walk stops there.
+    /// and, in a write-protecting scan, write-protects what was reported if
+    /// it was written (the table flushes the TLB before it is unlocked).
+    /// `Break` when the output is full: the walk stops there.
     #[inline(always)]
     fn report_run<Q: PteQuery>(
         &mut self,
-        table: &mut PteTable<'_, Q>,
+        table: &mut PteTable<'_, Q, M>,
         categories: u64,
         addr: usize,
         end: usize,
-        protect: bool,
-    ) -> Result {
+    ) -> ControlFlow<()> {
         let (addr, mut next) = (addr as u64, end as u64);
         let r = self.out.output(categories, addr, &mut next);
-        if protect && next != addr {
-            table.make_uffd_wp(addr as usize, next as usize)?;
+        if let Some(table) = table.protecting() {
+            if categories & PAGE_IS_WRITTEN != 0 && next != addr {
+                table.make_uffd_wp(addr as usize, next as usize);
+            }
         }
-        full(r)
+        match r {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(Full) => ControlFlow::Break(()),
+        }
     }
 }
 
 /// What [`ScanWalk::thp_entry`] did with a locked THP.
 enum Thp {
     /// Reported (and write-protected): the walk's result for the PMD.
-    Done(Result),
+    Done(WalkResult),
     /// Reported up to the given end, which must be write-protected in part:
     /// split the THP and take the report back.
     Split(u64),
 }
 
 #[vtable]
-impl PageWalk for ScanWalk<'_> {
+impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
+    type Mode = M;
+
     #[inline]
     fn test_walk(&mut self, vma: &VmaRef, _start: usize, _end: usize) -> Result<VmaAction> {
         let wp_allowed = vma.userfaultfd_wp_async_with_markers();
@@ -507,7 +539,7 @@ impl PageWalk for ScanWalk<'_> {
             if self.args.check_wpasync() {
                 return Err(EPERM);
             }
-            if self.args.wp_matching() {
+            if M::PROTECTING {
                 return Ok(VmaAction::Skip);
             }
         }
@@ -534,10 +566,10 @@ impl PageWalk for ScanWalk<'_> {
     }
 
     #[inline]
-    fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_>, start: usize, end: usize) -> Result {
+    fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_, M>, start: usize, end: usize) -> WalkResult {
         let (s, e) = (start, end);
         let (start, end) = (start as u64, end as u64);
-        let table = if !self.args.wp_matching() && !self.wants_file() {
+        let table = if !M::PROTECTING && !self.wants_file() {
             // Nothing to change and no page to look at: the table or the
             // THP's state in one helper call.
             let view = if self.args.written_fast_path(self.vma_uffd) {
@@ -559,18 +591,18 @@ impl PageWalk for ScanWalk<'_> {
         let Some(ret) = table else {
             // The table went away under us: walk this PMD again.
             pmd.again();
-            return Ok(());
+            return GO;
         };
         // Long walks give the CPU away after each PTE table, with no lock
         // held, like C.
         pmd.cond_resched();
-        ret
+        Ok(ret)
     }
 
     #[inline]
-    fn pte_hole(&mut self, start: usize, end: usize, hole: Option<&PteHole<'_>>) -> Result {
+    fn pte_hole(&mut self, start: usize, end: usize, hole: Option<&PteHole<'_, M>>) -> WalkResult {
         let Some(hole) = hole else {
-            return Ok(());
+            return GO;
         };
         let vma = hole.vma();
         // In a uffd-wp VMA an unpopulated range carries no marker, so it was
@@ -580,11 +612,14 @@ impl PageWalk for ScanWalk<'_> {
             categories |= PAGE_IS_WRITTEN;
         }
         if !self.args.is_interesting_page(categories) {
-            return Ok(());
+            return GO;
         }
         let (addr, mut end) = (start as u64, end as u64);
-        let ret = full(self.out.output(categories, addr, &mut end));
-        if addr == end || !self.args.wp_matching() {
+        let ret = flow(self.out.output(categories, addr, &mut end));
+        let Some(hole) = hole.protecting() else {
+            return ret;
+        };
+        if addr == end {
             return ret;
         }
         // In a hugetlb VMA this protects the whole huge pages the range
@@ -593,25 +628,33 @@ impl PageWalk for ScanWalk<'_> {
     }
 
     #[inline]
-    fn hugetlb_entry(&mut self, entry: &mut HugetlbEntry<'_>, start: usize, end: usize) -> Result {
+    fn hugetlb_entry(
+        &mut self,
+        entry: &mut HugetlbEntry<'_, M>,
+        start: usize,
+        end: usize,
+    ) -> WalkResult {
         let (start, mut end) = (start as u64, end as u64);
-        if !self.args.wp_matching() {
+        if !M::PROTECTING {
             // Not write-protecting: a snapshot of the entry is enough. (The
             // same as thp_view(), written out: calling it from here too
             // measured 0.7% more instructions on hugetlb, icount.)
             let pte = entry.get(self.wants_file());
             let Some(categories) = self.matching_huge(pte.info()) else {
-                return Ok(());
+                return GO;
             };
-            return full(self.out.output(categories, start, &mut end));
+            return flow(self.out.output(categories, start, &mut end));
         }
         let file = self.wants_file();
         let psize = entry.vma().huge_page_size() as u64;
         entry.with_lock(|locked| {
             let Some(categories) = self.matching_huge(locked.get(file).info()) else {
-                return Ok(());
+                return GO;
             };
-            let ret = full(self.out.output(categories, start, &mut end));
+            let ret = flow(self.out.output(categories, start, &mut end));
+            let Some(locked) = locked.protecting() else {
+                return ret;
+            };
             if start == end || categories & PAGE_IS_WRITTEN == 0 {
                 return ret;
             }
@@ -619,9 +662,9 @@ impl PageWalk for ScanWalk<'_> {
                 // A hugetlb page cannot be write-protected in part: take it
                 // back and go on, leaving walk_end at this page like C.
                 self.out.backout(start, end);
-                self.out.walk_end = start;
+                self.out.walk_end = Some(start);
                 self.hugetlb_backout = true;
-                return Ok(());
+                return GO;
             }
             locked.make_uffd_wp().and(ret)
         })

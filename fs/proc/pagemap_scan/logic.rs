@@ -329,8 +329,8 @@ pub(crate) struct Output<B> {
     pub(crate) found_pages: u64,
     max_pages: u64,
     return_mask: u64,
-    /// Where the walk stopped; 0 while it did not.
-    pub(crate) walk_end: u64,
+    /// Where the walk stopped; `None` while it did not.
+    pub(crate) walk_end: Option<u64>,
 }
 
 impl<B: RegionBuf> Output<B> {
@@ -347,7 +347,7 @@ impl<B: RegionBuf> Output<B> {
             found_pages: 0,
             max_pages: args.max_pages,
             return_mask: args.return_mask,
-            walk_end: 0,
+            walk_end: None,
         };
         out.reset_current();
         out
@@ -482,7 +482,7 @@ impl<B: RegionBuf> Output<B> {
         }
         self.found_pages = self.found_pages.wrapping_add(n_pages);
         if ret.is_err() {
-            self.walk_end = *end;
+            self.walk_end = Some(*end);
         }
         ret
     }

@@ -13,7 +13,7 @@
 use crate::build_error;
 use crate::{
     bindings,
-    error::code::{EINVAL, EPERM},
+    error::code::EINVAL,
     error::Error,
     ffi::{c_int, c_ulong, c_void},
     mm::{virt::VmaRef, MmWithUser, MmapReadGuard},
@@ -21,9 +21,11 @@ use crate::{
 };
 use compat::NotThreadSafe;
 use core::marker::PhantomData;
-use hugetlb::{HugetlbEntry, VmaHugetlb};
+use core::ops::ControlFlow;
+use hugetlb::{HugetlbEntry, HugetlbLock, VmaHugetlb};
 use notifier::MmuNotifierRange;
 use pgtable::{PmdHugeLock, PteInfo, PteQuery, PteTable};
+use uffd::VmaUffdWp;
 
 pub(crate) mod compat;
 pub mod hugetlb;
@@ -66,6 +68,117 @@ impl MmWithUser {
     }
 }
 
+mod private {
+    pub trait Sealed {}
+}
+
+/// How a walk treats the page tables it finds: the [`PageWalk::Mode`] of a
+/// walker, and a type parameter of everything its callbacks get.
+///
+/// A [`ReadOnly`] walk changes nothing: what its callbacks get has no
+/// write-protect method, so a walker that looks cannot protect by mistake
+/// (a compile error). A [`Protecting`] walk may write-protect entries for
+/// userfaultfd: [`MmapReadGuard::walk_page_range`] tells MMU notifier
+/// subscribers about the change around it, and it only descends into VMAs
+/// registered for uffd-wp ([`VmaRef::as_uffd_wp_vma`]). Code generic over
+/// the mode reaches the protecting methods through `protecting()` (on
+/// [`PteTable`], [`PmdHugeLock`], [`HugetlbLock`] and [`PteHole`]), which
+/// is `None` in a read-only walk: a constant, so the branch costs nothing.
+///
+/// [`VmaRef::as_uffd_wp_vma`]: crate::mm::virt::VmaRef::as_uffd_wp_vma
+pub trait WalkMode: private::Sealed + Sized + 'static {
+    /// Whether the walk may write-protect ([`Protecting`]).
+    const PROTECTING: bool;
+
+    #[doc(hidden)]
+    fn ptes<'t, 'a, Q: PteQuery>(
+        t: &'t mut PteTable<'a, Q, Self>,
+    ) -> Option<&'t mut PteTable<'a, Q, Protecting>>;
+
+    #[doc(hidden)]
+    fn huge<'t, 'a>(h: &'t PmdHugeLock<'a, Self>) -> Option<&'t PmdHugeLock<'a, Protecting>>;
+
+    #[doc(hidden)]
+    fn hugetlb<'t, 'e, 'a>(
+        l: &'t HugetlbLock<'e, 'a, Self>,
+    ) -> Option<&'t HugetlbLock<'e, 'a, Protecting>>;
+
+    #[doc(hidden)]
+    fn hole<'t, 'a>(h: &'t PteHole<'a, Self>) -> Option<&'t PteHole<'a, Protecting>>;
+}
+
+/// The mode of a walk that changes nothing (see [`WalkMode`]).
+pub enum ReadOnly {}
+
+/// The mode of a walk that may write-protect entries for userfaultfd (see
+/// [`WalkMode`]).
+pub enum Protecting {}
+
+impl private::Sealed for ReadOnly {}
+impl private::Sealed for Protecting {}
+
+impl WalkMode for ReadOnly {
+    const PROTECTING: bool = false;
+
+    #[inline(always)]
+    fn ptes<'t, 'a, Q: PteQuery>(
+        _: &'t mut PteTable<'a, Q, Self>,
+    ) -> Option<&'t mut PteTable<'a, Q, Protecting>> {
+        None
+    }
+
+    #[inline(always)]
+    fn huge<'t, 'a>(_: &'t PmdHugeLock<'a, Self>) -> Option<&'t PmdHugeLock<'a, Protecting>> {
+        None
+    }
+
+    #[inline(always)]
+    fn hugetlb<'t, 'e, 'a>(
+        _: &'t HugetlbLock<'e, 'a, Self>,
+    ) -> Option<&'t HugetlbLock<'e, 'a, Protecting>> {
+        None
+    }
+
+    #[inline(always)]
+    fn hole<'t, 'a>(_: &'t PteHole<'a, Self>) -> Option<&'t PteHole<'a, Protecting>> {
+        None
+    }
+}
+
+impl WalkMode for Protecting {
+    const PROTECTING: bool = true;
+
+    #[inline(always)]
+    fn ptes<'t, 'a, Q: PteQuery>(
+        t: &'t mut PteTable<'a, Q, Self>,
+    ) -> Option<&'t mut PteTable<'a, Q, Protecting>> {
+        Some(t)
+    }
+
+    #[inline(always)]
+    fn huge<'t, 'a>(h: &'t PmdHugeLock<'a, Self>) -> Option<&'t PmdHugeLock<'a, Protecting>> {
+        Some(h)
+    }
+
+    #[inline(always)]
+    fn hugetlb<'t, 'e, 'a>(
+        l: &'t HugetlbLock<'e, 'a, Self>,
+    ) -> Option<&'t HugetlbLock<'e, 'a, Protecting>> {
+        Some(l)
+    }
+
+    #[inline(always)]
+    fn hole<'t, 'a>(h: &'t PteHole<'a, Self>) -> Option<&'t PteHole<'a, Protecting>> {
+        Some(h)
+    }
+}
+
+/// What a callback tells the walk: go on (`Continue`), or stop here
+/// (`Break`: [`MmapReadGuard::walk_page_range`] returns `Ok(Break(()))`,
+/// a stop that is not an error); an error stops the walk too and is what
+/// the walk returns.
+pub type WalkResult = Result<ControlFlow<()>>;
+
 /// What a walk does with a VMA, decided by [`PageWalk::test_walk`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum VmaAction {
@@ -77,47 +190,69 @@ pub enum VmaAction {
 
 /// A page table walker.
 ///
-/// Each callback returns `Ok(())` to go on or an error to stop the walk;
-/// the error is what `walk_page_range` returns.
+/// Each callback returns a [`WalkResult`]: go on, stop, or fail.
 #[vtable]
 pub trait PageWalk: Sized {
-    /// Decides whether to walk the VMA covering `[start, end)`.
+    /// Whether the walk may write-protect: [`ReadOnly`] or [`Protecting`].
+    type Mode: WalkMode;
+
+    /// Decides whether to walk the VMA covering `[start, end)`. In a
+    /// [`Protecting`] walk, a VMA this lets through is walked only if it is
+    /// registered for uffd-wp ([`VmaRef::as_uffd_wp_vma`]), else skipped.
+    ///
+    /// [`VmaRef::as_uffd_wp_vma`]: crate::mm::virt::VmaRef::as_uffd_wp_vma
     fn test_walk(&mut self, _vma: &VmaRef, _start: usize, _end: usize) -> Result<VmaAction> {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Called for every present PMD covering `[start, end)`.
-    fn pmd_entry(&mut self, _pmd: &mut PmdEntry<'_>, _start: usize, _end: usize) -> Result {
+    fn pmd_entry(
+        &mut self,
+        _pmd: &mut PmdEntry<'_, Self::Mode>,
+        _start: usize,
+        _end: usize,
+    ) -> WalkResult {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Called for unpopulated ranges; `hole` is `None` outside any VMA.
-    fn pte_hole(&mut self, _start: usize, _end: usize, _hole: Option<&PteHole<'_>>) -> Result {
+    fn pte_hole(
+        &mut self,
+        _start: usize,
+        _end: usize,
+        _hole: Option<&PteHole<'_, Self::Mode>>,
+    ) -> WalkResult {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Called for every hugetlb entry covering `[start, end)`.
     fn hugetlb_entry(
         &mut self,
-        _entry: &mut HugetlbEntry<'_>,
+        _entry: &mut HugetlbEntry<'_, Self::Mode>,
         _start: usize,
         _end: usize,
-    ) -> Result {
+    ) -> WalkResult {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 }
 
-/// The private data of a running walk: the walker and whether the walk
-/// announced a protection change to MMU notifier subscribers.
+/// The private data of a running walk: the walker, the range announced to
+/// MMU notifier subscribers (a [`Protecting`] walk), and whether a callback
+/// stopped the walk.
 struct WalkCtx<'w, W> {
     walker: &'w mut W,
-    protect: bool,
     notified: (usize, usize),
+    stopped: bool,
 }
 
+/// The errno a callback's `Break` is carried through the C walk as (any
+/// negative value stops it); the walk tells it from a real `ECANCELED` by
+/// [`WalkCtx::stopped`].
+const STOP: c_int = -(bindings::ECANCELED as c_int);
+
 /// An unpopulated range `[start, end)` of a VMA, found by the walk (or, for
-/// a walker without `test_walk`, a whole `VM_PFNMAP` VMA, which the walk
-/// does not descend into).
+/// a read-only walker without `test_walk`, a whole `VM_PFNMAP` VMA, which
+/// the walk does not descend into).
 ///
 /// # Invariants
 ///
@@ -125,24 +260,34 @@ struct WalkCtx<'w, W> {
 /// `vma` is hugetlb, the walk holds its hugetlb VMA lock for reading, if it
 /// has one (holes of hugetlb VMAs are only reported by
 /// `walk_hugetlb_range()`; a private mapping without a reserve map has no
-/// such lock, and shares no page tables either). With
-/// `protect`, an MMU notifier protection-change range covering `notified`,
-/// which contains the range, is active.
-pub struct PteHole<'a> {
+/// such lock, and shares no page tables either). If `M` is [`Protecting`],
+/// `vma` is registered for uffd-wp and does not map raw PFNs (the walk
+/// skipped it otherwise), and an MMU notifier protection-change range
+/// covering `notified`, which contains the range, is active.
+pub struct PteHole<'a, M: WalkMode> {
     vma: &'a VmaRef,
     start: usize,
     end: usize,
-    protect: bool,
     notified: (usize, usize),
+    _mode: PhantomData<M>,
 }
 
-impl<'a> PteHole<'a> {
+impl<'a, M: WalkMode> PteHole<'a, M> {
     /// The VMA.
     #[inline]
     pub fn vma(&self) -> &'a VmaRef {
         self.vma
     }
 
+    /// The hole with its write-protect method, in a [`Protecting`] walk;
+    /// `None` in a [`ReadOnly`] one.
+    #[inline(always)]
+    pub fn protecting(&self) -> Option<&PteHole<'a, Protecting>> {
+        M::hole(self)
+    }
+}
+
+impl PteHole<'_, Protecting> {
     /// Write-protects `[start, end)` (inside the hole) for userfaultfd,
     /// installing uffd-wp markers: one per huge page in a hugetlb VMA,
     /// through `uffd_wp_range()` elsewhere.
@@ -153,19 +298,16 @@ impl<'a> PteHole<'a> {
     /// the walk announced to MMU notifier subscribers (PMD-aligned bounds:
     /// a 1 GiB page can), the rest is announced for the time of the change.
     ///
-    /// `EPERM` when nothing here may be write-protected: the walk was not
-    /// started by [`MmapReadGuard::walk_page_range_protecting`], or the VMA
-    /// is not registered for uffd-wp or maps raw PFNs (a walker without
-    /// `test_walk` is handed a whole `VM_PFNMAP` VMA as a hole). `EINVAL`
-    /// for a range that is empty or outside the hole.
+    /// Only a [`Protecting`] walk's holes have the method, and such a walk
+    /// only descends into VMAs registered for uffd-wp. `EINVAL` for a range
+    /// that is empty, unaligned or outside the hole.
     ///
     /// # Examples
     ///
-    /// In a hole of an anonymous VMA, a walk that does not protect gets
-    /// `EPERM` even if the VMA is registered for uffd-wp, and so does a
-    /// protecting walk in a VMA that is not registered; in a registered one
-    /// an empty range, a range reaching out of the hole or an unaligned one
-    /// get `EINVAL`; the hole stays a hole:
+    /// A protecting walk does not descend into a VMA that is not registered
+    /// for uffd-wp (the hole is not reported); in a registered one an empty
+    /// range, a range reaching out of the hole or an unaligned one get
+    /// `EINVAL`, and the hole stays a hole:
     ///
     /// ```
     /// use kernel::mm::pagewalk::kunit::{Backing, TestMapping};
@@ -177,12 +319,11 @@ impl<'a> PteHole<'a> {
     /// // `want`, and the bytes of the holes.
     /// fn attempt(
     ///     map: &TestMapping,
-    ///     protecting: bool,
     ///     range: impl Fn(usize, usize) -> (usize, usize),
     ///     want: Result,
     /// ) -> Result<(usize, usize, usize)> {
     ///     let (mut holes, mut got, mut bytes) = (0, 0, 0);
-    ///     let mut walker = HoleWalker::new(|start, end, hole| {
+    ///     let mut walker = HoleWalker::protecting(|start, end, hole| {
     ///         if let Some(hole) = hole {
     ///             let (s, e) = range(start, end);
     ///             holes += 1;
@@ -192,25 +333,16 @@ impl<'a> PteHole<'a> {
     ///         Ok(())
     ///     });
     ///     let mut guard = map.mm().mmap_read_lock_killable()?;
-    ///     if protecting {
-    ///         guard.walk_page_range_protecting(map.start(), map.end(), &mut walker)?;
-    ///     } else {
-    ///         guard.walk_page_range(map.start(), map.end(), &mut walker)?;
-    ///     }
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut walker)?;
     ///     Ok((holes, got, bytes))
     /// }
     ///
     /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, false)?;
     /// let len = map.end() - map.start();
     /// let whole = |s: usize, e: usize| (s, e);
-    /// let (h, got, bytes) = attempt(&map, false, whole, Err(EPERM))?;
-    /// assert!(h >= 1 && got == h && bytes == len);
-    /// let (h, got, bytes) = attempt(&map, true, whole, Err(EPERM))?;
-    /// assert!(h >= 1 && got == h && bytes == len);
+    /// assert_eq!(attempt(&map, whole, Ok(()))?, (0, 0, 0));
     ///
     /// map.register_uffd_wp()?;
-    /// let (h, got, _) = attempt(&map, false, whole, Err(EPERM))?;
-    /// assert!(h >= 1 && got == h);
     /// let bad: [fn(usize, usize) -> (usize, usize); 5] = [
     ///     |s, _| (s, s),
     ///     |s, e| (e, s),
@@ -219,12 +351,12 @@ impl<'a> PteHole<'a> {
     ///     |s, e| (s + 1, e),
     /// ];
     /// for range in bad {
-    ///     let (h, got, bytes) = attempt(&map, true, range, Err(EINVAL))?;
+    ///     let (h, got, bytes) = attempt(&map, range, Err(EINVAL))?;
     ///     assert!(h >= 1 && got == h && bytes == len);
     /// }
     /// // The correct call succeeds (and installs nothing: an anonymous VMA
     /// // only gets markers with `UFFD_FEATURE_WP_UNPOPULATED`).
-    /// let (h, got, bytes) = attempt(&map, true, whole, Ok(()))?;
+    /// let (h, got, bytes) = attempt(&map, whole, Ok(()))?;
     /// assert!(h >= 1 && got == h && bytes == len);
     /// # Ok::<(), Error>(())
     /// ```
@@ -240,69 +372,62 @@ impl<'a> PteHole<'a> {
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
-    /// // Walks `[start, end)`, calling `make_uffd_wp()` on each hole if
-    /// // `want` is given: the holes found, the calls that returned `want`,
-    /// // the entries that are not empty.
-    /// fn walk(
-    ///     map: &TestMapping,
-    ///     (start, end): (usize, usize),
-    ///     protecting: bool,
-    ///     want: Option<Result>,
-    /// ) -> Result<(usize, usize, usize)> {
-    ///     let (mut holes, mut got, mut entries) = (0, 0, 0);
-    ///     let mut walker = HugetlbWalker::new(
-    ///         |entry, _, _| {
-    ///             entries += usize::from(!entry.get(false).huge_is_none());
-    ///             Ok(())
-    ///         },
+    /// // Protects each hole of `[start, end)`: the holes found and the
+    /// // calls that succeeded.
+    /// fn protect(map: &TestMapping, (start, end): (usize, usize)) -> Result<(usize, usize)> {
+    ///     let (mut holes, mut got) = (0, 0);
+    ///     let mut walker = HugetlbWalker::protecting(
+    ///         |_, _, _| Ok(()),
     ///         |s, e, hole| {
     ///             if let Some(hole) = hole {
     ///                 holes += 1;
-    ///                 if let Some(want) = want {
-    ///                     got += usize::from(hole.make_uffd_wp(s, e) == want);
-    ///                 }
+    ///                 got += usize::from(hole.make_uffd_wp(s, e).is_ok());
     ///             }
     ///             Ok(())
     ///         },
     ///     );
     ///     let mut guard = map.mm().mmap_read_lock_killable()?;
-    ///     if protecting {
-    ///         guard.walk_page_range_protecting(start, end, &mut walker)?;
-    ///     } else {
-    ///         guard.walk_page_range(start, end, &mut walker)?;
-    ///     }
-    ///     Ok((holes, got, entries))
+    ///     let _ = guard.walk_page_range(start, end, &mut walker)?;
+    ///     Ok((holes, got))
+    /// }
+    ///
+    /// // Reads `[start, end)`: the holes and the entries that are not empty.
+    /// fn read(map: &TestMapping) -> Result<(usize, usize)> {
+    ///     let (mut holes, mut entries) = (0, 0);
+    ///     let mut walker = HugetlbWalker::new(
+    ///         |entry, _, _| {
+    ///             entries += usize::from(!entry.get(false).huge_is_none());
+    ///             Ok(())
+    ///         },
+    ///         |_, _, hole| {
+    ///             holes += usize::from(hole.is_some());
+    ///             Ok(())
+    ///         },
+    ///     );
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut walker)?;
+    ///     Ok((holes, entries))
     /// }
     ///
     /// let big = TestMapping::new(1 << 30, Backing::Hugetlb1G, false)?;
     /// big.register_uffd_wp()?;
-    /// let part = (big.start(), big.start() + PMD_SIZE);
-    /// assert_eq!(walk(&big, part, false, Some(Err(EPERM)))?, (1, 1, 0));
-    /// assert_eq!(walk(&big, (big.start(), big.end()), false, None)?, (1, 0, 0));
-    /// assert_eq!(walk(&big, part, true, Some(Ok(())))?, (1, 1, 0));
+    /// assert_eq!(read(&big)?, (1, 0));
+    /// assert_eq!(protect(&big, (big.start(), big.start() + PMD_SIZE))?, (1, 1));
     /// // The whole 1 GiB page has its marker now: an entry, no hole.
-    /// assert_eq!(walk(&big, (big.start(), big.end()), false, None)?, (0, 0, 1));
+    /// assert_eq!(read(&big)?, (0, 1));
     ///
     /// // A 2 MiB page: protecting 4 KiB of it protects it whole (a marker).
     /// let map = TestMapping::new(PMD_SIZE, Backing::Hugetlb2M, false)?;
     /// map.register_uffd_wp()?;
-    /// let part = (map.start(), map.start() + PAGE_SIZE);
-    /// assert_eq!(walk(&map, part, false, Some(Err(EPERM)))?, (1, 1, 0));
-    /// assert_eq!(walk(&map, part, true, Some(Ok(())))?, (1, 1, 0));
-    /// assert_eq!(walk(&map, (map.start(), map.end()), false, None)?, (0, 0, 1));
+    /// assert_eq!(protect(&map, (map.start(), map.start() + PAGE_SIZE))?, (1, 1));
+    /// assert_eq!(read(&map)?, (0, 1));
     /// # Ok::<(), Error>(())
     /// ```
     pub fn make_uffd_wp(&self, start: usize, end: usize) -> Result {
-        if !self.protect {
-            return Err(EPERM);
-        }
-        let vma = self.vma;
-        if !vma.userfaultfd_wp() || vma.is_pfnmap() {
-            return Err(EPERM);
-        }
         if start >= end || start < self.start || end > self.end {
             return Err(EINVAL);
         }
+        let vma = self.vma;
         if let Some(huge) = vma.as_hugetlb_vma() {
             // A huge page is protected whole, as C's
             // pagemap_scan_hugetlb_hole_wp() does: a 1 GiB page can reach
@@ -316,11 +441,16 @@ impl<'a> PteHole<'a> {
                 // SAFETY: the walk holds the mmap lock of the VMA's mm for
                 // as long as this hole exists (type invariant).
                 .then(|| unsafe { MmuNotifierRange::protection(huge, start, end) });
-            // SAFETY: the range is inside the hugetlb VMA, whose mmap lock
-            // and hugetlb VMA lock the walk holds; MMU notifiers know of
-            // the change of the whole range (the walk's range and `_wider`).
+            // SAFETY: the range is inside the hugetlb VMA, which is
+            // registered for uffd-wp (`Protecting`), whose mmap lock and
+            // hugetlb VMA lock the walk holds; MMU notifiers know of the
+            // change of the whole range (the walk's range and `_wider`).
             unsafe { huge.hugetlb_make_uffd_wp_holes(start, end) }
         } else {
+            // SAFETY: a `Protecting` walk only reports holes of VMAs
+            // registered for uffd-wp that do not map raw PFNs (type
+            // invariant).
+            let vma = unsafe { VmaUffdWp::from_vma_unchecked(vma) };
             vma.uffd_wp_range(start, end - start, true).map(|_| ())
         }
     }
@@ -343,15 +473,16 @@ impl<'a> PteHole<'a> {
 ///
 /// `pmdp` is a valid PMD of `vma` mapping `[start, end)` (inside one PMD
 /// and inside `vma`) and `walk` is the running `mm_walk`; both are valid
-/// for `'a`. With `protect`, an MMU notifier protection-change range
+/// for `'a`. If `M` is [`Protecting`], `vma` is registered for uffd-wp and
+/// does not map raw PFNs, and an MMU notifier protection-change range
 /// covering `[start, end)` is active.
-pub struct PmdEntry<'a> {
+pub struct PmdEntry<'a, M: WalkMode> {
     pmdp: *mut bindings::pmd_t,
     walk: *mut bindings::mm_walk,
     vma: &'a VmaRef,
     start: usize,
     end: usize,
-    protect: bool,
+    _mode: PhantomData<M>,
 }
 
 /// What a PMD maps, as [`PmdEntry::view`] found it.
@@ -379,7 +510,7 @@ pub enum Ptes<R> {
     Gone,
 }
 
-impl<'a> PmdEntry<'a> {
+impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// The VMA, borrowed from the entry: the borrow ends before
     /// [`PmdEntry::with_ptes`], [`PmdEntry::view`] or
     /// [`PmdEntry::with_huge`] (which take `&mut self`) can lock anything,
@@ -406,7 +537,11 @@ impl<'a> PmdEntry<'a> {
     ///
     /// [`PteInfo::maps_file`]: crate::mm::pagewalk::pgtable::PteInfo::maps_file
     #[inline]
-    pub fn with_huge<R>(&mut self, file: bool, f: impl FnOnce(&PmdHugeLock<'a>) -> R) -> Option<R> {
+    pub fn with_huge<R>(
+        &mut self,
+        file: bool,
+        f: impl FnOnce(&PmdHugeLock<'a, M>) -> R,
+    ) -> Option<R> {
         #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
         {
             let mut info = 0u8;
@@ -428,12 +563,15 @@ impl<'a> PmdEntry<'a> {
             let (pmdp, vma) = (self.pmdp, self.vma);
             // Only a walk over the whole PMD announced the change of all
             // of it to MMU notifier subscribers.
-            let protect = self.protect && self.start == addr && self.end == addr + PMD_SIZE;
+            let whole = self.start == addr && self.end == addr + PMD_SIZE;
             // SAFETY: the helper returned the held lock of a huge PMD of
             // `vma`, which maps the PMD-aligned `addr` (a huge PMD only
             // exists where the whole PMD range is inside the VMA), and its
-            // state; the guard takes the lock over.
-            let huge = unsafe { PmdHugeLock::new(pmdp, ptl, vma, addr, protect, info) };
+            // state; the guard takes the lock over. With `M` =
+            // `Protecting`, the VMA is registered for uffd-wp and the walk's
+            // notifier range covers what it walks of the PMD: all of it if
+            // `whole` (type invariant).
+            let huge = unsafe { PmdHugeLock::new(pmdp, ptl, vma, addr, whole, info) };
             Some(f(&huge))
         }
         #[cfg(not(CONFIG_TRANSPARENT_HUGEPAGE))]
@@ -485,7 +623,7 @@ impl<'a> PmdEntry<'a> {
     /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
     /// let (mut calls, mut refused, mut tables) = (0, 0, 0);
     /// let mut guard = map.mm().mmap_read_lock_killable()?;
-    /// guard.walk_page_range(map.start(), map.end(), &mut PmdWalker::new(|pmd, start, end| {
+    /// let _ = guard.walk_page_range(map.start(), map.end(), &mut PmdWalker::new(|pmd, start, end| {
     ///     calls += 1;
     ///     let bad = [
     ///         (start - PAGE_SIZE, end),
@@ -515,7 +653,7 @@ impl<'a> PmdEntry<'a> {
         &mut self,
         start: usize,
         end: usize,
-        f: impl FnOnce(&mut PteTable<'a, Q>) -> R,
+        f: impl FnOnce(&mut PteTable<'a, Q, M>) -> R,
     ) -> Result<PmdView<R>> {
         if !self.range_ok(start, end) {
             return Err(EINVAL);
@@ -538,8 +676,10 @@ impl<'a> PmdEntry<'a> {
             if !ptep.is_null() {
                 // SAFETY: mapped, locked and in lazy MMU mode by the
                 // helper; `[start, end)` is inside the range this PMD maps
-                // (checked), so inside one PMD and the VMA.
-                let mut t = unsafe { PteTable::new(ptep, ptl, self.vma, start, end, self.protect) };
+                // (checked), so inside one PMD and the VMA, and covered by
+                // the walk's notifier range if `M` is `Protecting` (type
+                // invariant).
+                let mut t = unsafe { PteTable::new(ptep, ptl, self.vma, start, end) };
                 return Ok(PmdView::Table(f(&mut t)));
             }
             Ok(match u8::try_from(huge) {
@@ -591,7 +731,7 @@ impl<'a> PmdEntry<'a> {
     /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
     /// let (mut calls, mut refused, mut present) = (0, 0, 0);
     /// let mut guard = map.mm().mmap_read_lock_killable()?;
-    /// guard.walk_page_range(map.start(), map.end(), &mut PmdWalker::new(|pmd, start, end| {
+    /// let _ = guard.walk_page_range(map.start(), map.end(), &mut PmdWalker::new(|pmd, start, end| {
     ///     calls += 1;
     ///     let bad = [
     ///         (start - PAGE_SIZE, end),
@@ -628,7 +768,7 @@ impl<'a> PmdEntry<'a> {
     /// let thp = TestMapping::new(2 * PMD_SIZE, Backing::Pages, true)?;
     /// let (mut pmds, mut gone, mut differ) = (0, 0, 0);
     /// let mut guard = thp.mm().mmap_read_lock_killable()?;
-    /// guard.walk_page_range(thp.start(), thp.end(), &mut PmdWalker::new(|pmd, start, end| {
+    /// let _ = guard.walk_page_range(thp.start(), thp.end(), &mut PmdWalker::new(|pmd, start, end| {
     ///     pmds += 1;
     ///     let mapped = pmd.with_huge(false, |_| ()).is_some();
     ///     let r = pmd.with_ptes::<Classes, _>(start, end, |_| ())?;
@@ -647,7 +787,7 @@ impl<'a> PmdEntry<'a> {
         &mut self,
         start: usize,
         end: usize,
-        f: impl FnOnce(&mut PteTable<'a, Q>) -> R,
+        f: impl FnOnce(&mut PteTable<'a, Q, M>) -> R,
     ) -> Result<Ptes<R>> {
         if !self.range_ok(start, end) {
             return Err(EINVAL);
@@ -665,8 +805,10 @@ impl<'a> PmdEntry<'a> {
             return Ok(if huge { Ptes::Huge } else { Ptes::Gone });
         }
         // SAFETY: mapped, locked and in lazy MMU mode above; `[start, end)`
-        // is inside the range this PMD maps (checked above).
-        let mut t = unsafe { PteTable::new(ptep, ptl, self.vma, start, end, self.protect) };
+        // is inside the range this PMD maps (checked above), so covered by
+        // the walk's notifier range if `M` is `Protecting`, in a VMA
+        // registered for uffd-wp (type invariant).
+        let mut t = unsafe { PteTable::new(ptep, ptl, self.vma, start, end) };
         Ok(Ptes::Table(f(&mut t)))
     }
 
@@ -713,7 +855,8 @@ impl<W: PageWalk> Ops<W> {
         } else {
             None
         },
-        test_walk: if W::HAS_TEST_WALK {
+        // A protecting walk decides on every VMA itself.
+        test_walk: if W::HAS_TEST_WALK || W::Mode::PROTECTING {
             Some(Self::test_walk)
         } else {
             None
@@ -733,6 +876,20 @@ impl<W: PageWalk> Ops<W> {
         unsafe { &mut *(*walk).private.cast::<WalkCtx<'w, W>>() }
     }
 
+    /// A callback's result as the walk wants it: 0 to go on, a negative
+    /// errno to stop ([`STOP`] for a `Break`, noted in the context).
+    #[inline(always)]
+    fn errno(c: &mut WalkCtx<'_, W>, r: WalkResult) -> c_int {
+        match r {
+            Ok(ControlFlow::Continue(())) => 0,
+            Ok(ControlFlow::Break(())) => {
+                c.stopped = true;
+                STOP
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+
     /// # Safety
     ///
     /// Only called by `walk_page_range()` with [`Self::OPS`], from a walk
@@ -745,11 +902,19 @@ impl<W: PageWalk> Ops<W> {
         // SAFETY: called by the walk started with our ops; `vma` is set and
         // valid during `test_walk`.
         let (c, vma) = unsafe { (Self::ctx(walk), VmaRef::from_raw((*walk).vma)) };
-        match c.walker.test_walk(vma, start, end) {
-            Ok(VmaAction::Walk) => 0,
-            Ok(VmaAction::Skip) => 1,
-            Err(e) => e.to_errno(),
+        if W::HAS_TEST_WALK {
+            match c.walker.test_walk(vma, start as usize, end as usize) {
+                Ok(VmaAction::Walk) => {}
+                Ok(VmaAction::Skip) => return 1,
+                Err(e) => return e.to_errno(),
+            }
         }
+        // INVARIANT: the callbacks of a protecting walk only get VMAs
+        // registered for uffd-wp that do not map raw PFNs.
+        if W::Mode::PROTECTING && vma.as_uffd_wp_vma().is_none() {
+            return 1;
+        }
+        0
     }
 
     /// # Safety
@@ -767,17 +932,19 @@ impl<W: PageWalk> Ops<W> {
         let (start, end) = (start as usize, end as usize);
         // INVARIANT: the walk's PMD and walk, valid during this callback;
         // the walk hands each PMD the part of the walked range inside it
-        // and inside the VMA; `protect` says whether the walk's notifier
-        // range (the whole walked range) is active.
+        // and inside the VMA. A protecting walk only gets here for VMAs
+        // `test_walk` found registered for uffd-wp, with its notifier range
+        // (the whole walked range) active.
         let mut pmd = PmdEntry {
             pmdp,
             walk,
             vma,
             start,
             end,
-            protect: c.protect,
+            _mode: PhantomData,
         };
-        errno(c.walker.pmd_entry(&mut pmd, start, end))
+        let r = c.walker.pmd_entry(&mut pmd, start, end);
+        Self::errno(c, r)
     }
 
     /// # Safety
@@ -802,16 +969,19 @@ impl<W: PageWalk> Ops<W> {
         let (start, end) = (start as usize, end as usize);
         // INVARIANT: with a VMA, the walk reports holes inside it; in a
         // hugetlb VMA only from `walk_hugetlb_range()`, which holds the
-        // hugetlb VMA lock. (A walker without `test_walk` also gets the
-        // whole of a `VM_PFNMAP` VMA as a hole: inside it, not hugetlb.)
+        // hugetlb VMA lock. (A read-only walker without `test_walk` also
+        // gets the whole of a `VM_PFNMAP` VMA as a hole: inside it, not
+        // hugetlb. A protecting walk has `test_walk`, which let only VMAs
+        // registered for uffd-wp through, under its active notifier range.)
         let hole = vma.map(|vma| PteHole {
             vma,
             start,
             end,
-            protect: c.protect,
             notified: c.notified,
+            _mode: PhantomData,
         });
-        errno(c.walker.pte_hole(start, end, hole.as_ref()))
+        let r = c.walker.pte_hole(start, end, hole.as_ref());
+        Self::errno(c, r)
     }
 
     /// # Safety
@@ -828,116 +998,123 @@ impl<W: PageWalk> Ops<W> {
         let (start, end) = (start as usize, end as usize);
         // SAFETY: called by the walk started with our ops, inside a hugetlb
         // VMA, with the hugetlb VMA lock held, for the entry of the huge
-        // page containing `[start, end)`; the notifier range covers the
-        // walked range if `protect`.
+        // page containing `[start, end)`; in a protecting walk the VMA is
+        // registered for uffd-wp (`test_walk`) and the notifier range
+        // covers the walked range.
         let (c, mut entry) = unsafe {
             // `walk_hugetlb_range()`, the only caller, runs for hugetlb VMAs
             // only: no check per entry (it cost 4% of a hugetlb scan).
             let vma = VmaHugetlb::from_raw((*walk).vma);
-            let c = Self::ctx(walk);
-            let protect = c.protect;
-            (c, HugetlbEntry::new(ptep, vma, start, end, protect))
+            (Self::ctx(walk), HugetlbEntry::new(ptep, vma, start, end))
         };
-        errno(c.walker.hugetlb_entry(&mut entry, start, end))
-    }
-}
-
-/// A callback's result as the walk wants it: 0 or a negative errno.
-#[inline(always)]
-fn errno(r: Result) -> c_int {
-    match r {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
+        let r = c.walker.hugetlb_entry(&mut entry, start, end);
+        Self::errno(c, r)
     }
 }
 
 impl MmapReadGuard<'_> {
-    /// Walks the page tables of `[start, end)` with `walker`, changing
-    /// nothing: the write-protect methods of what the callbacks get fail
-    /// with `EPERM`.
+    /// Walks the page tables of `[start, end)` with `walker`.
     ///
-    /// Returns the first error a callback returned, or the walk's own
-    /// (`EINVAL` for a bad range).
-    #[inline]
-    pub fn walk_page_range<W: PageWalk>(
-        &mut self,
-        start: usize,
-        end: usize,
-        walker: &mut W,
-    ) -> Result {
-        Self::walk(self.mm, start, end, walker, None)
-    }
-
-    /// Walks the page tables of `[start, end)` with `walker`, which may
+    /// A [`ReadOnly`] walker changes nothing. A [`Protecting`] walker may
     /// write-protect entries: MMU notifier subscribers (KVM, IOMMU, HMM) are
     /// told that the protection of the range (widened to PMD boundaries, as
     /// a huge page is protected whole) changes before the walk, and that the
-    /// change is over after it.
+    /// change is over after it; the walk skips the VMAs that are not
+    /// registered for uffd-wp.
     ///
-    /// `EINVAL` for an empty or unaligned range (before anything is
-    /// announced).
+    /// `Ok(Continue(()))` when the walk reached the end, `Ok(Break(()))`
+    /// when a callback stopped it; the first error a callback returned, or
+    /// the walk's own: `EINVAL` for an empty or unaligned range (before
+    /// anything is called or announced).
     ///
     /// # Examples
     ///
-    /// Both walks refuse an empty, reversed or unaligned range without
+    /// Both modes refuse an empty, reversed or unaligned range without
     /// calling the walker; a page aligned range is walked even where no VMA
-    /// is (the walker only sees a hole without a VMA there):
+    /// is (the walker only sees a hole without a VMA there), and a callback
+    /// can stop the walk:
     ///
     /// ```
-    /// use core::cell::Cell;
-    /// use kernel::mm::pagewalk::kunit::{Backing, TestMapping};
+    /// use core::{cell::Cell, ops::ControlFlow};
+    /// use kernel::mm::pagewalk::{
+    ///     kunit::{Backing, TestMapping},
+    ///     PageWalk, PmdEntry, ReadOnly, WalkResult,
+    /// };
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
+    /// /// Counts the PMDs it is called for, and stops at the first.
+    /// struct Stopper(usize);
+    ///
+    /// #[vtable]
+    /// impl PageWalk for Stopper {
+    ///     type Mode = ReadOnly;
+    ///
+    ///     fn pmd_entry(&mut self, _: &mut PmdEntry<'_, ReadOnly>, _: usize, _: usize) -> WalkResult {
+    ///         self.0 += 1;
+    ///         Ok(ControlFlow::Break(()))
+    ///     }
+    /// }
+    ///
     /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
+    /// map.register_uffd_wp()?;
     /// let (start, end) = (map.start(), map.end());
     /// let bad = [(start, start), (end, start), (start + 1, end), (start, end - 1)];
     /// let (calls, mut refused, mut gaps) = (Cell::new(0), 0, 0);
-    /// let mut walker = PmdWalker::new(|_, _, _| {
+    /// let count = |_: usize| {
     ///     calls.set(calls.get() + 1);
     ///     Ok(())
-    /// });
+    /// };
+    /// let mut walker = PmdWalker::new(|_, s, _| count(s));
+    /// let mut protecting = PmdWalker::protecting(|_, s, _| count(s));
     /// let mut guard = map.mm().mmap_read_lock_killable()?;
     /// for (s, e) in bad {
     ///     let r = guard.walk_page_range(s, e, &mut walker);
     ///     refused += usize::from(r == Err(EINVAL));
-    ///     let r = guard.walk_page_range_protecting(s, e, &mut walker);
+    ///     let r = guard.walk_page_range(s, e, &mut protecting);
     ///     refused += usize::from(r == Err(EINVAL));
     /// }
     /// let refused_calls = calls.get();
-    /// // The walker works: the mapping is populated.
+    /// // The walkers work: the mapping is populated.
     /// let good = guard.walk_page_range(start, end, &mut walker);
-    /// let good_protecting = guard.walk_page_range_protecting(start, end, &mut walker);
+    /// let good_protecting = guard.walk_page_range(start, end, &mut protecting);
     /// // Below the first mapping of the test's address space is no VMA.
     /// let mut gap = HoleWalker::new(|_, _, hole| {
     ///     gaps += usize::from(hole.is_none());
     ///     Ok(())
     /// });
     /// let gap_walk = guard.walk_page_range(start - PAGE_SIZE, start, &mut gap);
-    /// let gap_protecting = guard.walk_page_range_protecting(start - PAGE_SIZE, start, &mut gap);
+    /// // A callback that stops the walk: it is called once.
+    /// let mut stopper = Stopper(0);
+    /// let stopped = guard.walk_page_range(start, end, &mut stopper);
     /// drop(guard);
-    /// assert_eq!(good, Ok(()));
-    /// assert_eq!(good_protecting, Ok(()));
-    /// assert_eq!(gap_walk, Ok(()));
-    /// assert_eq!(gap_protecting, Ok(()));
+    /// assert_eq!(good, Ok(ControlFlow::Continue(())));
+    /// assert_eq!(good_protecting, Ok(ControlFlow::Continue(())));
+    /// assert_eq!(gap_walk, Ok(ControlFlow::Continue(())));
+    /// assert_eq!(stopped, Ok(ControlFlow::Break(())));
+    /// assert_eq!(stopper.0, 1);
     /// assert_eq!(refused, 2 * bad.len());
     /// assert_eq!(refused_calls, 0);
     /// assert!(calls.get() >= 2);
-    /// assert_eq!(gaps, 2);
+    /// assert_eq!(gaps, 1);
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn walk_page_range_protecting<W: PageWalk>(
+    #[inline]
+    pub fn walk_page_range<W: PageWalk>(
         &mut self,
         start: usize,
         end: usize,
         walker: &mut W,
-    ) -> Result {
+    ) -> Result<ControlFlow<()>> {
         Self::check_range(start, end)?;
+        if !W::Mode::PROTECTING {
+            return Self::walk(self.mm, start, end, walker, (0, 0));
+        }
         let mask = PMD_SIZE - 1;
         let notified = (start & !mask, end.saturating_add(mask) & !mask);
         let mm = self.mm;
         let _change = self.protection_change(notified.0, notified.1);
-        Self::walk(mm, start, end, walker, Some(notified))
+        Self::walk(mm, start, end, walker, notified)
     }
 
     /// A walk covers whole pages: callbacks pair entries with addresses.
@@ -949,28 +1126,29 @@ impl MmapReadGuard<'_> {
         Ok(())
     }
 
-    /// The walk itself; the callers take `&mut self`, so a callback holding
-    /// a page table lock cannot start another walk with the same guard
-    /// (which would lock the same tables). The mmap read lock of `mm` is
-    /// held (the guard's invariant).
+    /// The walk itself, of a range checked by [`Self::check_range`], under
+    /// the protection change notifier of `notified` for a protecting
+    /// walker. The caller takes `&mut self`, so a callback holding a page
+    /// table lock cannot start another walk with the same guard (which
+    /// would lock the same tables). The mmap read lock of `mm` is held (the
+    /// guard's invariant).
     #[inline]
     fn walk<W: PageWalk>(
         mm: &MmWithUser,
         start: usize,
         end: usize,
         walker: &mut W,
-        notified: Option<(usize, usize)>,
-    ) -> Result {
-        Self::check_range(start, end)?;
+        notified: (usize, usize),
+    ) -> Result<ControlFlow<()>> {
         let mut ctx = WalkCtx {
             walker,
-            protect: notified.is_some(),
-            notified: notified.unwrap_or((0, 0)),
+            notified,
+            stopped: false,
         };
         // SAFETY: the mmap read lock is held (type invariant of the guard),
         // the ops match `W`, `ctx` is exclusively borrowed for the duration
-        // of the walk, and with `protect` the caller started a protection
-        // change notifier for the whole range.
+        // of the walk, and for a protecting walker the caller started a
+        // protection change notifier for the whole range.
         let ret = unsafe {
             bindings::walk_page_range(
                 mm.as_raw(),
@@ -980,10 +1158,12 @@ impl MmapReadGuard<'_> {
                 (&mut ctx as *mut WalkCtx<'_, W>).cast::<c_void>(),
             )
         };
-        if ret < 0 {
+        if ctx.stopped {
+            Ok(ControlFlow::Break(()))
+        } else if ret < 0 {
             Err(Error::from_errno(ret))
         } else {
-            Ok(())
+            Ok(ControlFlow::Continue(()))
         }
     }
 }

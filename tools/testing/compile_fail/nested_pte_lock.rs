@@ -1,6 +1,6 @@
 // expect: E0500
 // The same PTE table cannot be locked twice (a self-deadlock).
-fn f(pmd: &mut PmdEntry<'_>, s: usize, e: usize) {
+fn f(pmd: &mut PmdEntry<'_, ReadOnly>, s: usize, e: usize) {
     pmd.with_ptes::<Classes, _>(s, e, |_t| {
         pmd.with_ptes::<Classes, _>(s, e, |_u| ());
     });

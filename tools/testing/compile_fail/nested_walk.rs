@@ -7,16 +7,15 @@ struct Nested<'a, 'b> {
 
 #[vtable]
 impl kernel::mm::pagewalk::PageWalk for Nested<'_, '_> {
-    fn pte_hole(
-        &mut self,
-        s: usize,
-        e: usize,
-        _h: Option<&kernel::mm::pagewalk::PteHole<'_>>,
-    ) -> Result {
-        let mut inner = Nested { lock: &mut *self.lock };
+    type Mode = ReadOnly;
+
+    fn pte_hole(&mut self, s: usize, e: usize, _h: Option<&PteHole<'_, ReadOnly>>) -> WalkResult {
+        let mut inner = Nested {
+            lock: &mut *self.lock,
+        };
         let _ = &mut inner;
         let _ = (s, e);
-        Ok(())
+        Ok(core::ops::ControlFlow::Continue(()))
     }
 }
 

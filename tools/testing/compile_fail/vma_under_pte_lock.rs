@@ -3,7 +3,7 @@
 // used inside the closure that holds the lock: its methods include ones
 // that take the mmap lock (a sleeping lock) or page table locks (issue #21,
 // item 4).
-fn f(pmd: &mut PmdEntry<'_>, s: usize, e: usize) {
+fn f(pmd: &mut PmdEntry<'_, ReadOnly>, s: usize, e: usize) {
     let v = pmd.vma();
     let _ = pmd.with_ptes::<Classes, _>(s, e, |_t| v.start());
 }

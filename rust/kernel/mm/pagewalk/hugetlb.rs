@@ -4,7 +4,12 @@
 //!
 //! C header: [`include/linux/hugetlb.h`](srctree/include/linux/hugetlb.h)
 
-use crate::{bindings, mm::pagewalk::pgtable::Pte, mm::virt::VmaRef, prelude::*};
+use crate::{
+    bindings,
+    mm::pagewalk::{pgtable::Pte, Protecting, WalkMode},
+    mm::virt::VmaRef,
+    prelude::*,
+};
 use core::marker::PhantomData;
 
 impl Pte {
@@ -127,9 +132,11 @@ impl VmaHugetlb {
             if ptep.is_null() {
                 return Err(ENOMEM);
             }
-            // SAFETY: `ptep` is the entry of `addr` in this VMA, valid under
-            // the locks the caller holds; the notifier range is active.
-            let mut entry = unsafe { HugetlbEntry::new(ptep, self, addr, addr + psize, true) };
+            // SAFETY: `ptep` is the entry of `addr` in this VMA, which is
+            // registered for uffd-wp, valid under the locks the caller
+            // holds; the notifier range is active.
+            let mut entry =
+                unsafe { HugetlbEntry::<Protecting>::new(ptep, self, addr, addr + psize) };
             entry.with_lock(|locked| locked.make_uffd_wp())?;
             addr += psize;
         }
@@ -144,17 +151,18 @@ impl VmaHugetlb {
 ///
 /// `ptep` is a valid hugetlb entry of `vma` mapping the huge page that
 /// contains `[start, end)` (inside `vma`), kept by the walk (mmap lock and
-/// hugetlb VMA lock held) for `'a`. With `protect`, an MMU notifier
-/// protection-change range covering `[start, end)` is active.
-pub struct HugetlbEntry<'a> {
+/// hugetlb VMA lock held) for `'a`. If `M` is [`Protecting`], `vma` is
+/// registered for uffd-wp and an MMU notifier protection-change range
+/// covering `[start, end)` is active.
+pub struct HugetlbEntry<'a, M: WalkMode> {
     ptep: *mut bindings::pte_t,
     vma: &'a VmaHugetlb,
     start: usize,
     end: usize,
-    protect: bool,
+    _mode: PhantomData<M>,
 }
 
-impl<'a> HugetlbEntry<'a> {
+impl<'a, M: WalkMode> HugetlbEntry<'a, M> {
     /// # Safety
     ///
     /// As in the type invariants.
@@ -164,14 +172,13 @@ impl<'a> HugetlbEntry<'a> {
         vma: &'a VmaHugetlb,
         start: usize,
         end: usize,
-        protect: bool,
     ) -> Self {
         HugetlbEntry {
             ptep,
             vma,
             start,
             end,
-            protect,
+            _mode: PhantomData,
         }
     }
 
@@ -225,7 +232,7 @@ impl<'a> HugetlbEntry<'a> {
     /// guard cannot outlive `f` (nor be leaked with the locks held), and
     /// `&mut self` keeps `f` from locking the same entry again.
     #[inline]
-    pub fn with_lock<R>(&mut self, f: impl FnOnce(&HugetlbLock<'_, 'a>) -> R) -> R {
+    pub fn with_lock<R>(&mut self, f: impl FnOnce(&HugetlbLock<'_, 'a, M>) -> R) -> R {
         // SAFETY: hugetlb VMAs are file backed (`VmaHugetlb` invariant), the
         // VMA is valid and the lock order i_mmap_rwsem -> page table lock is
         // the hugetlb one.
@@ -249,13 +256,13 @@ impl<'a> HugetlbEntry<'a> {
 ///
 /// The current task holds the `i_mmap` lock of the VMA's file for writing
 /// and the entry's page table lock `ptl`.
-pub struct HugetlbLock<'e, 'a> {
-    entry: &'e HugetlbEntry<'a>,
+pub struct HugetlbLock<'e, 'a, M: WalkMode> {
+    entry: &'e HugetlbEntry<'a, M>,
     ptl: *mut bindings::spinlock_t,
     _not_send: PhantomData<*mut ()>,
 }
 
-impl HugetlbLock<'_, '_> {
+impl<'e, 'a, M: WalkMode> HugetlbLock<'e, 'a, M> {
     /// Reads the entry, as [`HugetlbEntry::get`] does; under the lock it
     /// cannot change but for the accessed and dirty bits.
     #[inline]
@@ -263,6 +270,17 @@ impl HugetlbLock<'_, '_> {
         self.entry.get(file)
     }
 
+    /// The locked entry with its write-protect method, in a [`Protecting`]
+    /// walk; `None` in a [`ReadOnly`] one.
+    ///
+    /// [`ReadOnly`]: crate::mm::pagewalk::ReadOnly
+    #[inline(always)]
+    pub fn protecting(&self) -> Option<&HugetlbLock<'e, 'a, Protecting>> {
+        M::hugetlb(self)
+    }
+}
+
+impl HugetlbLock<'_, '_, Protecting> {
     /// Write-protects the whole huge page for userfaultfd, deciding on the
     /// entry as read under the lock: present pages get the uffd-wp bit,
     /// migration entries the swap uffd-wp bit, empty entries a uffd-wp
@@ -270,19 +288,16 @@ impl HugetlbLock<'_, '_> {
     /// flushes the TLB for the page (if it was populated), still under the
     /// lock.
     ///
-    /// `EPERM` when the entry may not be write-protected: the walk was not
-    /// started by [`MmapReadGuard::walk_page_range_protecting`], the VMA is
-    /// not registered for uffd-wp, or the walk covers only a part of the
-    /// huge page (which is protected whole or not at all).
-    ///
-    /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
+    /// Only a [`Protecting`] walk's entries have the method; `EPERM` when
+    /// the walk covers only a part of the huge page (which is protected
+    /// whole or not at all).
     ///
     /// # Examples
     ///
-    /// `EPERM` in a walk that does not protect, in a protecting walk of a
-    /// VMA not registered for uffd-wp, and in one of a registered VMA that
-    /// covers only a part of the huge page: the page stays unprotected and
-    /// writable, and its lock can be taken again.
+    /// A protecting walk skips a VMA not registered for uffd-wp; in a
+    /// registered one, a walk that covers only a part of the huge page
+    /// gets `EPERM`: the page stays unprotected and writable, and its lock
+    /// can be taken again.
     ///
     /// ```
     /// use kernel::mm::pagewalk::{kunit::{Backing, TestMapping}, PMD_SIZE};
@@ -290,16 +305,12 @@ impl HugetlbLock<'_, '_> {
     /// use kernel::page::PAGE_SIZE;
     ///
     /// // Calls `make_uffd_wp()` on each hugetlb entry of `[start, end)` in a
-    /// // walk: the entries, the calls that returned `want`, and the entries
-    /// // of the mapping write-protected afterwards (read under their lock).
-    /// fn protect(
-    ///     map: &TestMapping,
-    ///     end: usize,
-    ///     protecting: bool,
-    ///     want: Result,
-    /// ) -> Result<(usize, usize, usize)> {
+    /// // protecting walk: the entries, the calls that returned `want`, and
+    /// // the entries of the mapping write-protected afterwards (read under
+    /// // their lock).
+    /// fn protect(map: &TestMapping, end: usize, want: Result) -> Result<(usize, usize, usize)> {
     ///     let (mut entries, mut got, mut wp) = (0, 0, 0);
-    ///     let mut walker = HugetlbWalker::new(
+    ///     let mut walker = HugetlbWalker::protecting(
     ///         |entry, _, _| {
     ///             entries += 1;
     ///             got += usize::from(entry.with_lock(|l| l.make_uffd_wp()) == want);
@@ -308,11 +319,7 @@ impl HugetlbLock<'_, '_> {
     ///         |_, _, _| Ok(()),
     ///     );
     ///     let mut guard = map.mm().mmap_read_lock_killable()?;
-    ///     if protecting {
-    ///         guard.walk_page_range_protecting(map.start(), end, &mut walker)?;
-    ///     } else {
-    ///         guard.walk_page_range(map.start(), end, &mut walker)?;
-    ///     }
+    ///     let _ = guard.walk_page_range(map.start(), end, &mut walker)?;
     ///     let mut reader = HugetlbWalker::new(
     ///         |entry, _, _| {
     ///             wp += usize::from(entry.with_lock(|l| l.get(false).info().uffd_wp()));
@@ -320,34 +327,32 @@ impl HugetlbLock<'_, '_> {
     ///         },
     ///         |_, _, _| Ok(()),
     ///     );
-    ///     guard.walk_page_range(map.start(), map.end(), &mut reader)?;
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut reader)?;
     ///     Ok((entries, got, wp))
     /// }
     ///
     /// let map = TestMapping::new(PMD_SIZE, Backing::Hugetlb2M, true)?;
     /// let end = map.end();
-    /// assert_eq!(protect(&map, end, false, Err(EPERM))?, (1, 1, 0));
-    /// assert_eq!(protect(&map, end, true, Err(EPERM))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, end, Ok(()))?, (0, 0, 0));
     ///
     /// map.register_uffd_wp()?;
-    /// assert_eq!(protect(&map, end, false, Err(EPERM))?, (1, 1, 0));
-    /// assert_eq!(protect(&map, map.start() + PAGE_SIZE, true, Err(EPERM))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, map.start() + PAGE_SIZE, Err(EPERM))?, (1, 1, 0));
     /// assert_eq!(map.write(map.start(), 1), Ok(()));
     ///
-    /// assert_eq!(protect(&map, end, true, Ok(()))?, (1, 1, 1));
+    /// assert_eq!(protect(&map, end, Ok(()))?, (1, 1, 1));
     /// # Ok::<(), Error>(())
     /// ```
     pub fn make_uffd_wp(&self) -> Result {
         let e = self.entry;
-        if !e.protect || !e.covers_page() || !e.vma.userfaultfd_wp() {
+        if !e.covers_page() {
             return Err(EPERM);
         }
         let vma = e.vma.as_ptr();
         let (ptep, addr) = (e.ptep, e.start);
         let pte = e.get(false);
-        // SAFETY: the entry is locked (type invariant), belongs to `vma`
-        // and maps `addr`; `pte` was read under the lock; the notifier
-        // range is active.
+        // SAFETY: the entry is locked (type invariant), belongs to `vma`,
+        // which is registered for uffd-wp, and maps `addr`; `pte` was read
+        // under the lock; the notifier range is active (`Protecting`).
         unsafe {
             if bindings::huge_pte_is_hwpoison(pte.raw) || pte.is_marker() {
                 return Ok(());
@@ -374,7 +379,7 @@ impl HugetlbLock<'_, '_> {
     }
 }
 
-impl Drop for HugetlbLock<'_, '_> {
+impl<M: WalkMode> Drop for HugetlbLock<'_, '_, M> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: both locks are held by the type invariant; released in

@@ -165,142 +165,207 @@ impl TestMapping {
 /// - `HugetlbWalker::new(f, h)`: `f(entry, start, end)` for each hugetlb
 ///   entry, `h` for each hole (a walk reports the holes of a hugetlb VMA
 ///   only to a walker with a `hugetlb_entry` callback).
+///
+/// `new` makes a [`ReadOnly`] walker, `protecting` (same arguments) a
+/// [`Protecting`] one. The closures return `Result`: the walkers never stop
+/// a walk but with an error.
+///
+/// [`ReadOnly`]: crate::mm::pagewalk::ReadOnly
+/// [`Protecting`]: crate::mm::pagewalk::Protecting
 #[macro_export]
 macro_rules! mm_test_walkers {
     () => {
         #[allow(dead_code)]
-        struct PmdWalker<F>(F);
+        struct PmdWalker<F, M>(F, ::core::marker::PhantomData<M>);
 
         #[allow(dead_code)]
-        impl<F> PmdWalker<F>
+        impl<F> PmdWalker<F, $crate::mm::pagewalk::ReadOnly>
         where
             F: FnMut(
-                &mut $crate::mm::pagewalk::PmdEntry<'_>,
+                &mut $crate::mm::pagewalk::PmdEntry<'_, $crate::mm::pagewalk::ReadOnly>,
                 usize,
                 usize,
             ) -> $crate::error::Result,
         {
             fn new(f: F) -> Self {
-                PmdWalker(f)
+                PmdWalker(f, ::core::marker::PhantomData)
             }
         }
 
-        #[$crate::prelude::vtable]
-        impl<F> $crate::mm::pagewalk::PageWalk for PmdWalker<F>
+        #[allow(dead_code)]
+        impl<F> PmdWalker<F, $crate::mm::pagewalk::Protecting>
         where
             F: FnMut(
-                &mut $crate::mm::pagewalk::PmdEntry<'_>,
+                &mut $crate::mm::pagewalk::PmdEntry<'_, $crate::mm::pagewalk::Protecting>,
                 usize,
                 usize,
             ) -> $crate::error::Result,
         {
+            fn protecting(f: F) -> Self {
+                PmdWalker(f, ::core::marker::PhantomData)
+            }
+        }
+
+        #[$crate::prelude::vtable]
+        impl<F, M> $crate::mm::pagewalk::PageWalk for PmdWalker<F, M>
+        where
+            M: $crate::mm::pagewalk::WalkMode,
+            F: FnMut(&mut $crate::mm::pagewalk::PmdEntry<'_, M>, usize, usize) -> $crate::error::Result,
+        {
+            type Mode = M;
+
             fn pmd_entry(
                 &mut self,
-                pmd: &mut $crate::mm::pagewalk::PmdEntry<'_>,
+                pmd: &mut $crate::mm::pagewalk::PmdEntry<'_, M>,
                 start: usize,
                 end: usize,
-            ) -> $crate::error::Result {
-                (self.0)(pmd, start, end)
+            ) -> $crate::mm::pagewalk::WalkResult {
+                (self.0)(pmd, start, end).map(::core::ops::ControlFlow::Continue)
             }
         }
 
         #[allow(dead_code)]
-        struct HoleWalker<F>(F);
+        struct HoleWalker<F, M>(F, ::core::marker::PhantomData<M>);
 
         #[allow(dead_code)]
-        impl<F> HoleWalker<F>
+        impl<F> HoleWalker<F, $crate::mm::pagewalk::ReadOnly>
         where
             F: FnMut(
                 usize,
                 usize,
-                Option<&$crate::mm::pagewalk::PteHole<'_>>,
+                Option<&$crate::mm::pagewalk::PteHole<'_, $crate::mm::pagewalk::ReadOnly>>,
             ) -> $crate::error::Result,
         {
             fn new(f: F) -> Self {
-                HoleWalker(f)
+                HoleWalker(f, ::core::marker::PhantomData)
+            }
+        }
+
+        #[allow(dead_code)]
+        impl<F> HoleWalker<F, $crate::mm::pagewalk::Protecting>
+        where
+            F: FnMut(
+                usize,
+                usize,
+                Option<&$crate::mm::pagewalk::PteHole<'_, $crate::mm::pagewalk::Protecting>>,
+            ) -> $crate::error::Result,
+        {
+            fn protecting(f: F) -> Self {
+                HoleWalker(f, ::core::marker::PhantomData)
             }
         }
 
         #[$crate::prelude::vtable]
-        impl<F> $crate::mm::pagewalk::PageWalk for HoleWalker<F>
+        impl<F, M> $crate::mm::pagewalk::PageWalk for HoleWalker<F, M>
         where
+            M: $crate::mm::pagewalk::WalkMode,
             F: FnMut(
                 usize,
                 usize,
-                Option<&$crate::mm::pagewalk::PteHole<'_>>,
+                Option<&$crate::mm::pagewalk::PteHole<'_, M>>,
             ) -> $crate::error::Result,
         {
+            type Mode = M;
+
             fn pmd_entry(
                 &mut self,
-                _pmd: &mut $crate::mm::pagewalk::PmdEntry<'_>,
+                _pmd: &mut $crate::mm::pagewalk::PmdEntry<'_, M>,
                 _start: usize,
                 _end: usize,
-            ) -> $crate::error::Result {
-                Ok(())
+            ) -> $crate::mm::pagewalk::WalkResult {
+                Ok(::core::ops::ControlFlow::Continue(()))
             }
 
             fn pte_hole(
                 &mut self,
                 start: usize,
                 end: usize,
-                hole: Option<&$crate::mm::pagewalk::PteHole<'_>>,
-            ) -> $crate::error::Result {
-                (self.0)(start, end, hole)
+                hole: Option<&$crate::mm::pagewalk::PteHole<'_, M>>,
+            ) -> $crate::mm::pagewalk::WalkResult {
+                (self.0)(start, end, hole).map(::core::ops::ControlFlow::Continue)
             }
         }
 
         #[allow(dead_code)]
-        struct HugetlbWalker<F, H>(F, H);
+        struct HugetlbWalker<F, H, M>(F, H, ::core::marker::PhantomData<M>);
 
         #[allow(dead_code)]
-        impl<F, H> HugetlbWalker<F, H>
+        impl<F, H> HugetlbWalker<F, H, $crate::mm::pagewalk::ReadOnly>
         where
             F: FnMut(
-                &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<'_>,
+                &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<
+                    '_,
+                    $crate::mm::pagewalk::ReadOnly,
+                >,
                 usize,
                 usize,
             ) -> $crate::error::Result,
             H: FnMut(
                 usize,
                 usize,
-                Option<&$crate::mm::pagewalk::PteHole<'_>>,
+                Option<&$crate::mm::pagewalk::PteHole<'_, $crate::mm::pagewalk::ReadOnly>>,
             ) -> $crate::error::Result,
         {
             fn new(f: F, h: H) -> Self {
-                HugetlbWalker(f, h)
+                HugetlbWalker(f, h, ::core::marker::PhantomData)
             }
         }
 
-        #[$crate::prelude::vtable]
-        impl<F, H> $crate::mm::pagewalk::PageWalk for HugetlbWalker<F, H>
+        #[allow(dead_code)]
+        impl<F, H> HugetlbWalker<F, H, $crate::mm::pagewalk::Protecting>
         where
             F: FnMut(
-                &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<'_>,
+                &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<
+                    '_,
+                    $crate::mm::pagewalk::Protecting,
+                >,
                 usize,
                 usize,
             ) -> $crate::error::Result,
             H: FnMut(
                 usize,
                 usize,
-                Option<&$crate::mm::pagewalk::PteHole<'_>>,
+                Option<&$crate::mm::pagewalk::PteHole<'_, $crate::mm::pagewalk::Protecting>>,
             ) -> $crate::error::Result,
         {
+            fn protecting(f: F, h: H) -> Self {
+                HugetlbWalker(f, h, ::core::marker::PhantomData)
+            }
+        }
+
+        #[$crate::prelude::vtable]
+        impl<F, H, M> $crate::mm::pagewalk::PageWalk for HugetlbWalker<F, H, M>
+        where
+            M: $crate::mm::pagewalk::WalkMode,
+            F: FnMut(
+                &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<'_, M>,
+                usize,
+                usize,
+            ) -> $crate::error::Result,
+            H: FnMut(
+                usize,
+                usize,
+                Option<&$crate::mm::pagewalk::PteHole<'_, M>>,
+            ) -> $crate::error::Result,
+        {
+            type Mode = M;
+
             fn hugetlb_entry(
                 &mut self,
-                entry: &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<'_>,
+                entry: &mut $crate::mm::pagewalk::hugetlb::HugetlbEntry<'_, M>,
                 start: usize,
                 end: usize,
-            ) -> $crate::error::Result {
-                (self.0)(entry, start, end)
+            ) -> $crate::mm::pagewalk::WalkResult {
+                (self.0)(entry, start, end).map(::core::ops::ControlFlow::Continue)
             }
 
             fn pte_hole(
                 &mut self,
                 start: usize,
                 end: usize,
-                hole: Option<&$crate::mm::pagewalk::PteHole<'_>>,
-            ) -> $crate::error::Result {
-                (self.1)(start, end, hole)
+                hole: Option<&$crate::mm::pagewalk::PteHole<'_, M>>,
+            ) -> $crate::mm::pagewalk::WalkResult {
+                (self.1)(start, end, hole).map(::core::ops::ControlFlow::Continue)
             }
         }
     };

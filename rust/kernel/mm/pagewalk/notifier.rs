@@ -13,7 +13,7 @@ impl MmapReadGuard<'_> {
     /// protection of `[start, end)` is about to change; the end of the
     /// change is announced when the returned guard is dropped. Crate
     /// private: a guard handed out could be leaked, leaving the range
-    /// started forever; [`MmapReadGuard::walk_page_range_protecting`]
+    /// started forever; a protecting [`MmapReadGuard::walk_page_range`]
     /// scopes it to a walk.
     #[inline]
     pub(crate) fn protection_change(&self, start: usize, end: usize) -> MmuNotifierRange<'_> {

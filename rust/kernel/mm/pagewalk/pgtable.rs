@@ -13,6 +13,7 @@
 use crate::{
     bindings,
     error::{code::EPERM, Error},
+    mm::pagewalk::{Protecting, WalkMode},
     mm::virt::VmaRef,
     page::PAGE_SIZE,
 };
@@ -255,17 +256,17 @@ pub struct PteRun {
 /// number of entries. For a [`Classify`] query, `info[..len]` holds their
 /// classification and `pos` (index of the next entry to yield) is in
 /// `batch..=batch + len`; for [`Protection`], bit `i` of `mask` is set if
-/// entry `batch + i` is not write-protected and not yielded yet. With
-/// `protect`, an MMU notifier protection-change range covering
+/// entry `batch + i` is not write-protected and not yielded yet. If `M`
+/// is [`Protecting`], `vma` is registered for uffd-wp and does not map raw
+/// PFNs, and an MMU notifier protection-change range covering
 /// `[start, end)` is active. `flush_start..flush_end` (empty if equal)
 /// covers every entry write-protected through the guard.
-pub struct PteTable<'a, Q: PteQuery> {
+pub struct PteTable<'a, Q: PteQuery, M: WalkMode> {
     ptep: *mut bindings::pte_t,
     ptl: *mut bindings::spinlock_t,
     vma: &'a VmaRef,
     start: usize,
     end: usize,
-    protect: bool,
     flush_start: usize,
     flush_end: usize,
     nr: usize,
@@ -274,7 +275,7 @@ pub struct PteTable<'a, Q: PteQuery> {
     len: usize,
     info: [u8; BATCH],
     mask: u64,
-    _query: PhantomData<Q>,
+    _query: PhantomData<(Q, M)>,
 }
 
 /// The number of leading bytes of `bytes` equal to `b`, eight at a time.
@@ -299,15 +300,17 @@ fn same_prefix(bytes: &[u8], b: u8) -> usize {
     n + i
 }
 
-impl<'a, Q: PteQuery> PteTable<'a, Q> {
+impl<'a, Q: PteQuery, M: WalkMode> PteTable<'a, Q, M> {
     /// Builds the guard.
     ///
     /// # Safety
     ///
     /// The caller must have mapped and locked the table and entered lazy
     /// MMU mode as described in the type invariants (`start < end`), and
-    /// hands all three over to the guard; `protect` only if a protection
-    /// change notifier covers `[start, end)` for the guard's lifetime.
+    /// hands all three over to the guard; with `M` = [`Protecting`], the
+    /// VMA is registered for uffd-wp and does not map raw PFNs, and a
+    /// protection change notifier covers `[start, end)` for the guard's
+    /// lifetime.
     #[inline]
     pub(crate) unsafe fn new(
         ptep: *mut bindings::pte_t,
@@ -315,11 +318,7 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
         vma: &'a VmaRef,
         start: usize,
         end: usize,
-        protect: bool,
     ) -> Self {
-        // Write-protection only where C would: a VMA registered for uffd-wp
-        // (checked once per table, not per call).
-        let protect = protect && vma.userfaultfd_wp() && !vma.is_pfnmap();
         // INVARIANT: nothing read or written yet (`pos == batch`,
         // `len == 0`, empty flush range).
         PteTable {
@@ -328,7 +327,6 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
             vma,
             start,
             end,
-            protect,
             flush_start: 0,
             flush_end: 0,
             nr: (end - start) / PAGE_SIZE,
@@ -341,6 +339,17 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
         }
     }
 
+    /// The table with its write-protect method, in a [`Protecting`] walk;
+    /// `None` in a [`ReadOnly`] one.
+    ///
+    /// [`ReadOnly`]: crate::mm::pagewalk::ReadOnly
+    #[inline(always)]
+    pub fn protecting(&mut self) -> Option<&mut PteTable<'a, Q, Protecting>> {
+        M::ptes(self)
+    }
+}
+
+impl<Q: PteQuery> PteTable<'_, Q, Protecting> {
     /// Write-protects the entries mapping `[addr, end)` for userfaultfd: a
     /// present page gets the uffd-wp bit, a swap entry its swap uffd-wp bit
     /// (a writable migration entry is made read-only too), an empty entry a
@@ -348,47 +357,35 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     /// ignored. The TLB is flushed for what was changed before the table is
     /// unlocked.
     ///
-    /// `EPERM` unless the walk was started by
-    /// [`MmapReadGuard::walk_page_range_protecting`], which tells MMU
-    /// notifier subscribers about the change, and the VMA is registered for
-    /// uffd-wp (and does not map raw PFNs).
-    ///
-    /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
+    /// Only the tables of a [`Protecting`] walk have the method: the walk
+    /// told MMU notifier subscribers about the change, and walks only VMAs
+    /// registered for uffd-wp.
     ///
     /// # Examples
     ///
-    /// Refused in a walk that does not protect, whether the VMA is
-    /// registered for uffd-wp or not, and in a protecting walk of a VMA that
-    /// is not registered: no entry changes and the pages stay writable. Only
-    /// a protecting walk of a registered VMA protects them:
+    /// A protecting walk skips a VMA that is not registered for uffd-wp: no
+    /// table is lent, no entry changes and the pages stay writable. In a
+    /// registered VMA it protects them:
     ///
     /// ```
     /// use kernel::mm::pagewalk::{kunit::{Backing, TestMapping}, pgtable::Classes, Ptes};
     /// kernel::mm_test_walkers!();
     /// use kernel::page::PAGE_SIZE;
     ///
-    /// // Calls `make_uffd_wp()` on every PTE table of the mapping in a walk:
-    /// // the tables, the calls that returned `want`, and the pages
-    /// // write-protected afterwards (read back by a second walk, which also
-    /// // shows that no table was left locked).
-    /// fn protect(
-    ///     map: &TestMapping,
-    ///     protecting: bool,
-    ///     want: Result,
-    /// ) -> Result<(usize, usize, usize)> {
+    /// // Calls `make_uffd_wp()` on every PTE table of the mapping in a
+    /// // protecting walk: the tables, the tables locked, and the
+    /// // pages write-protected afterwards (read back by a second walk,
+    /// // which also shows that no table was left locked).
+    /// fn protect(map: &TestMapping) -> Result<(usize, usize, usize)> {
     ///     let (mut tables, mut got, mut wp) = (0, 0, 0);
-    ///     let mut walker = PmdWalker::new(|pmd, start, end| {
+    ///     let mut walker = PmdWalker::protecting(|pmd, start, end| {
     ///         let r = pmd.with_ptes::<Classes, _>(start, end, |t| t.make_uffd_wp(start, end))?;
     ///         tables += 1;
-    ///         got += usize::from(r == Ptes::Table(want));
+    ///         got += usize::from(r == Ptes::Table(()));
     ///         Ok(())
     ///     });
     ///     let mut guard = map.mm().mmap_read_lock_killable()?;
-    ///     if protecting {
-    ///         guard.walk_page_range_protecting(map.start(), map.end(), &mut walker)?;
-    ///     } else {
-    ///         guard.walk_page_range(map.start(), map.end(), &mut walker)?;
-    ///     }
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut walker)?;
     ///     let mut reader = PmdWalker::new(|pmd, start, end| {
     ///         let n = pmd.with_ptes::<Classes, _>(start, end, |t| {
     ///             let mut n = 0;
@@ -404,42 +401,33 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
     ///         }
     ///         Ok(())
     ///     });
-    ///     guard.walk_page_range(map.start(), map.end(), &mut reader)?;
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut reader)?;
     ///     Ok((tables, got, wp))
     /// }
     ///
     /// let map = TestMapping::new(4 * PAGE_SIZE, Backing::Pages, true)?;
-    /// let (t, got, wp) = protect(&map, false, Err(EPERM))?;
-    /// assert!(t >= 1 && got == t && wp == 0);
-    /// let (t, got, wp) = protect(&map, true, Err(EPERM))?;
-    /// assert!(t >= 1 && got == t && wp == 0);
+    /// assert_eq!(protect(&map)?, (0, 0, 0));
     /// assert_eq!(map.write(map.start(), 1), Ok(()));
     ///
     /// map.register_uffd_wp()?;
-    /// let (t, got, wp) = protect(&map, false, Err(EPERM))?;
-    /// assert!(t >= 1 && got == t && wp == 0);
-    /// assert_eq!(map.write(map.start(), 2), Ok(()));
-    ///
-    /// let (t, got, wp) = protect(&map, true, Ok(()))?;
+    /// let (t, got, wp) = protect(&map)?;
     /// assert!(t >= 1 && got == t && wp == 4);
     /// assert_eq!(map.write(map.start(), 3), Err(EFAULT));
     /// # Ok::<(), Error>(())
     /// ```
     #[inline]
-    pub fn make_uffd_wp(&mut self, addr: usize, end: usize) -> Result<(), Error> {
-        if !self.protect {
-            return Err(EPERM);
-        }
+    pub fn make_uffd_wp(&mut self, addr: usize, end: usize) {
         let addr = core::cmp::max(addr & !(PAGE_SIZE - 1), self.start);
         let end = core::cmp::min(end, self.end);
         if addr >= end {
-            return Ok(());
+            return;
         }
         let first = (addr - self.start) / PAGE_SIZE;
         let n = (end - addr).div_ceil(PAGE_SIZE);
         // SAFETY: the entries of `[addr, end)` are in the locked table
-        // (clamped to the range above) and belong to `vma`; the notifier
-        // range is active (`protect`).
+        // (clamped to the range above) and belong to `vma`, which is
+        // registered for uffd-wp; the notifier range is active
+        // (`Protecting`).
         unsafe {
             bindings::ptes_make_uffd_wp(
                 self.vma.as_ptr(),
@@ -457,11 +445,10 @@ impl<'a, Q: PteQuery> PteTable<'a, Q> {
             self.flush_start = core::cmp::min(self.flush_start, addr);
             self.flush_end = core::cmp::max(self.flush_end, last);
         }
-        Ok(())
     }
 }
 
-impl<Q: Classify> PteTable<'_, Q> {
+impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
     /// Reads and classifies the next batch, from `pos`.
     #[inline(never)]
     fn refill(&mut self) {
@@ -511,7 +498,7 @@ impl<Q: Classify> PteTable<'_, Q> {
     }
 }
 
-impl PteTable<'_, Protection> {
+impl<M: WalkMode> PteTable<'_, Protection, M> {
     /// Reads the next batch, from the end of the last one, into `mask`.
     #[inline(never)]
     fn refill_mask(&mut self) {
@@ -554,7 +541,7 @@ impl PteTable<'_, Protection> {
     }
 }
 
-impl<Q: PteQuery> Drop for PteTable<'_, Q> {
+impl<Q: PteQuery, M: WalkMode> Drop for PteTable<'_, Q, M> {
     #[inline]
     fn drop(&mut self) {
         if self.flush_start != self.flush_end {
@@ -580,18 +567,21 @@ impl<Q: PteQuery> Drop for PteTable<'_, Q> {
 ///
 /// `pmdp` is a huge or swap PMD of `vma` mapping `[addr, addr + PMD_SIZE)`
 /// (`addr` PMD aligned, the range inside `vma`) whose lock `ptl` is held,
-/// and `info` its state, read under that lock. With `protect`, an MMU
-/// notifier protection-change range covering the whole PMD is active.
-pub struct PmdHugeLock<'a> {
+/// and `info` its state, read under that lock. If `M` is [`Protecting`],
+/// `vma` is registered for uffd-wp and does not map raw PFNs, and, with
+/// `whole`, an MMU notifier protection-change range covering the whole PMD
+/// is active.
+pub struct PmdHugeLock<'a, M: WalkMode> {
     pmdp: *mut bindings::pmd_t,
     ptl: *mut bindings::spinlock_t,
     vma: &'a VmaRef,
     addr: usize,
-    protect: bool,
+    whole: bool,
     info: PteInfo,
+    _mode: PhantomData<M>,
 }
 
-impl<'a> PmdHugeLock<'a> {
+impl<'a, M: WalkMode> PmdHugeLock<'a, M> {
     /// Builds the guard.
     ///
     /// # Safety
@@ -603,7 +593,7 @@ impl<'a> PmdHugeLock<'a> {
         ptl: *mut bindings::spinlock_t,
         vma: &'a VmaRef,
         addr: usize,
-        protect: bool,
+        whole: bool,
         info: u8,
     ) -> Self {
         PmdHugeLock {
@@ -611,8 +601,9 @@ impl<'a> PmdHugeLock<'a> {
             ptl,
             vma,
             addr,
-            protect,
+            whole,
             info: PteInfo(info),
+            _mode: PhantomData,
         }
     }
 
@@ -629,23 +620,30 @@ impl<'a> PmdHugeLock<'a> {
         self.info
     }
 
+    /// The huge PMD with its write-protect method, in a [`Protecting`]
+    /// walk; `None` in a [`ReadOnly`] one.
+    ///
+    /// [`ReadOnly`]: crate::mm::pagewalk::ReadOnly
+    #[inline(always)]
+    pub fn protecting(&self) -> Option<&PmdHugeLock<'a, Protecting>> {
+        M::huge(self)
+    }
+}
+
+impl PmdHugeLock<'_, Protecting> {
     /// Write-protects the whole huge PMD for userfaultfd and flushes its
     /// TLB entries. Migration entries get the swap uffd-wp bit and are made
     /// read-only; other non-present entries are left alone.
     ///
-    /// `EPERM` unless the walk was started by
-    /// [`MmapReadGuard::walk_page_range_protecting`] over the whole PMD
-    /// (only then were MMU notifier subscribers told about all of it) and
-    /// the VMA is registered for uffd-wp.
-    ///
-    /// [`MmapReadGuard::walk_page_range_protecting`]: crate::mm::MmapReadGuard::walk_page_range_protecting
+    /// Only a [`Protecting`] walk's huge PMDs have the method; `EPERM`
+    /// unless the walk covers the whole PMD (only then were MMU notifier
+    /// subscribers told about all of it).
     ///
     /// # Examples
     ///
-    /// Refused in a walk that does not protect, in a protecting walk of a
-    /// VMA not registered for uffd-wp, and in a protecting walk of a
-    /// registered VMA that covers only a part of the PMD: the huge page stays
-    /// huge, unprotected and writable.
+    /// A protecting walk skips a VMA not registered for uffd-wp; in a
+    /// registered VMA, a walk that covers only a part of the PMD is
+    /// refused: the huge page stays huge, unprotected and writable.
     ///
     /// ```
     /// use kernel::mm::pagewalk::{kunit::{Backing, TestMapping}, PMD_SIZE};
@@ -653,16 +651,15 @@ impl<'a> PmdHugeLock<'a> {
     /// use kernel::page::PAGE_SIZE;
     ///
     /// // Calls `make_uffd_wp()` on each huge PMD of `[start, end)` in a
-    /// // walk: the huge PMDs, the calls that returned `want`, and the huge
-    /// // PMDs of the mapping write-protected afterwards.
+    /// // protecting walk: the huge PMDs, the calls that returned `want`,
+    /// // and the huge PMDs of the mapping write-protected afterwards.
     /// fn protect(
     ///     map: &TestMapping,
     ///     (start, end): (usize, usize),
-    ///     protecting: bool,
     ///     want: Result,
     /// ) -> Result<(usize, usize, usize)> {
     ///     let (mut huge, mut got, mut wp) = (0, 0, 0);
-    ///     let mut walker = PmdWalker::new(|pmd, _, _| {
+    ///     let mut walker = PmdWalker::protecting(|pmd, _, _| {
     ///         if let Some(r) = pmd.with_huge(false, |h| h.make_uffd_wp()) {
     ///             huge += 1;
     ///             got += usize::from(r == want);
@@ -670,16 +667,12 @@ impl<'a> PmdHugeLock<'a> {
     ///         Ok(())
     ///     });
     ///     let mut guard = map.mm().mmap_read_lock_killable()?;
-    ///     if protecting {
-    ///         guard.walk_page_range_protecting(start, end, &mut walker)?;
-    ///     } else {
-    ///         guard.walk_page_range(start, end, &mut walker)?;
-    ///     }
+    ///     let _ = guard.walk_page_range(start, end, &mut walker)?;
     ///     let mut reader = PmdWalker::new(|pmd, _, _| {
     ///         wp += usize::from(pmd.with_huge(false, |h| h.info().uffd_wp()) == Some(true));
     ///         Ok(())
     ///     });
-    ///     guard.walk_page_range(map.start(), map.end(), &mut reader)?;
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut reader)?;
     ///     Ok((huge, got, wp))
     /// }
     ///
@@ -688,27 +681,26 @@ impl<'a> PmdHugeLock<'a> {
     /// let map = TestMapping::new(2 * PMD_SIZE, Backing::Pages, true)?;
     /// let thp = (map.start() + PMD_SIZE - 1) & !(PMD_SIZE - 1);
     /// let whole = (thp, thp + PMD_SIZE);
-    /// assert_eq!(protect(&map, whole, false, Err(EPERM))?, (1, 1, 0));
-    /// assert_eq!(protect(&map, whole, true, Err(EPERM))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, whole, Ok(()))?, (0, 0, 0));
     ///
     /// map.register_uffd_wp()?;
-    /// assert_eq!(protect(&map, whole, false, Err(EPERM))?, (1, 1, 0));
-    /// assert_eq!(protect(&map, (thp + PAGE_SIZE, thp + PMD_SIZE), true, Err(EPERM))?, (1, 1, 0));
+    /// assert_eq!(protect(&map, (thp + PAGE_SIZE, thp + PMD_SIZE), Err(EPERM))?, (1, 1, 0));
     /// assert_eq!(map.write(thp, 1), Ok(()));
     ///
-    /// assert_eq!(protect(&map, whole, true, Ok(()))?, (1, 1, 1));
+    /// assert_eq!(protect(&map, whole, Ok(()))?, (1, 1, 1));
     /// # Ok::<(), Error>(())
     /// ```
     #[inline]
     pub fn make_uffd_wp(&self) -> Result<(), Error> {
-        if !self.protect || !self.vma.userfaultfd_wp() || self.vma.is_pfnmap() {
+        if !self.whole {
             return Err(EPERM);
         }
         let vma = self.vma.as_ptr();
         let addr = self.addr;
-        // SAFETY: the PMD is locked, maps `addr` and belongs to `vma` (type
-        // invariant), so it is still present, or still a swap entry, as
-        // `info` says; the notifier range is active (`protect`).
+        // SAFETY: the PMD is locked, maps `addr` and belongs to `vma`, which
+        // is registered for uffd-wp (type invariant), so it is still
+        // present, or still a swap entry, as `info` says; the notifier range
+        // covers it (`Protecting`, `whole`).
         unsafe {
             if self.info.is_present() {
                 let old = bindings::pmdp_invalidate_ad(vma, addr as _, self.pmdp);
@@ -728,7 +720,7 @@ impl<'a> PmdHugeLock<'a> {
     }
 }
 
-impl Drop for PmdHugeLock<'_> {
+impl<M: WalkMode> Drop for PmdHugeLock<'_, M> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: held by the type invariant.

@@ -60,12 +60,79 @@ impl VmaRef {
         }
     }
 
+    /// The VMA as one registered with userfaultfd in write-protect mode
+    /// that does not map raw PFNs, if it is one: what the write-protect
+    /// methods need, checked once (a [`Protecting`] walk only descends into
+    /// such VMAs).
+    ///
+    /// [`Protecting`]: crate::mm::pagewalk::Protecting
+    #[inline]
+    pub fn as_uffd_wp_vma(&self) -> Option<&VmaUffdWp> {
+        if self.userfaultfd_wp() && !self.is_pfnmap() {
+            // SAFETY: just checked.
+            Some(unsafe { VmaUffdWp::from_vma_unchecked(self) })
+        } else {
+            None
+        }
+    }
+
+    /// Flushes the TLB entries of `[start, end)` in this VMA's mm. Crate
+    /// private: the flush sends IPIs, which must not be done with
+    /// interrupts disabled, and only the page table guards that changed
+    /// entries (with interrupts on) need it.
+    #[inline]
+    pub(crate) fn flush_tlb_range(&self, start: usize, end: usize) {
+        // SAFETY: the VMA and its mm are valid for the borrow; a flush only
+        // drops cached translations, of any range. (Not with interrupts
+        // disabled: a rule of the lock discipline, kept by the callers, the
+        // page table guards, which hold plain spinlocks.)
+        unsafe { bindings::flush_tlb_range(self.as_ptr(), start as _, end as _) };
+    }
+}
+
+/// A VMA registered with userfaultfd in write-protect mode (`VM_UFFD_WP`)
+/// that does not map raw PFNs: one whose entries may be write-protected
+/// for userfaultfd. Obtained with [`VmaRef::as_uffd_wp_vma`].
+///
+/// # Invariants
+///
+/// The VMA has `VM_UFFD_WP` and not `VM_PFNMAP`, for the borrow: flags only
+/// change with the mmap write lock and the VMA write-locked
+/// (`vm_flags_set()`), which the lock a [`VmaRef`] is borrowed under
+/// (mmap or VMA read lock) excludes.
+#[repr(transparent)]
+pub struct VmaUffdWp {
+    vma: VmaRef,
+}
+
+impl core::ops::Deref for VmaUffdWp {
+    type Target = VmaRef;
+
+    #[inline]
+    fn deref(&self) -> &VmaRef {
+        &self.vma
+    }
+}
+
+impl VmaUffdWp {
+    /// The VMA as a [`VmaUffdWp`], without checking.
+    ///
+    /// # Safety
+    ///
+    /// The VMA is registered for uffd-wp and does not map raw PFNs.
+    #[inline]
+    pub(crate) unsafe fn from_vma_unchecked(vma: &VmaRef) -> &VmaUffdWp {
+        // SAFETY: `VmaUffdWp` is a transparent wrapper of `VmaRef`; the
+        // caller vouches for the type invariant.
+        unsafe { &*(vma as *const VmaRef).cast::<VmaUffdWp>() }
+    }
+
     /// Write-protects (or unprotects) `[start, start + len)` with uffd-wp,
     /// installing pte markers on unpopulated entries (`uffd_wp_range()`),
     /// which notifies MMU notifier subscribers itself.
     ///
-    /// `EINVAL` unless the range is page aligned, lies inside this VMA and
-    /// the VMA is registered for uffd-wp (C would warn), and for a hugetlb
+    /// `EINVAL` unless the range is page aligned and lies inside this VMA,
+    /// and for a hugetlb
     /// VMA, whose VMA lock C would take for writing: inside a walk of it,
     /// which holds that lock for reading, that deadlocks (a walk protects
     /// hugetlb holes with [`PteHole::make_uffd_wp`] instead). The mmap read
@@ -84,31 +151,18 @@ impl VmaRef {
             || (start | len) & page_mask != 0
             || start < self.start()
             || start.saturating_add(len) > self.end()
-            || !self.userfaultfd_wp()
             || self.is_hugetlb()
         {
             return Err(EINVAL);
         }
-        // SAFETY: the VMA is valid, its mmap lock is held, and the range
-        // lies inside it (checked above).
+        // SAFETY: the VMA is valid, its mmap lock is held, it is registered
+        // for uffd-wp (type invariant: C would warn otherwise), and the
+        // range lies inside it (checked above).
         let ret = unsafe { bindings::uffd_wp_range(self.as_ptr(), start as _, len as _, enable) };
         if ret < 0 {
             Err(Error::from_errno(ret as i32))
         } else {
             Ok(ret as usize)
         }
-    }
-
-    /// Flushes the TLB entries of `[start, end)` in this VMA's mm. Crate
-    /// private: the flush sends IPIs, which must not be done with
-    /// interrupts disabled, and only the page table guards that changed
-    /// entries (with interrupts on) need it.
-    #[inline]
-    pub(crate) fn flush_tlb_range(&self, start: usize, end: usize) {
-        // SAFETY: the VMA and its mm are valid for the borrow; a flush only
-        // drops cached translations, of any range. (Not with interrupts
-        // disabled: a rule of the lock discipline, kept by the callers, the
-        // page table guards, which hold plain spinlocks.)
-        unsafe { bindings::flush_tlb_range(self.as_ptr(), start as _, end as _) };
     }
 }

@@ -105,7 +105,7 @@ fn hugetlb_entry(
     }
     if end != start + HPAGE {
         out.backout(start, end);
-        out.walk_end = start;
+        out.walk_end = Some(start);
         return Ok(());
     }
     ret
@@ -126,7 +126,7 @@ fn thp_cut_by_max_pages_new_region() {
     // As if there had been no THP.
     assert_eq!(ptes(&mut out, THP, S, S + HPAGE), Err(Full));
     assert_eq!(out.found_pages, 102);
-    assert_eq!(out.walk_end, S + 100 * P);
+    assert_eq!(out.walk_end, Some(S + 100 * P));
     assert_eq!(
         out.pending(),
         [
@@ -148,7 +148,7 @@ fn thp_cut_by_max_pages_merged_region() {
     assert_eq!(out.pending(), [region(S - 3 * P, S, THP)]);
     assert_eq!(ptes(&mut out, THP, S, S + HPAGE), Err(Full));
     assert_eq!(out.pending(), [region(S - 3 * P, S + 7 * P, THP)]);
-    assert_eq!((out.found_pages, out.walk_end), (10, S + 7 * P));
+    assert_eq!((out.found_pages, out.walk_end), (10, Some(S + 7 * P)));
 }
 
 /// The walk covers only part of the THP (restart at walk_end inside it, or
@@ -194,7 +194,7 @@ fn thp_whole_or_refused() {
     let mut out = output(1, 0);
     put(&mut out, PRESENT, S - P, S).unwrap();
     assert_eq!(thp_entry(&mut out, THP, S, S + HPAGE), (false, Err(Full)));
-    assert_eq!((out.found_pages, out.walk_end), (1, S));
+    assert_eq!((out.found_pages, out.walk_end), (1, Some(S)));
     assert_eq!(out.pending(), [region(S - P, S, PRESENT)]);
 }
 
@@ -230,7 +230,7 @@ fn hugetlb_cut_by_max_pages() {
     let mut out = output(10, 1 + 300);
     put(&mut out, PRESENT, S - 2 * P, S - P).unwrap();
     assert_eq!(hugetlb_entry(&mut out, THP, S, S + HPAGE), Ok(()));
-    assert_eq!(out.walk_end, S);
+    assert_eq!(out.walk_end, Some(S));
     assert_eq!(out.found_pages, 1);
     assert_eq!(out.pending(), [region(S - 2 * P, S - P, PRESENT)]);
     // The walk goes on: the next hugetlb page is cut and taken back too,
@@ -240,7 +240,7 @@ fn hugetlb_cut_by_max_pages() {
         hugetlb_entry(&mut out, THP, S + HPAGE, S + 2 * HPAGE),
         Ok(())
     );
-    assert_eq!(out.walk_end, S + HPAGE);
+    assert_eq!(out.walk_end, Some(S + HPAGE));
     assert_eq!(out.found_pages, 1);
     assert_eq!(out.pending(), [region(S - 2 * P, S - P, PRESENT)]);
 }
@@ -256,7 +256,7 @@ fn hugetlb_cut_merged_region() {
         hugetlb_entry(&mut out, THP, S + HPAGE, S + 2 * HPAGE),
         Ok(())
     );
-    assert_eq!((out.found_pages, out.walk_end), (BOUNCE_ENTRIES, S + HPAGE));
+    assert_eq!((out.found_pages, out.walk_end), (BOUNCE_ENTRIES, Some(S + HPAGE)));
     assert_eq!(out.pending(), [region(S, S + HPAGE, THP)]);
 }
 
@@ -269,7 +269,7 @@ fn hugetlb_partly_in_range() {
         hugetlb_entry(&mut out, THP | 0x80, S + HPAGE, S + HPAGE + 3 * P),
         Ok(())
     );
-    assert_eq!((out.found_pages, out.walk_end), (BOUNCE_ENTRIES, S + HPAGE));
+    assert_eq!((out.found_pages, out.walk_end), (BOUNCE_ENTRIES, Some(S + HPAGE)));
     assert_eq!(out.pending(), [region(S, S + HPAGE, THP)]);
     let n = out.pending().len();
     out.flushed(n);
@@ -284,7 +284,7 @@ fn not_written_is_kept() {
         hugetlb_entry(&mut out, HUGE | PRESENT, S, S + HPAGE),
         Err(Full)
     );
-    assert_eq!((out.found_pages, out.walk_end), (5, S + 5 * P));
+    assert_eq!((out.found_pages, out.walk_end), (5, Some(S + 5 * P)));
     assert_eq!(out.pending(), [region(S, S + 5 * P, HUGE | PRESENT)]);
 }
 
@@ -296,7 +296,7 @@ fn backout_without_vec() {
     let mut end = S + HPAGE;
     assert_eq!(out.output(THP, S, &mut end), Ok(()));
     out.backout(S, S + HPAGE);
-    assert_eq!((out.found_pages, out.walk_end), (0, 0));
+    assert_eq!((out.found_pages, out.walk_end), (0, None));
     assert!(out.pending().is_empty());
 }
 
@@ -354,7 +354,7 @@ fn flush_copies_every_entry() {
     assert_eq!(out.output(PW, S + 2 * n_bounce * P, &mut e), Err(Full));
     assert_eq!(
         (e, out.walk_end),
-        (S + 2 * n_bounce * P, S + 2 * n_bounce * P)
+        (S + 2 * n_bounce * P, Some(S + 2 * n_bounce * P))
     );
     let n = out.pending().len();
     assert_eq!(n as u64, n_bounce);

@@ -122,7 +122,7 @@ fn walk(
                     match r {
                         Ok(()) => assert_eq!(e, full_end),
                         Err(Full) => {
-                            assert_eq!(out.walk_end, e);
+                            assert_eq!(out.walk_end, Some(e));
                             return Err(Full);
                         }
                     }
@@ -163,16 +163,13 @@ fn drive(case: &Case) -> Seen {
             assert!(out.pending().is_empty());
             if ret.is_ok() {
                 // The true end, not an earlier stop (see the C defect test).
-                out.walk_end = 0;
+                out.walk_end = None;
             }
             break;
         }
-        assert!(
-            out.walk_end > walk_start,
-            "walk_end {:#x} did not advance",
-            out.walk_end
-        );
-        walk_start = out.walk_end;
+        let stop = out.walk_end.expect("a full pass says where it stopped");
+        assert!(stop > walk_start, "walk_end {:#x} did not advance", stop);
+        walk_start = stop;
     }
     assert_eq!(out.vec_left, case.vec_len - user.len() as u64);
     // Adjacent regions with equal categories are always merged.
@@ -186,11 +183,7 @@ fn drive(case: &Case) -> Seen {
     Seen {
         regions: user,
         found_pages: out.found_pages,
-        walk_end: if out.walk_end == 0 {
-            args.end
-        } else {
-            out.walk_end
-        },
+        walk_end: out.walk_end.unwrap_or(args.end),
     }
 }
 
@@ -454,7 +447,7 @@ fn walk_end_of_an_earlier_stop_survives_a_full_pass() {
     let args = args_for(&case);
     let mut out = Output::new(&args, Some(Vec::with_capacity(512)));
     assert_eq!(walk(&mut out, &case.runs, args.start, args.end), Err(Full));
-    let stop = out.walk_end;
+    let stop = out.walk_end.unwrap();
     assert_eq!(stop, (0x10 + 2 * 512) * PAGE_SIZE);
     assert_eq!(out.pending().len(), 512);
     let n = out.pending().len();
@@ -462,7 +455,7 @@ fn walk_end_of_an_earlier_stop_survives_a_full_pass() {
     assert_eq!(out.vec_left, 600 - 512);
     assert_eq!(walk(&mut out, &case.runs, stop, args.end), Ok(()));
     assert_eq!(out.pending().len(), 1);
-    assert_eq!(out.walk_end, stop);
+    assert_eq!(out.walk_end, Some(stop));
 }
 
 #[test]
@@ -479,14 +472,14 @@ fn output_cuts_at_max_pages() {
     assert_eq!(out.output(0xff, pg(0x14), &mut end), Err(Full));
     assert_eq!(
         (end, out.found_pages, out.walk_end),
-        (pg(0x16), 5, pg(0x16))
+        (pg(0x16), 5, Some(pg(0x16)))
     );
     // Nothing left: cut to nothing.
     let mut end = pg(0x19);
     assert_eq!(out.output(0xff, pg(0x18), &mut end), Err(Full));
     assert_eq!(
         (end, out.found_pages, out.walk_end),
-        (pg(0x18), 5, pg(0x18))
+        (pg(0x18), 5, Some(pg(0x18)))
     );
     // The empty entry that the cut left is not reported.
     assert_eq!(
@@ -538,7 +531,7 @@ fn output_page_count_overflow() {
     assert_eq!(out.output(1, pg(0x10), &mut end), Err(Full));
     assert_eq!(
         (end, out.found_pages, out.walk_end),
-        (pg(0x12), SIZE_MAX, pg(0x12))
+        (pg(0x12), SIZE_MAX, Some(pg(0x12)))
     );
 }
 
@@ -554,7 +547,7 @@ fn no_vec_reports_nothing() {
     assert!(!out.has_vec());
     let mut end = pg(0x20);
     assert_eq!(out.output(1, pg(0x10), &mut end), Ok(()));
-    assert_eq!((end, out.found_pages, out.walk_end), (pg(0x20), 0, 0));
+    assert_eq!((end, out.found_pages, out.walk_end), (pg(0x20), 0, None));
     assert!(out.pending().is_empty());
     let n = out.pending().len();
     out.flushed(n);
@@ -600,7 +593,7 @@ fn flush_shrinks_buffer_to_vec_left() {
     // One entry left: a second region does not fit.
     let mut end = pg(0x17);
     assert_eq!(out.output(1, pg(0x16), &mut end), Err(Full));
-    assert_eq!((end, out.walk_end), (pg(0x16), pg(0x16)));
+    assert_eq!((end, out.walk_end), (pg(0x16), Some(pg(0x16))));
     assert_eq!(
         out.pending(),
         [PageRegion {
