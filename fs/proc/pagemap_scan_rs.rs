@@ -24,6 +24,10 @@ use kernel::{
         virt::VmaRef,
         Mm, MmWithUser,
     },
+    num::casts::{
+        arch::{u64_as_usize, IntoSafeCastArch},
+        usize_as_u64, usize_into_u32, IntoSafeCast,
+    },
     pagemap_scan::{self, RegionBuffer, Registration, ScanHandler, UserArg},
     prelude::*,
 };
@@ -40,12 +44,12 @@ mod logic;
 
 // What `logic` takes from the kernel it runs on.
 /// `PAGE_SHIFT`.
-const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
+const PAGE_SHIFT: u32 = usize_into_u32::<{ kernel::page::PAGE_SHIFT }>();
 /// C's bounce buffer (`PAGEMAP_WALK_SIZE >> PAGE_SHIFT`): one entry per page
 /// of a PMD.
-const BOUNCE_ENTRIES: u64 = (pagewalk::PMD_SIZE >> kernel::page::PAGE_SHIFT) as u64;
+const BOUNCE_ENTRIES: u64 = usize_as_u64(pagewalk::PMD_SIZE >> kernel::page::PAGE_SHIFT);
 /// `SIZE_MAX`.
-const SIZE_MAX: u64 = usize::MAX as u64;
+const SIZE_MAX: u64 = usize_as_u64(usize::MAX);
 
 use core::{marker::PhantomData, ops::Deref};
 use logic::{validate, Args, Entry, Full, Output, RegionBuf, Semantics, VmaUffd};
@@ -83,7 +87,7 @@ impl Drop for PagemapScanModule {
     }
 }
 
-const HPAGE_SIZE: u64 = pagewalk::PMD_SIZE as u64;
+const HPAGE_SIZE: u64 = usize_as_u64(pagewalk::PMD_SIZE);
 
 /// Output arrays up to this many entries are buffered on the stack.
 const INLINE_REGIONS: usize = 16;
@@ -133,7 +137,7 @@ fn scan_walk<M: WalkMode>(
     let mut inline = [const { MaybeUninit::<PageRegion>::uninit() }; INLINE_REGIONS];
     let mut walk = ScanWalk::<M>::new(args, init_bounce_buffer(&args, &mut inline)?);
     let mut vec = UserVec {
-        addr: args.vec as usize,
+        addr: u64_as_usize(args.vec),
         written: 0,
     };
 
@@ -181,8 +185,8 @@ fn get_args(uarg: UserArg) -> Result<Args> {
     validate(
         &arg,
         TREE,
-        |a, s| pagemap_scan::user_access_ok(a as usize, s as usize),
-        |a| pagemap_scan::untagged_addr(a as usize) as u64,
+        |a, s| pagemap_scan::user_access_ok(a.into_safe_cast_arch(), s.into_safe_cast_arch()),
+        |a| pagemap_scan::untagged_addr(a.into_safe_cast_arch()).into_safe_cast(),
     )
     .map_err(|e| Error::from_errno(-e))
 }
@@ -217,7 +221,8 @@ fn walk_pass<M: WalkMode>(
     }
     let mut lock = user.mmap_read_lock_killable()?;
     walk.hugetlb_backout = false;
-    let ret = lock.walk_page_range(start as usize, walk.args.end as usize, walk);
+    let (start, end) = (u64_as_usize(start), u64_as_usize(walk.args.end));
+    let ret = lock.walk_page_range(start, end, walk);
     drop(lock);
     Ok(match ret? {
         ControlFlow::Continue(()) => Pass::Done,
@@ -452,7 +457,7 @@ impl<M: WalkMode> ScanWalk<'_, M> {
         start: u64,
         end: u64,
     ) -> Result<Option<ControlFlow<()>>> {
-        let (s, e) = (start as usize, end as usize);
+        let (s, e) = (u64_as_usize(start), u64_as_usize(end));
         let tables = if self.args.written_fast_path(self.vma_uffd)
             || (M::PROTECTING && !self.out.has_vec())
         {
@@ -505,11 +510,11 @@ impl<M: WalkMode> ScanWalk<'_, M> {
         addr: usize,
         end: usize,
     ) -> ControlFlow<()> {
-        let (addr, mut next) = (addr as u64, end as u64);
-        let r = self.out.output(categories, addr, &mut next);
+        let (start, mut next) = (usize_as_u64(addr), usize_as_u64(end));
+        let r = self.out.output(categories, start, &mut next);
         if let Some(table) = table.protecting() {
-            if categories & PAGE_IS_WRITTEN != 0 && next != addr {
-                table.make_uffd_wp(addr as usize, next as usize);
+            if categories & PAGE_IS_WRITTEN != 0 && next != start {
+                table.make_uffd_wp(addr, u64_as_usize(next));
             }
         }
         match r {
@@ -568,7 +573,7 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
     #[inline]
     fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_, M>, start: usize, end: usize) -> WalkResult {
         let (s, e) = (start, end);
-        let (start, end) = (start as u64, end as u64);
+        let (start, end) = (usize_as_u64(start), usize_as_u64(end));
         let table = if !M::PROTECTING && !self.wants_file() {
             // Nothing to change and no page to look at: the table or the
             // THP's state in one helper call.
@@ -614,7 +619,7 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
         if !self.args.is_interesting_page(categories) {
             return GO;
         }
-        let (addr, mut end) = (start as u64, end as u64);
+        let (addr, mut end) = (usize_as_u64(start), usize_as_u64(end));
         let ret = flow(self.out.output(categories, addr, &mut end));
         let Some(hole) = hole.protecting() else {
             return ret;
@@ -624,7 +629,7 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
         }
         // In a hugetlb VMA this protects the whole huge pages the range
         // touches, as C's pagemap_scan_hugetlb_hole_wp() does.
-        hole.make_uffd_wp(addr as usize, end as usize).and(ret)
+        hole.make_uffd_wp(start, u64_as_usize(end)).and(ret)
     }
 
     #[inline]
@@ -634,7 +639,7 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
         start: usize,
         end: usize,
     ) -> WalkResult {
-        let (start, mut end) = (start as u64, end as u64);
+        let (start, mut end) = (usize_as_u64(start), usize_as_u64(end));
         if !M::PROTECTING {
             // Not write-protecting: a snapshot of the entry is enough. (The
             // same as thp_view(), written out: calling it from here too
@@ -646,7 +651,7 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
             return flow(self.out.output(categories, start, &mut end));
         }
         let file = self.wants_file();
-        let psize = entry.vma().huge_page_size() as u64;
+        let psize = usize_as_u64(entry.vma().huge_page_size());
         entry.with_lock(|locked| {
             let Some(categories) = self.matching_huge(locked.get(file).info()) else {
                 return GO;

@@ -338,9 +338,9 @@ impl<B: RegionBuf> Output<B> {
     /// entries.
     pub(crate) fn new(args: &Args, buf: Option<B>) -> Self {
         let mut out = Output {
-            len: buf.as_ref().map_or(0, |b| {
-                core::cmp::min(b.room() as u64, Self::bounce_len(args) as u64) as usize
-            }),
+            len: buf
+                .as_ref()
+                .map_or(0, |b| core::cmp::min(b.room(), Self::bounce_len(args))),
             buf,
             idx: 0,
             vec_left: args.vec_len,
@@ -358,7 +358,7 @@ impl<B: RegionBuf> Output<B> {
     /// the same pieces (a fault in it fails the same pass; an array inside
     /// the scanned range changes at the same points of the walk).
     pub(crate) fn bounce_len(args: &Args) -> usize {
-        core::cmp::min(BOUNCE_ENTRIES, args.vec_len) as usize
+        to_usize(core::cmp::min(BOUNCE_ENTRIES, args.vec_len))
     }
 
     /// Whether the caller gave a user array.
@@ -548,9 +548,25 @@ impl<B: RegionBuf> Output<B> {
         if n == 0 {
             return;
         }
-        self.vec_left -= n as u64;
-        self.len = core::cmp::min(self.len as u64, self.vec_left) as usize;
+        self.vec_left -= to_u64(n);
+        self.len = to_usize(core::cmp::min(to_u64(self.len), self.vec_left));
         self.idx = 0;
         self.reset_current();
     }
+}
+
+/// A count of entries (at most `BOUNCE_ENTRIES`, or a slice length) as a
+/// `u64`: lossless on every target (a `usize` fits into a `u64`; the
+/// conversion compiles to nothing).
+#[inline(always)]
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// A count of entries bounded by a `usize` (`BOUNCE_ENTRIES`, a buffer's
+/// length) as a `usize`: lossless for such values (on 64-bit targets the
+/// conversion compiles to nothing).
+#[inline(always)]
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
