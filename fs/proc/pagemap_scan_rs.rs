@@ -52,7 +52,18 @@ const BOUNCE_ENTRIES: u64 = usize_as_u64(pagewalk::PMD_SIZE >> kernel::page::PAG
 const SIZE_MAX: u64 = usize_as_u64(usize::MAX);
 
 use core::{marker::PhantomData, ops::Deref};
-use logic::{validate, Args, Entry, Full, Output, RegionBuf, Semantics, VmaUffd};
+use logic::{validate, ArgError, Args, Entry, Full, Output, RegionBuf, Semantics, VmaUffd};
+
+/// The errno C returns for each refusal of the arguments.
+impl From<ArgError> for Error {
+    #[inline]
+    fn from(e: ArgError) -> Error {
+        match e {
+            ArgError::Inval => EINVAL,
+            ArgError::Fault => EFAULT,
+        }
+    }
+}
 
 /// The semantics of the tree this module is built for: its C code is the
 /// reference.
@@ -188,7 +199,7 @@ fn get_args(uarg: UserArg) -> Result<Args> {
         |a, s| pagemap_scan::user_access_ok(a.into_safe_cast_arch(), s.into_safe_cast_arch()),
         |a| pagemap_scan::untagged_addr(a.into_safe_cast_arch()).into_safe_cast(),
     )
-    .map_err(|e| Error::from_errno(-e))
+    .map_err(Error::from)
 }
 
 /// `pagemap_scan_init_bounce_buffer()`: room for `min(512, vec_len)`

@@ -151,10 +151,14 @@ pub(crate) const PAGE_REGION_SIZE: u64 = 24;
 /// Base page size.
 pub(crate) const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
 
-/// `EINVAL`.
-pub(crate) const EINVAL: i32 = 22;
-/// `EFAULT`.
-pub(crate) const EFAULT: i32 = 14;
+/// Why [`validate`] refuses the arguments, as C's errno says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ArgError {
+    /// `EINVAL`: a bad size, flag, mask or range.
+    Inval,
+    /// `EFAULT`: the range or the output array is not user memory.
+    Fault,
+}
 
 /// `struct pm_scan_arg` as read from user space. The crate root provides
 /// it (the kernel crate's `PmScanArg` in the module, a copy of that layout
@@ -234,29 +238,29 @@ pub(crate) fn validate(
     sem: Semantics,
     access_ok: impl Fn(u64, u64) -> bool,
     untag: impl Fn(u64) -> u64,
-) -> Result<Args, i32> {
+) -> Result<Args, ArgError> {
     if raw.size != PM_SCAN_ARG_SIZE {
-        return Err(EINVAL);
+        return Err(ArgError::Inval);
     }
     if raw.flags & !PM_SCAN_FLAGS != 0 {
-        return Err(EINVAL);
+        return Err(ArgError::Inval);
     }
     let masks =
         raw.category_inverted | raw.category_mask | raw.category_anyof_mask | raw.return_mask;
     if masks & !sem.categories != 0 {
-        return Err(EINVAL);
+        return Err(ArgError::Inval);
     }
     let start = untag(raw.start);
     let end = untag(raw.end);
     let vec = untag(raw.vec);
     if start % PAGE_SIZE != 0 {
-        return Err(EINVAL);
+        return Err(ArgError::Inval);
     }
     if !access_ok(start, end.wrapping_sub(start)) {
-        return Err(EFAULT);
+        return Err(ArgError::Fault);
     }
     if vec == 0 && raw.vec_len != 0 {
-        return Err(EINVAL);
+        return Err(ArgError::Inval);
     }
     // Where size_t is 32 bits, a longer array cannot be addressed
     // (vec_len > SIZE_MAX).
@@ -264,12 +268,12 @@ pub(crate) fn validate(
         .checked_add(1)
         .is_some_and(|limit| raw.vec_len >= limit)
     {
-        return Err(EINVAL);
+        return Err(ArgError::Inval);
     }
     // size_mul() saturates at SIZE_MAX.
     let vec_size = core::cmp::min(raw.vec_len.saturating_mul(PAGE_REGION_SIZE), SIZE_MAX);
     if vec != 0 && !access_ok(vec, vec_size) {
-        return Err(EFAULT);
+        return Err(ArgError::Fault);
     }
     Ok(Args {
         sem,

@@ -4,7 +4,7 @@
 //! trees' `pagemap_page_category()` / `pagemap_thp_category()`, and the
 //! category masks `validate()` accepts.
 
-use super::super::logic::{validate, Entry, Semantics, VmaUffd, EINVAL};
+use super::super::logic::{validate, ArgError::Inval as EINVAL, Entry, Semantics, VmaUffd};
 use crate::{PAGE_IS_ACCESSED, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WRITTEN};
 use super::{access_ok, good_raw, untag_none};
 

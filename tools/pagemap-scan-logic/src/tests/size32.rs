@@ -2,7 +2,7 @@
 
 //! Validation where `size_t` (and `unsigned long`) is 32 bits wide.
 
-use super::logic::{validate, Semantics, EINVAL, PAGE_REGION_SIZE};
+use super::logic::{validate, ArgError::Inval as EINVAL, Semantics, PAGE_REGION_SIZE};
 use super::tests::{good_raw, untag_none};
 use super::SIZE_MAX;
 use core::cell::RefCell;

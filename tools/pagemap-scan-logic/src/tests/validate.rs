@@ -2,12 +2,16 @@
 
 //! `validate()` against `pagemap_scan_get_args()`.
 
-use super::logic::{validate, Args, RawArgs, Semantics, EFAULT, EINVAL, PM_SCAN_ARG_SIZE};
+use super::logic::{
+    validate, ArgError,
+    ArgError::{Fault as EFAULT, Inval as EINVAL},
+    Args, RawArgs, Semantics, PM_SCAN_ARG_SIZE,
+};
 use super::tests::{access_ok, good_raw, untag_none, untag_tbi, TASK_SIZE_MAX};
 use core::cell::RefCell;
 use proptest::prelude::*;
 
-fn check(raw: &RawArgs) -> Result<Args, i32> {
+fn check(raw: &RawArgs) -> Result<Args, ArgError> {
     validate(raw, Semantics::LINUX_6_12, access_ok, untag_none)
 }
 
@@ -15,7 +19,7 @@ fn check(raw: &RawArgs) -> Result<Args, i32> {
 struct Row {
     name: &'static str,
     edit: fn(&mut RawArgs),
-    errno: i32,
+    errno: ArgError,
 }
 
 #[test]
@@ -270,7 +274,7 @@ fn c_get_args(
     arg: &RawArgs,
     access_ok: impl Fn(u64, u64) -> bool,
     untagged_addr: impl Fn(u64) -> u64,
-) -> Result<CArgs, i32> {
+) -> Result<CArgs, ArgError> {
     const PM_SCAN_FLAGS: u64 = 0b11;
     const PM_SCAN_CATEGORIES: u64 = 0b1111_1111;
     const SIZEOF_PAGE_REGION: u64 = 24;
@@ -288,10 +292,10 @@ fn c_get_args(
         return_mask: arg.return_mask,
     };
     if arg.size != 8 * 12 {
-        return Err(22);
+        return Err(EINVAL);
     }
     if a.flags & !PM_SCAN_FLAGS != 0 {
-        return Err(22);
+        return Err(EINVAL);
     }
     for m in [
         a.category_inverted,
@@ -300,26 +304,26 @@ fn c_get_args(
         a.return_mask,
     ] {
         if m & !PM_SCAN_CATEGORIES != 0 {
-            return Err(22);
+            return Err(EINVAL);
         }
     }
     a.start = untagged_addr(a.start);
     a.end = untagged_addr(a.end);
     a.vec = untagged_addr(a.vec);
     if a.start & (PAGE - 1) != 0 {
-        return Err(22);
+        return Err(EINVAL);
     }
     if !access_ok(a.start, a.end.wrapping_sub(a.start)) {
-        return Err(14);
+        return Err(EFAULT);
     }
     if a.vec == 0 && a.vec_len != 0 {
-        return Err(22);
+        return Err(EINVAL);
     }
     // size_mul(): SIZE_MAX on overflow.
     let bytes = u128::from(a.vec_len) * u128::from(SIZEOF_PAGE_REGION);
     let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
     if a.vec != 0 && !access_ok(a.vec, bytes) {
-        return Err(14);
+        return Err(EFAULT);
     }
     // ALIGN(end, PAGE_SIZE) in unsigned long arithmetic.
     a.end = ((u128::from(a.end) + u128::from(PAGE - 1)) as u64) & !(PAGE - 1);
