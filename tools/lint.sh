@@ -22,7 +22,7 @@ result() {
 # files, or miss one that lives elsewhere in this checkout).
 rs_files=(fs/proc/pagemap_scan_rs.rs fs/proc/pagemap_scan/logic.rs rust/kernel/pagemap_scan.rs
 	rust/kernel/mm/pagewalk.rs rust/kernel/mm/pagewalk/*.rs
-	rust/6.12/kernel/mm.rs rust/6.12/kernel/mm/*.rs rust/6.12/kernel/mm/pagewalk/*.rs)
+	rust/6.12/kernel/mm.rs rust/6.12/kernel/num.rs rust/6.12/kernel/mm/*.rs rust/6.12/kernel/mm/pagewalk/*.rs)
 rc=0
 : >/tmp/pmscan-rustfmt.out
 for f in "${rs_files[@]}"; do
@@ -47,7 +47,7 @@ missing=$(awk '
 		printf "%s:%d\n", FILENAME, FNR
 	}
 	{ prev2 = prev; prev = $0 }' rust/kernel/pagemap_scan.rs rust/kernel/mm/pagewalk.rs rust/kernel/mm/pagewalk/*.rs \
-	rust/6.12/kernel/mm.rs rust/6.12/kernel/mm/*.rs)
+	rust/6.12/kernel/mm.rs rust/6.12/kernel/num.rs rust/6.12/kernel/mm/*.rs)
 [ -z "$missing" ] || echo "unsafe blocks without SAFETY comment: $missing"
 result "$([ -z "$missing" ] && echo 0 || echo 1)" "SAFETY comments on unsafe blocks"
 

@@ -132,11 +132,11 @@ impl VmaHugetlb {
             if ptep.is_null() {
                 return Err(ENOMEM);
             }
+            let end = addr + psize;
             // SAFETY: `ptep` is the entry of `addr` in this VMA, which is
             // registered for uffd-wp, valid under the locks the caller
             // holds; the notifier range is active.
-            let mut entry =
-                unsafe { HugetlbEntry::<Protecting>::new(ptep, self, addr, addr + psize) };
+            let mut entry = unsafe { HugetlbEntry::<Protecting>::new(ptep, self, addr, end) };
             entry.with_lock(|locked| locked.make_uffd_wp())?;
             addr += psize;
         }
