@@ -266,7 +266,9 @@ fn writeback_args<M: WalkMode>(
     walk: &ScanWalk<'_, M>,
     ret: Result<usize>,
 ) -> Result<usize> {
-    let walk_end = walk.out.walk_end.unwrap_or(args.end);
+    // C reports its end for a walk_end of 0, which a hugetlb page at
+    // address 0 that could only be protected in part would give.
+    let walk_end = walk.out.walk_end.filter(|&e| e != 0).unwrap_or(args.end);
     uarg.write_walk_end(walk_end).map_err(|_| EFAULT)?;
     ret
 }

@@ -10,6 +10,8 @@
 pub mod casts {
     //! Lossless integer casts (upstream: `rust/kernel/num/casts.rs`).
 
+    use core::mem::size_of;
+
     /// Losslessly converts a [`usize`] into a [`u64`], in `const` context:
     /// a `usize` fits into a `u64` on every architecture the kernel
     /// supports.

@@ -75,7 +75,8 @@ mod private {
 /// How a walk treats the page tables it finds: the [`PageWalk::Mode`] of a
 /// walker, and a type parameter of everything its callbacks get.
 ///
-/// A [`ReadOnly`] walk changes nothing: what its callbacks get has no
+/// A [`ReadOnly`] walk changes no entry's protection (it may split a
+/// transparent huge page, as C walkers may): what its callbacks get has no
 /// write-protect method, so a walker that looks cannot protect by mistake
 /// (a compile error). A [`Protecting`] walk may write-protect entries for
 /// userfaultfd: [`MmapReadGuard::walk_page_range`] tells MMU notifier
@@ -107,7 +108,7 @@ pub trait WalkMode: private::Sealed + Sized + 'static {
     fn hole<'t, 'a>(h: &'t PteHole<'a, Self>) -> Option<&'t PteHole<'a, Protecting>>;
 }
 
-/// The mode of a walk that changes nothing (see [`WalkMode`]).
+/// The mode of a walk that write-protects nothing (see [`WalkMode`]).
 pub enum ReadOnly {}
 
 /// The mode of a walk that may write-protect entries for userfaultfd (see
@@ -198,7 +199,12 @@ pub trait PageWalk: Sized {
 
     /// Decides whether to walk the VMA covering `[start, end)`. In a
     /// [`Protecting`] walk, a VMA this lets through is walked only if it is
-    /// registered for uffd-wp ([`VmaRef::as_uffd_wp_vma`]), else skipped.
+    /// registered for uffd-wp and does not map raw PFNs
+    /// ([`VmaRef::as_uffd_wp_vma`]), else skipped after this call (whose
+    /// effects on the walker stay). Only the registration is checked, not
+    /// its mode: a walker that must not protect a VMA registered for
+    /// synchronous uffd-wp, or one without `UFFD_FEATURE_WP_UNPOPULATED`
+    /// (C's PAGEMAP_SCAN requires async mode with markers), skips it here.
     ///
     /// [`VmaRef::as_uffd_wp_vma`]: crate::mm::virt::VmaRef::as_uffd_wp_vma
     fn test_walk(&mut self, _vma: &VmaRef, _start: usize, _end: usize) -> Result<VmaAction> {
@@ -300,7 +306,8 @@ impl PteHole<'_, Protecting> {
     ///
     /// Only a [`Protecting`] walk's holes have the method, and such a walk
     /// only descends into VMAs registered for uffd-wp. `EINVAL` for a range
-    /// that is empty, unaligned or outside the hole.
+    /// that is empty or outside the hole, or, outside hugetlb VMAs, not
+    /// page aligned (in a hugetlb VMA it is widened to huge pages).
     ///
     /// # Examples
     ///
@@ -451,7 +458,8 @@ impl PteHole<'_, Protecting> {
             // registered for uffd-wp that do not map raw PFNs (type
             // invariant).
             let vma = unsafe { VmaUffdWp::from_vma_unchecked(vma) };
-            vma.uffd_wp_range(start, end - start, true).map(|_| ())
+            // SAFETY: the walk holds the mmap lock (type invariant).
+            unsafe { vma.uffd_wp_range(start, end - start, true) }.map(|_| ())
         }
     }
 }
@@ -561,16 +569,15 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
             }
             let addr = self.start & !(PMD_SIZE - 1);
             let (pmdp, vma) = (self.pmdp, self.vma);
-            // Only a walk over the whole PMD announced the change of all
-            // of it to MMU notifier subscribers.
+            // A huge PMD is protected whole: only by a walk over all of it.
             let whole = self.start == addr && self.end == addr + PMD_SIZE;
             // SAFETY: the helper returned the held lock of a huge PMD of
             // `vma`, which maps the PMD-aligned `addr` (a huge PMD only
             // exists where the whole PMD range is inside the VMA), and its
             // state; the guard takes the lock over. With `M` =
             // `Protecting`, the VMA is registered for uffd-wp and the walk's
-            // notifier range covers what it walks of the PMD: all of it if
-            // `whole` (type invariant).
+            // notifier range, widened to PMD boundaries, covers the whole
+            // PMD (type invariant).
             let huge = unsafe { PmdHugeLock::new(pmdp, ptl, vma, addr, whole, info) };
             Some(f(&huge))
         }
@@ -1110,8 +1117,13 @@ impl MmapReadGuard<'_> {
         if !W::Mode::PROTECTING {
             return Self::walk(self.mm, start, end, walker, (0, 0));
         }
-        let mask = PMD_SIZE - 1;
-        let notified = (start & !mask, end.saturating_add(mask) & !mask);
+        // Widened to PMD boundaries: a huge PMD is changed whole. (At the
+        // very top of the address space, where no user VMA is, `end`
+        // itself.)
+        let notified = (
+            start & !(PMD_SIZE - 1),
+            end.checked_next_multiple_of(PMD_SIZE).unwrap_or(end),
+        );
         let mm = self.mm;
         let _change = self.protection_change(notified.0, notified.1);
         Self::walk(mm, start, end, walker, notified)

@@ -567,10 +567,11 @@ impl<Q: PteQuery, M: WalkMode> Drop for PteTable<'_, Q, M> {
 ///
 /// `pmdp` is a huge or swap PMD of `vma` mapping `[addr, addr + PMD_SIZE)`
 /// (`addr` PMD aligned, the range inside `vma`) whose lock `ptl` is held,
-/// and `info` its state, read under that lock. If `M` is [`Protecting`],
-/// `vma` is registered for uffd-wp and does not map raw PFNs, and, with
-/// `whole`, an MMU notifier protection-change range covering the whole PMD
-/// is active.
+/// and `info` its state, read under that lock; `whole` says whether the
+/// walk covers all of it. If `M` is [`Protecting`], `vma` is registered for
+/// uffd-wp and does not map raw PFNs, and an MMU notifier
+/// protection-change range covering the whole PMD is active (a protecting
+/// walk announces its range widened to PMD boundaries).
 pub struct PmdHugeLock<'a, M: WalkMode> {
     pmdp: *mut bindings::pmd_t,
     ptl: *mut bindings::spinlock_t,
@@ -636,8 +637,9 @@ impl PmdHugeLock<'_, Protecting> {
     /// read-only; other non-present entries are left alone.
     ///
     /// Only a [`Protecting`] walk's huge PMDs have the method; `EPERM`
-    /// unless the walk covers the whole PMD (only then were MMU notifier
-    /// subscribers told about all of it).
+    /// unless the walk covers the whole PMD: the change is of all of it,
+    /// and must not reach outside the walked range (a walker that wants a
+    /// part protected splits the THP first).
     ///
     /// # Examples
     ///
@@ -700,7 +702,7 @@ impl PmdHugeLock<'_, Protecting> {
         // SAFETY: the PMD is locked, maps `addr` and belongs to `vma`, which
         // is registered for uffd-wp (type invariant), so it is still
         // present, or still a swap entry, as `info` says; the notifier range
-        // covers it (`Protecting`, `whole`).
+        // covers the whole PMD (`Protecting`).
         unsafe {
             if self.info.is_present() {
                 let old = bindings::pmdp_invalidate_ad(vma, addr as _, self.pmdp);

@@ -96,9 +96,10 @@ impl VmaRef {
 ///
 /// # Invariants
 ///
-/// The VMA has `VM_UFFD_WP` and not `VM_PFNMAP`, for the borrow: flags only
-/// change with the mmap write lock and the VMA write-locked
-/// (`vm_flags_set()`), which the lock a [`VmaRef`] is borrowed under
+/// The VMA has `VM_UFFD_WP` and not `VM_PFNMAP`, for the borrow: these flags
+/// only change with the mmap write lock held and the VMA write-locked
+/// (`vm_flags_set()` and friends; the flags a VMA read lock alone may set
+/// atomically are others), which the lock a [`VmaRef`] is borrowed under
 /// (mmap or VMA read lock) excludes.
 #[repr(transparent)]
 pub struct VmaUffdWp {
@@ -132,11 +133,10 @@ impl VmaUffdWp {
     /// which notifies MMU notifier subscribers itself.
     ///
     /// `EINVAL` unless the range is page aligned and lies inside this VMA,
-    /// and for a hugetlb
-    /// VMA, whose VMA lock C would take for writing: inside a walk of it,
-    /// which holds that lock for reading, that deadlocks (a walk protects
-    /// hugetlb holes with [`PteHole::make_uffd_wp`] instead). The mmap read
-    /// lock is held by the type invariant.
+    /// and for a hugetlb VMA, whose VMA lock C would take for writing:
+    /// inside a walk of it, which holds that lock for reading, that
+    /// deadlocks (a walk protects hugetlb holes with
+    /// [`PteHole::make_uffd_wp`] instead).
     ///
     /// Crate private: called from inside a walk's closure, with the PTE
     /// table or huge PMD of the range locked, it would take that lock
@@ -144,8 +144,19 @@ impl VmaUffdWp {
     /// no page table lock is held.
     ///
     /// [`PteHole::make_uffd_wp`]: crate::mm::pagewalk::PteHole::make_uffd_wp
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the mmap lock of the VMA's mm (a [`VmaRef`] may be
+    /// borrowed under the VMA's own lock only, which `uffd_wp_range()`
+    /// does not accept).
     #[inline]
-    pub(crate) fn uffd_wp_range(&self, start: usize, len: usize, enable: bool) -> Result<usize> {
+    pub(crate) unsafe fn uffd_wp_range(
+        &self,
+        start: usize,
+        len: usize,
+        enable: bool,
+    ) -> Result<usize> {
         let page_mask = crate::page::PAGE_SIZE - 1;
         if len == 0
             || (start | len) & page_mask != 0
@@ -155,9 +166,9 @@ impl VmaUffdWp {
         {
             return Err(EINVAL);
         }
-        // SAFETY: the VMA is valid, its mmap lock is held, it is registered
-        // for uffd-wp (type invariant: C would warn otherwise), and the
-        // range lies inside it (checked above).
+        // SAFETY: the VMA is valid, its mmap lock is held (caller), it is
+        // registered for uffd-wp (type invariant: C would warn otherwise),
+        // and the range lies inside it (checked above).
         let ret = unsafe { bindings::uffd_wp_range(self.as_ptr(), start as _, len as _, enable) };
         if ret < 0 {
             Err(Error::from_errno(ret as i32))
