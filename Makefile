@@ -31,7 +31,7 @@ endif
 FUZZ_CASES ?= 20000
 DEBUG_FUZZ_CASES ?= 5000
 
-.PHONY: all setup kernel module payload check check-debug run shell fuzz stress lint clean help
+.PHONY: all setup kernel module payload check check-debug check-perf run shell fuzz stress lint clean help
 
 all: module
 
@@ -42,6 +42,7 @@ help:
 	@echo "make shell    interactive guest shell (module and tests in /pmscan)"
 	@echo "make fuzz     differential fuzzer, FUZZ_CASES=N (default $(FUZZ_CASES))"
 	@echo "make bench    Rust vs C vs read(pagemap) benchmark, tables and plot in out/bench"
+	@echo "make check-perf  regression guard: Rust/C instruction ratios within recorded bounds"
 	@echo "KVER=7.3      any target on the 7.3 tree instead of 6.12 (the default)"
 
 setup:
@@ -114,6 +115,13 @@ fuzz: payload
 bench: payload
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pagemap_bench tools/bench/pagemap_bench.c
 	@tools/bench/bench.sh $(PAYLOAD)
+
+# The performance regression guard: every workload once on the icount clock,
+# each Rust/C ratio at or below its bound in tools/bench/guard-bounds.txt.
+.PHONY: check-perf
+check-perf: payload
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pagemap_bench tools/bench/pagemap_bench.c
+	@tools/bench/guard.sh $(PAYLOAD)
 
 # Only the stress test, for DURATION seconds.
 DURATION ?= 300
