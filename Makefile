@@ -70,6 +70,9 @@ endif
 	tools/tree/facts.py > $(PAYLOAD)/tree-facts.sh
 	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/pagemap_ioctl $(KSELFTEST_PAGEMAP) -lm -lpthread
+	# The selftest of the C fixes (patches/upstream, Documentation/c-fixes.rst).
+	gcc -static -O2 -Wall -isystem $(KHDR)/include -I$(SELFTEST_MM) \
+		-o $(PAYLOAD)/bin/pagemap_scan_walk tools/testing/selftests/upstream/mm/pagemap_scan_walk.c
 ifneq ($(KVER),6.12)
 	# Upstream's other PAGEMAP_SCAN tests: guard regions, uffd read-write protection.
 	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \

@@ -64,13 +64,14 @@ result $rc "compile_fail: misuses of kernel::mm are compile errors"
 result $? "checkpatch $KPATCHES/"
 # The series for upstream (Documentation/c-fixes.rst): outside a kernel git
 # tree checkpatch cannot look up the commit its Fixes: tags name.
-(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q --ignore UNKNOWN_COMMIT_ID \
+(cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q --ignore UNKNOWN_COMMIT_ID,FILE_PATH_CHANGES \
 	"$REPO"/patches/upstream/*.patch) >>/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch patches/upstream/"
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/fs/proc/pagemap_scan.c "$REPO"/rust/helpers/mm_walk.c "$REPO"/rust/6.12/helpers/*.[ch] \
 	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/*.[ch] "$REPO"/tools/testing/hook/ctest/pagemap_scan_ctest.c \
 	"$REPO"/tools/testing/stress/*.c "$REPO"/tools/testing/criu/*.c \
-	"$REPO"/tools/testing/selftests/pagemap_scan/*.[ch] "$REPO"/tools/bench/pagemap_bench.c \
+	"$REPO"/tools/testing/selftests/pagemap_scan/*.[ch] "$REPO"/tools/testing/selftests/upstream/mm/*.c \
+	"$REPO"/tools/bench/pagemap_bench.c \
 	"$REPO"/samples/demo/*.c) \
 	>>/tmp/pmscan-cp.out 2>&1
 result $? "checkpatch C files"

@@ -61,6 +61,11 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 			run_ksft uffd_rwp_mprotect $impl /pmscan/bin/uffd-unit-tests -f rwp-mprotect
 		fi
 		run_ksft walk_end $impl /pmscan/bin/walk_end
+		# The selftest of the C fixes (patches/upstream): the behaviour
+		# the Rust walk has; C passes it only with the series applied.
+		if [ "$impl" = rust ]; then
+			run_ksft pagemap_scan_walk $impl /pmscan/bin/pagemap_scan_walk
+		fi
 		run_ksft pass_boundary $impl /pmscan/bin/pass_boundary
 		# C write-protecting a writable migration entry is the very
 		# thing CONFIG_PAGE_TABLE_CHECK warns about: C's side of this

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PAGEMAP_SCAN: what a scan reports when its walk stops and goes on, and
+ * when a THP's report is taken back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/fs.h>
+#include <linux/userfaultfd.h>
+
+#include "../kselftest_harness.h"
+
+#define PMD_SIZE	(2UL << 20)
+
+static long scan(int fd, struct pm_scan_arg *arg)
+{
+	return ioctl(fd, PAGEMAP_SCAN, arg);
+}
+
+/*
+ * More one-page regions than the 512 of the kernel's bounce buffer: the
+ * walk stops twice, copies out and goes on to the end of the range, so
+ * walk_end must be the end of the range, not the last internal stop.
+ */
+TEST(walk_end_after_internal_flush)
+{
+	const size_t page = sysconf(_SC_PAGESIZE), n = 1200, len = 2 * n * page;
+	struct page_region *vec;
+	struct pm_scan_arg arg;
+	char *p;
+	size_t i;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	ASSERT_EQ(madvise(p, len, MADV_NOHUGEPAGE), 0);
+	for (i = 0; i < n; i++)
+		p[2 * i * page] = 1;
+	vec = calloc(2000, sizeof(*vec));
+	ASSERT_NE(vec, NULL);
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.start = (uintptr_t)p;
+	arg.end = (uintptr_t)p + len;
+	arg.vec = (uintptr_t)vec;
+	arg.vec_len = 2000;
+	arg.category_mask = PAGE_IS_PRESENT;
+	arg.return_mask = PAGE_IS_PRESENT;
+	ASSERT_EQ(scan(fd, &arg), n);
+	EXPECT_EQ(vec[n - 1].start, (uintptr_t)p + 2 * (n - 1) * page);
+	EXPECT_EQ(arg.walk_end, arg.end);
+
+	free(vec);
+	munmap(p, len);
+	close(fd);
+}
+
+/*
+ * Written 4K pages, then a written THP that the range ends inside of:
+ * with PM_SCAN_WP_MATCHING the THP's part is reported, the THP split, its
+ * report taken back and its pages reported one by one. Those pages
+ * continue the 4K pages' region with the same categories: one region.
+ */
+TEST(merge_after_thp_take_back)
+{
+	const size_t len = 2 * PMD_SIZE;
+	struct uffdio_register reg;
+	struct uffdio_api api;
+	struct page_region vec[4];
+	struct pm_scan_arg arg;
+	char *map, *p, *thp;
+	int fd, uffd;
+	long ret;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	ASSERT_GE(fd, 0);
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd: %s", strerror(errno));
+	memset(&api, 0, sizeof(api));
+	api.api = UFFD_API;
+	api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+	if (ioctl(uffd, UFFDIO_API, &api))
+		SKIP(return, "no asynchronous uffd-wp");
+
+	/* A PMD of 4K pages, then a PMD-aligned THP. */
+	map = mmap(NULL, len + PMD_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(map, MAP_FAILED);
+	p = (char *)(((uintptr_t)map + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
+	thp = p + PMD_SIZE;
+	ASSERT_EQ(madvise(p, PMD_SIZE, MADV_NOHUGEPAGE), 0);
+	if (madvise(thp, PMD_SIZE, MADV_HUGEPAGE))
+		SKIP(return, "no THP");
+	memset(p, 1, len);
+
+	/* Registered, not protected: every page reads as written. */
+	reg.range.start = (uintptr_t)p;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	ASSERT_EQ(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.start = (uintptr_t)thp;
+	arg.end = (uintptr_t)thp + PMD_SIZE;
+	arg.vec = (uintptr_t)vec;
+	arg.vec_len = 4;
+	arg.category_mask = PAGE_IS_HUGE;
+	arg.return_mask = PAGE_IS_HUGE;
+	if (scan(fd, &arg) != 1)
+		SKIP(return, "the range did not get a THP");
+
+	arg.start = (uintptr_t)p;
+	arg.end = (uintptr_t)thp + PMD_SIZE / 2;
+	arg.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+	arg.category_mask = PAGE_IS_WRITTEN;
+	arg.return_mask = PAGE_IS_WRITTEN | PAGE_IS_HUGE;
+	ret = scan(fd, &arg);
+	ASSERT_GE(ret, 1);
+	EXPECT_EQ(ret, 1);
+	EXPECT_EQ(vec[0].start, (uintptr_t)p);
+	EXPECT_EQ(vec[0].end, (uintptr_t)thp + PMD_SIZE / 2);
+	EXPECT_EQ(vec[0].categories, PAGE_IS_WRITTEN);
+	EXPECT_EQ(arg.walk_end, arg.end);
+
+	munmap(map, len + PMD_SIZE);
+	close(uffd);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
