@@ -417,24 +417,22 @@ __rust_helper pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pm
 							unsigned long addr, spinlock_t **ptlp,
 							int *huge)
 {
-	spinlock_t *ptl;
-	pmd_t pmd;
+	if (pmd_is_huge(pmdp_get_lockless(pmdp))) {
+		spinlock_t *ptl = pmd_lock(mm, pmdp);
+		pmd_t pmd = pmdp_get(pmdp);
 
-	if (!pmd_is_huge(pmdp_get_lockless(pmdp))) {
-		*huge = -1;
-		return rust_helper_pte_table_lock(mm, pmdp, addr, ptlp);
+		/*
+		 * Split (or zapped) meanwhile: -1, and the walk looks again.
+		 * Not the table right away: keeping its arguments alive across
+		 * the lock cost every THP two more saved registers (thp 1.076
+		 * of C, now 1.050 on 6.12, icount).
+		 */
+		*huge = pmd_is_huge(pmd) ? pmd_classes(pmd) : -1;
+		spin_unlock(ptl);
+		return NULL;
 	}
-	ptl = pmd_lock(mm, pmdp);
-	pmd = pmdp_get(pmdp);
-	/*
-	 * Split (or zapped) meanwhile: -1, and the walk looks again. Not the
-	 * table right away: keeping its arguments alive across the lock cost
-	 * every THP two more saved registers (thp 1.076 of C, now 1.050 on
-	 * 6.12, icount).
-	 */
-	*huge = pmd_is_huge(pmd) ? pmd_classes(pmd) : -1;
-	spin_unlock(ptl);
-	return NULL;
+	*huge = -1;
+	return rust_helper_pte_table_lock(mm, pmdp, addr, ptlp);
 }
 
 __rust_helper pmd_t rust_helper_pmdp_get(pmd_t *pmdp)
