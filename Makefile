@@ -10,9 +10,13 @@ KVARIANT ?= default
 # (trixie-backports' linux-source-7.3, fetched by setup). Per-tree settings
 # are in tools/kver.sh.
 KVER     ?= 6.12
-export KCACHE KVARIANT KVER
+# CFIXED=1: the tree's C with the upstream fix series applied
+# (patches/upstream, Documentation/c-fixes.rst), in a tree and builds of
+# its own; the tests then expect C == Rust where C had a documented defect.
+CFIXED   ?= 0
+export KCACHE KVARIANT KVER CFIXED
 
-kver     = $(shell KVER=$(KVER) KCACHE=$(KCACHE) KVARIANT=$(KVARIANT) tools/kver.sh $(1))
+kver     = $(shell KVER=$(KVER) KCACHE=$(KCACHE) KVARIANT=$(KVARIANT) CFIXED=$(CFIXED) tools/kver.sh $(1))
 KSRC    := $(call kver,KSRC)
 KOUT    := $(call kver,KOUT)
 KLLVM   := $(call kver,KLLVM)
@@ -44,6 +48,7 @@ help:
 	@echo "make bench    Rust vs C vs read(pagemap) benchmark, tables and plot in out/bench"
 	@echo "make check-perf  regression guard: Rust/C instruction ratios within recorded bounds"
 	@echo "KVER=7.3      any target on the 7.3 tree instead of 6.12 (the default)"
+	@echo "CFIXED=1      any target with the C fix series (patches/upstream) applied to the tree"
 
 setup:
 	@tools/setup.sh
@@ -72,7 +77,7 @@ endif
 		-o $(PAYLOAD)/bin/pagemap_ioctl $(KSELFTEST_PAGEMAP) -lm -lpthread
 	# The selftest of the C fixes (patches/upstream, Documentation/c-fixes.rst).
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -I$(SELFTEST_MM) \
-		-o $(PAYLOAD)/bin/pagemap_scan_walk tools/testing/selftests/upstream/mm/pagemap_scan_walk.c
+		-o $(PAYLOAD)/bin/pagemap_scan_walk tools/testing/selftests/upstream/mm/pagemap_scan_walk.c -lpthread
 ifneq ($(KVER),6.12)
 	# Upstream's other PAGEMAP_SCAN tests: guard regions, uffd read-write protection.
 	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \

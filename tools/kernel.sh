@@ -35,9 +35,15 @@ sync_file() {
 tree() {
 	if [ ! -f "$KSRC/Makefile" ]; then
 		[ -f "$TARBALL" ] || { log "missing $TARBALL (run KVER=$KVER tools/setup.sh)"; exit 1; }
-		log "unpacking $TARBALL into $KCACHE"
-		mkdir -p "$KCACHE"
-		tar -C "$KCACHE" -xf "$TARBALL"
+		log "unpacking $TARBALL into $KSRC"
+		# Into a scratch directory, then renamed: the tarball's one top
+		# directory is the tree's name, KSRC may be another (CFIXED=1).
+		local tmp=$KSRC.unpack
+		rm -rf "$tmp"
+		mkdir -p "$tmp"
+		tar -C "$tmp" -xf "$TARBALL"
+		mv "$tmp"/* "$KSRC"
+		rmdir "$tmp"
 	fi
 	local v
 	v=$(make -s -C "$KSRC" kernelversion)
@@ -55,6 +61,8 @@ tree() {
 #  - patches/$KVER/*.patch against pristine files. The applied set is recorded in
 #    $KSRC/.pmscan/applied; when the set in the repo changes, the recorded
 #    patches are reversed first, so a patch is never applied twice.
+# With CFIXED=1 the upstream fix series ($KSERIES) is applied under them,
+# as part of the tree itself, recorded in $KSRC/.pmscan/series.
 # overlay_files BASE DIR...: the source files below BASE/DIR, relative to
 # BASE: what git tracks or would track, never build output (an out-of-tree
 # module build writes its objects next to its sources in fs/proc/); outside
@@ -76,18 +84,28 @@ apply_overlay() {
 
 	# Patches.
 	local want have
-	want=$(cat "$REPO/$KPATCHES"/*.patch 2>/dev/null | sha256sum | cut -d' ' -f1)
+	local series=()
+	[ -z "$KSERIES" ] || series=("$REPO/$KSERIES"/*.patch)
+	want=$(cat "${series[@]}" "$REPO/$KPATCHES"/*.patch 2>/dev/null | sha256sum | cut -d' ' -f1)
 	have=$(cat "$state/applied.sha" 2>/dev/null || true)
 	if [ "$want" != "$have" ]; then
-		if [ -d "$state/applied" ]; then
-			local p
-			for p in $(ls -r "$state/applied"/*.patch 2>/dev/null); do
+		local p d
+		# Top down: the overlay's patches, then the series under them.
+		for d in applied series; do
+			[ -d "$state/$d" ] || continue
+			for p in $(ls -r "$state/$d"/*.patch 2>/dev/null); do
 				log "reverting $(basename "$p")"
 				patch -d "$KSRC" -p1 -R -s --no-backup-if-mismatch < "$p"
 			done
-			rm -rf "$state/applied"
-		fi
-		mkdir -p "$state/applied"
+			rm -rf "${state:?}/$d"
+		done
+		mkdir -p "$state/series" "$state/applied"
+		for p in "${series[@]}"; do
+			[ -f "$p" ] || continue
+			log "applying $KSERIES/$(basename "$p")"
+			patch -d "$KSRC" -p1 -s -N --no-backup-if-mismatch < "$p"
+			cp "$p" "$state/series/"
+		done
 		for p in "$REPO/$KPATCHES"/*.patch; do
 			[ -f "$p" ] || continue
 			log "applying $(basename "$p")"

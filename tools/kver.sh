@@ -9,16 +9,21 @@
 #   KCACHE    cache directory holding every tree and build
 #   KVARIANT  default, debug, or builtin (the Rust handler built into the
 #             kernel, CONFIG_PAGEMAP_SCAN_RUST=y, instead of a module)
+#   CFIXED    1: the tree's C with the upstream fix series applied
+#             (patches/upstream/KVER, Documentation/c-fixes.rst), in a tree
+#             and builds of its own; any other value: the tree as shipped
 #
 # Layout of $KCACHE (both trees side by side):
 #   linux-source-6.12/   build-default/      build-debug/       (6.12)
 #   linux-source-7.3/    build-7.3-default/  build-7.3-debug/   (7.3)
 #   debs/                the pinned .deb of trees that are not installed
 #                        with apt (7.3: trixie-backports), and its apt state
+#   linux-source-KVER-cfixed/, build-*-cfixed/   the same with CFIXED=1
 
 KVER=${KVER:-6.12}
 KCACHE=${KCACHE:-$HOME/.cache/pmscan}
 KVARIANT=${KVARIANT:-default}
+CFIXED=${CFIXED:-0}
 
 case "$KVER" in
 6.12)
@@ -69,6 +74,15 @@ case "$KVER" in
 esac
 KSRC=$KCACHE/linux-source-$KVER
 KPATCHES=patches/$KVER
+# The upstream fix series, applied to the C of the tree itself (under the
+# overlay's patches) when CFIXED=1: a tree, builds and output of their own.
+KSERIES=""
+if [ "$CFIXED" = 1 ]; then
+	KSERIES=patches/upstream/$KVER
+	KSRC=$KSRC-cfixed
+	KOUT=$KOUT-cfixed
+	OUTTAG=$OUTTAG-cfixed
+fi
 # Config fragments: common, then per tree, then the variant's (and the
 # variant's per tree, where there is one).
 KFRAGS="tools/kconfig/pagemap_scan.config tools/kconfig/$KVER.config"
@@ -102,6 +116,9 @@ tree_banner() {
 	else
 		printf "tree %s: %s (Debian's current package, not pinned: it follows the mirror)%s\n" \
 			"$KVER" "$(tree_id)" "$v"
+	fi
+	if [ -n "$KSERIES" ]; then
+		printf 'tree %s: C with the fix series %s applied (CFIXED=1)\n' "$KVER" "$KSERIES"
 	fi
 }
 

@@ -62,15 +62,19 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 		fi
 		run_ksft walk_end $impl /pmscan/bin/walk_end
 		# The selftest of the C fixes (patches/upstream): the behaviour
-		# the Rust walk has; C passes it only with the series applied.
-		if [ "$impl" = rust ]; then
+		# the Rust walk has; C passes it only with the series applied
+		# (CFIXED=1), and then it runs on C too.
+		if [ "$impl" = rust ] || { c_has_fix walk_end_flush &&
+			c_has_fix walk_end_thp && c_has_fix merge_flush; }; then
 			run_ksft pagemap_scan_walk $impl /pmscan/bin/pagemap_scan_walk
 		fi
 		run_ksft pass_boundary $impl /pmscan/bin/pass_boundary
 		# C write-protecting a writable migration entry is the very
 		# thing CONFIG_PAGE_TABLE_CHECK warns about: C's side of this
-		# pin runs on the default kernel only.
-		if [ "$impl" = rust ] || [ "$KVARIANT" != debug ]; then
+		# pin runs on the default kernel only, unless the C has the
+		# fix (patches/upstream, 0004).
+		if [ "$impl" = rust ] || [ "$KVARIANT" != debug ] ||
+			c_has_fix migration_wp; then
 			run_ksft migrate_wp $impl /pmscan/bin/migrate_wp
 		fi
 		run_ksft pagemap_scan_test $impl /pmscan/bin/pagemap_scan_test --impl $impl

@@ -10,6 +10,14 @@
 SYSFS=/sys/kernel/mm/pagemap_scan
 MODULE=/pmscan/pagemap_scan_rs.ko
 
+# c_has_fix NAME: the tree's C has fix NAME of the upstream series
+# (PMSCAN_TREE_C_FIXES, tools/tree/facts.py).
+c_has_fix() {
+	case " ${PMSCAN_TREE_C_FIXES:-} " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
 impl_now() { cat $SYSFS/impl 2>/dev/null || echo c; }
 rust_calls() { cat $SYSFS/rust_calls 2>/dev/null || echo 0; }
 

@@ -67,15 +67,20 @@ def kver_setting(name):
 
 class Tree:
     """The pristine view of KSRC: files the overlay's patches touched are
-    read with the patches reversed, in a scratch copy."""
+    read with the patches reversed, in a scratch copy. With series=False
+    the upstream fix series of a CFIXED=1 tree is reversed too (the tree as
+    shipped, which the review record is of); with series=True it is kept
+    (the C that runs)."""
 
-    def __init__(self, ksrc):
+    def __init__(self, ksrc, series=False):
         self.ksrc = ksrc
         self.tmp = tempfile.mkdtemp(prefix="tree-drift.")
         self.pristine = {}
         self.texts = {}
         self.fuzz = []
         patches = sorted(glob.glob(os.path.join(ksrc, ".pmscan/applied/*.patch")))
+        if not series:
+            patches = sorted(glob.glob(os.path.join(ksrc, ".pmscan/series/*.patch"))) + patches
         touched = set()
         for p in patches:
             with open(p, errors="replace") as f:

@@ -19,14 +19,23 @@ update of the tree that changes one is followed, not failed:
   PMSCAN_TREE_WRITTEN_GATED  1 when pagemap_page_category() reports
                              PAGE_IS_WRITTEN only in uffd-wp VMAs (it tests
                              userfaultfd_wp(vma)), 0 when everywhere
+  PMSCAN_TREE_C_FIXES        the fixes of the upstream series
+                             (patches/upstream/KVER, c-fixes.rst) that the
+                             C has, by name (FIXES below), space-separated:
+                             a test expects C's documented defect where its
+                             fix is missing, and C == Rust where it is there
 
-The source read is the pristine one (the overlay's patches reversed). A
-fact that cannot be read is an error, never a default.
+The source read is the pristine one (the overlay's patches reversed; the
+fix series of a CFIXED=1 tree kept: it is the C that runs). A fact that
+cannot be read is an error, never a default.
 """
 
+import glob
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import csource  # noqa: E402
@@ -72,11 +81,58 @@ def written_gated(tree):
     return 1 if re.search(r"\buserfaultfd_wp\s*\(\s*vma\s*\)", defs[0]) else 0
 
 
+# The fixes of the series, by patch number: the names the tests know.
+FIXES = [("0001", "walk_end_flush"), ("0002", "walk_end_thp"), ("0003", "merge_flush"),
+         ("0004", "migration_wp")]
+
+
+def c_fixes(tree):
+    """The fixes whose patch is in the tree's C. From the last patch of the
+    series down, on a scratch copy: a patch that reverses exactly is there
+    (and is reversed, so the one before it meets the text it was written
+    against), one that applies exactly is not; anything else is an error
+    (C that is neither: the tests' expectations would be a guess)."""
+    kver = drift.kver_setting("KVER")
+    tmp = tempfile.mkdtemp(prefix="tree-facts.")
+    have = []
+    try:
+        for num, name in reversed(FIXES):
+            pats = glob.glob(os.path.join(drift.REPO, "patches/upstream", kver, num + "-*.patch"))
+            if len(pats) != 1:
+                fail(f"patches/upstream/{kver}: {len(pats)} patches {num}-*")
+            with open(pats[0]) as f:
+                text = f.read()
+            for rel in re.findall(r"^\+\+\+ b/(\S+)", text, re.M):
+                dst = os.path.join(tmp, rel)
+                if not os.path.exists(dst):
+                    src = tree.read(rel)
+                    if src is None:
+                        fail(f"{os.path.basename(pats[0])}: no {rel} in the tree")
+                    os.makedirs(os.path.dirname(dst), exist_ok=True)
+                    with open(dst, "w") as f:
+                        f.write(src)
+
+            def patch(*args):
+                return subprocess.run(["patch", "-p1", "-F0", "-s", "-f", "-d", tmp,
+                                       "--no-backup-if-mismatch", *args],
+                                      input=text, capture_output=True, text=True).returncode
+
+            if patch("-R", "--dry-run") == 0:
+                patch("-R")
+                have.insert(0, name)
+            elif patch("--dry-run") != 0:
+                fail(f"{os.path.basename(pats[0])} neither applies nor reverses: "
+                     "cannot tell whether the C has its fix")
+    finally:
+        subprocess.run(["rm", "-rf", tmp], check=False)
+    return " ".join(have)
+
+
 def main():
     ksrc = drift.kver_setting("KSRC")
     if not os.path.exists(os.path.join(ksrc, "Makefile")):
         fail(f"no tree at {ksrc}")
-    tree = drift.Tree(ksrc)
+    tree = drift.Tree(ksrc, series=True)
     try:
         facts = {
             "PMSCAN_TREE_ID": drift.kver_setting("TREE_ID"),
@@ -84,6 +140,7 @@ def main():
             "PMSCAN_TREE_UNKNOWN_IOCTL": unknown_ioctl(tree),
             "PMSCAN_TREE_CATEGORY_BITS": category_bits(tree),
             "PMSCAN_TREE_WRITTEN_GATED": written_gated(tree),
+            "PMSCAN_TREE_C_FIXES": c_fixes(tree),
         }
     finally:
         tree.close()

@@ -45,7 +45,10 @@
  *      entry before walking on), which only shows where memory changes
  *      between passes: with the vector inside the scanned range.
  * With --self (both C) everything must be identical; the program also counts
- * how often (a) and (b) would have applied.
+ * how often (a) and (b) would have applied. When the tree's C has the fixes
+ * of patches/upstream (the tree fact PMSCAN_TREE_C_FIXES names
+ * walk_end_flush, walk_end_thp and merge_flush: a CFIXED=1 build), (a) and
+ * (b) are switched off and C and Rust must be identical too.
  *
  * Vector modes besides a plain buffer, NULL and an unmapped address:
  *  (3) the vector lies inside the scanned copy (in a writable segment), so
@@ -159,6 +162,11 @@ struct repro {
 static const char *impl_a = "c", *impl_b = "c";
 static bool self_mode = true, switching, pretend_b_rust;
 static bool b_is_rust, a_is_rust;
+/*
+ * The tree's C has the fixes of the upstream series that (a) and (b) are
+ * about (tools/tree/facts.py, CFIXED=1): no difference is allowed then.
+ */
+static bool c_fixed;
 static uint64_t seed0;
 static long max_cases = 5000;
 static double max_time;
@@ -1630,7 +1638,7 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		     char *why, size_t wl)
 {
 	struct outcome oa, ob, oa2;
-	bool model = a_is_rust != b_is_rust;
+	bool model = a_is_rust != b_is_rust && !c_fixed;
 	bool wp = sc->flags & PM_SCAN_WP_MATCHING;
 	const struct outcome *xc, *yr;
 	int cx, cy;
@@ -2037,10 +2045,14 @@ int main(int argc, char **argv)
 	if (explicit_impl && !switching && (a_is_rust || b_is_rust))
 		die("--impl rust needs /sys/kernel/mm/pagemap_scan/impl\n");
 	rust0 = rust_calls();
+	c_fixed = tree_c_has_fix("walk_end_flush") && tree_c_has_fix("walk_end_thp") &&
+		tree_c_has_fix("merge_flush");
 	printf("# difffuzz: impl-a=%s impl-b=%s%s seed=%llu cases=%ld time=%g kernel=%s\n",
 	       impl_a, impl_b, self_mode ? " (--self)" : "", (unsigned long long)seed0,
 	       max_cases, max_time,
 	       kernel_release());
+	if (c_fixed)
+		printf("# the tree's C has the fix series: (a), (b) off, C == Rust\n");
 
 	ext2_dir = env_or("PMSCAN_EXT2_DIR", "/mnt/ext2");
 	if (statfs(ext2_dir, &sf) || sf.f_type != 0xEF53)

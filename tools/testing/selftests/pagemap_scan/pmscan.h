@@ -82,6 +82,8 @@ bool kernel_written_gated(void);	/* WRITTEN only in uffd-wp VMAs (7.3+) */
 /* Facts of the tree under test, from its source (tools/tree/facts.py). */
 const char *tree_fact(const char *name);	/* NULL when not given */
 const char *tree_facts_check(void);	/* NULL, or why the facts cannot be used */
+/* The tree's C has fix @name of patches/upstream (PMSCAN_TREE_C_FIXES). */
+bool tree_c_has_fix(const char *name);
 int tree_unknown_ioctl_errno(void);	/* -errno; 0: no facts (host); 1: unknown */
 int tree_category_bits(void);		/* 0: no facts (host) */
 bool kernel_at_least(int major, int minor);	/* release >= major.minor */
