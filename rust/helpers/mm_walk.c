@@ -407,28 +407,24 @@ __rust_helper spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *
 /*
  * rust_helper_pte_table_lock() for a walker that changes nothing and looks
  * at no page, unless @pmdp maps a transparent huge page or is a huge swap
- * entry: then NULL, and its state in *@huge (PTE_INFO_* bits), read under
- * the PMD lock as pmd_trans_huge_lock() would, so that a split or a
- * migration in progress is seen before or after, never half done. NULL
- * with *@huge = -1 if there is no table any more, or no huge PMD either by
- * the time it is locked: the walk looks again (PmdView::Gone).
+ * entry: then NULL, and its state in *@huge (PTE_INFO_* bits), from one
+ * read of the entry without the PMD lock. That read is one state the
+ * entry had: a split or a migration first invalidates the PMD with
+ * pmdp_invalidate(), which every architecture keeps pmd_present() and
+ * pmd_trans_huge() (mm/debug_vm_pgtable.c checks it), with the other bits
+ * as they were, so an entry read in the middle is the state before. The
+ * lock would give the same states, and no page is looked at (the huge zero
+ * page is a PFN compare). NULL with *@huge = -1 if there is no table any
+ * more: the walk looks again (PmdView::Gone).
  */
 __rust_helper pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pmd_t *pmdp,
 							unsigned long addr, spinlock_t **ptlp,
 							int *huge)
 {
-	if (pmd_is_huge(pmdp_get_lockless(pmdp))) {
-		spinlock_t *ptl = pmd_lock(mm, pmdp);
-		pmd_t pmd = pmdp_get(pmdp);
+	pmd_t pmd = pmdp_get_lockless(pmdp);
 
-		/*
-		 * Split (or zapped) meanwhile: -1, and the walk looks again.
-		 * Not the table right away: keeping its arguments alive across
-		 * the lock cost every THP two more saved registers (thp 1.076
-		 * of C, now 1.050 on 6.12, icount).
-		 */
-		*huge = pmd_is_huge(pmd) ? pmd_classes(pmd) : -1;
-		spin_unlock(ptl);
+	if (pmd_is_huge(pmd)) {
+		*huge = pmd_classes(pmd);
 		return NULL;
 	}
 	*huge = -1;

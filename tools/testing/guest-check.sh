@@ -77,6 +77,9 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 			c_has_fix migration_wp; then
 			run_ksft migrate_wp $impl /pmscan/bin/migrate_wp
 		fi
+		# Read-only scans against THP splits, migrations and collapses
+		# (the Rust walk reads a THP's PMD without its lock).
+		run_ksft thp_race $impl /pmscan/bin/thp_race "${THP_RACE_SECONDS:-15}"
 		run_ksft pagemap_scan_test $impl /pmscan/bin/pagemap_scan_test --impl $impl
 		# 1 GiB hugetlb pages: the guest must have one (a skip fails).
 		run_ksft pagemap_scan_huge1g $impl /pmscan/bin/pagemap_scan_huge1g --impl $impl

@@ -607,10 +607,13 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// page: the PTE table for `[start, end)` (inside this PMD's walked
     /// range), locked and in lazy MMU mode, its entries read as `Q` says and
     /// lent to `f`; or the state of a transparent huge page (or THP
-    /// migration entry), read under the PMD lock like C's
-    /// `pmd_trans_huge_lock()`, so never in the middle of a split or a
-    /// migration ([`PteInfo::maps_file`] is never set). One helper call for
-    /// either. `EINVAL` (without calling `f`) if the range is not inside
+    /// migration entry) from one read of the PMD, without its lock: a
+    /// split or a migration first invalidates the PMD, which keeps it
+    /// present and huge with its other bits as they were (the rule
+    /// `mm/debug_vm_pgtable.c` checks on every architecture), so the read
+    /// is a state the entry had, as under the lock
+    /// ([`PteInfo::maps_file`] is never set: no page is looked at). One
+    /// helper call for either. `EINVAL` (without calling `f`) if the range is not inside
     /// this PMD's walked range: a caller's error, which retrying would not
     /// mend.
     ///

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Read-only scans of THPs while other threads split, migrate and collapse
+ * them: what a scan reports is a state the memory had.
+ *
+ * The Rust walk reads a THP's PMD once, without the PMD lock that C takes
+ * (Documentation/rust-pagemap-scan.rst): a split or a migration first
+ * invalidates the PMD, which stays present and huge. Every page of the
+ * range is populated and stays so; the chaos threads only change how it
+ * is mapped:
+ *  - MADV_COLD on one page of a THP splits the folio (under the mmap read
+ *    lock, like the scan): the PMD becomes PTE migration entries, then
+ *    present PTEs;
+ *  - MADV_SOFT_OFFLINE on one page splits the THP and migrates that page
+ *    (no mmap lock at all);
+ *  - MADV_COLLAPSE makes a split 2 MiB range a THP again.
+ * So each page must read as present and huge (within a whole, aligned
+ * 2 MiB region), present, or swapped (a 4K migration entry), never
+ * swapped and huge (no THP is migrated whole: compaction is kept off)
+ * and never missing.
+ *
+ * The expected values are the same on C and Rust. Usage: thp_race
+ * [SECONDS] (default 20). Fails if no scan saw a THP and no scan saw a
+ * migration entry: then it did not test its subject.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101
+#endif
+
+#define HPAGE	(2UL << 20)
+#define NHUGE	8
+#define CATS	(PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_HUGE)
+
+static long psize;
+static char *buf;
+static atomic_int stop;
+static atomic_long n_ops[3], n_errs[3];
+
+static unsigned long rnd(unsigned long *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void *chaos(void *arg)
+{
+	static const int advice[3] = { MADV_COLD, MADV_SOFT_OFFLINE, MADV_COLLAPSE };
+	unsigned long s = 0x9e3779b97f4a7c15ULL + (uintptr_t)arg;
+
+	while (!atomic_load(&stop)) {
+		int op = rnd(&s) % 3;
+		char *thp = buf + rnd(&s) % NHUGE * HPAGE;
+		char *p = thp + (1 + rnd(&s) % (HPAGE / psize - 1)) * psize;
+
+		if (op == 2 ? madvise(thp, HPAGE, advice[op]) : madvise(p, psize, advice[op]))
+			atomic_fetch_add(&n_errs[op], 1);
+		else
+			atomic_fetch_add(&n_ops[op], 1);
+	}
+	return NULL;
+}
+
+/*
+ * One read-only scan of the whole buffer; 0 if what it reports is a state
+ * the memory can have, else a description in @why.
+ */
+static int scan_once(int fd, struct page_region *vec, long vec_len, long *huge,
+		     long *swapped, char *why, size_t wl)
+{
+	uintptr_t start = (uintptr_t)buf, end = start + NHUGE * HPAGE, at = start;
+	long n, i;
+
+	n = pm_scan_range(fd, buf, buf + NHUGE * HPAGE, vec, vec_len,
+			  (struct scan_req){ .anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+					     .ret = CATS },
+			  NULL);
+	if (n < 0) {
+		snprintf(why, wl, "scan: %s", strerror(-n));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const struct page_region *r = &vec[i];
+
+		if (r->start != at) {
+			snprintf(why, wl, "pages %#lx-%#lx not reported",
+				 (unsigned long)(at - start), (unsigned long)(r->start - start));
+			return -1;
+		}
+		at = r->end;
+		if (r->categories == (PAGE_IS_PRESENT | PAGE_IS_HUGE)) {
+			if ((r->start - start) % HPAGE || (r->end - start) % HPAGE) {
+				snprintf(why, wl, "huge region %#lx-%#lx not whole THPs",
+					 (unsigned long)(r->start - start),
+					 (unsigned long)(r->end - start));
+				return -1;
+			}
+			(*huge)++;
+		} else if (r->categories == PAGE_IS_SWAPPED) {
+			(*swapped)++;
+		} else if (r->categories != PAGE_IS_PRESENT) {
+			snprintf(why, wl, "region %#lx-%#lx: categories %#llx",
+				 (unsigned long)(r->start - start), (unsigned long)(r->end - start),
+				 (unsigned long long)r->categories);
+			return -1;
+		}
+	}
+	if (at != end) {
+		snprintf(why, wl, "%ld regions end at %#lx, not %#lx (vector full?)", n,
+			 (unsigned long)(at - start), (unsigned long)(end - start));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = argc > 1 ? atof(argv[1]) : 20, t0;
+	long scans = 0, bad = 0, huge = 0, swapped = 0, vec_len = NHUGE * HPAGE / 4096;
+	char impl[16] = "c", why[200] = "", msg[300];
+	struct page_region *vec;
+	const char *cpro = "/proc/sys/vm/compaction_proactiveness";
+	char saved[16] = "";
+	pthread_t th[2];
+	FILE *f;
+	int fd;
+
+	psize = sysconf(_SC_PAGESIZE);
+	read_impl(impl, sizeof(impl));
+	printf("TAP version 13\n1..4\n# implementation: %s\n", impl);
+
+	/* No THP is migrated whole: keep proactive compaction off meanwhile. */
+	f = fopen(cpro, "r");
+	if (f) {
+		if (!fgets(saved, sizeof(saved), f))
+			saved[0] = 0;
+		fclose(f);
+	}
+	f = fopen(cpro, "w");
+	if (f) {
+		fputs("0\n", f);
+		fclose(f);
+	}
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	vec = calloc(vec_len, sizeof(*vec));
+	buf = mmap(NULL, (NHUGE + 1) * HPAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || !vec || buf == MAP_FAILED) {
+		printf("# setup: %s\n", strerror(errno));
+		printf("# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n");
+		return 1;
+	}
+	buf = (char *)(((uintptr_t)buf + HPAGE - 1) & ~(HPAGE - 1));
+	madvise(buf, NHUGE * HPAGE, MADV_HUGEPAGE);
+	memset(buf, 1, NHUGE * HPAGE);
+	check(scan_once(fd, vec, vec_len, &huge, &swapped, why, sizeof(why)) == 0 && huge,
+	      "the buffer is populated, with THPs");
+
+	pthread_create(&th[0], NULL, chaos, (void *)1);
+	pthread_create(&th[1], NULL, chaos, (void *)2);
+	t0 = now_s();
+	huge = 0;
+	swapped = 0;
+	while (now_s() - t0 < seconds) {
+		char w[200];
+
+		scans++;
+		if (scan_once(fd, vec, vec_len, &huge, &swapped, w, sizeof(w))) {
+			if (!bad++)
+				snprintf(why, sizeof(why), "%s", w);
+		}
+	}
+	atomic_store(&stop, 1);
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	if (saved[0]) {
+		f = fopen(cpro, "w");
+		if (f) {
+			fputs(saved, f);
+			fclose(f);
+		}
+	}
+
+	printf("# %ld scans in %.1fs: %ld huge and %ld migration-entry regions seen\n",
+	       scans, now_s() - t0, huge, swapped);
+	printf("# ops: cold %ld (%ld failed), soft offline %ld (%ld failed), ",
+	       atomic_load(&n_ops[0]), atomic_load(&n_errs[0]), atomic_load(&n_ops[1]),
+	       atomic_load(&n_errs[1]));
+	printf("collapse %ld (%ld failed)\n", atomic_load(&n_ops[2]), atomic_load(&n_errs[2]));
+	check(atomic_load(&n_ops[0]) && atomic_load(&n_ops[1]) && atomic_load(&n_ops[2]),
+	      "the THPs were split, migrated and collapsed meanwhile");
+	check(huge && swapped, "scans saw THPs and migration entries");
+	snprintf(msg, sizeof(msg),
+		 "every scan reported a state the memory had (%ld of %ld not%s%s)",
+		 bad, scans, bad ? ": " : "", why);
+	check(!bad, msg);
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n", pass, fail);
+	return fail ? 1 : 0;
+}
