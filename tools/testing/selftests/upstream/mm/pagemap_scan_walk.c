@@ -173,6 +173,7 @@ static long wp_scan(int fd, char *start, char *end, unsigned long flags,
 		    unsigned long mask, struct page_region *vec, long vec_len)
 {
 	struct pm_scan_arg arg;
+	long ret;
 
 	memset(&arg, 0, sizeof(arg));
 	arg.size = sizeof(arg);
@@ -183,7 +184,8 @@ static long wp_scan(int fd, char *start, char *end, unsigned long flags,
 	arg.flags = flags;
 	arg.category_mask = mask;
 	arg.return_mask = PAGE_IS_WRITTEN | PAGE_IS_SWAPPED | PAGE_IS_PRESENT;
-	return scan(fd, &arg) < 0 ? -errno : (long)arg.vec_len;
+	ret = scan(fd, &arg);
+	return ret < 0 ? -errno : ret;
 }
 
 /*
