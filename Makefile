@@ -46,6 +46,7 @@ help:
 	@echo "make shell    interactive guest shell (module and tests in /pmscan)"
 	@echo "make fuzz     differential fuzzer, FUZZ_CASES=N (default $(FUZZ_CASES))"
 	@echo "make bench    Rust vs C vs read(pagemap) benchmark, tables and plot in out/bench"
+	@echo "make bench-scaling  time per scan against range size (2^12..2^20 pages), out/bench/scaling.png"
 	@echo "make check-perf  regression guard: Rust/C instruction ratios within recorded bounds"
 	@echo "KVER=7.3      any target on the 7.3 tree instead of 6.12 (the default)"
 	@echo "CFIXED=1      any target with the C fix series (patches/upstream) applied to the tree"
@@ -124,6 +125,14 @@ fuzz: payload
 bench: payload
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pagemap_bench tools/bench/pagemap_bench.c
 	@tools/bench/bench.sh $(PAYLOAD)
+
+# Time per scan against range size, 2^12 to 2^20 pages, dense and sparse,
+# C vs Rust vs read(pagemap), both clocks: out/bench/scaling.png.
+SCALING_WORKLOADS := $(foreach k,dense sparse,$(foreach n,12 14 16 18 20,scale-$(k)-$(n)))
+.PHONY: bench-scaling
+bench-scaling:
+	@BENCH_WORKLOADS="$(SCALING_WORKLOADS)" BENCH_ROUNDS=$${BENCH_ROUNDS:-2} \
+		$(MAKE) --no-print-directory bench
 
 # The performance regression guard: every workload once on the icount clock,
 # each Rust/C ratio at or below its bound in tools/bench/guard-bounds.txt.

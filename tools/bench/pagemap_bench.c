@@ -250,6 +250,25 @@ static const struct workload workloads[] = {
 	{ .name = "maxpages", .what = "anonymous 4K populated, max_pages 256, loop on walk_end",
 	  .kind = K_MAXPAGES, .len = 64 << 20, .iters = 1250, .base_iters = 1000,
 	  .vec_len = 64, .max_pages = 256 },
+	/*
+	 * Scaling (make bench-scaling): the same scan over 2^12 to 2^20 pages,
+	 * the operations per rep inversely proportional, so that the time per
+	 * operation shows how the cost grows. Dense: every page read-faulted
+	 * (the zero page, 4K: 2^20 pages cost only their page tables), one
+	 * region. Sparse: one page in 64 written, a region each.
+	 */
+#define SCALE_DENSE(lg, it, bit) \
+	{ .name = "scale-dense-" #lg, .what = "scaling: 2^" #lg " pages, all present (zero page)", \
+	  .kind = K_PRESENT, .len = PAGE << (lg), .iters = (it), .base_iters = (bit), \
+	  .vec_len = 64 }
+#define SCALE_SPARSE(lg, it, bit) \
+	{ .name = "scale-sparse-" #lg, .what = "scaling: 2^" #lg " pages, 1 in 64 present", \
+	  .kind = K_PRESENT, .len = PAGE << (lg), .iters = (it), .base_iters = (bit), \
+	  .vec_len = 512 }
+	SCALE_DENSE(12, 6400, 4400), SCALE_DENSE(14, 1600, 1100), SCALE_DENSE(16, 400, 275),
+	SCALE_DENSE(18, 100, 69), SCALE_DENSE(20, 25, 18),
+	SCALE_SPARSE(12, 32000, 8800), SCALE_SPARSE(14, 8000, 2200), SCALE_SPARSE(16, 2000, 550),
+	SCALE_SPARSE(18, 500, 138), SCALE_SPARSE(20, 125, 35),
 };
 
 struct state {
@@ -285,7 +304,13 @@ static void setup_workload(struct state *s)
 	} else if (!strcmp(w->name, "thp")) {
 		s->p = map_anon(s->len, HPAGE, MADV_HUGEPAGE);
 		touch(s->p, s->len, PAGE);
-	} else if (!strcmp(w->name, "sparse") || w->kind == K_TINYVEC) {
+	} else if (!strncmp(w->name, "scale-dense-", 12)) {
+		s->p = map_anon(s->len, 0, MADV_NOHUGEPAGE);
+		/* Read-fault every page: the zero page (atomics stay). */
+		for (size_t off = 0; off < s->len; off += PAGE)
+			(void)__atomic_load_n(&s->p[off], __ATOMIC_RELAXED);
+	} else if (!strcmp(w->name, "sparse") || w->kind == K_TINYVEC ||
+		   !strncmp(w->name, "scale-sparse-", 13)) {
 		s->p = map_anon(s->len, 0, MADV_NOHUGEPAGE);
 		touch(s->p, s->len, 64 * PAGE);
 	} else if (!strcmp(w->name, "hugetlb")) {

@@ -220,6 +220,43 @@ def plot(path, summaries):
     return True
 
 
+def plot_scaling(path, summaries):
+    """Time per scan against the size of the range (the scale-* workloads):
+    C, Rust and read(pagemap), dense and sparse, one panel per clock."""
+    clocks = [c for c in summaries
+              if any(r["workload"].startswith("scale-") for r in summaries[c])]
+    if not clocks:
+        return False
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench: no matplotlib, no scaling plot", file=sys.stderr)
+        return False
+    fig, axes = plt.subplots(1, len(clocks), figsize=(6 * len(clocks), 5), squeeze=False)
+    for ax, clock in zip(axes[0], clocks):
+        for kind, style in (("dense", "-"), ("sparse", "--")):
+            rows = sorted((r for r in summaries[clock]
+                           if r["workload"].startswith(f"scale-{kind}-")),
+                          key=lambda r: r["pages"])
+            xs = [r["pages"] for r in rows]
+            for key, label, color in (("c_us", "C", "tab:blue"), ("rust_us", "Rust", "tab:red"),
+                                      ("base_us", "read(pagemap)", "tab:gray")):
+                ys = [r.get(key, float("nan")) for r in rows]
+                ax.plot(xs, ys, style, marker="o", color=color, label=f"{label}, {kind}")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("pages in the range (4K)")
+        ax.set_ylabel("us per scan of the range")
+        ax.set_title(f"{clock} clock: cost against range size")
+        ax.grid(True, which="both", linewidth=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -284,6 +321,8 @@ def main():
     print(text)
     if plot(os.path.join(out, "bench.png"), summaries):
         print(f"bench: plot {os.path.join(out, 'bench.png')}")
+    if plot_scaling(os.path.join(out, "scaling.png"), summaries):
+        print(f"bench: scaling plot {os.path.join(out, 'scaling.png')}")
     print(f"bench: CSV {os.path.join(out, 'results.csv')}, {os.path.join(out, 'summary.csv')}")
     return 1 if any("differ" in p or "pmbench-error" in p for p in problems) else 0
 
