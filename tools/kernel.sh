@@ -39,7 +39,8 @@ tree() {
 		# Into a scratch directory, then renamed: the tarball's one top
 		# directory is the tree's name, KSRC may be another (CFIXED=1).
 		local tmp=$KSRC.unpack
-		rm -rf "$tmp"
+		# A tree without its Makefile is a half-done unpack.
+		rm -rf "${KSRC:?}" "$tmp"
 		mkdir -p "$tmp"
 		tar -C "$tmp" -xf "$TARBALL"
 		mv "$tmp"/* "$KSRC"

@@ -408,14 +408,17 @@ __rust_helper spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *
  * rust_helper_pte_table_lock() for a walker that changes nothing and looks
  * at no page, unless @pmdp maps a transparent huge page or is a huge swap
  * entry: then NULL, and its state in *@huge (PTE_INFO_* bits), from one
- * read of the entry without the PMD lock. That read is one state the
- * entry had: a split or a migration first invalidates the PMD with
- * pmdp_invalidate(), which every architecture keeps pmd_present() and
- * pmd_trans_huge() (mm/debug_vm_pgtable.c checks it), with the other bits
- * as they were, so an entry read in the middle is the state before. The
- * lock would give the same states, and no page is looked at (the huge zero
- * page is a PFN compare). NULL with *@huge = -1 if there is no table any
- * more: the walk looks again (PmdView::Gone).
+ * read of the entry (one atomic load: 64-bit only) without the PMD lock.
+ * That read is a state the entry had: a split or a migration first
+ * invalidates the PMD with pmdp_invalidate(), and pmd_mkinvalid() keeps it
+ * pmd_present() and pmd_trans_huge() (the rule mm/debug_vm_pgtable.c
+ * states) and, on x86 and arm64, its soft-dirty and uffd-wp bits, so an
+ * entry read in the middle is the state before. The one thing the read
+ * alone cannot tell is the huge zero page: its PFN is compared after the
+ * read, and a THP freed meanwhile could be the huge zero folio by then. So
+ * an entry that looks like it is read again under the lock (a mapping of
+ * the huge zero folio pins it for the mm's life). NULL with *@huge = -1
+ * if there is no table any more: the walk looks again (PmdView::Gone).
  */
 __rust_helper pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pmd_t *pmdp,
 							unsigned long addr, spinlock_t **ptlp,
@@ -424,7 +427,17 @@ __rust_helper pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pm
 	pmd_t pmd = pmdp_get_lockless(pmdp);
 
 	if (pmd_is_huge(pmd)) {
-		*huge = pmd_classes(pmd);
+		u8 info = pmd_classes(pmd);
+
+		if (info & PTE_INFO_ZERO_PFN) {
+			spinlock_t *ptl = pmd_lock(mm, pmdp);
+
+			pmd = pmdp_get(pmdp);
+			*huge = pmd_is_huge(pmd) ? pmd_classes(pmd) : -1;
+			spin_unlock(ptl);
+			return NULL;
+		}
+		*huge = info;
 		return NULL;
 	}
 	*huge = -1;

@@ -65,7 +65,8 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 		# the Rust walk has; C passes it only with the series applied
 		# (CFIXED=1), and then it runs on C too.
 		if [ "$impl" = rust ] || { c_has_fix walk_end_flush &&
-			c_has_fix walk_end_thp && c_has_fix merge_flush; }; then
+			c_has_fix walk_end_thp && c_has_fix merge_flush &&
+			c_has_fix migration_wp; }; then
 			run_ksft pagemap_scan_walk $impl /pmscan/bin/pagemap_scan_walk
 		fi
 		run_ksft pass_boundary $impl /pmscan/bin/pass_boundary

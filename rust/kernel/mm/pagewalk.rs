@@ -609,11 +609,12 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// lent to `f`; or the state of a transparent huge page (or THP
     /// migration entry) from one read of the PMD, without its lock: a
     /// split or a migration first invalidates the PMD, which keeps it
-    /// present and huge with its other bits as they were (the rule
-    /// `mm/debug_vm_pgtable.c` checks on every architecture), so the read
-    /// is a state the entry had, as under the lock
-    /// ([`PteInfo::maps_file`] is never set: no page is looked at). One
-    /// helper call for either. `EINVAL` (without calling `f`) if the range is not inside
+    /// present and huge (the rule `mm/debug_vm_pgtable.c` states) with its
+    /// soft-dirty and uffd-wp bits (x86, arm64), so the read is a state the
+    /// entry had, as under the lock; an entry that looks like the huge zero
+    /// page is read again under the lock (its PFN is compared after the
+    /// read). [`PteInfo::maps_file`] is never set: no page is looked at.
+    /// One helper call for either. `EINVAL` (without calling `f`) if the range is not inside
     /// this PMD's walked range: a caller's error, which retrying would not
     /// mend.
     ///

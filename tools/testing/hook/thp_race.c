@@ -12,16 +12,20 @@
  *    lock, like the scan): the PMD becomes PTE migration entries, then
  *    present PTEs;
  *  - MADV_SOFT_OFFLINE on one page splits the THP and migrates that page
- *    (no mmap lock at all);
+ *    (no mmap lock at all); at most SOFT_OFFLINES times a run, as each
+ *    one poisons a page frame for good;
  *  - MADV_COLLAPSE makes a split 2 MiB range a THP again.
  * So each page must read as present and huge (within a whole, aligned
  * 2 MiB region), present, or swapped (a 4K migration entry), never
- * swapped and huge (no THP is migrated whole: compaction is kept off)
- * and never missing.
+ * swapped and huge (nothing migrates a THP whole here: that takes a
+ * second NUMA node, and compaction skips folios of pageblock order) and
+ * never missing.
  *
  * The expected values are the same on C and Rust. Usage: thp_race
- * [SECONDS] (default 20). Fails if no scan saw a THP and no scan saw a
- * migration entry: then it did not test its subject.
+ * [SECONDS] (default 20). Fails if the THPs were not split and collapsed
+ * meanwhile (/proc/vmstat thp_split_pmd and thp_collapse_alloc), no page
+ * was soft-offlined, or no scan saw a THP and a migration entry: then it
+ * did not test its subject.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,12 +51,29 @@
 
 #define HPAGE	(2UL << 20)
 #define NHUGE	8
+#define SOFT_OFFLINES	16
 #define CATS	(PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_HUGE)
 
 static long psize;
 static char *buf;
 static atomic_int stop;
-static atomic_long n_ops[3], n_errs[3];
+static atomic_long n_ops[3], n_errs[3], n_tries;
+
+/* A counter of /proc/vmstat; -1 if it cannot be read. */
+static long vmstat_counter(const char *name)
+{
+	char key[64];
+	long v, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name))
+			ret = v;
+	fclose(f);
+	return ret;
+}
 
 static unsigned long rnd(unsigned long *s)
 {
@@ -72,6 +93,9 @@ static void *chaos(void *arg)
 		char *thp = buf + rnd(&s) % NHUGE * HPAGE;
 		char *p = thp + (1 + rnd(&s) % (HPAGE / psize - 1)) * psize;
 
+		if (op == 1 && (rnd(&s) % 16 ||
+				atomic_fetch_add(&n_tries, 1) >= SOFT_OFFLINES))
+			continue;
 		if (op == 2 ? madvise(thp, HPAGE, advice[op]) : madvise(p, psize, advice[op]))
 			atomic_fetch_add(&n_errs[op], 1);
 		else
@@ -138,28 +162,13 @@ int main(int argc, char **argv)
 	long scans = 0, bad = 0, huge = 0, swapped = 0, vec_len = NHUGE * HPAGE / 4096;
 	char impl[16] = "c", why[200] = "", msg[300];
 	struct page_region *vec;
-	const char *cpro = "/proc/sys/vm/compaction_proactiveness";
-	char saved[16] = "";
+	long splits, collapses;
 	pthread_t th[2];
-	FILE *f;
 	int fd;
 
 	psize = sysconf(_SC_PAGESIZE);
 	read_impl(impl, sizeof(impl));
 	printf("TAP version 13\n1..4\n# implementation: %s\n", impl);
-
-	/* No THP is migrated whole: keep proactive compaction off meanwhile. */
-	f = fopen(cpro, "r");
-	if (f) {
-		if (!fgets(saved, sizeof(saved), f))
-			saved[0] = 0;
-		fclose(f);
-	}
-	f = fopen(cpro, "w");
-	if (f) {
-		fputs("0\n", f);
-		fclose(f);
-	}
 
 	fd = open("/proc/self/pagemap", O_RDONLY);
 	vec = calloc(vec_len, sizeof(*vec));
@@ -176,6 +185,8 @@ int main(int argc, char **argv)
 	check(scan_once(fd, vec, vec_len, &huge, &swapped, why, sizeof(why)) == 0 && huge,
 	      "the buffer is populated, with THPs");
 
+	splits = vmstat_counter("thp_split_pmd");
+	collapses = vmstat_counter("thp_collapse_alloc");
 	pthread_create(&th[0], NULL, chaos, (void *)1);
 	pthread_create(&th[1], NULL, chaos, (void *)2);
 	t0 = now_s();
@@ -193,21 +204,17 @@ int main(int argc, char **argv)
 	atomic_store(&stop, 1);
 	pthread_join(th[0], NULL);
 	pthread_join(th[1], NULL);
-	if (saved[0]) {
-		f = fopen(cpro, "w");
-		if (f) {
-			fputs(saved, f);
-			fclose(f);
-		}
-	}
+	splits = vmstat_counter("thp_split_pmd") - splits;
+	collapses = vmstat_counter("thp_collapse_alloc") - collapses;
 
 	printf("# %ld scans in %.1fs: %ld huge and %ld migration-entry regions seen\n",
 	       scans, now_s() - t0, huge, swapped);
 	printf("# ops: cold %ld (%ld failed), soft offline %ld (%ld failed), ",
 	       atomic_load(&n_ops[0]), atomic_load(&n_errs[0]), atomic_load(&n_ops[1]),
 	       atomic_load(&n_errs[1]));
-	printf("collapse %ld (%ld failed)\n", atomic_load(&n_ops[2]), atomic_load(&n_errs[2]));
-	check(atomic_load(&n_ops[0]) && atomic_load(&n_ops[1]) && atomic_load(&n_ops[2]),
+	printf("collapse %ld (%ld failed); vmstat: %ld PMD splits, %ld collapses\n",
+	       atomic_load(&n_ops[2]), atomic_load(&n_errs[2]), splits, collapses);
+	check(splits > 0 && collapses > 0 && atomic_load(&n_ops[1]) > 0,
 	      "the THPs were split, migrated and collapsed meanwhile");
 	check(huge && swapped, "scans saw THPs and migration entries");
 	snprintf(msg, sizeof(msg),
