@@ -10,7 +10,11 @@
 
 #![forbid(unsafe_code)]
 
-use core::{mem::MaybeUninit, ops::ControlFlow};
+use core::{
+    marker::PhantomData,
+    mem::MaybeUninit,
+    ops::{ControlFlow, Deref},
+};
 use kernel::{
     c_str,
     mm::{
@@ -51,7 +55,6 @@ const BOUNCE_ENTRIES: u64 = usize_as_u64(pagewalk::PMD_SIZE >> kernel::page::PAG
 /// `SIZE_MAX`.
 const SIZE_MAX: u64 = usize_as_u64(usize::MAX);
 
-use core::{marker::PhantomData, ops::Deref};
 use logic::{validate, ArgError, Args, Entry, Full, Output, RegionBuf, Semantics, VmaUffd};
 
 /// The errno C returns for each refusal of the arguments.
@@ -344,10 +347,16 @@ const GO: WalkResult = Ok(ControlFlow::Continue(()));
 /// (C's `-ENOSPC`).
 #[inline(always)]
 fn flow(r: core::result::Result<(), Full>) -> WalkResult {
-    Ok(match r {
+    Ok(stop_if_full(r))
+}
+
+/// A full output stops the walk there.
+#[inline(always)]
+fn stop_if_full(r: core::result::Result<(), Full>) -> ControlFlow<()> {
+    match r {
         Ok(()) => ControlFlow::Continue(()),
         Err(Full) => ControlFlow::Break(()),
-    })
+    }
 }
 
 /// A page table entry's state, as the categories see it.
@@ -530,10 +539,7 @@ impl<M: WalkMode> ScanWalk<'_, M> {
                 table.make_uffd_wp(addr, u64_as_usize(next));
             }
         }
-        match r {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(Full) => ControlFlow::Break(()),
-        }
+        stop_if_full(r)
     }
 }
 
