@@ -22,10 +22,10 @@
  * never missing.
  *
  * The expected values are the same on C and Rust. Usage: thp_race
- * [SECONDS] (default 20). Fails if the THPs were not split and collapsed
- * meanwhile (/proc/vmstat thp_split_pmd and thp_collapse_alloc), no page
- * was soft-offlined, or no scan saw a THP and a migration entry: then it
- * did not test its subject.
+ * [SECONDS] (default 20). Fails if the scans did not see THPs split and
+ * collapsed (a 2 MiB range huge in one scan and not in the next, and the
+ * other way round), no page was soft-offlined, or no scan saw a THP and a
+ * migration entry: then it did not test its subject.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,22 +58,6 @@ static long psize;
 static char *buf;
 static atomic_int stop;
 static atomic_long n_ops[3], n_errs[3], n_tries;
-
-/* A counter of /proc/vmstat; -1 if it cannot be read. */
-static long vmstat_counter(const char *name)
-{
-	char key[64];
-	long v, ret = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &v) == 2)
-		if (!strcmp(key, name))
-			ret = v;
-	fclose(f);
-	return ret;
-}
 
 static unsigned long rnd(unsigned long *s)
 {
@@ -109,10 +93,12 @@ static void *chaos(void *arg)
  * the memory can have, else a description in @why.
  */
 static int scan_once(int fd, struct page_region *vec, long vec_len, long *huge,
-		     long *swapped, char *why, size_t wl)
+		     long *swapped, char is_huge[NHUGE], char *why, size_t wl)
 {
-	uintptr_t start = (uintptr_t)buf, end = start + NHUGE * HPAGE, at = start;
+	uintptr_t start = (uintptr_t)buf, end = start + NHUGE * HPAGE, at = start, a;
 	long n, i;
+
+	memset(is_huge, 0, NHUGE);
 
 	n = pm_scan_range(fd, buf, buf + NHUGE * HPAGE, vec, vec_len,
 			  (struct scan_req){ .anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
@@ -138,6 +124,8 @@ static int scan_once(int fd, struct page_region *vec, long vec_len, long *huge,
 					 (unsigned long)(r->end - start));
 				return -1;
 			}
+			for (a = r->start; a < r->end; a += HPAGE)
+				is_huge[(a - start) / HPAGE] = 1;
 			(*huge)++;
 		} else if (r->categories == PAGE_IS_SWAPPED) {
 			(*swapped)++;
@@ -162,7 +150,8 @@ int main(int argc, char **argv)
 	long scans = 0, bad = 0, huge = 0, swapped = 0, vec_len = NHUGE * HPAGE / 4096;
 	char impl[16] = "c", why[200] = "", msg[300];
 	struct page_region *vec;
-	long splits, collapses;
+	long splits = 0, collapses = 0, i;
+	char was_huge[NHUGE], is_huge[NHUGE];
 	pthread_t th[2];
 	int fd;
 
@@ -182,11 +171,10 @@ int main(int argc, char **argv)
 	buf = (char *)(((uintptr_t)buf + HPAGE - 1) & ~(HPAGE - 1));
 	madvise(buf, NHUGE * HPAGE, MADV_HUGEPAGE);
 	memset(buf, 1, NHUGE * HPAGE);
-	check(scan_once(fd, vec, vec_len, &huge, &swapped, why, sizeof(why)) == 0 && huge,
+	check(scan_once(fd, vec, vec_len, &huge, &swapped, was_huge, why, sizeof(why)) == 0 &&
+	      huge,
 	      "the buffer is populated, with THPs");
 
-	splits = vmstat_counter("thp_split_pmd");
-	collapses = vmstat_counter("thp_collapse_alloc");
 	pthread_create(&th[0], NULL, chaos, (void *)1);
 	pthread_create(&th[1], NULL, chaos, (void *)2);
 	t0 = now_s();
@@ -196,23 +184,28 @@ int main(int argc, char **argv)
 		char w[200];
 
 		scans++;
-		if (scan_once(fd, vec, vec_len, &huge, &swapped, w, sizeof(w))) {
+		if (scan_once(fd, vec, vec_len, &huge, &swapped, is_huge, w, sizeof(w))) {
 			if (!bad++)
 				snprintf(why, sizeof(why), "%s", w);
+			continue;
+		}
+		/* What the scans saw happen to each THP since the last one. */
+		for (i = 0; i < NHUGE; i++) {
+			splits += was_huge[i] && !is_huge[i];
+			collapses += !was_huge[i] && is_huge[i];
+			was_huge[i] = is_huge[i];
 		}
 	}
 	atomic_store(&stop, 1);
 	pthread_join(th[0], NULL);
 	pthread_join(th[1], NULL);
-	splits = vmstat_counter("thp_split_pmd") - splits;
-	collapses = vmstat_counter("thp_collapse_alloc") - collapses;
 
 	printf("# %ld scans in %.1fs: %ld huge and %ld migration-entry regions seen\n",
 	       scans, now_s() - t0, huge, swapped);
 	printf("# ops: cold %ld (%ld failed), soft offline %ld (%ld failed), ",
 	       atomic_load(&n_ops[0]), atomic_load(&n_errs[0]), atomic_load(&n_ops[1]),
 	       atomic_load(&n_errs[1]));
-	printf("collapse %ld (%ld failed); vmstat: %ld PMD splits, %ld collapses\n",
+	printf("collapse %ld (%ld failed); scans saw %ld splits, %ld collapses\n",
 	       atomic_load(&n_ops[2]), atomic_load(&n_errs[2]), splits, collapses);
 	check(splits > 0 && collapses > 0 && atomic_load(&n_ops[1]) > 0,
 	      "the THPs were split, migrated and collapsed meanwhile");
