@@ -439,6 +439,9 @@ impl<M: WalkMode> ScanWalk<'_, M> {
     #[inline(always)]
     fn thp_entry(&mut self, pmd: &mut PmdEntry<'_, M>, start: u64, end: u64) -> Option<WalkResult> {
         let file = self.wants_file();
+        // The stop before this THP: a take-back takes the output's stop at
+        // the cut back too (C keeps it: patches/upstream 0002).
+        let walk_end = self.out.walk_end;
         let thp = pmd.with_huge(file, |huge| {
             let Some(categories) = self.matching_huge(huge.info()) else {
                 return Thp::Done(GO);
@@ -464,6 +467,7 @@ impl<M: WalkMode> ScanWalk<'_, M> {
             Thp::Split(end) => {
                 pmd.split_huge();
                 self.out.backout(start, end);
+                self.out.walk_end = walk_end;
                 None
             }
         }
