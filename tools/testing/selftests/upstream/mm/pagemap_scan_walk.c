@@ -32,6 +32,22 @@ static long scan(int fd, struct pm_scan_arg *arg)
 	return ioctl(fd, PAGEMAP_SCAN, arg);
 }
 
+/* A userfaultfd with asynchronous write protection, or -1. */
+static int uffd_wp_async_open(void)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+	};
+	int uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+
+	if (uffd >= 0 && ioctl(uffd, UFFDIO_API, &api)) {
+		close(uffd);
+		return -1;
+	}
+	return uffd;
+}
+
 /*
  * More one-page regions than the 512 of the kernel's bounce buffer: the
  * walk stops twice, copies out and goes on to the end of the range, so
@@ -83,7 +99,6 @@ TEST(merge_after_thp_take_back)
 {
 	const size_t len = 2 * PMD_SIZE;
 	struct uffdio_register reg;
-	struct uffdio_api api;
 	struct page_region vec[4];
 	struct pm_scan_arg arg;
 	char *map, *p, *thp;
@@ -92,14 +107,9 @@ TEST(merge_after_thp_take_back)
 
 	fd = open("/proc/self/pagemap", O_RDONLY);
 	ASSERT_GE(fd, 0);
-	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	uffd = uffd_wp_async_open();
 	if (uffd < 0)
-		SKIP(return, "no userfaultfd: %s", strerror(errno));
-	memset(&api, 0, sizeof(api));
-	api.api = UFFD_API;
-	api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
-	if (ioctl(uffd, UFFDIO_API, &api))
-		SKIP(return, "no asynchronous uffd-wp");
+		SKIP(return, "no userfaultfd with asynchronous write protection");
 
 	/* A PMD of 4K pages, then a PMD-aligned THP. */
 	map = mmap(NULL, len + PMD_SIZE, PROT_READ | PROT_WRITE,
@@ -205,7 +215,6 @@ TEST(wp_during_migration)
 	const long page = sysconf(_SC_PAGESIZE), n = 64;
 	long hits = 0, spurious = 0, got = 0, round, ret;
 	struct uffdio_register reg;
-	struct uffdio_api api;
 	struct page_region vec[64];
 	struct timespec t0, t;
 	pthread_t thread;
@@ -214,14 +223,9 @@ TEST(wp_during_migration)
 
 	fd = open("/proc/self/pagemap", O_RDONLY);
 	ASSERT_GE(fd, 0);
-	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	uffd = uffd_wp_async_open();
 	if (uffd < 0)
-		SKIP(return, "no userfaultfd: %s", strerror(errno));
-	memset(&api, 0, sizeof(api));
-	api.api = UFFD_API;
-	api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
-	if (ioctl(uffd, UFFDIO_API, &api))
-		SKIP(return, "no asynchronous uffd-wp");
+		SKIP(return, "no userfaultfd with asynchronous write protection");
 	buf = mmap(NULL, n * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(buf, MAP_FAILED);
 	ASSERT_EQ(madvise(buf, n * page, MADV_NOHUGEPAGE), 0);
