@@ -78,6 +78,9 @@ fi
 PAYLOAD=$1
 
 mkdir -p "$OUT"
+# The report reads every raw-CLOCK.txt there: none may be left from an
+# earlier run (BENCH_CLOCKS=icount after both, or an interrupted run).
+rm -f "$OUT"/raw-*.txt "$OUT"/console-*.log
 # The exact tree the numbers are of, in the log and next to the tables.
 tree_banner | tee "$OUT/tree.txt" >&2
 # A private copy of the payload: `make payload` elsewhere may rebuild the
