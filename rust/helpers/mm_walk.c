@@ -416,9 +416,10 @@ __rust_helper spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *
  * entry read in the middle is the state before. The one thing the read
  * alone cannot tell is the huge zero page: its PFN is compared after the
  * read, and a THP freed meanwhile could be the huge zero folio by then. So
- * an entry that looks like it is read again under the lock (a mapping of
- * the huge zero folio pins it for the mm's life). NULL with *@huge = -1
- * if there is no table any more: the walk looks again (PmdView::Gone).
+ * an entry that looks like the huge zero page is read again under the lock
+ * (a mapping of the huge zero folio pins it for the mm's life, so the other
+ * way round cannot happen). NULL with *@huge = -1 if there is no table any
+ * more: the walk looks again (PmdView::Gone).
  */
 __rust_helper pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pmd_t *pmdp,
 							unsigned long addr, spinlock_t **ptlp,
