@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 	snprintf(msg, sizeof(msg), "migration raced with a harvest %d times", HITS);
 	check(hits >= HITS && !offline_err, msg);
 	check(!wrong, "harvest of a migration entry succeeds");
-	if (rust || c_has_fix("migration_wp"))
+	if (rust || tree_fixes_has("migration_wp"))
 		check(hits && !spurious, rust ?
 		      "rust: the page stays write-protected after the migration" :
 		      "c with its fix: the page stays write-protected after the migration");

@@ -16,6 +16,8 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "../tree_fixes.h"
+
 static int tap_n, pass, fail;
 
 static inline void check(int ok, const char *what)
@@ -34,27 +36,6 @@ static inline double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/*
- * Whether the tree's C has fix @name of the upstream series (the tree fact
- * PMSCAN_TREE_C_FIXES, read from the source by tools/tree/facts.py): C
- * then does what the Rust walk does, without it C's documented defect is
- * what the test expects of C.
- */
-static inline int c_has_fix(const char *name)
-{
-	const char *v = getenv("PMSCAN_TREE_C_FIXES");
-	size_t n = strlen(name), len;
-
-	while (v && *v) {
-		len = strcspn(v, " ");
-		if (len == n && !strncmp(v, name, n))
-			return 1;
-		v += len;
-		v += strspn(v, " ");
-	}
-	return 0;
 }
 
 #define PMSCAN_IMPL "/sys/kernel/mm/pagemap_scan/impl"

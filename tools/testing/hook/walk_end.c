@@ -72,7 +72,7 @@ int main(void)
 		    vec[i].end != vec[i].start + psize)
 			break;
 	check(i == nregions, "regions are exact");
-	if (rust || c_has_fix("walk_end_flush"))
+	if (rust || tree_fixes_has("walk_end_flush"))
 		check(walk_end == (unsigned long)end, rust ?
 		      "walk_end is the end of the range (Rust)" :
 		      "walk_end is the end of the range (C with its fix)");

@@ -2059,8 +2059,8 @@ int main(int argc, char **argv)
 	if (explicit_impl && !switching && (a_is_rust || b_is_rust))
 		die("--impl rust needs /sys/kernel/mm/pagemap_scan/impl\n");
 	rust0 = rust_calls();
-	c_fixed = tree_c_has_fix("walk_end_flush") && tree_c_has_fix("walk_end_thp") &&
-		tree_c_has_fix("merge_flush");
+	c_fixed = tree_fixes_has("walk_end_flush") && tree_fixes_has("walk_end_thp") &&
+		tree_fixes_has("merge_flush");
 	printf("# difffuzz: impl-a=%s impl-b=%s%s seed=%llu cases=%ld time=%g kernel=%s\n",
 	       impl_a, impl_b, self_mode ? " (--self)" : "", (unsigned long long)seed0,
 	       max_cases, max_time,

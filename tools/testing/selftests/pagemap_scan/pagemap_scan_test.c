@@ -1062,7 +1062,7 @@ static void t_bounce_buffer(void)
 		}
 	if (!vec_is_poison(g_vec + n, VEC_CAP - n))
 		FAILF("vector written beyond the result\n");
-	if (g_is_rust || tree_c_has_fix("walk_end_flush")) {
+	if (g_is_rust || tree_fixes_has("walk_end_flush")) {
 		if (r.walk_end != (uintptr_t)page(a, 1400))
 			FAILF("%s walk_end: page %ld, expected the end (1400)\n",
 			      g_is_rust ? "Rust" : "fixed C",

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "pm_scan_abi.h"
+#include "../../tree_fixes.h"	/* tree_fixes_has() */
 
 #define P_A PAGE_IS_WPALLOWED
 #define P_W PAGE_IS_WRITTEN
@@ -82,8 +83,6 @@ bool kernel_written_gated(void);	/* WRITTEN only in uffd-wp VMAs (7.3+) */
 /* Facts of the tree under test, from its source (tools/tree/facts.py). */
 const char *tree_fact(const char *name);	/* NULL when not given */
 const char *tree_facts_check(void);	/* NULL, or why the facts cannot be used */
-/* The tree's C has fix @name of patches/upstream (PMSCAN_TREE_C_FIXES). */
-bool tree_c_has_fix(const char *name);
 int tree_unknown_ioctl_errno(void);	/* -errno; 0: no facts (host); 1: unknown */
 int tree_category_bits(void);		/* 0: no facts (host) */
 bool kernel_at_least(int major, int minor);	/* release >= major.minor */

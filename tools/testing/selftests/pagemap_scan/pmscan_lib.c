@@ -250,21 +250,6 @@ const char *tree_fact(const char *name)
 	return v && *v ? v : NULL;
 }
 
-bool tree_c_has_fix(const char *name)
-{
-	const char *v = tree_fact("PMSCAN_TREE_C_FIXES");
-	size_t n = strlen(name), len;
-
-	while (v && *v) {
-		len = strcspn(v, " ");
-		if (len == n && !strncmp(v, name, n))
-			return true;
-		v += len;
-		v += strspn(v, " ");
-	}
-	return false;
-}
-
 const char *tree_facts_check(void)
 {
 	static char why[160];
