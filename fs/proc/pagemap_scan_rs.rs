@@ -21,7 +21,10 @@ use kernel::{
         pagewalk::{
             self,
             hugetlb::HugetlbEntry,
-            pgtable::{Classes, ClassesAndFile, Classify, Protection, PteInfo, PteQuery, PteTable},
+            pgtable::{
+                Classes, ClassesAndFile, Classify, Presence, Protection, PteInfo, PteQuery,
+                PteTable,
+            },
             PageWalk, PmdEntry, PmdView, Protecting, PteHole, Ptes, ReadOnly, VmaAction, WalkMode,
             WalkResult,
         },
@@ -423,6 +426,15 @@ impl<M: WalkMode> ScanWalk<'_, M> {
         self.interest & PAGE_IS_FILE != 0
     }
 
+    /// Whether a PTE's categories that matter to the scan are only whether
+    /// it is present or swapped (the others are of the VMA, or of huge
+    /// pages): a table is then read with the cheapest query, [`Presence`].
+    #[inline(always)]
+    fn wants_presence_only(&self) -> bool {
+        const PRESENCE: u64 = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WPALLOWED | PAGE_IS_HUGE;
+        self.interest & !PRESENCE == 0
+    }
+
     /// A transparent huge page as read under its lock by
     /// [`PmdEntry::view`].
     #[inline(always)]
@@ -505,7 +517,17 @@ impl<M: WalkMode> ScanWalk<'_, M> {
     fn unprotected_ptes(&mut self, table: &mut PteTable<'_, Protection, M>) -> ControlFlow<()> {
         let categories = self.vma_category | PAGE_IS_WRITTEN;
         while let Some((addr, end)) = table.next_unprotected() {
-            self.report_run(table, categories, addr, end)?;
+            let (start, mut next) = (usize_as_u64(addr), usize_as_u64(end));
+            let r = self.out.output(categories, start, &mut next);
+            if let Some(table) = table.protecting() {
+                // Written (not protected): protect what was reported.
+                if next == usize_as_u64(end) {
+                    table.make_uffd_wp_last_run();
+                } else if next != start {
+                    table.make_uffd_wp(addr, u64_as_usize(next));
+                }
+            }
+            stop_if_full(r)?;
         }
         ControlFlow::Continue(())
     }
@@ -602,6 +624,10 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
             // THP's state in one helper call.
             let view = if self.args.written_fast_path(self.vma_uffd) {
                 pmd.view::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
+            } else if self.wants_presence_only() {
+                // Categories that depend on other bits (WRITTEN, ACCESSED)
+                // are computed but never looked at: not of interest.
+                pmd.view::<Presence, _>(s, e, |t| self.matching_ptes(t))
             } else {
                 pmd.view::<Classes, _>(s, e, |t| self.matching_ptes(t))
             };

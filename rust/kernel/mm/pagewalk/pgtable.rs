@@ -15,7 +15,7 @@ use crate::{
     error::{code::EPERM, Error},
     mm::pagewalk::{Protecting, WalkMode},
     mm::virt::VmaRef,
-    page::PAGE_SIZE,
+    page::{PAGE_SHIFT, PAGE_SIZE},
 };
 use core::marker::PhantomData;
 
@@ -163,7 +163,7 @@ mod private {
 }
 
 /// What reading a PTE table evaluates for each entry: the less, the
-/// cheaper. Implemented by [`Protection`], [`Classes`] and
+/// cheaper. Implemented by [`Protection`], [`Presence`], [`Classes`] and
 /// [`ClassesAndFile`].
 pub trait PteQuery: private::Sealed {}
 
@@ -180,6 +180,13 @@ pub trait Classify: PteQuery {
 /// ([`PteTable::next_unprotected`]).
 pub struct Protection;
 
+/// Only whether each entry is empty, present or neither
+/// ([`PteInfo::is_none`], [`PteInfo::is_present`], [`PteInfo::is_swap`]):
+/// the other predicates read as false. No bit of a mapping is looked at, so
+/// it is the cheapest classification: for a walker that only locates what
+/// is mapped.
+pub struct Presence;
+
 /// Every predicate of [`PteInfo`] but [`PteInfo::maps_file`].
 pub struct Classes;
 
@@ -188,11 +195,17 @@ pub struct Classes;
 pub struct ClassesAndFile;
 
 impl private::Sealed for Protection {}
+impl private::Sealed for Presence {}
 impl private::Sealed for Classes {}
 impl private::Sealed for ClassesAndFile {}
 impl PteQuery for Protection {}
+impl PteQuery for Presence {}
 impl PteQuery for Classes {}
 impl PteQuery for ClassesAndFile {}
+
+impl Classify for Presence {
+    const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_PRESENCE;
+}
 
 impl Classify for Classes {
     const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_CLASSES;
@@ -206,6 +219,8 @@ impl Classify for ClassesAndFile {
 /// cheap per entry, few enough that a walk stopping early (a full output)
 /// reads little past its stop.
 const BATCH: usize = 64;
+// A batch's entries have a bit each in a `u64` (`mask`, `wp_pending`).
+const _: () = assert!(BATCH <= 64);
 
 /// Entries of the first batch of a table: a walk that stops soon after it
 /// starts (a small output array, `max_pages`) reads less in vain.
@@ -256,11 +271,15 @@ pub struct PteRun {
 /// number of entries. For a [`Classify`] query, `info[..len]` holds their
 /// classification and `pos` (index of the next entry to yield) is in
 /// `batch..=batch + len`; for [`Protection`], bit `i` of `mask` is set if
-/// entry `batch + i` is not write-protected and not yielded yet. If `M`
+/// entry `batch + i` is not write-protected and not yielded yet, and of
+/// `last_run` if it is part of the run yielded last (0 for other queries). If `M`
 /// is [`Protecting`], `vma` is registered for uffd-wp and does not map raw
 /// PFNs, and an MMU notifier protection-change range covering
-/// `[start, end)` is active. `flush_start..flush_end` (empty if equal)
-/// covers every entry write-protected through the guard.
+/// `[start, end)` is active. Bit `i` of `wp_pending` (0 unless `M` is
+/// [`Protecting`]) is set if entry `batch + i`, of the last batch read, is
+/// still to be write-protected: before the next batch is read and before
+/// the table is unlocked. `flush_start..flush_end` (empty if equal) covers
+/// every entry write-protected through the guard but those.
 pub struct PteTable<'a, Q: PteQuery, M: WalkMode> {
     ptep: *mut bindings::pte_t,
     ptl: *mut bindings::spinlock_t,
@@ -275,6 +294,8 @@ pub struct PteTable<'a, Q: PteQuery, M: WalkMode> {
     len: usize,
     info: [u8; BATCH],
     mask: u64,
+    last_run: u64,
+    wp_pending: u64,
     _query: PhantomData<(Q, M)>,
 }
 
@@ -335,6 +356,8 @@ impl<'a, Q: PteQuery, M: WalkMode> PteTable<'a, Q, M> {
             len: 0,
             info: [0; BATCH],
             mask: 0,
+            last_run: 0,
+            wp_pending: 0,
             _query: PhantomData,
         }
     }
@@ -347,6 +370,52 @@ impl<'a, Q: PteQuery, M: WalkMode> PteTable<'a, Q, M> {
     pub fn protecting(&mut self) -> Option<&mut PteTable<'a, Q, Protecting>> {
         M::ptes(self)
     }
+
+    /// Write-protects the entries of the last batch that
+    /// [`PteTable::make_uffd_wp`] left pending; before a new batch is read
+    /// and before the table is unlocked.
+    #[inline(always)]
+    fn protect_pending(&mut self) {
+        // Constant false in a read-only walk: no code.
+        if M::PROTECTING && self.wp_pending != 0 {
+            self.protect_pending_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn protect_pending_slow(&mut self) {
+        let mask = self.wp_pending;
+        let first = self.start + self.batch * PAGE_SIZE;
+        // SAFETY: `M` is `Protecting` (`wp_pending` is 0 otherwise), so the
+        // VMA is registered for uffd-wp and the notifier range is active;
+        // the bits of `mask` are entries of the last batch, which lies in
+        // the locked table, mapping `first` onwards.
+        unsafe {
+            bindings::ptes_make_uffd_wp_mask(
+                self.vma.as_ptr(),
+                first as _,
+                self.ptep.wrapping_add(self.batch),
+                mask,
+            )
+        };
+        self.wp_pending = 0;
+        // INVARIANT: the flush range grows to cover what was changed.
+        let lo = first + mask.trailing_zeros() as usize * PAGE_SIZE;
+        let hi = first + (64 - mask.leading_zeros() as usize) * PAGE_SIZE;
+        self.grow_flush_range(lo, hi);
+    }
+
+    /// Makes the TLB flush range cover `[lo, hi)` too.
+    #[inline(always)]
+    fn grow_flush_range(&mut self, lo: usize, hi: usize) {
+        if self.flush_start == self.flush_end {
+            self.flush_start = lo;
+            self.flush_end = hi;
+        } else {
+            self.flush_start = core::cmp::min(self.flush_start, lo);
+            self.flush_end = core::cmp::max(self.flush_end, hi);
+        }
+    }
 }
 
 impl<Q: PteQuery> PteTable<'_, Q, Protecting> {
@@ -356,6 +425,10 @@ impl<Q: PteQuery> PteTable<'_, Q, Protecting> {
     /// uffd-wp pte marker. The part of the range outside the table is
     /// ignored. The TLB is flushed for what was changed before the table is
     /// unlocked.
+    ///
+    /// Entries of the batch the table read last are changed together, once
+    /// per batch (before the next one is read, or the table unlocked): a
+    /// harvest that protects scattered pages makes one call per batch.
     ///
     /// Only the tables of a [`Protecting`] walk have the method: the walk
     /// told MMU notifier subscribers about the change, and walks only VMAs
@@ -424,6 +497,14 @@ impl<Q: PteQuery> PteTable<'_, Q, Protecting> {
         }
         let first = (addr - self.start) / PAGE_SIZE;
         let n = (end - addr).div_ceil(PAGE_SIZE);
+        if first >= self.batch && first + n <= self.batch + self.len {
+            // INVARIANT: entries of the last batch (`n <= len <= 64`, so
+            // the shifts are in range): protected before the next batch
+            // is read or the table unlocked.
+            self.wp_pending |= (u64::MAX >> (64 - n)) << (first - self.batch);
+            return;
+        }
+        self.protect_pending();
         // SAFETY: the entries of `[addr, end)` are in the locked table
         // (clamped to the range above) and belong to `vma`, which is
         // registered for uffd-wp; the notifier range is active
@@ -437,14 +518,7 @@ impl<Q: PteQuery> PteTable<'_, Q, Protecting> {
             )
         };
         // INVARIANT: the flush range grows to cover what was changed.
-        let last = addr + n * PAGE_SIZE;
-        if self.flush_start == self.flush_end {
-            self.flush_start = addr;
-            self.flush_end = last;
-        } else {
-            self.flush_start = core::cmp::min(self.flush_start, addr);
-            self.flush_end = core::cmp::max(self.flush_end, last);
-        }
+        self.grow_flush_range(addr, addr + n * PAGE_SIZE);
     }
 }
 
@@ -452,7 +526,10 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
     /// Reads and classifies the next batch, from `pos`.
     #[inline(never)]
     fn refill(&mut self) {
+        self.protect_pending();
         let n = core::cmp::min(batch_len(self.pos), self.nr - self.pos);
+        // The helper stores nothing for an empty entry: 0.
+        self.info = [0; BATCH];
         // SAFETY: entries `pos..pos + n` are in the locked table (below
         // `nr`), mapping `start + pos * PAGE_SIZE` onwards, and `info` has
         // room for `BATCH >= n` bytes.
@@ -502,15 +579,18 @@ impl<M: WalkMode> PteTable<'_, Protection, M> {
     /// Reads the next batch, from the end of the last one, into `mask`.
     #[inline(never)]
     fn refill_mask(&mut self) {
+        self.protect_pending();
         let from = self.batch + self.len;
         let n = core::cmp::min(batch_len(from), self.nr - from);
         // SAFETY: entries `from..from + n` are in the locked table (below
         // `nr`), and `n <= 64`.
         let mask = unsafe { bindings::ptes_unprotected(self.ptep.wrapping_add(from), n as u32) };
-        // INVARIANT: `mask` has a bit for each entry of the new batch.
+        // INVARIANT: `mask` has a bit for each entry of the new batch; no
+        // run of it was yielded yet.
         self.batch = from;
         self.len = n;
         self.mask = mask;
+        self.last_run = 0;
     }
 
     /// The next run of entries that are not write-protected for
@@ -525,25 +605,42 @@ impl<M: WalkMode> PteTable<'_, Protection, M> {
             }
             self.refill_mask();
         }
-        let first = self.mask.trailing_zeros() as usize;
-        let ones = (!(self.mask >> first)).trailing_zeros() as usize;
-        let next = first + ones;
-        self.mask = if next >= 64 {
-            0
-        } else {
-            self.mask & (u64::MAX << next)
-        };
-        let i = self.batch + first;
+        let m = self.mask;
+        // Adding the lowest set bit carries through the lowest run of ones:
+        // what is left is the mask without that run.
+        let rest = m & m.wrapping_add(m & m.wrapping_neg());
+        let run = m ^ rest;
+        // INVARIANT: the run is yielded, and its bits (of the batch) kept.
+        self.mask = rest;
+        self.last_run = run;
+        let first = self.batch + run.trailing_zeros() as usize;
+        let past = self.batch + 64 - run.leading_zeros() as usize;
+        // Cannot overflow: entries below `nr` map addresses below `end`
+        // (type invariant), so neither shift nor sum wraps.
         Some((
-            self.start + i * PAGE_SIZE,
-            self.start + (i + ones) * PAGE_SIZE,
+            self.start.wrapping_add(first << PAGE_SHIFT),
+            self.start.wrapping_add(past << PAGE_SHIFT),
         ))
+    }
+}
+
+impl PteTable<'_, Protection, Protecting> {
+    /// Write-protects the whole run [`PteTable::next_unprotected`] yielded
+    /// last, as [`PteTable::make_uffd_wp`] would for its range; nothing if
+    /// it was protected already or no run was yielded. The cheap way for a
+    /// harvest that reports a run whole.
+    #[inline]
+    pub fn make_uffd_wp_last_run(&mut self) {
+        // INVARIANT: `last_run` holds entries of the last batch read.
+        self.wp_pending |= self.last_run;
+        self.last_run = 0;
     }
 }
 
 impl<Q: PteQuery, M: WalkMode> Drop for PteTable<'_, Q, M> {
     #[inline]
     fn drop(&mut self) {
+        self.protect_pending();
         if self.flush_start != self.flush_end {
             // Under the lock, as C's walkers do: no CPU may keep writing
             // through a stale entry once another thread can see the
