@@ -263,7 +263,7 @@ __rust_helper u64 rust_helper_ptes_unprotected(pte_t *ptep, unsigned int nr)
 	for (i = 0; i < nr; i++) {
 		pte_t pte = ptep_get(ptep + i);
 
-		/* The common case, a present entry, falls through to the next. */
+		/* Most entries are present (checked first) and protected. */
 		if (likely(pte_present(pte))) {
 			if (pte_uffd(pte))
 				continue;
