@@ -311,6 +311,22 @@ struct Memo {
 
 const MEMO_VALID: u16 = 1 << 8;
 
+/// How the PTE tables of the current VMA are read: decided once per VMA
+/// (`test_walk`), from the scan's arguments and the VMA's registration.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+enum PteRead {
+    /// Only whether each entry is write-protected: the PAGE_IS_WRITTEN
+    /// fast path, or write-protection with no output.
+    Unprotected,
+    /// Only whether each entry is present or swapped ([`Presence`]).
+    Presence,
+    /// Every category but PAGE_IS_FILE.
+    #[default]
+    Classes,
+    /// Every category ([`ClassesAndFile`]: a page lookup per entry).
+    ClassesAndFile,
+}
+
 /// The state of one walk_page_range() pass, by a walker of mode `M`
 /// (write-protecting or not: `Args::wp_matching()`).
 struct ScanWalk<'b, M: WalkMode> {
@@ -321,6 +337,8 @@ struct ScanWalk<'b, M: WalkMode> {
     vma_uffd: VmaUffd,
     /// Depends on `vma_category` and `vma_uffd`: reset with them.
     memo: Memo,
+    /// Depends on `vma_uffd`: set with it.
+    pte_read: PteRead,
     /// A hugetlb page could not be write-protected in part in this pass.
     hugetlb_backout: bool,
     out: Output<RegionBuffer<'b>>,
@@ -336,6 +354,7 @@ impl<'b, M: WalkMode> ScanWalk<'b, M> {
             vma_category: 0,
             vma_uffd: VmaUffd::default(),
             memo: Memo::default(),
+            pte_read: PteRead::default(),
             hugetlb_backout: false,
             out: Output::new(&args, buf),
             _mode: PhantomData,
@@ -408,16 +427,23 @@ impl<M: WalkMode> ScanWalk<'_, M> {
     fn matching_huge(&mut self, info: PteInfo) -> Option<u64> {
         let key = u16::from(info.bits()) | MEMO_VALID;
         if key != self.memo.key {
-            let c = self.vma_category
-                | PAGE_IS_HUGE
-                | self.args.sem.huge_categories(self.vma_uffd, Pte(info));
-            self.memo = Memo {
-                key,
-                categories: c,
-                interesting: self.args.is_interesting_page(c),
-            };
+            self.memo_huge(key, info);
         }
         self.memo.interesting.then_some(self.memo.categories)
+    }
+
+    /// Remembers the categories of huge entries with `info`. Out of line:
+    /// the hit is what matters, and it then needs fewer registers.
+    #[inline(never)]
+    fn memo_huge(&mut self, key: u16, info: PteInfo) {
+        let c = self.vma_category
+            | PAGE_IS_HUGE
+            | self.args.sem.huge_categories(self.vma_uffd, Pte(info));
+        self.memo = Memo {
+            key,
+            categories: c,
+            interesting: self.args.is_interesting_page(c),
+        };
     }
 
     /// Whether the scan looks at `PAGE_IS_FILE`, which costs a page lookup.
@@ -426,13 +452,24 @@ impl<M: WalkMode> ScanWalk<'_, M> {
         self.interest & PAGE_IS_FILE != 0
     }
 
-    /// Whether a PTE's categories that matter to the scan are only whether
-    /// it is present or swapped (the others are of the VMA, or of huge
-    /// pages): a table is then read with the cheapest query, [`Presence`].
-    #[inline(always)]
-    fn wants_presence_only(&self) -> bool {
+    /// How to read the PTE tables of a VMA with `vma_uffd`: the cheapest
+    /// query that tells every category the scan needs.
+    fn pte_read(&self) -> PteRead {
+        // Categories that do not depend on a PTE's bits: of the VMA, or of
+        // huge pages.
         const PRESENCE: u64 = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WPALLOWED | PAGE_IS_HUGE;
-        self.interest & !PRESENCE == 0
+        if self.args.written_fast_path(self.vma_uffd) || (M::PROTECTING && !self.out.has_vec()) {
+            PteRead::Unprotected
+        } else if self.wants_file() {
+            PteRead::ClassesAndFile
+        } else if !M::PROTECTING && self.interest & !PRESENCE == 0 {
+            // The categories that depend on other bits (WRITTEN, ACCESSED)
+            // are computed wrong but never looked at: not of interest. A
+            // protecting scan needs WRITTEN to protect what it reports.
+            PteRead::Presence
+        } else {
+            PteRead::Classes
+        }
     }
 
     /// A transparent huge page as read under its lock by
@@ -496,14 +533,17 @@ impl<M: WalkMode> ScanWalk<'_, M> {
         end: u64,
     ) -> Result<Option<ControlFlow<()>>> {
         let (s, e) = (u64_as_usize(start), u64_as_usize(end));
-        let tables = if self.args.written_fast_path(self.vma_uffd)
-            || (M::PROTECTING && !self.out.has_vec())
-        {
-            pmd.with_ptes::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
-        } else if self.wants_file() {
-            pmd.with_ptes::<ClassesAndFile, _>(s, e, |t| self.matching_ptes(t))
-        } else {
-            pmd.with_ptes::<Classes, _>(s, e, |t| self.matching_ptes(t))
+        let tables = match self.pte_read {
+            PteRead::Unprotected => {
+                pmd.with_ptes::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
+            }
+            PteRead::ClassesAndFile => {
+                pmd.with_ptes::<ClassesAndFile, _>(s, e, |t| self.matching_ptes(t))
+            }
+            // A protecting walk never reads `Presence`.
+            PteRead::Presence | PteRead::Classes => {
+                pmd.with_ptes::<Classes, _>(s, e, |t| self.matching_ptes(t))
+            }
         };
         Ok(match tables? {
             Ptes::Table(ret) => Some(ret),
@@ -612,6 +652,7 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
             rwp: vma.userfaultfd_rwp(),
         };
         self.memo = Memo::default();
+        self.pte_read = self.pte_read();
         Ok(VmaAction::Walk)
     }
 
@@ -619,17 +660,15 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
     fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_, M>, start: usize, end: usize) -> WalkResult {
         let (s, e) = (start, end);
         let (start, end) = (usize_as_u64(start), usize_as_u64(end));
-        let table = if !M::PROTECTING && !self.wants_file() {
+        let table = if !M::PROTECTING && self.pte_read != PteRead::ClassesAndFile {
             // Nothing to change and no page to look at: the table or the
             // THP's state in one helper call.
-            let view = if self.args.written_fast_path(self.vma_uffd) {
-                pmd.view::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
-            } else if self.wants_presence_only() {
-                // Categories that depend on other bits (WRITTEN, ACCESSED)
-                // are computed but never looked at: not of interest.
-                pmd.view::<Presence, _>(s, e, |t| self.matching_ptes(t))
-            } else {
-                pmd.view::<Classes, _>(s, e, |t| self.matching_ptes(t))
+            let view = match self.pte_read {
+                PteRead::Unprotected => {
+                    pmd.view::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
+                }
+                PteRead::Presence => pmd.view::<Presence, _>(s, e, |t| self.matching_ptes(t)),
+                _ => pmd.view::<Classes, _>(s, e, |t| self.matching_ptes(t)),
             };
             match view? {
                 PmdView::Table(ret) => Some(ret),

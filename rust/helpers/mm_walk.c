@@ -447,6 +447,26 @@ __rust_helper spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *
 }
 
 /*
+ * The state of a huge @pmd read from @pmdp without the lock (see below); out
+ * of line (inline only for the rule that an inline helper calls no static
+ * function that is not).
+ */
+static inline noinline int pmd_huge_view(struct mm_struct *mm, pmd_t *pmdp, pmd_t pmd)
+{
+	u8 info = pmd_classes(pmd);
+	spinlock_t *ptl;	/* the PMD lock, to read a huge zero page again */
+	int ret;
+
+	if (!(info & PTE_INFO_ZERO_PFN))
+		return info;
+	ptl = pmd_lock(mm, pmdp);
+	pmd = pmdp_get(pmdp);
+	ret = pmd_is_huge(pmd) ? pmd_classes(pmd) : -1;
+	spin_unlock(ptl);
+	return ret;
+}
+
+/*
  * rust_helper_pte_table_lock() for a walker that changes nothing and looks
  * at no page, unless @pmdp maps a transparent huge page or is a huge swap
  * entry: then NULL, and its state in *@huge (PTE_INFO_* bits), from one
@@ -469,18 +489,9 @@ __rust_helper pte_t *rust_helper_pte_table_lock_or_huge(struct mm_struct *mm, pm
 {
 	pmd_t pmd = pmdp_get_lockless(pmdp);
 
+	/* Out of line: the path to a table saves no register. */
 	if (pmd_is_huge(pmd)) {
-		u8 info = pmd_classes(pmd);
-
-		if (info & PTE_INFO_ZERO_PFN) {
-			spinlock_t *ptl = pmd_lock(mm, pmdp);
-
-			pmd = pmdp_get(pmdp);
-			*huge = pmd_is_huge(pmd) ? pmd_classes(pmd) : -1;
-			spin_unlock(ptl);
-			return NULL;
-		}
-		*huge = info;
+		*huge = pmd_huge_view(mm, pmdp, pmd);
 		return NULL;
 	}
 	*huge = -1;

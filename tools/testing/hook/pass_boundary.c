@@ -211,8 +211,10 @@ static void array_in_range(int rust)
 	 * C keeps the stop of pass 1 (unless it has the fix of
 	 * patches/upstream, 0001); Rust reports the end of the walk.
 	 */
-	want_end = rust || tree_fixes_has("walk_end_flush") ? (unsigned long)(area + NPAGES * psize) :
-		(unsigned long)(area + 2 * 2 * BOUNCE * psize);
+	if (rust || tree_fixes_has("walk_end_flush"))
+		want_end = (unsigned long)(area + NPAGES * psize);
+	else
+		want_end = (unsigned long)(area + 2 * 2 * BOUNCE * psize);
 	snprintf(msg, sizeof(msg), "array in range: walk_end at page %ld (want %ld)",
 		 (long)(walk_end - (unsigned long)area) / psize,
 		 (long)(want_end - (unsigned long)area) / psize);
