@@ -222,6 +222,7 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
 
 	switch (query) {
 	case PTE_QUERY_PRESENCE:
+		unrolled_count(2)
 		for (i = 0; i < nr; i++) {
 			pte = ptep_get(ptep + i);
 			if (!pte_none(pte))
@@ -236,6 +237,7 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
 		}
 		break;
 	default:
+		unrolled_count(2)
 		for (i = 0; i < nr; i++) {
 			pte = ptep_get(ptep + i);
 			if (!pte_none(pte))
@@ -257,20 +259,25 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
  */
 __rust_helper u64 rust_helper_ptes_unprotected(pte_t *ptep, unsigned int nr)
 {
-	u64 mask = 0;
+	u64 mask = 0, other = 0;
 	unsigned int i;
 
+	/* Present entries, most of them; the loop makes no call. */
+	unrolled_count(2)
 	for (i = 0; i < nr; i++) {
 		pte_t pte = ptep_get(ptep + i);
 
-		/* Most entries are present (checked first) and protected. */
-		if (likely(pte_present(pte))) {
-			if (pte_uffd(pte))
-				continue;
-		} else if (pte_swp_uffd_any(pte)) {
-			continue;
-		}
-		mask |= BIT_ULL(i);
+		if (!pte_present(pte))
+			other |= BIT_ULL(i);
+		else if (!pte_uffd(pte))
+			mask |= BIT_ULL(i);
+	}
+	/* Then the others (empty, swap entries, markers): under the same lock. */
+	while (other) {
+		i = __ffs64(other);
+		other &= other - 1;
+		if (!pte_swp_uffd_any(ptep_get(ptep + i)))
+			mask |= BIT_ULL(i);
 	}
 	return mask;
 }

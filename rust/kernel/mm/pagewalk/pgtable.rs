@@ -629,6 +629,78 @@ impl PteTable<'_, Protection, Protecting> {
     /// last, as [`PteTable::make_uffd_wp`] would for its range; nothing if
     /// it was protected already or no run was yielded. The cheap way for a
     /// harvest that reports a run whole.
+    ///
+    /// # Examples
+    ///
+    /// A harvest protects what it finds, so a second one finds nothing; a
+    /// [`Presence`] read still sees every page present (and, as that query
+    /// reads no bit of the entries, none of them protected):
+    ///
+    /// ```
+    /// use kernel::mm::pagewalk::{
+    ///     kunit::{Backing, TestMapping},
+    ///     pgtable::{Presence, Protection},
+    ///     Ptes,
+    /// };
+    /// kernel::mm_test_walkers!();
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// // The pages found not write-protected, each run protected whole.
+    /// fn harvest(map: &TestMapping) -> Result<usize> {
+    ///     let mut found = 0;
+    ///     let mut walker = PmdWalker::protecting(|pmd, start, end| {
+    ///         let r = pmd.with_ptes::<Protection, _>(start, end, |t| {
+    ///             let mut n = 0;
+    ///             while let Some((addr, end)) = t.next_unprotected() {
+    ///                 n += (end - addr) / PAGE_SIZE;
+    ///                 t.make_uffd_wp_last_run();
+    ///             }
+    ///             n
+    ///         })?;
+    ///         if let Ptes::Table(n) = r {
+    ///             found += n;
+    ///         }
+    ///         Ok(())
+    ///     });
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut walker)?;
+    ///     Ok(found)
+    /// }
+    ///
+    /// // (present, protected) pages as a Presence read tells them.
+    /// fn presence(map: &TestMapping) -> Result<(usize, usize)> {
+    ///     let (mut present, mut wp) = (0, 0);
+    ///     let mut reader = PmdWalker::new(|pmd, start, end| {
+    ///         let r = pmd.with_ptes::<Presence, _>(start, end, |t| {
+    ///             let (mut p, mut w) = (0, 0);
+    ///             while let Some(run) = t.next_run() {
+    ///                 let n = (run.end - run.addr) / PAGE_SIZE;
+    ///                 p += if run.info.is_present() { n } else { 0 };
+    ///                 w += if run.info.uffd_wp() { n } else { 0 };
+    ///             }
+    ///             (p, w)
+    ///         })?;
+    ///         if let Ptes::Table((p, w)) = r {
+    ///             present += p;
+    ///             wp += w;
+    ///         }
+    ///         Ok(())
+    ///     });
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut reader)?;
+    ///     Ok((present, wp))
+    /// }
+    ///
+    /// // Nine pages: more than the first batch a table reads, so runs are
+    /// // protected both when the next batch is read and at the unlock.
+    /// let map = TestMapping::new(9 * PAGE_SIZE, Backing::Pages, true)?;
+    /// map.register_uffd_wp()?;
+    /// assert_eq!(harvest(&map)?, 9);
+    /// assert_eq!(harvest(&map)?, 0);
+    /// assert_eq!(map.write(map.start() + 8 * PAGE_SIZE, 1), Err(EFAULT));
+    /// assert_eq!(presence(&map)?, (9, 0));
+    /// # Ok::<(), Error>(())
+    /// ```
     #[inline]
     pub fn make_uffd_wp_last_run(&mut self) {
         // INVARIANT: `last_run` holds entries of the last batch read.
