@@ -9,7 +9,6 @@
  *  - exports to named modules (EXPORT_SYMBOL_FOR_MODULES());
  *  - __rust_helper: defined by the helpers.c of trees that can inline
  *    helpers into Rust (CONFIG_RUST_INLINE_HELPERS), absent elsewhere;
- *  - loop unrolling hints (<linux/unroll.h>);
  *  - the softleaf API (<linux/leafops.h>) and what arrived before it:
  *    the uffd bit without the _wp suffix (it serves uffd-wp and uffd-rwp),
  *    guard markers, nestable lazy MMU mode, read-only device-exclusive
@@ -23,23 +22,10 @@
 #define _LINUX_PAGEMAP_SCAN_COMPAT_H
 
 #include <linux/mm.h>
-#include <linux/stringify.h>
 
 /* A tree without inlinable helpers: a helper is a plain function. */
 #ifndef __rust_helper
 #define __rust_helper
-#endif
-
-/* Loop unrolling hints: <linux/unroll.h>, or what it says where it is not. */
-#if __has_include(<linux/unroll.h>)
-#include <linux/unroll.h>
-#endif
-#ifndef unrolled_count
-#ifdef CONFIG_CC_IS_CLANG
-#define unrolled_count(n)	_Pragma(__stringify(clang loop unroll_count(n)))
-#else
-#define unrolled_count(n)	_Pragma(__stringify(GCC unroll n))
-#endif
 #endif
 
 #include <linux/huge_mm.h>

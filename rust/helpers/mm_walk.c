@@ -198,6 +198,24 @@ __rust_helper void rust_helper_pte_table_unlock(pte_t *pte, spinlock_t *ptl)
 	pte_unmap_unlock(pte, ptl);
 }
 
+/* One entry of rust_helper_ptes_query(), PTE_QUERY_PRESENCE. */
+static __always_inline void pte_presence_at(pte_t *ptep, u8 *info, unsigned long i)
+{
+	pte_t pte = ptep_get(ptep + i);
+
+	if (!pte_none(pte))
+		info[i] = pte_present(pte) ? PTE_INFO_PRESENT : PTE_INFO_SWAP;
+}
+
+/* One entry of rust_helper_ptes_query(), PTE_QUERY_CLASSES. */
+static __always_inline void pte_classes_at(pte_t *ptep, u8 *info, unsigned long i)
+{
+	pte_t pte = ptep_get(ptep + i);
+
+	if (!pte_none(pte))
+		info[i] = pte_classes(pte);
+}
+
 /*
  * Reads the @nr entries from @ptep, which map @addr onwards in @vma, and
  * stores what @query asks of each in @info (PTE_INFO_* bits). An empty entry
@@ -217,17 +235,18 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
 					  pte_t *ptep, unsigned int nr, u8 *info,
 					  enum pte_query query)
 {
-	unsigned int i;
+	unsigned long i;
 	pte_t pte;
 
+	/* Two entries a round where it is cheap: half the loop's overhead. */
 	switch (query) {
 	case PTE_QUERY_PRESENCE:
-		unrolled_count(2)
-		for (i = 0; i < nr; i++) {
-			pte = ptep_get(ptep + i);
-			if (!pte_none(pte))
-				info[i] = pte_present(pte) ? PTE_INFO_PRESENT : PTE_INFO_SWAP;
+		for (i = 0; i + 1 < nr; i += 2) {
+			pte_presence_at(ptep, info, i);
+			pte_presence_at(ptep, info, i + 1);
 		}
+		if (i < nr)
+			pte_presence_at(ptep, info, i);
 		break;
 	case PTE_QUERY_FILE:
 		for (i = 0; i < nr; i++) {
@@ -237,14 +256,29 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
 		}
 		break;
 	default:
-		unrolled_count(2)
-		for (i = 0; i < nr; i++) {
-			pte = ptep_get(ptep + i);
-			if (!pte_none(pte))
-				info[i] = pte_classes(pte);
+		for (i = 0; i + 1 < nr; i += 2) {
+			pte_classes_at(ptep, info, i);
+			pte_classes_at(ptep, info, i + 1);
 		}
+		if (i < nr)
+			pte_classes_at(ptep, info, i);
 		break;
 	}
+}
+
+/*
+ * Entry @i of rust_helper_ptes_unprotected(): its bit in *@mask if it is
+ * present and not write-protected, in *@other if it is not present.
+ */
+static __always_inline void pte_unprotected_at(pte_t *ptep, unsigned long i,
+					       u64 *mask, u64 *other)
+{
+	pte_t pte = ptep_get(ptep + i);
+
+	if (!pte_present(pte))
+		*other |= BIT_ULL(i);
+	else if (!pte_uffd(pte))
+		*mask |= BIT_ULL(i);
 }
 
 /*
@@ -260,18 +294,15 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
 __rust_helper u64 rust_helper_ptes_unprotected(pte_t *ptep, unsigned int nr)
 {
 	u64 mask = 0, other = 0;
-	unsigned int i;
+	unsigned long i;
 
-	/* Present entries, most of them; the loop makes no call. */
-	unrolled_count(2)
-	for (i = 0; i < nr; i++) {
-		pte_t pte = ptep_get(ptep + i);
-
-		if (!pte_present(pte))
-			other |= BIT_ULL(i);
-		else if (!pte_uffd(pte))
-			mask |= BIT_ULL(i);
+	/* Present entries, most of them, two a round; no call. */
+	for (i = 0; i + 1 < nr; i += 2) {
+		pte_unprotected_at(ptep, i, &mask, &other);
+		pte_unprotected_at(ptep, i + 1, &mask, &other);
 	}
+	if (i < nr)
+		pte_unprotected_at(ptep, i, &mask, &other);
 	/* Then the others (empty, swap entries, markers): under the same lock. */
 	while (other) {
 		i = __ffs64(other);
