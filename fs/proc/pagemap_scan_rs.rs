@@ -455,17 +455,19 @@ impl<M: WalkMode> ScanWalk<'_, M> {
     /// How to read the PTE tables of a VMA with `vma_uffd`: the cheapest
     /// query that tells every category the scan needs.
     fn pte_read(&self) -> PteRead {
-        // Categories that do not depend on a PTE's bits: of the VMA, or of
-        // huge pages.
+        // Categories that a PTE gives by being present or not, or that are
+        // of the VMA or of huge pages.
         const PRESENCE: u64 = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WPALLOWED | PAGE_IS_HUGE;
         if self.args.written_fast_path(self.vma_uffd) || (M::PROTECTING && !self.out.has_vec()) {
             PteRead::Unprotected
         } else if self.wants_file() {
             PteRead::ClassesAndFile
         } else if !M::PROTECTING && self.interest & !PRESENCE == 0 {
-            // The categories that depend on other bits (WRITTEN, ACCESSED)
-            // are computed wrong but never looked at: not of interest. A
-            // protecting scan needs WRITTEN to protect what it reports.
+            // The categories that depend on other bits (WRITTEN, ACCESSED,
+            // PFNZERO, a page's SOFT_DIRTY, GUARD) are computed wrong but
+            // never looked at: not of interest (is_interesting_page() and
+            // output() look at the masks' bits only). A protecting scan
+            // needs WRITTEN to protect what it reports.
             PteRead::Presence
         } else {
             PteRead::Classes
@@ -540,7 +542,8 @@ impl<M: WalkMode> ScanWalk<'_, M> {
             PteRead::ClassesAndFile => {
                 pmd.with_ptes::<ClassesAndFile, _>(s, e, |t| self.matching_ptes(t))
             }
-            // A protecting walk never reads `Presence`.
+            // `Presence` only in a read-only walk, which never gets here
+            // (pmd_entry() views its tables).
             PteRead::Presence | PteRead::Classes => {
                 pmd.with_ptes::<Classes, _>(s, e, |t| self.matching_ptes(t))
             }

@@ -614,9 +614,9 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// entry had, as under the lock; an entry that looks like the huge zero
     /// page is read again under the lock (its PFN is compared after the
     /// read). [`PteInfo::maps_file`] is never set: no page is looked at.
-    /// One helper call for either. `EINVAL` (without calling `f`) if the range is not inside
-    /// this PMD's walked range: a caller's error, which retrying would not
-    /// mend.
+    /// One helper call for either. `EINVAL` (without calling `f`) if the
+    /// range is not page aligned or not inside this PMD's walked range: a
+    /// caller's error, which retrying would not mend.
     ///
     /// # Examples
     ///
@@ -641,6 +641,7 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     ///         (start, end + PAGE_SIZE),
     ///         (start, start),
     ///         (end, start),
+    ///         (start + 1, end),
     ///     ];
     ///     for (s, e) in bad {
     ///         let r = pmd.view::<Classes, _>(s, e, |_| ());
@@ -653,7 +654,7 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// }))?;
     /// drop(guard);
     /// assert!(calls >= 1);
-    /// assert_eq!(refused, 4 * calls);
+    /// assert_eq!(refused, 5 * calls);
     /// assert_eq!(tables, calls);
     /// # Ok::<(), Error>(())
     /// ```
@@ -705,11 +706,16 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
         })
     }
 
-    /// Whether `[start, end)` is a non-empty part of the range this PMD
-    /// maps in the walk.
+    /// Whether `[start, end)` is a non-empty, page aligned part of the
+    /// range this PMD maps in the walk. (A table's entries are addressed
+    /// from its start: an unaligned one would pair addresses with the
+    /// wrong entries.)
     #[inline]
     fn range_ok(&self, start: usize, end: usize) -> bool {
-        self.start <= start && start < end && end <= self.end
+        self.start <= start
+            && start < end
+            && end <= self.end
+            && (start | end) & (crate::page::PAGE_SIZE - 1) == 0
     }
 
     /// Maps and locks the PTE table for `[start, end)` (inside this PMD's
@@ -721,13 +727,13 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// it ([`PmdEntry::with_huge`], [`PmdEntry::split_huge`]);
     /// [`Ptes::Gone`] if the table went away (the PMD is empty or
     /// changing): ask the walk to retry with [`PmdEntry::again`]. `EINVAL`
-    /// (without calling `f`) if the range is not inside: retrying would not
-    /// mend that.
+    /// (without calling `f`) if the range is not page aligned or not
+    /// inside: retrying would not mend that.
     ///
     /// # Examples
     ///
-    /// A range reaching outside the walked part of the PMD, or an empty one,
-    /// is refused before anything is locked: the table can be locked right
+    /// A range reaching outside the walked part of the PMD, an empty or an
+    /// unaligned one, is refused before anything is locked: the table can be locked right
     /// after, and its pages are all there.
     ///
     /// ```
@@ -749,6 +755,7 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     ///         (start, end + PAGE_SIZE),
     ///         (start, start),
     ///         (end, start),
+    ///         (start + 1, end),
     ///     ];
     ///     for (s, e) in bad {
     ///         let r = pmd.with_ptes::<Classes, _>(s, e, |_| ());
@@ -770,7 +777,7 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// }))?;
     /// drop(guard);
     /// assert!(calls >= 1);
-    /// assert_eq!(refused, 4 * calls);
+    /// assert_eq!(refused, 5 * calls);
     /// assert_eq!(present, 4);
     ///
     /// // A PMD that maps a transparent huge page has no PTE table: that is

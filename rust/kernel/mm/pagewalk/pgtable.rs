@@ -182,9 +182,9 @@ pub struct Protection;
 
 /// Only whether each entry is empty, present or neither
 /// ([`PteInfo::is_none`], [`PteInfo::is_present`], [`PteInfo::is_swap`]):
-/// the other predicates read as false. No bit of a mapping is looked at, so
-/// it is the cheapest classification: for a walker that only locates what
-/// is mapped.
+/// the other predicates read as false. No other bit of an entry is looked
+/// at, so it is the cheapest classification: for a walker that only
+/// locates what is mapped.
 pub struct Presence;
 
 /// Every predicate of [`PteInfo`] but [`PteInfo::maps_file`].
@@ -271,14 +271,15 @@ pub struct PteRun {
 /// number of entries. For a [`Classify`] query, `info[..len]` holds their
 /// classification and `pos` (index of the next entry to yield) is in
 /// `batch..=batch + len`; for [`Protection`], bit `i` of `mask` is set if
-/// entry `batch + i` is not write-protected and not yielded yet, and of
-/// `last_run` if it is part of the run yielded last (0 for other queries). If `M`
+/// entry `batch + i` is not write-protected and not yielded yet, and bit
+/// `i` of `last_run` only if entry `batch + i` is part of the run yielded
+/// last (`mask` and `last_run` are 0 for the other queries). If `M`
 /// is [`Protecting`], `vma` is registered for uffd-wp and does not map raw
 /// PFNs, and an MMU notifier protection-change range covering
 /// `[start, end)` is active. Bit `i` of `wp_pending` (0 unless `M` is
 /// [`Protecting`]) is set if entry `batch + i`, of the last batch read, is
-/// still to be write-protected: before the next batch is read and before
-/// the table is unlocked. `flush_start..flush_end` (empty if equal) covers
+/// still to be write-protected: before the next batch is read (`wp_pending`
+/// is 0 whenever `batch` changes) and before the table is unlocked. `flush_start..flush_end` (empty if equal) covers
 /// every entry write-protected through the guard but those.
 pub struct PteTable<'a, Q: PteQuery, M: WalkMode> {
     ptep: *mut bindings::pte_t,
@@ -341,7 +342,8 @@ impl<'a, Q: PteQuery, M: WalkMode> PteTable<'a, Q, M> {
         end: usize,
     ) -> Self {
         // INVARIANT: nothing read or written yet (`pos == batch`,
-        // `len == 0`, empty flush range).
+        // `len == 0`, no bit in `mask`, `last_run` or `wp_pending`, empty
+        // flush range).
         PteTable {
             ptep,
             ptl,
@@ -526,6 +528,7 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
     /// Reads and classifies the next batch, from `pos`.
     #[inline(never)]
     fn refill(&mut self) {
+        // INVARIANT: `wp_pending` is 0 before `batch` changes.
         self.protect_pending();
         let n = core::cmp::min(batch_len(self.pos), self.nr - self.pos);
         // The helper stores nothing for an empty entry: 0.
@@ -579,6 +582,7 @@ impl<M: WalkMode> PteTable<'_, Protection, M> {
     /// Reads the next batch, from the end of the last one, into `mask`.
     #[inline(never)]
     fn refill_mask(&mut self) {
+        // INVARIANT: `wp_pending` is 0 before `batch` changes.
         self.protect_pending();
         let from = self.batch + self.len;
         let n = core::cmp::min(batch_len(from), self.nr - from);
@@ -615,8 +619,9 @@ impl<M: WalkMode> PteTable<'_, Protection, M> {
         self.last_run = run;
         let first = self.batch + run.trailing_zeros() as usize;
         let past = self.batch + 64 - run.leading_zeros() as usize;
-        // Cannot overflow: entries below `nr` map addresses below `end`
-        // (type invariant), so neither shift nor sum wraps.
+        // Cannot overflow: the bits of `mask` are below `len`, so
+        // `past <= batch + len <= nr`, and entry `nr` would map `end` (type
+        // invariant): neither shift nor sum wraps.
         Some((
             self.start.wrapping_add(first << PAGE_SHIFT),
             self.start.wrapping_add(past << PAGE_SHIFT),
@@ -627,14 +632,15 @@ impl<M: WalkMode> PteTable<'_, Protection, M> {
 impl PteTable<'_, Protection, Protecting> {
     /// Write-protects the whole run [`PteTable::next_unprotected`] yielded
     /// last, as [`PteTable::make_uffd_wp`] would for its range; nothing if
-    /// it was protected already or no run was yielded. The cheap way for a
-    /// harvest that reports a run whole.
+    /// no run was yielded since the last batch was read, or if this method
+    /// protected the run already. The cheap way for a harvest that reports
+    /// a run whole.
     ///
     /// # Examples
     ///
     /// A harvest protects what it finds, so a second one finds nothing; a
     /// [`Presence`] read still sees every page present (and, as that query
-    /// reads no bit of the entries, none of them protected):
+    /// reads no uffd bit, none of them protected):
     ///
     /// ```
     /// use kernel::mm::pagewalk::{
