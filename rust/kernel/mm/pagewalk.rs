@@ -480,8 +480,8 @@ impl PteHole<'_, Protecting> {
 /// # Invariants
 ///
 /// `pmdp` is a valid PMD of `vma` mapping `[start, end)` (inside one PMD
-/// and inside `vma`) and `walk` is the running `mm_walk`; both are valid
-/// for `'a`. If `M` is [`Protecting`], `vma` is registered for uffd-wp and
+/// and inside `vma`; `start < end`, both page aligned) and `walk` is the
+/// running `mm_walk`; both are valid for `'a`. If `M` is [`Protecting`], `vma` is registered for uffd-wp and
 /// does not map raw PFNs, and an MMU notifier protection-change range
 /// covering `[start, end)` is active.
 pub struct PmdEntry<'a, M: WalkMode> {
@@ -712,6 +712,11 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// wrong entries.)
     #[inline]
     fn range_ok(&self, start: usize, end: usize) -> bool {
+        // The walked range itself, what walkers pass: right by the type
+        // invariant (and the compiler sees the same values: no check).
+        if start == self.start && end == self.end {
+            return true;
+        }
         self.start <= start
             && start < end
             && end <= self.end
@@ -950,7 +955,9 @@ impl<W: PageWalk> Ops<W> {
         let (start, end) = (start as usize, end as usize);
         // INVARIANT: the walk's PMD and walk, valid during this callback;
         // the walk hands each PMD the part of the walked range inside it
-        // and inside the VMA. A protecting walk only gets here for VMAs
+        // and inside the VMA: not empty, and page aligned, as the walked
+        // range is (`walk_page_range()` refuses another) and PMDs and VMAs
+        // are. A protecting walk only gets here for VMAs
         // `test_walk` found registered for uffd-wp, with its notifier range
         // (the whole walked range) active.
         let mut pmd = PmdEntry {
