@@ -217,6 +217,23 @@ static __always_inline void pte_classes_at(pte_t *ptep, u8 *info, unsigned long 
 }
 
 /*
+ * @one(@ptep, @info, i) for each i below @nr, two a round: half the loop's
+ * overhead (inlined, @one a constant: no indirect call).
+ */
+static __always_inline void ptes_each_by_two(pte_t *ptep, u8 *info, unsigned int nr,
+					     void (*one)(pte_t *, u8 *, unsigned long))
+{
+	unsigned long i;
+
+	for (i = 0; i + 1 < nr; i += 2) {
+		one(ptep, info, i);
+		one(ptep, info, i + 1);
+	}
+	if (i < nr)
+		one(ptep, info, i);
+}
+
+/*
  * Reads the @nr entries from @ptep, which map @addr onwards in @vma, and
  * stores what @query asks of each in @info (PTE_INFO_* bits). An empty entry
  * has info 0, which is not stored: the caller zeroes @info first (a sparse
@@ -238,15 +255,9 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
 	unsigned long i;
 	pte_t pte;
 
-	/* Two entries a round where it is cheap: half the loop's overhead. */
 	switch (query) {
 	case PTE_QUERY_PRESENCE:
-		for (i = 0; i + 1 < nr; i += 2) {
-			pte_presence_at(ptep, info, i);
-			pte_presence_at(ptep, info, i + 1);
-		}
-		if (i < nr)
-			pte_presence_at(ptep, info, i);
+		ptes_each_by_two(ptep, info, nr, pte_presence_at);
 		break;
 	case PTE_QUERY_FILE:
 		for (i = 0; i < nr; i++) {
@@ -256,12 +267,7 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
 		}
 		break;
 	default:
-		for (i = 0; i + 1 < nr; i += 2) {
-			pte_classes_at(ptep, info, i);
-			pte_classes_at(ptep, info, i + 1);
-		}
-		if (i < nr)
-			pte_classes_at(ptep, info, i);
+		ptes_each_by_two(ptep, info, nr, pte_classes_at);
 		break;
 	}
 }
