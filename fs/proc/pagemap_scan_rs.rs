@@ -454,7 +454,7 @@ impl<M: WalkMode> ScanWalk<'_, M> {
 
     /// How to read the PTE tables of a VMA with `vma_uffd`: the cheapest
     /// query that tells every category the scan needs.
-    fn pte_read(&self) -> PteRead {
+    fn choose_pte_read(&self) -> PteRead {
         // Categories that a PTE gives by being present or not, or that are
         // of the VMA or of huge pages.
         const PRESENCE: u64 = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WPALLOWED | PAGE_IS_HUGE;
@@ -655,7 +655,7 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
             rwp: vma.userfaultfd_rwp(),
         };
         self.memo = Memo::default();
-        self.pte_read = self.pte_read();
+        self.pte_read = self.choose_pte_read();
         Ok(VmaAction::Walk)
     }
 

@@ -481,9 +481,9 @@ impl PteHole<'_, Protecting> {
 ///
 /// `pmdp` is a valid PMD of `vma` mapping `[start, end)` (inside one PMD
 /// and inside `vma`; `start < end`, both page aligned) and `walk` is the
-/// running `mm_walk`; both are valid for `'a`. If `M` is [`Protecting`], `vma` is registered for uffd-wp and
-/// does not map raw PFNs, and an MMU notifier protection-change range
-/// covering `[start, end)` is active.
+/// running `mm_walk`; both are valid for `'a`. If `M` is [`Protecting`],
+/// `vma` is registered for uffd-wp and does not map raw PFNs, and an MMU
+/// notifier protection-change range covering `[start, end)` is active.
 pub struct PmdEntry<'a, M: WalkMode> {
     pmdp: *mut bindings::pmd_t,
     walk: *mut bindings::mm_walk,
@@ -738,8 +738,8 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// # Examples
     ///
     /// A range reaching outside the walked part of the PMD, an empty or an
-    /// unaligned one, is refused before anything is locked: the table can be locked right
-    /// after, and its pages are all there.
+    /// unaligned one, is refused before anything is locked: the table can
+    /// be locked right after, and its pages are all there.
     ///
     /// ```
     /// use kernel::mm::pagewalk::{
@@ -957,9 +957,9 @@ impl<W: PageWalk> Ops<W> {
         // the walk hands each PMD the part of the walked range inside it
         // and inside the VMA: not empty, and page aligned, as the walked
         // range is (`walk_page_range()` refuses another) and PMDs and VMAs
-        // are. A protecting walk only gets here for VMAs
-        // `test_walk` found registered for uffd-wp, with its notifier range
-        // (the whole walked range) active.
+        // are. A protecting walk only gets here for VMAs `test_walk` found
+        // registered for uffd-wp, with its notifier range (the whole walked
+        // range) active.
         let mut pmd = PmdEntry {
             pmdp,
             walk,

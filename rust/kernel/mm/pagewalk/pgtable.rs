@@ -279,8 +279,9 @@ pub struct PteRun {
 /// `[start, end)` is active. Bit `i` of `wp_pending` (0 unless `M` is
 /// [`Protecting`]) is set if entry `batch + i`, of the last batch read, is
 /// still to be write-protected: before the next batch is read (`wp_pending`
-/// is 0 whenever `batch` changes) and before the table is unlocked. `flush_start..flush_end` (empty if equal) covers
-/// every entry write-protected through the guard but those.
+/// is 0 whenever `batch` changes) and before the table is unlocked.
+/// `flush_start..flush_end` (empty if equal) covers every entry
+/// write-protected through the guard but those.
 pub struct PteTable<'a, Q: PteQuery, M: WalkMode> {
     ptep: *mut bindings::pte_t,
     ptl: *mut bindings::spinlock_t,
