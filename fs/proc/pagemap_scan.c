@@ -7,9 +7,11 @@
  * Readers look the handler up under SRCU and pin its module for the scan,
  * so unregistering only waits for the lookups, never for a scan (which can
  * sleep in a user fault for as long as userspace wants): a module with
- * scans in flight cannot be unloaded. /sys/kernel/mm/pagemap_scan/impl
+ * scans in flight cannot be unloaded. A handler may serve read() of the
+ * pagemap file too, under the same rules. /sys/kernel/mm/pagemap_scan/impl
  * shows the active implementation and switches back to "c" (or to the
- * handler again); rust_calls counts the ioctls the handler served.
+ * handler again); rust_calls counts the ioctls the handler served,
+ * rust_reads the reads.
  *
  * Lock order: pagemap_scan_handler_mutex, then the SRCU grace period
  * (synchronize_srcu() under the mutex). A scan takes neither: it runs in
@@ -38,6 +40,7 @@ static const struct pagemap_scan_handler __rcu *pagemap_scan_handler;
 /* Set by writing "c" to the sysfs file: route to C with a handler loaded. */
 static bool pagemap_scan_use_c;
 static atomic_long_t pagemap_scan_handler_calls = ATOMIC_LONG_INIT(0);
+static atomic_long_t pagemap_scan_handler_reads = ATOMIC_LONG_INIT(0);
 
 int pagemap_scan_register_handler(const struct pagemap_scan_handler *handler)
 {
@@ -45,7 +48,8 @@ int pagemap_scan_register_handler(const struct pagemap_scan_handler *handler)
 
 	/* A handler in a module must name it: each scan pins it. */
 	if (!handler->owner &&
-	    is_module_address((unsigned long)handler->scan))
+	    (is_module_address((unsigned long)handler->scan) ||
+	     is_module_address((unsigned long)handler->read)))
 		return -EINVAL;
 	mutex_lock(&pagemap_scan_handler_mutex);
 	if (rcu_access_pointer(pagemap_scan_handler)) {
@@ -71,37 +75,66 @@ void pagemap_scan_unregister_handler(const struct pagemap_scan_handler *handler)
 }
 EXPORT_SYMBOL_GPL(pagemap_scan_unregister_handler);
 
-bool pagemap_scan_call_handler(struct mm_struct *mm, unsigned long uarg,
-			       long *ret)
+/*
+ * The active handler, with its module pinned (pagemap_scan_put() unpins it),
+ * or NULL if C serves. The handler's function pointers stay valid while the
+ * module is pinned, and are read here, under SRCU, into *@h.
+ */
+static bool pagemap_scan_get(struct pagemap_scan_handler *h)
 {
 	const struct pagemap_scan_handler *handler;
-	long (*scan)(struct mm_struct *mm, unsigned long uarg) = NULL;
-	struct module *owner = NULL;
+	bool found = false;
 	int idx;
 
 	idx = srcu_read_lock(&pagemap_scan_srcu);
 	handler = srcu_dereference(pagemap_scan_handler, &pagemap_scan_srcu);
 	if (handler && !READ_ONCE(pagemap_scan_use_c) &&
 	    try_module_get(handler->owner)) {
-		owner = handler->owner;
 		/*
 		 * Only a live module serves: one whose init fails after
 		 * registering is freed without waiting for its references.
 		 * A handler built into the kernel has no owner.
 		 */
-		if (!owner || READ_ONCE(owner->state) == MODULE_STATE_LIVE)
-			scan = handler->scan;
-		else
-			module_put(owner);
+		if (!handler->owner ||
+		    READ_ONCE(handler->owner->state) == MODULE_STATE_LIVE) {
+			*h = *handler;
+			found = true;
+		} else {
+			module_put(handler->owner);
+		}
 	}
 	srcu_read_unlock(&pagemap_scan_srcu, idx);
-
 	/* A module on its way in or out does not serve: C does. */
-	if (!scan)
+	return found;
+}
+
+bool pagemap_scan_call_handler(struct mm_struct *mm, unsigned long uarg,
+			       long *ret)
+{
+	struct pagemap_scan_handler h;
+
+	if (!pagemap_scan_get(&h))
 		return false;
 	atomic_long_inc(&pagemap_scan_handler_calls);
-	*ret = scan(mm, uarg);
-	module_put(owner);
+	*ret = h.scan(mm, uarg);
+	module_put(h.owner);
+	return true;
+}
+
+bool pagemap_scan_call_read(struct file *file, char __user *buf, size_t count,
+			    loff_t *ppos, ssize_t *ret)
+{
+	struct pagemap_scan_handler h;
+
+	if (!pagemap_scan_get(&h))
+		return false;
+	if (!h.read) {
+		module_put(h.owner);
+		return false;
+	}
+	atomic_long_inc(&pagemap_scan_handler_reads);
+	*ret = h.read(file, file->private_data, buf, count, ppos);
+	module_put(h.owner);
 	return true;
 }
 
@@ -184,12 +217,21 @@ static ssize_t rust_calls_show(struct kobject *kobj,
 			  atomic_long_read(&pagemap_scan_handler_calls));
 }
 
+static ssize_t rust_reads_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read(&pagemap_scan_handler_reads));
+}
+
 static struct kobj_attribute pagemap_scan_impl_attr = __ATTR_RW(impl);
 static struct kobj_attribute pagemap_scan_calls_attr = __ATTR_RO(rust_calls);
+static struct kobj_attribute pagemap_scan_reads_attr = __ATTR_RO(rust_reads);
 
 static struct attribute *pagemap_scan_attrs[] = {
 	&pagemap_scan_impl_attr.attr,
 	&pagemap_scan_calls_attr.attr,
+	&pagemap_scan_reads_attr.attr,
 	NULL,
 };
 

@@ -35,7 +35,7 @@ use kernel::{
         arch::{u64_as_usize, IntoSafeCastArch},
         usize_as_u64, usize_into_u32, IntoSafeCast,
     },
-    pagemap_scan::{self, RegionBuffer, Registration, ScanHandler, UserArg},
+    pagemap_scan::{self, PagemapRead, RegionBuffer, Registration, ScanHandler, UserArg},
     prelude::*,
 };
 
@@ -48,6 +48,8 @@ use kernel::pagemap_scan::{
 
 #[path = "pagemap_scan/logic.rs"]
 mod logic;
+#[path = "pagemap_scan/read.rs"]
+mod read;
 
 // What `logic` takes from the kernel it runs on.
 /// `PAGE_SHIFT`.
@@ -140,6 +142,13 @@ impl ScanHandler for RustScan {
         } else {
             scan_walk::<ReadOnly>(user, uarg, args)
         }
+    }
+
+    const READS: bool = true;
+
+    /// C's `pagemap_read()` ([`read::read`]).
+    fn read(mm: &Mm, r: &mut PagemapRead<'_>) -> Result<usize> {
+        read::read(mm, r)
     }
 }
 

@@ -12,7 +12,8 @@
  *  - the softleaf API (<linux/leafops.h>) and what arrived before it:
  *    the uffd bit without the _wp suffix (it serves uffd-wp and uffd-rwp),
  *    guard markers, nestable lazy MMU mode, read-only device-exclusive
- *    entries;
+ *    entries, folio_maybe_mapped_shared(), and pagemap_read()'s page of
+ *    a huge PMD;
  *  - VMA flags as a bitmap (mk_vma_flags()).
  *
  * No mapping changes behaviour: every name maps onto the function the older
@@ -42,9 +43,26 @@ static inline pte_t pte_swp_device_exclusive_readonly(pte_t pte)
 {
 	return pte;
 }
+
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+/*
+ * The page of a present huge PMD, as pagemap_read() finds it: none for the
+ * huge zero page; the head page's exclusivity stands for each subpage's.
+ */
+static inline struct page *walk_thp_page(struct vm_area_struct *vma,
+					 unsigned long addr, pmd_t pmd)
+{
+	return vm_normal_page_pmd(vma, addr, pmd);
+}
+
+static inline struct page *walk_thp_subpage(struct page *page, unsigned int i)
+{
+	return page;
+}
+#endif
 #else /* no softleaf API: the names of Linux 6.12 */
 
-/* softleaf_t and softleaf_from_pte() are spelled already. */
+/* softleaf_t, softleaf_from_pte() and softleaf_to_pfn() are spelled already. */
 
 /* The uffd bit (uffd-wp only). */
 #define pte_uffd(pte)			pte_uffd_wp(pte)
@@ -79,6 +97,8 @@ static inline bool userfaultfd_rwp(struct vm_area_struct *vma)
 #define softleaf_to_folio(e)		pfn_swap_entry_folio(e)
 #define softleaf_is_device_private_write(e) is_writable_device_private_entry(e)
 #define pmd_is_migration_entry(pmd)	is_migration_entry(pmd_to_swp_entry(pmd))
+#define softleaf_to_page(e)		pfn_swap_entry_to_page(e)
+#define folio_maybe_mapped_shared(f)	folio_likely_mapped_shared(f)
 
 /* No guard markers. */
 static inline bool softleaf_is_guard_marker(softleaf_t entry)
@@ -91,6 +111,22 @@ static inline bool softleaf_is_guard_marker(softleaf_t entry)
 static inline bool pmd_is_huge(pmd_t pmd)
 {
 	return is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd);
+}
+
+/*
+ * The page of a present huge PMD, as this tree's pagemap_read() finds it
+ * (pmd_page(): the huge zero page is a page of no anonymous folio), and the
+ * exclusivity of each subpage its own.
+ */
+static inline struct page *walk_thp_page(struct vm_area_struct *vma,
+					 unsigned long addr, pmd_t pmd)
+{
+	return pmd_page(pmd);
+}
+
+static inline struct page *walk_thp_subpage(struct page *page, unsigned int i)
+{
+	return page + i;
 }
 #endif
 

@@ -12,6 +12,8 @@
 #ifndef _LINUX_PTE_INFO_H
 #define _LINUX_PTE_INFO_H
 
+#include <linux/types.h>
+
 #define PTE_INFO_FILE		0x01	/* maps a file page (PTE_QUERY_FILE) */
 #define PTE_INFO_PRESENT	0x02	/* pte_present() */
 /* present: pte_uffd(); swap: pte_swp_uffd_any() (bit or uffd-wp marker) */
@@ -31,5 +33,29 @@ enum pte_query {
 	/* PTE_INFO_PRESENT and PTE_INFO_SWAP only: no other bit is read */
 	PTE_QUERY_PRESENCE,
 };
+
+/*
+ * What an entry maps, for a walker that reports frames and pages rather than
+ * runs of equal state (pte_frames(), pmd_frame(), huge_pte_frame()).
+ */
+struct pte_frame {
+	/* present: the PFN; a softleaf entry that has one (migration, device) */
+	u64 pfn;
+	/* a softleaf entry (neither none nor present): swp_offset() */
+	u64 swp_offset;
+	/* a softleaf entry: swp_type() */
+	u8 swp_type;
+	/* PTE_INFO_* (every bit: PTE_INFO_FILE from the page) */
+	u8 info;
+	/* PTE_PAGE_* */
+	u8 page;
+};
+
+/* The entry refers to a struct page (vm_normal_page(), or the softleaf's). */
+#define PTE_PAGE_NORMAL		0x01
+/* Present, and its page is mapped exclusively (this tree's /proc rule). */
+#define PTE_PAGE_EXCLUSIVE	0x02
+/* A softleaf entry that carries a PFN (pfn is set). */
+#define PTE_PAGE_PFN		0x04
 
 #endif /* _LINUX_PTE_INFO_H */

@@ -10,6 +10,8 @@
 
 /* Before hugetlb.h, whose generic flush_hugetlb_tlb_range() needs it. */
 #include <asm/tlbflush.h>
+#include <linux/capability.h>
+#include <linux/fs.h>
 #include <linux/huge_mm.h>
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
@@ -21,6 +23,7 @@
 #include <linux/sched/signal.h>
 #include <linux/swapops.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 #include <linux/userfaultfd_k.h>
 
 /* mm and mmap lock */
@@ -37,6 +40,27 @@ __rust_helper bool rust_helper_fatal_signal_pending_current(void)
 __rust_helper void rust_helper_cond_resched(void)
 {
 	cond_resched();
+}
+
+__rust_helper unsigned long rust_helper_mm_task_size(struct mm_struct *mm)
+{
+	return mm->task_size;
+}
+
+/*
+ * An address of @mm without its tag bits (LAM); the mmap lock must be held,
+ * as the untag mask can change otherwise.
+ */
+__rust_helper unsigned long rust_helper_untagged_addr_remote(struct mm_struct *mm,
+							     unsigned long addr)
+{
+	return untagged_addr_remote(mm, addr);
+}
+
+/* Whether the opener of @file could see physical addresses (CAP_SYS_ADMIN). */
+__rust_helper bool rust_helper_file_opener_sys_admin(struct file *file)
+{
+	return file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
 }
 
 /* user pointers */
@@ -175,6 +199,89 @@ static inline u8 pte_classes_file(struct vm_area_struct *vma,
 		info |= PTE_INFO_FILE;
 	}
 	return info;
+}
+
+/* Frames: see struct pte_frame in include/linux/pte_info.h. */
+
+/*
+ * Whether @page of @folio is mapped by one page table entry only, by this
+ * tree's rule for /proc/PID/pagemap: the page's own mapcount where pages
+ * have one (CONFIG_NO_PAGE_MAPCOUNT unset, or a tree without the option),
+ * else whether the folio may be mapped more than once.
+ */
+static inline bool walk_page_mapped_exclusively(struct folio *folio, struct page *page)
+{
+#ifndef CONFIG_NO_PAGE_MAPCOUNT
+	int mapcount = atomic_read(&page->_mapcount) + 1;
+
+	if (page_mapcount_is_type(mapcount))
+		mapcount = 0;
+	if (folio_test_large(folio))
+		mapcount += folio_entire_mapcount(folio);
+	return mapcount == 1;
+#else
+	return !folio_maybe_mapped_shared(folio);
+#endif
+}
+
+/* What @frame says of its @page (NULL: none): anonymous or not, exclusive. */
+static __always_inline void frame_page(struct pte_frame *frame, struct folio *folio,
+				       struct page *page)
+{
+	if (!page)
+		return;
+	frame->page |= PTE_PAGE_NORMAL;
+	if (!folio_test_anon(folio))
+		frame->info |= PTE_INFO_FILE;
+	if ((frame->info & PTE_INFO_PRESENT) &&
+	    walk_page_mapped_exclusively(folio, page))
+		frame->page |= PTE_PAGE_EXCLUSIVE;
+}
+
+/* The swap fields of @frame for the softleaf entry @entry. */
+static __always_inline void frame_softleaf(struct pte_frame *frame, softleaf_t entry)
+{
+	frame->swp_type = swp_type(entry);
+	frame->swp_offset = swp_offset(entry);
+	if (softleaf_has_pfn(entry)) {
+		frame->pfn = softleaf_to_pfn(entry);
+		frame->page |= PTE_PAGE_PFN;
+	}
+}
+
+/* The frame of @pte, which maps @addr in @vma. */
+static inline void pte_frame(struct vm_area_struct *vma, unsigned long addr,
+			     pte_t pte, struct pte_frame *frame)
+{
+	struct page *page = NULL;
+	softleaf_t entry;
+
+	*frame = (struct pte_frame) { .info = pte_classes(pte) };
+	if (frame->info & PTE_INFO_PRESENT) {
+		frame->pfn = pte_pfn(pte);
+		page = vm_normal_page(vma, addr, pte);
+	} else if (frame->info & PTE_INFO_SWAP) {
+		entry = softleaf_from_pte(pte);
+		frame_softleaf(frame, entry);
+		if (softleaf_has_pfn(entry))
+			page = softleaf_to_page(entry);
+	}
+	if (page)
+		frame_page(frame, page_folio(page), page);
+}
+
+/*
+ * Reads the @nr entries from @ptep, which map @addr onwards in @vma, into
+ * @frames. The table lock must be held.
+ */
+__rust_helper void rust_helper_ptes_frames(struct vm_area_struct *vma, unsigned long addr,
+					   pte_t *ptep, unsigned int nr,
+					   struct pte_frame *frames)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		pte_frame(vma, addr + i * PAGE_SIZE, ptep_get(ptep + i), frames + i);
 }
 
 /*
@@ -491,6 +598,48 @@ __rust_helper spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *
 }
 
 /*
+ * The frames of the @nr pages from page @first of the huge PMD @pmdp (locked),
+ * which maps @addr (PMD aligned) onwards in @vma, into @frames: page i has
+ * the PFN (or swap offset) of the PMD plus i, and its own exclusivity where
+ * this tree's pagemap tells it per page.
+ */
+__rust_helper void rust_helper_pmd_frames(struct vm_area_struct *vma, unsigned long addr,
+					  pmd_t *pmdp, unsigned int first, unsigned int nr,
+					  struct pte_frame *frames)
+{
+	pmd_t pmd = pmdp_get(pmdp);
+	struct pte_frame base = { .info = pmd_classes(pmd) };
+	struct folio *folio = NULL;
+	struct page *page = NULL;
+	softleaf_t entry;
+	unsigned int i;
+
+	if (base.info & PTE_INFO_PRESENT) {
+		base.pfn = pmd_pfn(pmd);
+		page = walk_thp_page(vma, addr, pmd);
+	} else if ((base.info & PTE_INFO_SWAP) && thp_migration_supported()) {
+		entry = softleaf_from_pmd(pmd);
+		frame_softleaf(&base, entry);
+		if (softleaf_has_pfn(entry))
+			page = softleaf_to_page(entry);
+	}
+	if (page)
+		folio = page_folio(page);
+	for (i = 0; i < nr; i++) {
+		frames[i] = base;
+		if (base.info & PTE_INFO_PRESENT)
+			frames[i].pfn += first + i;
+		if (base.info & PTE_INFO_SWAP) {
+			frames[i].swp_offset += first + i;
+			if (base.page & PTE_PAGE_PFN)
+				frames[i].pfn += first + i;
+		}
+		if (page)
+			frame_page(&frames[i], folio, walk_thp_subpage(page, first + i));
+	}
+}
+
+/*
  * The state of a huge @pmd read from @pmdp without the lock (see below); out
  * of line (inline only for the rule that an inline helper calls no static
  * function that is not).
@@ -638,6 +787,44 @@ __rust_helper pte_t rust_helper_huge_ptep_get_info(struct mm_struct *mm, unsigne
 	}
 	*info = i;
 	return pte;
+}
+
+/*
+ * The frame of the hugetlb entry @ptep of @vma (mapping @addr), read under its
+ * page table lock. The page of a present entry is mapped exclusively if its
+ * folio is mapped once, through a page table no other process shares; a
+ * non-present entry's page is not looked at.
+ */
+__rust_helper void rust_helper_huge_pte_frame(struct vm_area_struct *vma, unsigned long addr,
+					      pte_t *ptep, struct pte_frame *frame)
+{
+	spinlock_t *ptl = huge_pte_lock(hstate_vma(vma), vma->vm_mm, ptep);
+	pte_t pte = huge_ptep_get(vma->vm_mm, addr, ptep);
+	struct folio *folio;
+
+	*frame = (struct pte_frame) { };
+	if (pte_present(pte)) {
+		frame->info = PTE_INFO_PRESENT;
+		if (huge_pte_uffd(pte))
+			frame->info |= PTE_INFO_UFFD;
+		if (pte_soft_dirty(pte))
+			frame->info |= PTE_INFO_SOFT_DIRTY;
+		frame->pfn = pte_pfn(pte);
+		folio = page_folio(pte_page(pte));
+		frame->page = PTE_PAGE_NORMAL;
+		if (!folio_test_anon(folio))
+			frame->info |= PTE_INFO_FILE;
+		if (!folio_maybe_mapped_shared(folio) && !hugetlb_pmd_shared(ptep))
+			frame->page |= PTE_PAGE_EXCLUSIVE;
+	} else if (!huge_pte_none(pte)) {
+		frame->info = PTE_INFO_SWAP;
+		if (pte_swp_uffd_any(pte))
+			frame->info |= PTE_INFO_UFFD;
+		if (pte_swp_soft_dirty(pte))
+			frame->info |= PTE_INFO_SOFT_DIRTY;
+		frame_softleaf(frame, softleaf_from_pte(pte));
+	}
+	spin_unlock(ptl);
 }
 
 __rust_helper bool rust_helper_huge_pte_none(pte_t pte)

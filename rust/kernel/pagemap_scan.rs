@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Serving the `PAGEMAP_SCAN` ioctl of `/proc/PID/pagemap` from a module.
+//! Serving the `PAGEMAP_SCAN` ioctl of `/proc/PID/pagemap`, and `read()` of
+//! the file, from a module.
 //!
 //! The C code in `fs/proc/task_mmu.c` serves the ioctl unless a handler is
-//! registered here. [`Registration`] registers one and unregisters it when
+//! registered here, and `read()` unless the handler serves it too
+//! ([`ScanHandler::READS`]). [`Registration`] registers one and unregisters it when
 //! dropped. Each scan pins the registering module, so it cannot be unloaded
 //! while a scan runs (rmmod fails at once); unregistering only waits for the
 //! handler lookups in flight (SRCU), never for a scan. A module that goes
@@ -272,11 +274,82 @@ impl core::ops::DerefMut for RegionBuffer<'_> {
     }
 }
 
-/// An implementation of `PAGEMAP_SCAN`.
+/// One `read()` of a pagemap file: the user's buffer and its length, the
+/// file offset, and the credentials the file was opened with.
+///
+/// # Invariants
+///
+/// `file` is the pagemap file being read, valid for `'a`; `buf` and
+/// `count` are the user's buffer and length as passed (not checked: the
+/// copies fail with `EFAULT`); `pos` is the file offset of this read.
+pub struct PagemapRead<'a> {
+    file: *mut bindings::file,
+    buf: usize,
+    count: usize,
+    pos: &'a mut bindings::loff_t,
+}
+
+impl PagemapRead<'_> {
+    /// The number of bytes asked for.
+    #[inline]
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The file offset the read starts at.
+    #[inline]
+    pub fn pos(&self) -> i64 {
+        *self.pos
+    }
+
+    /// Moves the file offset `n` bytes on (the bytes the read returns).
+    #[inline]
+    pub fn advance(&mut self, n: usize) {
+        *self.pos = self.pos.wrapping_add(n as i64);
+    }
+
+    /// Whether the file was opened with `CAP_SYS_ADMIN` in the initial user
+    /// namespace (`file_ns_capable()`), which physical addresses are only
+    /// shown to.
+    #[inline]
+    pub fn opener_has_sys_admin(&self) -> bool {
+        // SAFETY: `file` is valid for the read (type invariant).
+        unsafe { bindings::file_opener_sys_admin(self.file) }
+    }
+
+    /// Copies the first `bytes` bytes of `entries` to the user's buffer,
+    /// `offset` bytes into it (`EFAULT` on a fault, `EINVAL` if `entries`
+    /// has fewer bytes).
+    pub fn write_entries(&self, offset: usize, entries: &[u64], bytes: usize) -> Result {
+        if bytes > core::mem::size_of_val(entries) {
+            return Err(EINVAL);
+        }
+        // SAFETY: `u64` has no padding and any value is initialised bytes;
+        // `bytes` is within the slice (checked above).
+        let b = unsafe { core::slice::from_raw_parts(entries.as_ptr().cast::<u8>(), bytes) };
+        UserSlice::new(user_ptr(self.buf.wrapping_add(offset)), bytes)
+            .writer()
+            .write_slice(b)
+    }
+}
+
+/// An implementation of `PAGEMAP_SCAN` (and, optionally, of `read()` of the
+/// pagemap file).
 pub trait ScanHandler {
     /// Serves one ioctl on the pagemap file of `mm`; `arg` is the user's
     /// [`PmScanArg`]. Returns the number of regions written.
     fn scan(mm: &Mm, arg: UserArg) -> Result<usize>;
+
+    /// Whether [`ScanHandler::read`] serves `read()` of the pagemap file;
+    /// if not, the C code does.
+    const READS: bool = false;
+
+    /// Serves one `read()` of the pagemap file of `mm` (grabbed for as long
+    /// as the file is open, not necessarily with users). Returns the number
+    /// of bytes read, and moves the file offset on by as many.
+    fn read(_mm: &Mm, _read: &mut PagemapRead<'_>) -> Result<usize> {
+        Err(EINVAL)
+    }
 }
 
 /// A registered [`ScanHandler`].
@@ -310,6 +383,36 @@ impl<H: ScanHandler> Registration<H> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Only called by the C hook, for a `read()` of the pagemap `file`
+    /// whose grabbed mm is `mm`, with the user's buffer and length and the
+    /// file offset `ppos`, valid for the call.
+    unsafe extern "C" fn read(
+        file: *mut bindings::file,
+        mm: *mut bindings::mm_struct,
+        buf: *mut crate::ffi::c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: as for `scan`.
+        let mm = unsafe { Mm::from_raw(mm) };
+        // SAFETY: `ppos` is valid for the call, and only this read uses it
+        // (caller).
+        let pos = unsafe { &mut *ppos };
+        // INVARIANT: the read's file, buffer, length and offset, as passed.
+        let mut read = PagemapRead {
+            file,
+            buf: buf as usize,
+            count,
+            pos,
+        };
+        match H::read(mm, &mut read) {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
     /// Registers `H` under `name` (shown in
     /// `/sys/kernel/mm/pagemap_scan/impl`) for `module`, which each scan
     /// pins: the module cannot be unloaded while a scan runs, however long
@@ -321,6 +424,7 @@ impl<H: ScanHandler> Registration<H> {
                 name: name.as_char_ptr(),
                 owner: module.as_ptr(),
                 scan: Some(Self::scan),
+                read: if H::READS { Some(Self::read) } else { None },
             }),
             GFP_KERNEL,
         )?;

@@ -68,6 +68,29 @@ impl MmWithUser {
     }
 }
 
+impl MmWithUser {
+    /// The size of the address space (`mm->task_size`): user addresses lie
+    /// below it.
+    #[inline]
+    pub fn task_size(&self) -> usize {
+        // SAFETY: the mm is valid by the type invariant; `task_size` is set
+        // when the mm is set up for an executable and read without a lock,
+        // as C does.
+        unsafe { bindings::mm_task_size(self.as_raw()) as usize }
+    }
+}
+
+impl MmapReadGuard<'_> {
+    /// `addr` without the tag bits of this address space (LAM on x86), as
+    /// `untagged_addr_remote()` computes it: the mmap lock keeps the untag
+    /// mask from changing.
+    #[inline]
+    pub fn untagged_addr(&self, addr: usize) -> usize {
+        // SAFETY: the mm is valid and its mmap lock held by the guard.
+        unsafe { bindings::untagged_addr_remote(self.mm.as_raw(), addr as _) as usize }
+    }
+}
+
 mod private {
     pub trait Sealed {}
 }

@@ -6,7 +6,10 @@
 
 use crate::{
     bindings,
-    mm::pagewalk::{pgtable::Pte, Protecting, WalkMode},
+    mm::pagewalk::{
+        pgtable::{Pte, PteFrame},
+        Protecting, WalkMode,
+    },
     mm::virt::VmaRef,
     prelude::*,
 };
@@ -225,6 +228,37 @@ impl<'a, M: WalkMode> HugetlbEntry<'a, M> {
             );
             Pte::new(raw, info)
         }
+    }
+
+    /// Reads the entry under its page table lock, as a [`PteFrame`]: for
+    /// a present huge page, the PFN of its first page, and whether it is
+    /// mapped exclusively (its folio mapped once, through a page table no
+    /// other process shares).
+    #[inline]
+    pub fn frame(&self) -> PteFrame {
+        let mut frame = PteFrame::default();
+        // SAFETY: valid entry of a valid hugetlb VMA by the type invariant;
+        // the helper takes and releases the entry's page table lock (the
+        // walk holds none); `frame` is a valid `struct pte_frame` to write.
+        unsafe {
+            bindings::huge_pte_frame(
+                self.vma.as_ptr(),
+                self.start as _,
+                self.ptep,
+                (&mut frame as *mut PteFrame).cast(),
+            )
+        };
+        frame
+    }
+
+    /// A scheduling point (`cond_resched()`), between entries: the walk
+    /// holds the mmap lock and the hugetlb VMA lock for reading, which may
+    /// sleep, and this entry lends no spinlock now (`&mut self`).
+    #[inline]
+    pub fn cond_resched(&mut self) {
+        // SAFETY: `cond_resched()` has no memory-safety precondition (see
+        // `PmdEntry::cond_resched`).
+        unsafe { bindings::cond_resched() };
     }
 
     /// Takes the file's `i_mmap` lock for writing, then the entry's page

@@ -158,13 +158,89 @@ impl Pte {
     }
 }
 
+/// What an entry maps, read in C (`struct pte_frame`): its state (every
+/// predicate of [`PteInfo`]), the page frame or swap entry, and what the
+/// page it refers to says. Read by [`PteTable::next_frames`],
+/// [`PmdHugeLock::frames`] and [`HugetlbEntry::frame`].
+///
+/// [`HugetlbEntry::frame`]: crate::mm::pagewalk::hugetlb::HugetlbEntry::frame
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct PteFrame(bindings::pte_frame);
+
+impl Default for PteFrame {
+    #[inline]
+    fn default() -> Self {
+        PteFrame(bindings::pte_frame {
+            pfn: 0,
+            swp_offset: 0,
+            swp_type: 0,
+            info: 0,
+            page: 0,
+        })
+    }
+}
+
+impl PteFrame {
+    /// The state of the entry.
+    #[inline]
+    pub fn info(&self) -> PteInfo {
+        PteInfo(self.0.info)
+    }
+
+    /// Whether all of the `PTE_PAGE_*` `bits` are set.
+    #[inline]
+    fn page_has(&self, bits: u32) -> bool {
+        u32::from(self.0.page) & bits == bits
+    }
+
+    /// The page frame number of a present entry, or of a non-present one
+    /// that refers to a page (a migration or device entry); `None` for
+    /// other entries.
+    #[inline]
+    pub fn pfn(&self) -> Option<u64> {
+        if self.info().is_present() || self.page_has(bindings::PTE_PAGE_PFN) {
+            Some(self.0.pfn)
+        } else {
+            None
+        }
+    }
+
+    /// The swap type and offset (`swp_type()`, `swp_offset()`) of an entry
+    /// that is neither empty nor present (a swap, migration or device entry,
+    /// or a marker); `None` for other entries.
+    #[inline]
+    pub fn swap_entry(&self) -> Option<(u8, u64)> {
+        if self.info().is_swap() {
+            Some((self.0.swp_type, self.0.swp_offset))
+        } else {
+            None
+        }
+    }
+
+    /// Whether the entry refers to a page with a `struct page` (a present
+    /// entry `vm_normal_page()` finds a page for, or a migration or device
+    /// entry); [`PteInfo::maps_file`] says whether it is a file page.
+    #[inline]
+    pub fn has_page(&self) -> bool {
+        self.page_has(bindings::PTE_PAGE_NORMAL)
+    }
+
+    /// Whether the entry is present and its page mapped by no other entry,
+    /// by the rule of the tree's `/proc/PID/pagemap` (`PM_MMAP_EXCLUSIVE`).
+    #[inline]
+    pub fn mapped_exclusively(&self) -> bool {
+        self.page_has(bindings::PTE_PAGE_EXCLUSIVE)
+    }
+}
+
 mod private {
     pub trait Sealed {}
 }
 
 /// What reading a PTE table evaluates for each entry: the less, the
-/// cheaper. Implemented by [`Protection`], [`Presence`], [`Classes`] and
-/// [`ClassesAndFile`].
+/// cheaper. Implemented by [`Protection`], [`Presence`], [`Classes`],
+/// [`ClassesAndFile`] and [`Frames`].
 pub trait PteQuery: private::Sealed {}
 
 /// A query that classifies each entry into a [`PteInfo`]: the table yields
@@ -190,6 +266,10 @@ pub struct Presence;
 /// Every predicate of [`PteInfo`] but [`PteInfo::maps_file`].
 pub struct Classes;
 
+/// Each entry's [`PteFrame`] (a page lookup per present entry): the table
+/// yields them in order ([`PteTable::next_frames`]), not as runs.
+pub struct Frames;
+
 /// Every predicate of [`PteInfo`]; [`PteInfo::maps_file`] costs a page
 /// lookup per present entry.
 pub struct ClassesAndFile;
@@ -198,10 +278,12 @@ impl private::Sealed for Protection {}
 impl private::Sealed for Presence {}
 impl private::Sealed for Classes {}
 impl private::Sealed for ClassesAndFile {}
+impl private::Sealed for Frames {}
 impl PteQuery for Protection {}
 impl PteQuery for Presence {}
 impl PteQuery for Classes {}
 impl PteQuery for ClassesAndFile {}
+impl PteQuery for Frames {}
 
 impl Classify for Presence {
     const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_PRESENCE;
@@ -273,7 +355,9 @@ pub struct PteRun {
 /// `batch..=batch + len`; for [`Protection`], bit `i` of `mask` is set if
 /// entry `batch + i` is not write-protected and not yielded yet, and bit
 /// `i` of `last_run` only if entry `batch + i` is part of the run yielded
-/// last (`mask` and `last_run` are 0 for the other queries). If `M`
+/// last (`mask` and `last_run` are 0 for the other queries); for
+/// [`Frames`], `pos` is the next entry to read, `batch == pos` and
+/// `len == 0`. If `M`
 /// is [`Protecting`], `vma` is registered for uffd-wp and does not map raw
 /// PFNs, and an MMU notifier protection-change range covering
 /// `[start, end)` is active. Bit `i` of `wp_pending` (0 unless `M` is
@@ -579,6 +663,84 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
     }
 }
 
+impl<M: WalkMode> PteTable<'_, Frames, M> {
+    /// Reads the next entries, as many as `out` holds, into `out`: the
+    /// address the first maps and the frames read, in address order; `None`
+    /// once every entry was read.
+    ///
+    /// # Examples
+    ///
+    /// Every page of a mapping written to is present, anonymous and mapped
+    /// by this process only, with a PFN:
+    ///
+    /// ```
+    /// use kernel::mm::pagewalk::{
+    ///     kunit::{Backing, TestMapping},
+    ///     pgtable::{Frames, PteFrame},
+    ///     Ptes,
+    /// };
+    /// kernel::mm_test_walkers!();
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// // (entries, present, exclusive, with a PFN, of a file) of the mapping.
+    /// fn frames(map: &TestMapping) -> Result<[usize; 5]> {
+    ///     let mut n = [0; 5];
+    ///     let mut walker = PmdWalker::new(|pmd, start, end| {
+    ///         let r = pmd.with_ptes::<Frames, _>(start, end, |t| {
+    ///             let mut out = [PteFrame::default(); 3];
+    ///             let mut next = start;
+    ///             while let Some((addr, frames)) = t.next_frames(&mut out) {
+    ///                 assert_eq!(addr, next);
+    ///                 next += frames.len() * PAGE_SIZE;
+    ///                 for f in frames {
+    ///                     n[0] += 1;
+    ///                     n[1] += usize::from(f.info().is_present());
+    ///                     n[2] += usize::from(f.mapped_exclusively());
+    ///                     n[3] += usize::from(f.pfn().is_some());
+    ///                     n[4] += usize::from(f.info().maps_file());
+    ///                 }
+    ///             }
+    ///             assert_eq!(next, end);
+    ///         })?;
+    ///         assert!(matches!(r, Ptes::Table(())));
+    ///         Ok(())
+    ///     });
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut walker)?;
+    ///     Ok(n)
+    /// }
+    ///
+    /// let map = TestMapping::new(8 * PAGE_SIZE, Backing::Pages, true)?;
+    /// assert_eq!(frames(&map)?, [8, 8, 8, 8, 0]);
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[inline]
+    pub fn next_frames<'o>(&mut self, out: &'o mut [PteFrame]) -> Option<(usize, &'o [PteFrame])> {
+        let n = core::cmp::min(out.len(), self.nr - self.pos);
+        if n == 0 {
+            return None;
+        }
+        let n = core::cmp::min(n, u32::MAX as usize);
+        let addr = self.start + self.pos * PAGE_SIZE;
+        // SAFETY: entries `pos..pos + n` are in the locked table (below
+        // `nr`), mapping `addr` onwards in `vma`; `out` has room for `n`
+        // frames (`PteFrame` is a transparent `struct pte_frame`).
+        unsafe {
+            bindings::ptes_frames(
+                self.vma.as_ptr(),
+                addr as _,
+                self.ptep.wrapping_add(self.pos),
+                n as u32,
+                out.as_mut_ptr().cast(),
+            )
+        };
+        // INVARIANT: the next entry to read; `batch` follows, `len` is 0.
+        self.pos += n;
+        self.batch = self.pos;
+        Some((addr, &out[..n]))
+    }
+}
+
 impl<M: WalkMode> PteTable<'_, Protection, M> {
     /// Reads the next batch, from the end of the last one, into `mask`.
     #[inline(never)]
@@ -795,6 +957,33 @@ impl<'a, M: WalkMode> PmdHugeLock<'a, M> {
     #[inline]
     pub fn info(&self) -> PteInfo {
         self.info
+    }
+
+    /// The frames of the pages of the huge PMD from page `first` (of the
+    /// `PMD_SIZE / PAGE_SIZE`), as many as `out` holds: page `i` has the
+    /// PMD's PFN (or swap offset) plus `i`. Empty if `first` is past the
+    /// last page.
+    #[inline]
+    pub fn frames<'o>(&self, first: usize, out: &'o mut [PteFrame]) -> &'o [PteFrame] {
+        let pages = super::PMD_SIZE / PAGE_SIZE;
+        let n = core::cmp::min(out.len(), pages.saturating_sub(first));
+        if n == 0 {
+            return &[];
+        }
+        // SAFETY: the PMD is locked and maps `addr` of `vma` (type
+        // invariant); `first + n` is at most the PMD's pages, so both fit a
+        // `u32`; `out` has room for `n` frames.
+        unsafe {
+            bindings::pmd_frames(
+                self.vma.as_ptr(),
+                self.addr as _,
+                self.pmdp,
+                first as u32,
+                n as u32,
+                out.as_mut_ptr().cast(),
+            )
+        };
+        &out[..n]
     }
 
     /// The huge PMD with its write-protect method, in a [`Protecting`]

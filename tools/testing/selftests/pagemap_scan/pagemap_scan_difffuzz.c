@@ -55,6 +55,15 @@
  * walk_end_flush, walk_end_thp and merge_flush: a CFIXED=1 build), (a), (b)
  * and (c) are switched off and C and Rust must be identical too.
  *
+ * read() of the pagemap file is compared too: on each layout, before its
+ * scans, random reads (offsets in and around the copies, anywhere below and
+ * past the end of the address space, unaligned ones; lengths from 0 to
+ * beyond two PMDs' worth, unaligned ones; buffers that end at an unmapped
+ * page) run A, B, A through a privileged file (PFNs shown) and one opened
+ * without CAP_SYS_ADMIN (PFNs hidden). The return value, errno and every
+ * byte of the buffer must be equal; a read whose two A runs differ is
+ * dropped as unstable.
+ *
  * Vector modes besides a plain buffer, NULL and an unmapped address:
  *  (3) the vector lies inside the scanned copy (in a writable segment), so
  *      the call's own copy-out changes the pages it walks, between passes
@@ -74,8 +83,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include "kselftest.h"
@@ -1936,6 +1947,205 @@ static void report_mismatch(struct repro *R, long caseno, const char *why)
 	fflush(stdout);
 }
 
+/* ------------------------------------------------------------ read() */
+
+#define RD_ENTRIES 1280		/* the longest read drawn, in entries */
+static int rd_fd[2] = { -1, -1 };	/* [0] privileged, [1] without CAP_SYS_ADMIN */
+static uint64_t *rd_buf[3];
+static long n_rd, n_rd_unstable, n_rd_err, n_rd_fault, n_rd_mism;
+static long long reads0;
+static int reads_per_layout = 8;
+
+/* /proc/self/pagemap opened with CAP_SYS_ADMIN dropped from the effective set. */
+static int open_unprivileged(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct saved[2], d[2];
+	int fd;
+
+	if (syscall(SYS_capget, &h, saved))
+		die("capget: %s\n", strerror(errno));
+	memcpy(d, saved, sizeof(d));
+	d[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+	if (syscall(SYS_capset, &h, d))
+		die("capset: %s\n", strerror(errno));
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (syscall(SYS_capset, &h, saved))
+		die("capset (restore): %s\n", strerror(errno));
+	if (fd < 0)
+		die("open /proc/self/pagemap: %s\n", strerror(errno));
+	return fd;
+}
+
+static long long rust_read_count(void)
+{
+	char buf[64];
+	FILE *f = fopen("/sys/kernel/mm/pagemap_scan/rust_reads", "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strtoll(buf, NULL, 0);
+}
+
+/*
+ * The two files, and a check that they differ as they must: a populated
+ * page's entry shows its PFN through the first only.
+ */
+static void read_setup(void)
+{
+	char *p = mmap(NULL, PS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t e[2];
+
+	rd_fd[0] = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	rd_fd[1] = open_unprivileged();
+	for (int i = 0; i < 3; i++) {
+		rd_buf[i] = mmap(NULL, RD_ENTRIES * 8, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (rd_buf[i] == MAP_FAILED)
+			die("mmap: %s\n", strerror(errno));
+	}
+	if (rd_fd[0] < 0 || p == MAP_FAILED)
+		die("read setup: %s\n", strerror(errno));
+	p[0] = 1;
+	use_impl(a_is_rust && !b_is_rust ? impl_b : impl_a);
+	for (int i = 0; i < 2; i++)
+		if (pread(rd_fd[i], &e[i], 8, (uintptr_t)p / PS * 8) != 8)
+			die("pagemap read: %s\n", strerror(errno));
+	munmap(p, PS);
+	if (!(e[0] >> 63) || !(e[0] & ((1ULL << 55) - 1)) || !(e[1] >> 63) ||
+	    (e[1] & ((1ULL << 55) - 1)))
+		die("a present page reads %#llx privileged, %#llx without CAP_SYS_ADMIN\n",
+		    (unsigned long long)e[0], (unsigned long long)e[1]);
+	reads0 = rust_read_count();
+}
+
+struct rd {
+	int fd;			/* 0 or 1: rd_fd[] */
+	uint64_t off;
+	size_t len;
+	size_t room;		/* entries before an unmapped page, 0: RD_ENTRIES */
+};
+
+struct rd_out {
+	ssize_t ret;
+	int err;
+};
+
+/* Draws a read: mostly of the copies and around them. */
+static void draw_read(uint64_t *s, const struct layout *L, struct rd *r)
+{
+	uint64_t pg, n;
+
+	r->fd = rnd(s, 2);
+	switch (rnd(s, 12)) {
+	case 0:		/* anywhere, and past the end of the address space */
+		pg = rnd(s, user_end / PS + 4096);
+		break;
+	case 1:		/* the last pages below the end */
+		pg = user_end / PS - rnd(s, 1100);
+		break;
+	case 2:		/* the lowest pages (nothing mapped) */
+		pg = rnd(s, 2048);
+		break;
+	default:	/* a copy, from a little before it */
+		pg = copy_base(rnd(s, 2)) / PS + rnd(s, L->span + 1);
+		if (pct(s, 20))
+			pg -= rnd(s, 600);
+		break;
+	}
+	r->off = pg * 8;
+	n = pct(s, 10) ? rnd(s, 3) : 1 + rnd(s, pct(s, 70) ? 600 : RD_ENTRIES);
+	r->len = n * 8;
+	if (pct(s, 4))
+		r->off += 1 + rnd(s, 7);
+	if (pct(s, 4))
+		r->len += 1 + rnd(s, 7);
+	if (r->len > RD_ENTRIES * 8)
+		r->len = RD_ENTRIES * 8;
+	r->room = pct(s, 5) ? 1 + rnd(s, 700) : 0;
+}
+
+static struct rd_out do_read(const struct rd *r, int i)
+{
+	/* A buffer that ends at an unmapped page: the guard after vec_a. */
+	uint64_t *buf = r->room ? (uint64_t *)(guard_addr - r->room * 8) : rd_buf[i];
+	size_t n = r->room ? r->room : RD_ENTRIES;
+	struct rd_out o;
+
+	memset(buf, 0xa5, n * 8);
+	errno = 0;
+	o.ret = pread(rd_fd[r->fd], buf, r->len, r->off);
+	o.err = o.ret < 0 ? errno : 0;
+	if (r->room)
+		memcpy(rd_buf[i], buf, n * 8);
+	return o;
+}
+
+static bool rd_equal(const struct rd *r, const struct rd_out *a, int ia,
+		     const struct rd_out *b, int ib, char *why, size_t wl)
+{
+	size_t n = r->room ? r->room : RD_ENTRIES;
+
+	if (a->ret != b->ret || a->err != b->err) {
+		snprintf(why, wl, "returned %zd (%s) vs %zd (%s)", a->ret, strerror(a->err),
+			 b->ret, strerror(b->err));
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rd_buf[ia][i] != rd_buf[ib][i]) {
+			snprintf(why, wl, "entry %zu (page %#llx): %#llx vs %#llx", i,
+				 (unsigned long long)(r->off / 8 + i),
+				 (unsigned long long)rd_buf[ia][i],
+				 (unsigned long long)rd_buf[ib][i]);
+			return false;
+		}
+	return true;
+}
+
+/* The reads of one layout: the number of mismatches. */
+static int read_cases(struct repro *R, uint64_t *s)
+{
+	int mism = 0;
+
+	for (int k = 0; k < reads_per_layout; k++) {
+		struct rd_out oa, ob, oa2;
+		char why[256];
+		struct rd r;
+
+		draw_read(s, &R->L, &r);
+		use_impl(impl_a);
+		oa = do_read(&r, 0);
+		use_impl(impl_b);
+		ob = do_read(&r, 1);
+		use_impl(impl_a);
+		oa2 = do_read(&r, 2);
+		if (!rd_equal(&r, &oa, 0, &oa2, 2, why, sizeof(why))) {
+			n_rd_unstable++;
+			if (verbose)
+				printf("# unstable read: %s\n", why);
+			continue;
+		}
+		n_rd++;
+		n_rd_err += oa.ret < 0;
+		n_rd_fault += oa.err == EFAULT;
+		if (rd_equal(&r, &oa, 0, &ob, 1, why, sizeof(why)))
+			continue;
+		mism++;
+		n_rd_mism++;
+		printf("# MISMATCH read seed=%llu: pread(%s, len %zu, offset %#llx%s): %s\n",
+		       (unsigned long long)seed0, r.fd ? "unprivileged" : "privileged", r.len,
+		       (unsigned long long)r.off, r.room ? ", buffer ends at a hole" : "", why);
+		if (n_rd_mism <= 3) {
+			R->nscan = 0;
+			describe(R);
+		}
+	}
+	return mism;
+}
+
 /* ------------------------------------------------------------ main */
 
 /* Pages seen in the category sets c with (c & mask) == val. */
@@ -2004,7 +2214,8 @@ static void die_usage(const char *p)
 {
 	fprintf(stderr,
 		"usage: %s [--self | --impl-a c|rust --impl-b c|rust] [--seed S] [--cases N]\n"
-		"          [--time SECONDS] [--repro SPEC] [--verbose] [--pretend-b-rust]\n", p);
+		"          [--time SECONDS] [--repro SPEC] [--reads PER_LAYOUT] [--verbose]\n"
+		"          [--pretend-b-rust]\n", p);
 	exit(KSFT_FAIL);
 }
 
@@ -2042,6 +2253,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--pretend-b-rust")) {
 			/* Developer check of the model: B runs C but is judged as Rust. */
 			pretend_b_rust = true;
+		} else if (!strcmp(a, "--reads") && v) {
+			reads_per_layout = strtol(v, NULL, 0); i++;
 		} else if (!strcmp(a, "--verbose")) {
 			verbose++;
 		} else {
@@ -2111,6 +2324,7 @@ int main(int argc, char **argv)
 		pre[1] = (struct page_region *)(m + vb);
 	}
 	memset(fds, -1, sizeof(fds));
+	read_setup();
 
 	if (repro_spec) {
 		struct repro R;
@@ -2147,6 +2361,7 @@ int main(int argc, char **argv)
 			teardown(&R.L);
 			continue;
 		}
+		n_mism += read_cases(&R, &s);
 		nsc = 8 + rnd(&s, MAX_SCANS - 8);
 		lay_guard = false;
 		lay_rwp = false;
@@ -2240,6 +2455,22 @@ next:
 			printf(" ACCESSED&HUGE=%llu\n", cov_sum(P_ACC | P_H, P_ACC | P_H));
 		}
 	}
+	printf("# reads: %ld compared (errors %ld, EFAULT %ld), unstable %ld, mismatches %ld\n",
+	       n_rd, n_rd_err, n_rd_fault, n_rd_unstable, n_rd_mism);
+	if ((a_is_rust || b_is_rust) && !pretend_b_rust && reads_per_layout > 0) {
+		long long r1 = rust_read_count();
+
+		printf("# rust_reads %lld -> %lld\n", reads0, r1);
+		if (r1 <= reads0) {
+			printf("# rust handler served no read\n");
+			n_mism++;
+		}
+	}
+	if (n_rd_unstable * 20 > n_rd + n_rd_unstable) {
+		printf("# %ld of %ld reads unstable: too many\n", n_rd_unstable,
+		       n_rd + n_rd_unstable);
+		n_mism++;
+	}
 	if ((a_is_rust || b_is_rust) && !pretend_b_rust) {
 		long long r1 = rust_calls();
 
@@ -2263,7 +2494,7 @@ next:
 	}
 	printf("# cases: %ld, mismatches: %ld, seed %llu, %.1fs\n", n_cases, n_mism,
 	       (unsigned long long)seed0, now_s() - t0);
-	printf("# Totals: pass:%ld fail:%ld xfail:0 xpass:0 skip:0 error:0\n", n_cases - n_mism,
-	       n_mism);
+	printf("# Totals: pass:%ld fail:%ld xfail:0 xpass:0 skip:0 error:0\n",
+	       n_cases + n_rd - n_mism, n_mism);
 	return n_mism || !n_cases ? KSFT_FAIL : KSFT_PASS;
 }
