@@ -76,6 +76,12 @@ endif
 	tools/tree/facts.py > $(PAYLOAD)/tree-facts.sh
 	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/pagemap_ioctl $(KSELFTEST_PAGEMAP) -lm -lpthread
+	# Upstream selftests that read pagemap through vm_util.c: read() is
+	# served by the Rust handler too while it is active.
+	cd $(SELFTEST_MM) && for t in soft-dirty madv_populate; do \
+		gcc -static -O2 -D_GNU_SOURCE -isystem $(KHDR)/include -I. -I.. -I../../../include \
+		-o $(PAYLOAD)/bin/$$t $$t.c $(filter-out pagemap_ioctl.c,$(KSELFTEST_PAGEMAP)) \
+		-lm -lpthread || exit 1; done
 	# The selftest of the C fixes (patches/upstream, Documentation/c-fixes.rst).
 	gcc -static -O2 -Wall -isystem $(KHDR)/include -I$(SELFTEST_MM) \
 		-o $(PAYLOAD)/bin/pagemap_scan_walk tools/testing/selftests/upstream/mm/pagemap_scan_walk.c -lpthread
@@ -131,7 +137,7 @@ bench: payload
 SCALING_WORKLOADS := $(foreach k,dense sparse,$(foreach n,12 14 16 18 20,scale-$(k)-$(n)))
 .PHONY: bench-scaling
 bench-scaling:
-	@BENCH_WORKLOADS="$(SCALING_WORKLOADS)" BENCH_ROUNDS=$${BENCH_ROUNDS:-2} \
+	@BENCH_WORKLOADS="$(SCALING_WORKLOADS)" BENCH_READ_WORKLOADS= BENCH_ROUNDS=$${BENCH_ROUNDS:-2} \
 		$(MAKE) --no-print-directory bench
 
 # The performance regression guard: every workload once on the icount clock,

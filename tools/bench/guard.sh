@@ -22,8 +22,18 @@ OUT=${BENCH_OUT:-$REPO/out/bench-guard-$KVER}
 workloads=$(awk -v k="$KVER" '$1 == k { printf "%s ", $2 }' "$BOUNDS")
 [ -n "$workloads" ] || { echo "no bounds for $KVER in $BOUNDS" >&2; exit 2; }
 
+# Rows read-NAME are read(pagemap) of workload NAME.
+scan_workloads= read_workloads=
+for w in $workloads; do
+	case $w in
+	read-*) read_workloads="$read_workloads ${w#read-}" ;;
+	*) scan_workloads="$scan_workloads $w" ;;
+	esac
+done
+
 # One round of one rep each: on the icount clock a rep repeats to 0.1%.
-BENCH_OUT=$OUT BENCH_CLOCKS=icount BENCH_WORKLOADS="$workloads" BENCH_ROUNDS=1 \
+BENCH_OUT=$OUT BENCH_CLOCKS=icount BENCH_WORKLOADS="$scan_workloads" \
+	BENCH_READ_WORKLOADS="$read_workloads" BENCH_ROUNDS=1 \
 	BENCH_REPS=1 BENCH_BASE_REPS=1 "$REPO/tools/bench/bench.sh" "$1"
 rc=$?
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Guest side of `make bench` (tools/bench/bench.sh): C and Rust PAGEMAP_SCAN
-# side by side in one boot, plus the read(pagemap) / soft-dirty baseline.
+# side by side in one boot, plus the read(pagemap) / soft-dirty baseline,
+# and read(pagemap) itself C against Rust on READ_WORKLOADS.
 #
 # For every workload: a warm-up run per implementation (printed as
 # "pmbench-warm", not used), then ROUNDS rounds of one run per
@@ -41,15 +42,15 @@ run() {
 		echo "pmbench-error cannot select $impl"
 		return 1
 	fi
-	before=$(rust_calls)
+	before=$(rust_served)
 	$B --impl-label "$impl" "$@"
 	rc=$?
-	calls=$(( $(rust_calls) - before ))
+	calls=$(( $(rust_served) - before ))
 	if [ $rc -ne 0 ]; then
 		echo "pmbench-error $* on $impl: exit status $rc"
 	fi
 	if { [ "$impl" = rust ] && [ $calls -eq 0 ]; } || { [ "$impl" = c ] && [ $calls -ne 0 ]; }; then
-		echo "pmbench-error $* on $impl: the Rust handler served $calls ioctls"
+		echo "pmbench-error $* on $impl: the Rust handler served $calls ioctls and reads"
 	fi
 	return $rc
 }
@@ -70,6 +71,24 @@ for w in $WORKLOADS; do
 	done
 	switch c
 	$B --workload "$w" --method read --reps "$BASE_REPS" || status=1
+done
+# read(pagemap) itself, C against Rust (each serves it with its PAGEMAP_SCAN):
+# rows "read-NAME".
+for w in $READ_WORKLOADS; do
+	echo "pmbench-workload read-$w read(pagemap): $($B --list | sed -n "s/^$w  *//p")"
+	for impl in c rust; do
+		run $impl --workload "$w" --method read --row "read-$w" --reps 1 \
+			--scale "$WARM_SCALE" | sed 's/^pmbench /pmbench-warm /'
+	done
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		if [ $((r % 2)) = 1 ]; then order="c rust"; else order="rust c"; fi
+		for impl in $order; do
+			run $impl --workload "$w" --method read --row "read-$w" \
+				--reps "$REPS" || status=1
+		done
+		r=$((r + 1))
+	done
 done
 unload_rust
 exit $status

@@ -5,7 +5,7 @@
  * question, on a set of workloads. Static binary for the test guest.
  *
  *   pagemap_bench --workload NAME [--method scan|read] [--impl-label X]
- *                 [--reps N] [--scale F] [--iters N] [--warmup N]
+ *                 [--row ROW] [--reps N] [--scale F] [--iters N] [--warmup N]
  *   pagemap_bench --list
  *
  * Every rep prints one line (and nothing else goes to stdout):
@@ -18,7 +18,8 @@
  * or pread() calls of the rep. pages is the size of the scanned range in 4K
  * pages, check a result digest that must be the same for every
  * implementation of the same workload and method (the bench driver compares
- * them). The number of operations of a rep is the workload's default (one
+ * them). --row prints ROW as the workload's name (the read(pagemap) rows of
+ * C against Rust: "read-NAME"). The number of operations of a rep is the workload's default (one
  * for PAGEMAP_SCAN, one for the read baseline, each about 1 s under TCG)
  * times --scale (default 1, or $PMBENCH_SCALE), or --iters.
  */
@@ -444,7 +445,7 @@ static void die_usage(void)
 {
 	fprintf(stderr,
 		"usage: pagemap_bench --workload NAME [--method scan|read] [--impl-label X]\n"
-		"                     [--reps N] [--scale F] [--iters N] [--warmup N]\n"
+		"                     [--row ROW] [--reps N] [--scale F] [--iters N] [--warmup N]\n"
 		"       pagemap_bench --list\n");
 	exit(2);
 }
@@ -455,9 +456,9 @@ int main(int argc, char **argv)
 		{ "workload", 1, 0, 'w' }, { "method", 1, 0, 'm' },
 		{ "impl-label", 1, 0, 'l' }, { "reps", 1, 0, 'r' },
 		{ "scale", 1, 0, 's' }, { "iters", 1, 0, 'i' },
-		{ "warmup", 1, 0, 'W' }, { "list", 0, 0, 'L' }, { 0 }
+		{ "warmup", 1, 0, 'W' }, { "list", 0, 0, 'L' }, { "row", 1, 0, 'R' }, { 0 }
 	};
-	const char *name = NULL, *label = NULL, *method = "scan";
+	const char *name = NULL, *label = NULL, *method = "scan", *row = NULL;
 	double scale = getenv("PMBENCH_SCALE") ? atof(getenv("PMBENCH_SCALE")) : 1;
 	int reps = 5, iters = 0, warmup = 1, c;
 	struct state s = { .uffd = -1 };
@@ -484,6 +485,9 @@ int main(int argc, char **argv)
 			break;
 		case 'W':
 			warmup = atoi(optarg);
+			break;
+		case 'R':
+			row = optarg;
 			break;
 		case 'L':
 			for (size_t i = 0; i < ARRAY_SIZE(workloads); i++)
@@ -543,7 +547,7 @@ int main(int argc, char **argv)
 			digest = digest * 31 + op(&s, &ns, &calls);
 		t0 = now_ns() - t0;
 		printf("pmbench workload=%s impl=%s rep=%d iters=%d pages=%zu ",
-		       s.w->name, label, r, iters, s.len / PAGE);
+		       row ? row : s.w->name, label, r, iters, s.len / PAGE);
 		printf("ns=%llu wall=%llu calls=%llu check=%llx\n",
 		       (unsigned long long)ns, (unsigned long long)t0,
 		       (unsigned long long)calls,

@@ -55,7 +55,12 @@ if [ "${FUZZ_ONLY:-0}" != 1 ]; then
 		# them (7.3): guard markers, uffd read-write protection.
 		if [ -x /pmscan/bin/guard-regions ]; then
 			run_ksft guard_regions_pagemap_scan $impl /pmscan/bin/guard-regions -t pagemap_scan
+			run_ksft guard_regions_pagemap $impl /pmscan/bin/guard-regions -t pagemap
 		fi
+		# Upstream tests that read() pagemap (vm_util.c), served by
+		# the Rust handler too.
+		run_ksft soft_dirty $impl /pmscan/bin/soft-dirty
+		run_ksft madv_populate $impl /pmscan/bin/madv_populate
 		if [ -x /pmscan/bin/uffd-unit-tests ]; then
 			run_ksft uffd_rwp_pagemap $impl /pmscan/bin/uffd-unit-tests -f rwp-pagemap
 			run_ksft uffd_rwp_mprotect $impl /pmscan/bin/uffd-unit-tests -f rwp-mprotect

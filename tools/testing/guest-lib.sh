@@ -20,6 +20,9 @@ c_has_fix() {
 }
 impl_now() { cat $SYSFS/impl 2>/dev/null || echo c; }
 rust_calls() { cat $SYSFS/rust_calls 2>/dev/null || echo 0; }
+rust_reads() { cat $SYSFS/rust_reads 2>/dev/null || echo 0; }
+# Ioctls and reads of pagemap files the Rust handler served.
+rust_served() { echo $(( $(rust_calls) + $(rust_reads) )); }
 
 # load_rust: make sure the module is loaded (a fresh load routes the ioctl
 # to Rust; an already loaded one keeps its sysfs selection).
@@ -69,15 +72,15 @@ select_impl() {
 	[ "$(impl_now)" = "$1" ]
 }
 
-# served_failures NAME IMPL CALLS: 1 (with a message) when the ioctls of a
-# run did not come from IMPL: a Rust run the handler served none of, or a C
-# run it served some of (a silent fallback either way); else 0.
+# served_failures NAME IMPL CALLS: 1 (with a message) when the ioctls and
+# reads of a run did not come from IMPL: a Rust run the handler served none
+# of, or a C run it served some of (a silent fallback either way); else 0.
 served_failures() {
 	if [ "$2" != c ] && [ "$3" -eq 0 ]; then
-		echo "# $1: the Rust handler served no ioctl" >&2
+		echo "# $1: the Rust handler served no ioctl or read" >&2
 		echo 1
 	elif [ "$2" = c ] && [ "$3" -ne 0 ]; then
-		echo "# $1: the Rust handler served $3 ioctls on a C run" >&2
+		echo "# $1: the Rust handler served $3 ioctls and reads on a C run" >&2
 		echo 1
 	else
 		echo 0
@@ -119,8 +122,9 @@ emit_suite() {
 	echo "suite: $name impl=$impl pass=$pass fail=$fail skip=$skip"
 }
 
-# run_on NAME IMPL CMD...: run CMD with IMPL serving PAGEMAP_SCAN; sets
-# out (its output, also printed), rc and calls (ioctls Rust served). Fails,
+# run_on NAME IMPL CMD...: run CMD with IMPL serving PAGEMAP_SCAN and
+# pagemap reads; sets out (its output, also printed), rc and calls (ioctls
+# and reads Rust served). Fails,
 # after printing a failed suite line, when IMPL cannot be selected.
 run_on() {
 	name=$1 impl=$2
@@ -130,12 +134,12 @@ run_on() {
 		echo "suite: $name impl=$impl pass=0 fail=1 skip=0"
 		return 1
 	fi
-	before=$(rust_calls)
+	before=$(rust_served)
 	out=/tmp/suite.$name.$impl.out
 	"$@" > "$out" 2>&1
 	rc=$?
 	cat "$out"
-	calls=$(( $(rust_calls) - before ))
+	calls=$(( $(rust_served) - before ))
 }
 
 # run_ksft NAME IMPL CMD...: run a kselftest-style program on IMPL.

@@ -10,10 +10,12 @@
 #   program's phase-2 writes; criu dump --track-mem --prev-images-dir;
 #   criu restore; the restored program verifies every page.
 #
-# The Rust run also requires that Rust served the dumps' ioctls, repeats the
-# round trip with CRIU_FAULT=135 (CRIU reads /proc/PID/pagemap with pread()
-# instead of PAGEMAP_SCAN: the oracle) and compares the pagemap images of
-# the three runs. Every step is one test of the suite line
+# The C run repeats the round trip with CRIU_FAULT=135 (CRIU reads
+# /proc/PID/pagemap with pread() instead of PAGEMAP_SCAN). The Rust run
+# requires that Rust served the dumps' ioctls, repeats the round trip with
+# CRIU_FAULT=135 (with Rust serving the reads too: they must be Rust's) and
+# compares the pagemap images: Rust's PAGEMAP_SCAN dump with C's and with
+# the pread() one, and the two pread() dumps with each other. Every step is one test of the suite line
 #   suite: criu impl=IMPL pass=N fail=N skip=0
 #
 # On a kernel with guard regions (MADV_GUARD_INSTALL: 7.3, not 6.12)
@@ -103,7 +105,8 @@ criu_cmd() {
 }
 
 # criu_roundtrip NAME: the round trip in /work/NAME, images in pre/ and
-# dump/. Sets rt_calls: the ioctls Rust served during pre-dump and dump.
+# dump/. Sets rt_calls and rt_reads: the ioctls and the pagemap reads Rust
+# served during pre-dump and dump.
 criu_roundtrip() {
 	rt=$1
 	d=/work/$rt
@@ -130,6 +133,7 @@ criu_roundtrip() {
 	fi
 	grep '^#' "$hd/program.log"
 	before=$(rust_calls)
+	reads_before=$(rust_reads)
 	criu_cmd "$hd/pre/pre-dump.log" pre-dump -t $pid -D "$d/pre" -o pre-dump.log --track-mem
 	cstep $? "$rt: criu pre-dump --track-mem"
 	pre_calls=$(($(rust_calls) - before))
@@ -142,6 +146,7 @@ criu_roundtrip() {
 		--prev-images-dir ../pre --track-mem
 	ok=$?
 	rt_calls=$(($(rust_calls) - before))
+	rt_reads=$(($(rust_reads) - reads_before))
 	cstep $ok "$rt: criu dump --track-mem --prev-images-dir"
 	if [ $ok != 0 ]; then
 		kill -9 $pid 2>/dev/null
@@ -166,7 +171,7 @@ criu_roundtrip() {
 	ok=$?
 	grep -E '^# (checked|all|files)|word|hole' "$hd/program.log"
 	cstep $ok "$rt: restored process verified every page and its files: $(cat "$hd/result" 2>/dev/null)"
-	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls served by Rust ($pre_calls in the pre-dump)"
+	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls and $rt_reads pagemap reads served by Rust ($pre_calls ioctls in the pre-dump)"
 }
 
 # The process's pagemap image (pagemap-PID.img), the one PAGEMAP_SCAN
@@ -284,7 +289,7 @@ criu_suite() {
 	echo 86400000 > $CRIU_KHP
 	# CRIU caches what the kernel supports (PAGEMAP_SCAN included).
 	rm -f $CRIU_ROOT/run/criu.kdat
-	suite_before=$(rust_calls)
+	suite_before=$(rust_served)
 
 	chroot $CRIU_ROOT criu check > /tmp/criu-check.out 2>&1
 	ok=$?
@@ -318,10 +323,18 @@ criu_suite() {
 				echo "# criu: dump pages-1.img of c and $r differ (not compared)"
 			fi
 		done
+		[ "$rt_reads" -gt 0 ]
+		cstep $? "CRIU_FAULT=135: Rust served CRIU's pagemap reads ($rt_reads)"
+		criu_same cread pread
+		cstep $? "pagemap images of the pread() dumps: Rust == C"
 	else
-		calls=$(($(rust_calls) - suite_before))
+		# The pread() path on C: the oracle of the Rust run's.
+		export CRIU_FAULT=135
+		criu_roundtrip cread
+		unset CRIU_FAULT
+		calls=$(($(rust_served) - suite_before))
 		[ "$calls" -eq 0 ]
-		cstep $? "no ioctl served by Rust in the C run ($calls)"
+		cstep $? "no ioctl or read served by Rust in the C run ($calls)"
 	fi
 	echo "$khp" > $CRIU_KHP
 	echo "$aslr" > /proc/sys/kernel/randomize_va_space

@@ -62,7 +62,8 @@
  * page) run A, B, A through a privileged file (PFNs shown) and one opened
  * without CAP_SYS_ADMIN (PFNs hidden). The return value, errno and every
  * byte of the buffer must be equal; a read whose two A runs differ is
- * dropped as unstable.
+ * dropped as unstable. After half the layouts' scans, more reads run while
+ * a forked child shares the layout (pages mapped twice: not exclusive).
  *
  * Vector modes besides a plain buffer, NULL and an unmapped address:
  *  (3) the vector lies inside the scanned copy (in a writable segment), so
@@ -89,6 +90,7 @@
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include "kselftest.h"
 #include "pmscan.h"
 
@@ -1952,9 +1954,10 @@ static void report_mismatch(struct repro *R, long caseno, const char *why)
 #define RD_ENTRIES 1280		/* the longest read drawn, in entries */
 static int rd_fd[2] = { -1, -1 };	/* [0] privileged, [1] without CAP_SYS_ADMIN */
 static uint64_t *rd_buf[3];
-static long n_rd, n_rd_unstable, n_rd_err, n_rd_fault, n_rd_mism;
+static long n_rd, n_rd_unstable, n_rd_err, n_rd_fault, n_rd_mism, n_rd_shared;
 static long long reads0;
-static int reads_per_layout = 8;
+static int reads_per_layout = 12;
+static uint64_t rd_bits[9];	/* entries read with each of bits 55-63 */
 
 /* /proc/self/pagemap opened with CAP_SYS_ADMIN dropped from the effective set. */
 static int open_unprivileged(void)
@@ -2105,12 +2108,12 @@ static bool rd_equal(const struct rd *r, const struct rd_out *a, int ia,
 	return true;
 }
 
-/* The reads of one layout: the number of mismatches. */
-static int read_cases(struct repro *R, uint64_t *s)
+/* @n reads of the layout: the number of mismatches. */
+static int read_cases(struct repro *R, uint64_t *s, int n)
 {
 	int mism = 0;
 
-	for (int k = 0; k < reads_per_layout; k++) {
+	for (int k = 0; k < n; k++) {
 		struct rd_out oa, ob, oa2;
 		char why[256];
 		struct rd r;
@@ -2131,6 +2134,9 @@ static int read_cases(struct repro *R, uint64_t *s)
 		n_rd++;
 		n_rd_err += oa.ret < 0;
 		n_rd_fault += oa.err == EFAULT;
+		for (ssize_t i = 0; i < oa.ret / 8; i++)
+			for (int b = 55; b < 64; b++)
+				rd_bits[b - 55] += rd_buf[0][i] >> b & 1;
 		if (rd_equal(&r, &oa, 0, &ob, 1, why, sizeof(why)))
 			continue;
 		mism++;
@@ -2143,6 +2149,32 @@ static int read_cases(struct repro *R, uint64_t *s)
 			describe(R);
 		}
 	}
+	return mism;
+}
+
+/*
+ * Reads of the layout while a child shares it (fork()): anonymous pages,
+ * THPs and private hugetlb pages are mapped twice, so not exclusively.
+ * Run after the layout's scans (the child's copy-on-write sharing would
+ * change what they see), right before the teardown.
+ */
+static int shared_read_cases(struct repro *R, uint64_t *s)
+{
+	pid_t pid;
+	int mism;
+
+	n_rd_shared++;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s\n", strerror(errno));
+	if (!pid) {
+		for (;;)
+			pause();
+	}
+	mism = read_cases(R, s, reads_per_layout);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 	return mism;
 }
 
@@ -2361,7 +2393,7 @@ int main(int argc, char **argv)
 			teardown(&R.L);
 			continue;
 		}
-		n_mism += read_cases(&R, &s);
+		n_mism += read_cases(&R, &s, reads_per_layout);
 		nsc = 8 + rnd(&s, MAX_SCANS - 8);
 		lay_guard = false;
 		lay_rwp = false;
@@ -2401,6 +2433,8 @@ int main(int argc, char **argv)
 				goto next;
 			}
 		}
+		if (reads_per_layout > 0 && pct(&s, 50))
+			n_mism += shared_read_cases(&R, &s);
 		teardown(&R.L);
 next:
 		if (lay_guard)
@@ -2455,8 +2489,14 @@ next:
 			printf(" ACCESSED&HUGE=%llu\n", cov_sum(P_ACC | P_H, P_ACC | P_H));
 		}
 	}
-	printf("# reads: %ld compared (errors %ld, EFAULT %ld), unstable %ld, mismatches %ld\n",
-	       n_rd, n_rd_err, n_rd_fault, n_rd_unstable, n_rd_mism);
+	printf("# reads: %ld compared (errors %ld, EFAULT %ld; %ld layouts shared with a child),",
+	       n_rd, n_rd_err, n_rd_fault, n_rd_shared);
+	printf(" unstable %ld, mismatches %ld\n", n_rd_unstable, n_rd_mism);
+	printf("# read coverage: soft-dirty %llu exclusive %llu uffd-wp %llu guard %llu",
+	       (unsigned long long)rd_bits[0], (unsigned long long)rd_bits[1],
+	       (unsigned long long)rd_bits[2], (unsigned long long)rd_bits[3]);
+	printf(" file %llu swap %llu present %llu\n", (unsigned long long)rd_bits[6],
+	       (unsigned long long)rd_bits[7], (unsigned long long)rd_bits[8]);
 	if ((a_is_rust || b_is_rust) && !pretend_b_rust && reads_per_layout > 0) {
 		long long r1 = rust_read_count();
 
