@@ -78,8 +78,10 @@ endif
 		-o $(PAYLOAD)/bin/pagemap_ioctl $(KSELFTEST_PAGEMAP) -lm -lpthread
 	# Upstream selftests that read pagemap through vm_util.c: read() is
 	# served by the Rust handler too while it is active.
+	# (soft-dirty.c needs _GNU_SOURCE, as upstream's Makefile gives it.)
 	cd $(SELFTEST_MM) && for t in soft-dirty madv_populate; do \
-		gcc -static -O2 -D_GNU_SOURCE -isystem $(KHDR)/include -I. -I.. -I../../../include \
+		gcc -static -O2 $$(grep -q '^#define _GNU_SOURCE' $$t.c || echo -D_GNU_SOURCE) \
+		-isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/$$t $$t.c $(filter-out pagemap_ioctl.c,$(KSELFTEST_PAGEMAP)) \
 		-lm -lpthread || exit 1; done
 	# The selftest of the C fixes (patches/upstream, Documentation/c-fixes.rst).

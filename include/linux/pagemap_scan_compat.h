@@ -59,6 +59,9 @@ static inline struct page *walk_thp_subpage(struct page *page, unsigned int i)
 {
 	return page;
 }
+
+/* Whether walk_thp_subpage() is a different page for each i. */
+#define WALK_THP_SUBPAGES	false
 #endif
 #else /* no softleaf API: the names of Linux 6.12 */
 
@@ -128,6 +131,8 @@ static inline struct page *walk_thp_subpage(struct page *page, unsigned int i)
 {
 	return page + i;
 }
+
+#define WALK_THP_SUBPAGES	true
 #endif
 
 /*

@@ -249,39 +249,72 @@ static __always_inline void frame_softleaf(struct pte_frame *frame, softleaf_t e
 	}
 }
 
-/* The frame of @pte, which maps @addr in @vma. */
-static inline void pte_frame(struct vm_area_struct *vma, unsigned long addr,
-			     pte_t pte, struct pte_frame *frame)
+/*
+ * The frame of @pte, which is not empty and maps @addr in @vma. A present
+ * entry's is computed first, without pte_classes(): PTE_INFO_ZERO_PFN is not
+ * evaluated (vm_normal_page() finds no page for the zero page), and the swap
+ * fields are not written.
+ */
+static __always_inline void pte_frame(struct vm_area_struct *vma, unsigned long addr,
+				      pte_t pte, struct pte_frame *frame)
 {
-	struct page *page = NULL;
+	struct folio *folio;
+	struct page *page;
 	softleaf_t entry;
+	u8 info, pg = 0;
 
-	*frame = (struct pte_frame) { .info = pte_classes(pte) };
-	if (frame->info & PTE_INFO_PRESENT) {
-		frame->pfn = pte_pfn(pte);
+	if (pte_present(pte)) {
+		info = PTE_INFO_PRESENT;
+		if (pte_uffd(pte))
+			info |= PTE_INFO_UFFD;
+		if (pte_soft_dirty(pte))
+			info |= PTE_INFO_SOFT_DIRTY;
 		page = vm_normal_page(vma, addr, pte);
-	} else if (frame->info & PTE_INFO_SWAP) {
-		entry = softleaf_from_pte(pte);
-		frame_softleaf(frame, entry);
-		if (softleaf_has_pfn(entry))
-			page = softleaf_to_page(entry);
+		if (page) {
+			folio = page_folio(page);
+			pg = PTE_PAGE_NORMAL;
+			if (!folio_test_anon(folio))
+				info |= PTE_INFO_FILE;
+			if (walk_page_mapped_exclusively(folio, page))
+				pg |= PTE_PAGE_EXCLUSIVE;
+		}
+		frame->pfn = pte_pfn(pte);
+		frame->info = info;
+		frame->page = pg;
+		return;
 	}
-	if (page)
+	*frame = (struct pte_frame) { .info = pte_classes(pte) };
+	entry = softleaf_from_pte(pte);
+	frame_softleaf(frame, entry);
+	if (softleaf_has_pfn(entry)) {
+		page = softleaf_to_page(entry);
 		frame_page(frame, page_folio(page), page);
+	}
 }
 
 /*
- * Reads the @nr entries from @ptep, which map @addr onwards in @vma, into
- * @frames. The table lock must be held.
+ * Reads the @nr (at most 64) entries from @ptep, which map @addr onwards in
+ * @vma: the frame of entry i into @frames[i], unless the entry is empty
+ * (pte_none()): bit i of the mask returned says it is not. An empty entry
+ * costs no store (a sparse table is mostly empty entries). The table lock
+ * must be held.
  */
-__rust_helper void rust_helper_ptes_frames(struct vm_area_struct *vma, unsigned long addr,
-					   pte_t *ptep, unsigned int nr,
-					   struct pte_frame *frames)
+__rust_helper u64 rust_helper_ptes_frames(struct vm_area_struct *vma, unsigned long addr,
+					  pte_t *ptep, unsigned int nr,
+					  struct pte_frame *frames)
 {
+	u64 mask = 0;
 	unsigned int i;
+	pte_t pte;
 
-	for (i = 0; i < nr; i++)
-		pte_frame(vma, addr + i * PAGE_SIZE, ptep_get(ptep + i), frames + i);
+	for (i = 0; i < nr; i++) {
+		pte = ptep_get(ptep + i);
+		if (pte_none(pte))
+			continue;
+		mask |= BIT_ULL(i);
+		pte_frame(vma, addr + i * PAGE_SIZE, pte, frames + i);
+	}
+	return mask;
 }
 
 /*
@@ -598,45 +631,60 @@ __rust_helper spinlock_t *rust_helper_pmd_huge_lock_info(struct vm_area_struct *
 }
 
 /*
- * The frames of the @nr pages from page @first of the huge PMD @pmdp (locked),
- * which maps @addr (PMD aligned) onwards in @vma, into @frames: page i has
- * the PFN (or swap offset) of the PMD plus i, and its own exclusivity where
- * this tree's pagemap tells it per page.
+ * The frame of the huge PMD @pmdp (locked), which maps @addr (PMD aligned)
+ * onwards in @vma, as of its first page (the PFN or swap offset of page i
+ * is that plus i). Its page is the first page: PTE_PAGE_EXCLUSIVE says
+ * whether that one is mapped exclusively (pmd_pages_exclusive() tells
+ * each page's).
  */
-__rust_helper void rust_helper_pmd_frames(struct vm_area_struct *vma, unsigned long addr,
-					  pmd_t *pmdp, unsigned int first, unsigned int nr,
-					  struct pte_frame *frames)
+__rust_helper void rust_helper_pmd_frame(struct vm_area_struct *vma, unsigned long addr,
+					 pmd_t *pmdp, struct pte_frame *frame)
 {
 	pmd_t pmd = pmdp_get(pmdp);
-	struct pte_frame base = { .info = pmd_classes(pmd) };
-	struct folio *folio = NULL;
 	struct page *page = NULL;
 	softleaf_t entry;
-	unsigned int i;
 
-	if (base.info & PTE_INFO_PRESENT) {
-		base.pfn = pmd_pfn(pmd);
+	*frame = (struct pte_frame) { .info = pmd_classes(pmd) };
+	if (frame->info & PTE_INFO_PRESENT) {
+		frame->pfn = pmd_pfn(pmd);
 		page = walk_thp_page(vma, addr, pmd);
-	} else if ((base.info & PTE_INFO_SWAP) && thp_migration_supported()) {
+	} else if ((frame->info & PTE_INFO_SWAP) && thp_migration_supported()) {
 		entry = softleaf_from_pmd(pmd);
-		frame_softleaf(&base, entry);
+		frame_softleaf(frame, entry);
 		if (softleaf_has_pfn(entry))
 			page = softleaf_to_page(entry);
 	}
 	if (page)
-		folio = page_folio(page);
-	for (i = 0; i < nr; i++) {
-		frames[i] = base;
-		if (base.info & PTE_INFO_PRESENT)
-			frames[i].pfn += first + i;
-		if (base.info & PTE_INFO_SWAP) {
-			frames[i].swp_offset += first + i;
-			if (base.page & PTE_PAGE_PFN)
-				frames[i].pfn += first + i;
-		}
-		if (page)
-			frame_page(&frames[i], folio, walk_thp_subpage(page, first + i));
-	}
+		frame_page(frame, page_folio(page), page);
+}
+
+/*
+ * Bit i set if page @first + i (i below @nr, at most 64) of the present
+ * huge PMD @pmdp (locked), which maps @addr (PMD aligned) onwards in @vma,
+ * is mapped exclusively, by the rule of this tree's pagemap_read().
+ */
+__rust_helper u64 rust_helper_pmd_pages_exclusive(struct vm_area_struct *vma,
+						  unsigned long addr, pmd_t *pmdp,
+						  unsigned int first, unsigned int nr)
+{
+	pmd_t pmd = pmdp_get(pmdp);
+	struct folio *folio;
+	struct page *page;
+	u64 mask = 0;
+	unsigned int i;
+
+	if (!nr || !pmd_present(pmd))
+		return 0;
+	page = walk_thp_page(vma, addr, pmd);
+	if (!page)
+		return 0;
+	folio = page_folio(page);
+	if (!WALK_THP_SUBPAGES)
+		return walk_page_mapped_exclusively(folio, page) ? GENMASK_ULL(nr - 1, 0) : 0;
+	for (i = 0; i < nr; i++)
+		if (walk_page_mapped_exclusively(folio, walk_thp_subpage(page, first + i)))
+			mask |= BIT_ULL(i);
+	return mask;
 }
 
 /*

@@ -21,7 +21,9 @@
  * them). --row prints ROW as the workload's name (the read(pagemap) rows of
  * C against Rust: "read-NAME"). The number of operations of a rep is the workload's default (one
  * for PAGEMAP_SCAN, one for the read baseline, each about 1 s under TCG)
- * times --scale (default 1, or $PMBENCH_SCALE), or --iters.
+ * times --scale (default 1, or $PMBENCH_SCALE), or --iters. The read method
+ * reads 65536 entries per pread() ($PMBENCH_READ_CHUNK: fewer, for a
+ * profile of one call).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -163,6 +165,9 @@ static uint64_t scan_all(uintptr_t start, uintptr_t end, uint64_t flags,
  * same digest as scan_all() when regions are not cut).
  */
 static uint64_t *pmbuf;
+/* Entries per pread() of the read method. */
+static size_t read_chunk = 1 << 16;
+
 static uint64_t read_all(uintptr_t start, uintptr_t end, uint64_t bit,
 			 size_t chunk, uint64_t *calls)
 {
@@ -404,7 +409,7 @@ static uint64_t op(struct state *s, uint64_t *ns, uint64_t *calls)
 		wp_writes(s);
 		t0 = now_ns();
 		if (s->read) {
-			d = read_all(start, end, PM_SOFT_DIRTY, 1 << 16, calls);
+			d = read_all(start, end, PM_SOFT_DIRTY, read_chunk, calls);
 			clear_soft_dirty();
 		} else {
 			d = scan_all(start, end,
@@ -418,7 +423,7 @@ static uint64_t op(struct state *s, uint64_t *ns, uint64_t *calls)
 	t0 = now_ns();
 	if (s->read)
 		d = read_all(start, end, PM_PRESENT,
-			     w->kind == K_MAXPAGES ? w->max_pages : 1 << 16, calls);
+			     w->kind == K_MAXPAGES ? w->max_pages : read_chunk, calls);
 	else
 		d = scan_all(start, end, 0, PAGE_IS_PRESENT,
 			     PAGE_IS_PRESENT | w->ret_extra, w->vec_len,
@@ -460,6 +465,11 @@ int main(int argc, char **argv)
 	};
 	const char *name = NULL, *label = NULL, *method = "scan", *row = NULL;
 	double scale = getenv("PMBENCH_SCALE") ? atof(getenv("PMBENCH_SCALE")) : 1;
+
+	if (getenv("PMBENCH_READ_CHUNK"))
+		read_chunk = strtoul(getenv("PMBENCH_READ_CHUNK"), NULL, 0);
+	if (!read_chunk || read_chunk > 1 << 16)
+		read_chunk = 1 << 16;
 	int reps = 5, iters = 0, warmup = 1, c;
 	struct state s = { .uffd = -1 };
 

@@ -15,6 +15,9 @@
 # STEP_OUT_DIR (default out/bench/steptrace): trace.txt (raw) and
 # report.txt (instructions per function, C and Rust side by side).
 # STEP_CALLS calls of each are traced (default 1) after STEP_SKIP (3).
+# STEP_ARGS are more arguments of pagemap_bench, STEP_ENV variables for it
+# (e.g. STEP_ARGS="--method read" STEP_ENV=PMBENCH_READ_CHUNK=512 with
+# FUNC pagemap_read: one PMD's worth of read(pagemap) per call).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -47,7 +50,7 @@ sleep ${STEP_WAIT:-15}
 for impl in c rust; do
 	echo \$impl > \$SYSFS/impl
 	echo "pmstep-run $WORKLOAD \$impl"
-	pagemap_bench --workload $WORKLOAD --reps 1 --iters ${STEP_ITERS:-50} --warmup 1 --impl-label \$impl
+	${STEP_ENV:-} pagemap_bench --workload $WORKLOAD --reps 1 --iters ${STEP_ITERS:-50} --warmup 1 --impl-label \$impl ${STEP_ARGS:-}
 done
 EOF
 

@@ -14,7 +14,7 @@ use kernel::{
     mm::{
         pagewalk::{
             hugetlb::HugetlbEntry,
-            pgtable::{Frames, PteFrame, PteTable},
+            pgtable::{Frames, PmdHugeLock, PteFrame, PteTable, FRAMES_BATCH},
             PageWalk, PmdEntry, PteHole, Ptes, ReadOnly, WalkResult, PMD_SIZE,
         },
         virt::VmaRef,
@@ -48,8 +48,6 @@ const PM_SWAP_OFFSET_SHIFT: u32 = 5;
 
 /// Entries per piece of the read: the pages of one PMD.
 const PIECE_ENTRIES: usize = PMD_SIZE / PAGE_SIZE;
-/// Frames read from a page table per helper call.
-const FRAME_BATCH: usize = 64;
 
 /// The walker of one piece: fills `buf` with the entries of the pages
 /// walked, in address order; `pos` of them are filled.
@@ -69,16 +67,87 @@ fn vma_flags(vma: &VmaRef) -> u64 {
     }
 }
 
+/// The frame field of the entry of `f` (before masking), and its flags but
+/// for the VMA's and for [`PM_MMAP_EXCLUSIVE`].
+#[inline(always)]
+fn frame_and_flags(f: &PteFrame, show_pfn: bool) -> (u64, u64) {
+    let info = f.info();
+    let mut flags = 0;
+    let mut frame = 0;
+    if info.is_present() {
+        if show_pfn {
+            frame = f.pfn().unwrap_or(0);
+        }
+        flags |= PM_PRESENT;
+        if info.soft_dirty() {
+            flags |= PM_SOFT_DIRTY;
+        }
+        if info.uffd_wp() {
+            flags |= PM_UFFD_WP;
+        }
+    } else if let Some((swp_type, swp_offset)) = f.swap_entry() {
+        if show_pfn {
+            // A migration or device entry shows its PFN as the offset.
+            let offset = f.pfn().unwrap_or(swp_offset);
+            frame = u64::from(swp_type) | offset << PM_SWAP_OFFSET_SHIFT;
+        }
+        flags |= PM_SWAP;
+        if info.swp_soft_dirty() {
+            flags |= PM_SOFT_DIRTY;
+        }
+        if info.swp_uffd_wp_any() {
+            flags |= PM_UFFD_WP;
+        }
+        if info.is_guard() {
+            flags |= PM_GUARD_REGION;
+        }
+    }
+    // Only set for an entry with a page.
+    if info.maps_file() {
+        flags |= PM_FILE;
+    }
+    (frame, flags)
+}
+
+/// The frame field of the entry of `f` for a reader who may see PFNs,
+/// masked.
+#[inline(always)]
+fn frame_shown(f: &PteFrame) -> u64 {
+    let frame = if f.info().is_present() {
+        f.pfn().unwrap_or(0)
+    } else {
+        frame_and_flags(f, true).0
+    };
+    frame & PM_PFRAME_MASK
+}
+
+/// The entry of a page table entry with frame `f`, in a VMA whose pages get
+/// `vma_flags`.
+#[inline(always)]
+fn entry(f: &PteFrame, vma_flags: u64, show_pfn: bool) -> u64 {
+    let (frame, flags) = frame_and_flags(f, show_pfn);
+    // Only set for a present entry with a page.
+    let excl = if f.mapped_exclusively() {
+        PM_MMAP_EXCLUSIVE
+    } else {
+        0
+    };
+    (frame & PM_PFRAME_MASK) | flags | vma_flags | excl
+}
+
 impl PagemapWalk<'_> {
-    /// Appends `entry`; `Break` once the buffer is full (as C's
-    /// `add_to_pagemap()` ends the walk with `PM_END_OF_BUFFER`).
-    #[inline]
-    fn add(&mut self, entry: u64) -> ControlFlow<()> {
-        let Some(e) = self.buf.get_mut(self.pos) else {
-            return ControlFlow::Break(());
-        };
-        *e = entry;
-        self.pos += 1;
+    /// The next `n` entries of the buffer (fewer if it fills).
+    #[inline(always)]
+    fn next(&mut self, n: usize) -> &mut [u64] {
+        let (pos, end) = (self.pos, core::cmp::min(self.pos + n, self.buf.len()));
+        self.pos = end;
+        &mut self.buf[pos..end]
+    }
+
+    /// `Break` once the buffer is full: C's `add_to_pagemap()` ends the walk
+    /// with `PM_END_OF_BUFFER` then.
+    #[inline(always)]
+    fn flow(&self) -> ControlFlow<()> {
         if self.pos >= self.buf.len() {
             ControlFlow::Break(())
         } else {
@@ -86,69 +155,104 @@ impl PagemapWalk<'_> {
         }
     }
 
-    /// Appends `n` copies of `entry`.
-    #[inline]
-    fn add_n(&mut self, entry: u64, n: usize) -> ControlFlow<()> {
-        for _ in 0..n {
-            self.add(entry)?;
+    /// Appends `n` entries: entry `i` has frame `frame + i * step` and
+    /// `flags`, and [`PM_MMAP_EXCLUSIVE`] if bit `i` of `excl` is set.
+    #[inline(always)]
+    fn add_run(
+        &mut self,
+        frame: u64,
+        step: u64,
+        flags: u64,
+        excl: u64,
+        n: usize,
+    ) -> ControlFlow<()> {
+        let mut frame = frame;
+        for (i, e) in self.next(n).iter_mut().enumerate() {
+            let x = if i < 64 && excl >> i & 1 != 0 {
+                PM_MMAP_EXCLUSIVE
+            } else {
+                0
+            };
+            *e = (frame & PM_PFRAME_MASK) | flags | x;
+            frame = frame.wrapping_add(step);
         }
-        ControlFlow::Continue(())
-    }
-
-    /// The entry of a page table entry (of a PTE table or of a huge PMD),
-    /// with `flags` from its VMA.
-    #[inline]
-    fn entry(&self, f: &PteFrame, flags: u64) -> u64 {
-        let info = f.info();
-        let mut flags = flags;
-        let mut frame = 0;
-        if info.is_present() {
-            if self.show_pfn {
-                frame = f.pfn().unwrap_or(0);
-            }
-            flags |= PM_PRESENT;
-            if info.soft_dirty() {
-                flags |= PM_SOFT_DIRTY;
-            }
-            if info.uffd_wp() {
-                flags |= PM_UFFD_WP;
-            }
-        } else if let Some((swp_type, swp_offset)) = f.swap_entry() {
-            if self.show_pfn {
-                // A migration or device entry shows its PFN as the offset.
-                let offset = f.pfn().unwrap_or(swp_offset);
-                frame = u64::from(swp_type) | offset << PM_SWAP_OFFSET_SHIFT;
-            }
-            flags |= PM_SWAP;
-            if info.swp_soft_dirty() {
-                flags |= PM_SOFT_DIRTY;
-            }
-            if info.swp_uffd_wp_any() {
-                flags |= PM_UFFD_WP;
-            }
-            if info.is_guard() {
-                flags |= PM_GUARD_REGION;
-            }
-        }
-        if f.has_page() {
-            if info.maps_file() {
-                flags |= PM_FILE;
-            }
-            if f.mapped_exclusively() {
-                flags |= PM_MMAP_EXCLUSIVE;
-            }
-        }
-        (frame & PM_PFRAME_MASK) | flags
+        self.flow()
     }
 
     /// The entries of a locked PTE table.
     fn ptes(&mut self, table: &mut PteTable<'_, Frames, ReadOnly>, flags: u64) -> ControlFlow<()> {
-        let mut out = [PteFrame::default(); FRAME_BATCH];
-        while let Some((_, frames)) = table.next_frames(&mut out) {
-            for f in frames {
-                let e = self.entry(f, flags);
-                self.add(e)?;
+        if self.show_pfn {
+            self.ptes_shown::<true>(table, flags)
+        } else {
+            self.ptes_shown::<false>(table, flags)
+        }
+    }
+
+    /// [`Self::ptes`], with or without the PFNs shown.
+    #[inline(always)]
+    fn ptes_shown<const SHOW_PFN: bool>(
+        &mut self,
+        table: &mut PteTable<'_, Frames, ReadOnly>,
+        flags: u64,
+    ) -> ControlFlow<()> {
+        let mut out = [PteFrame::default(); FRAMES_BATCH];
+        // The flags of the last state seen: neighbouring pages mostly
+        // share it (a populated area), so most entries cost a compare.
+        let mut memo: Option<(u16, u64)> = None;
+        while let Some(batch) = table.next_frames(&mut out) {
+            for (e, f) in self.next(batch.len()).iter_mut().zip(batch.iter()) {
+                // An empty entry has the VMA's flags only.
+                let Some(f) = f else {
+                    *e = flags;
+                    continue;
+                };
+                let key = u16::from(f.info().bits()) | u16::from(f.mapped_exclusively()) << 8;
+                let fl = match memo {
+                    Some((k, fl)) if k == key => fl,
+                    _ => {
+                        let fl = entry(f, flags, false);
+                        memo = Some((key, fl));
+                        fl
+                    }
+                };
+                *e = if SHOW_PFN { fl | frame_shown(f) } else { fl };
             }
+            self.flow()?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The entries of `[start, end)` of a locked huge PMD.
+    fn thp(
+        &mut self,
+        huge: &PmdHugeLock<'_, ReadOnly>,
+        start: usize,
+        end: usize,
+        flags: u64,
+    ) -> ControlFlow<()> {
+        let f = huge.frame();
+        let (frame0, fl) = frame_and_flags(&f, self.show_pfn);
+        let info = f.info();
+        // Page i shows the PMD's PFN plus i, or its swap offset plus i.
+        let step: u64 = match (self.show_pfn, info.is_present(), info.is_swap()) {
+            (false, _, _) => 0,
+            (true, true, _) => 1,
+            (true, false, true) => 1 << PM_SWAP_OFFSET_SHIFT,
+            (true, false, false) => 0,
+        };
+        let excl_of = info.is_present() && f.has_page();
+        let mut first = (start & (PMD_SIZE - 1)) >> PAGE_SHIFT;
+        let last = first + (end - start) / PAGE_SIZE;
+        while first < last {
+            let n = core::cmp::min(64, last - first);
+            let excl = if excl_of {
+                huge.pages_mapped_exclusively(first, n)
+            } else {
+                0
+            };
+            let frame = frame0.wrapping_add(step.wrapping_mul(first as u64));
+            self.add_run(frame, step, fl | flags, excl, n)?;
+            first += n;
         }
         ControlFlow::Continue(())
     }
@@ -158,24 +262,15 @@ impl PagemapWalk<'_> {
 impl PageWalk for PagemapWalk<'_> {
     type Mode = ReadOnly;
 
-    fn pmd_entry(&mut self, pmd: &mut PmdEntry<'_, ReadOnly>, start: usize, end: usize) -> WalkResult {
+    fn pmd_entry(
+        &mut self,
+        pmd: &mut PmdEntry<'_, ReadOnly>,
+        start: usize,
+        end: usize,
+    ) -> WalkResult {
         let flags = vma_flags(pmd.vma());
-        // A transparent huge page, locked: the entries of its pages walked.
-        let thp = pmd.with_huge(false, |huge| {
-            let mut out = [PteFrame::default(); FRAME_BATCH];
-            let mut first = (start & (PMD_SIZE - 1)) >> PAGE_SHIFT;
-            let last = first + (end - start) / PAGE_SIZE;
-            while first < last {
-                let n = core::cmp::min(FRAME_BATCH, last - first);
-                for f in huge.frames(first, &mut out[..n]) {
-                    let e = self.entry(f, flags);
-                    self.add(e)?;
-                }
-                first += n;
-            }
-            ControlFlow::Continue(())
-        });
-        if let Some(r) = thp {
+        // A transparent huge page (or its migration entry), locked.
+        if let Some(r) = pmd.with_huge(false, |huge| self.thp(huge, start, end, flags)) {
             return Ok(r);
         }
         match pmd.with_ptes::<Frames, _>(start, end, |t| self.ptes(t, flags))? {
@@ -199,8 +294,9 @@ impl PageWalk for PagemapWalk<'_> {
     ) -> WalkResult {
         // Outside any VMA: empty entries; in one (or a whole VM_PFNMAP
         // VMA, which is not walked): its soft-dirty state.
-        let entry = hole.map_or(0, |h| vma_flags(h.vma()));
-        Ok(self.add_n(entry, (end - start) / PAGE_SIZE))
+        let flags = hole.map_or(0, |h| vma_flags(h.vma()));
+        self.next((end - start) / PAGE_SIZE).fill(flags);
+        Ok(self.flow())
     }
 
     fn hugetlb_entry(
@@ -212,7 +308,7 @@ impl PageWalk for PagemapWalk<'_> {
         let mut flags = vma_flags(entry.vma());
         let f = entry.frame();
         let info = f.info();
-        let mut frame = 0;
+        let (mut frame, mut step) = (0, 0);
         if info.is_present() {
             if info.maps_file() {
                 flags |= PM_FILE;
@@ -227,19 +323,15 @@ impl PageWalk for PagemapWalk<'_> {
             if self.show_pfn {
                 let psize = entry.vma().huge_page_size();
                 let index = (start & (psize - 1)) >> PAGE_SHIFT;
-                frame = f.pfn().unwrap_or(0) + index as u64;
+                frame = f.pfn().unwrap_or(0).wrapping_add(index as u64);
+                step = 1;
             }
         } else if info.swp_uffd_wp_any() {
             // Neither a swap entry's frame nor its soft-dirty bit: C shows
             // only whether it is write-protected.
             flags |= PM_UFFD_WP;
         }
-        let step = u64::from(self.show_pfn && flags & PM_PRESENT != 0);
-        let r = (0..(end - start) / PAGE_SIZE).try_for_each(|_| {
-            let e = (frame & PM_PFRAME_MASK) | flags;
-            frame += step;
-            self.add(e)
-        });
+        let r = self.add_run(frame, step, flags, 0, (end - start) / PAGE_SIZE);
         entry.cond_resched();
         Ok(r)
     }
@@ -266,7 +358,12 @@ pub(crate) fn read(mm: &Mm, r: &mut PagemapRead<'_>) -> Result<usize> {
         return Ok(0);
     }
     let show_pfn = r.opener_has_sys_admin();
-    let mut buf = KVec::from_elem(0u64, PIECE_ENTRIES, GFP_KERNEL)?;
+    // No more than the read can take: a short read zeroes little.
+    let mut buf = KVec::from_elem(
+        0u64,
+        core::cmp::min(PIECE_ENTRIES, count / PM_ENTRY_BYTES),
+        GFP_KERNEL,
+    )?;
 
     let task_size = mm.task_size();
     let svpfn = pos / PM_ENTRY_BYTES as u64;

@@ -159,9 +159,13 @@ impl Pte {
 }
 
 /// What an entry maps, read in C (`struct pte_frame`): its state (every
-/// predicate of [`PteInfo`]), the page frame or swap entry, and what the
-/// page it refers to says. Read by [`PteTable::next_frames`],
-/// [`PmdHugeLock::frames`] and [`HugetlbEntry::frame`].
+/// predicate of [`PteInfo`] but [`PteInfo::is_zero_pfn`] for a present
+/// entry of a PTE table, which has no page), the page frame or swap entry,
+/// and what the page it refers to says. Read by [`PteTable::next_frames`],
+/// [`PmdHugeLock::frame`] and [`HugetlbEntry::frame`].
+///
+/// [`PteInfo::maps_file`] is only set for an entry with a page, and
+/// [`PteFrame::mapped_exclusively`] only for a present one with a page.
 ///
 /// [`HugetlbEntry::frame`]: crate::mm::pagewalk::hugetlb::HugetlbEntry::frame
 #[derive(Clone, Copy)]
@@ -663,10 +667,63 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
     }
 }
 
+/// The frames of up to [`FRAMES_BATCH`] consecutive entries of a table
+/// ([`PteTable::next_frames`]): entry `i` maps `addr() + i * PAGE_SIZE`, and
+/// has a frame unless it is empty.
+pub struct FrameBatch<'o> {
+    addr: usize,
+    len: usize,
+    mask: u64,
+    frames: &'o [PteFrame; FRAMES_BATCH],
+}
+
+impl FrameBatch<'_> {
+    /// The address the first entry maps.
+    #[inline]
+    pub fn addr(&self) -> usize {
+        self.addr
+    }
+
+    /// The number of entries (at least one).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bit `i` is set if entry `i` is not empty (`pte_none()`).
+    #[inline]
+    pub fn non_empty(&self) -> u64 {
+        self.mask
+    }
+
+    /// The frame of entry `i`; `None` if it is empty or past the batch.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&PteFrame> {
+        if i < self.len && self.mask & (1 << i) != 0 {
+            self.frames.get(i)
+        } else {
+            None
+        }
+    }
+
+    /// The entries in order: each one's frame, `None` for an empty one.
+    #[inline]
+    pub fn iter(&self) -> impl Iterator<Item = Option<&PteFrame>> + '_ {
+        let mask = self.mask;
+        self.frames[..self.len]
+            .iter()
+            .enumerate()
+            .map(move |(i, f)| (mask >> i & 1 != 0).then_some(f))
+    }
+}
+
+/// The most entries [`PteTable::next_frames`] reads at once.
+pub const FRAMES_BATCH: usize = BATCH;
+
 impl<M: WalkMode> PteTable<'_, Frames, M> {
-    /// Reads the next entries, as many as `out` holds, into `out`: the
-    /// address the first maps and the frames read, in address order; `None`
-    /// once every entry was read.
+    /// Reads the next entries, up to [`FRAMES_BATCH`], into `out`: a batch
+    /// of consecutive entries in address order, whose empty entries cost no
+    /// frame; `None` once every entry was read.
     ///
     /// # Examples
     ///
@@ -676,7 +733,7 @@ impl<M: WalkMode> PteTable<'_, Frames, M> {
     /// ```
     /// use kernel::mm::pagewalk::{
     ///     kunit::{Backing, TestMapping},
-    ///     pgtable::{Frames, PteFrame},
+    ///     pgtable::{Frames, PteFrame, FRAMES_BATCH},
     ///     Ptes,
     /// };
     /// kernel::mm_test_walkers!();
@@ -687,12 +744,12 @@ impl<M: WalkMode> PteTable<'_, Frames, M> {
     ///     let mut n = [0; 5];
     ///     let mut walker = PmdWalker::new(|pmd, start, end| {
     ///         let r = pmd.with_ptes::<Frames, _>(start, end, |t| {
-    ///             let mut out = [PteFrame::default(); 3];
+    ///             let mut out = [PteFrame::default(); FRAMES_BATCH];
     ///             let mut next = start;
-    ///             while let Some((addr, frames)) = t.next_frames(&mut out) {
-    ///                 assert_eq!(addr, next);
-    ///                 next += frames.len() * PAGE_SIZE;
-    ///                 for f in frames {
+    ///             while let Some(batch) = t.next_frames(&mut out) {
+    ///                 assert_eq!(batch.addr(), next);
+    ///                 next += batch.len() * PAGE_SIZE;
+    ///                 for f in (0..batch.len()).filter_map(|i| batch.get(i)) {
     ///                     n[0] += 1;
     ///                     n[1] += usize::from(f.info().is_present());
     ///                     n[2] += usize::from(f.mapped_exclusively());
@@ -712,20 +769,25 @@ impl<M: WalkMode> PteTable<'_, Frames, M> {
     ///
     /// let map = TestMapping::new(8 * PAGE_SIZE, Backing::Pages, true)?;
     /// assert_eq!(frames(&map)?, [8, 8, 8, 8, 0]);
+    /// // Unpopulated: every entry is empty (or there is no table at all).
+    /// let map = TestMapping::new(8 * PAGE_SIZE, Backing::Pages, false)?;
+    /// assert_eq!(frames(&map)?[0], 0);
     /// # Ok::<(), Error>(())
     /// ```
     #[inline]
-    pub fn next_frames<'o>(&mut self, out: &'o mut [PteFrame]) -> Option<(usize, &'o [PteFrame])> {
-        let n = core::cmp::min(out.len(), self.nr - self.pos);
+    pub fn next_frames<'o>(
+        &mut self,
+        out: &'o mut [PteFrame; FRAMES_BATCH],
+    ) -> Option<FrameBatch<'o>> {
+        let n = core::cmp::min(FRAMES_BATCH, self.nr - self.pos);
         if n == 0 {
             return None;
         }
-        let n = core::cmp::min(n, u32::MAX as usize);
         let addr = self.start + self.pos * PAGE_SIZE;
         // SAFETY: entries `pos..pos + n` are in the locked table (below
-        // `nr`), mapping `addr` onwards in `vma`; `out` has room for `n`
-        // frames (`PteFrame` is a transparent `struct pte_frame`).
-        unsafe {
+        // `nr`), mapping `addr` onwards in `vma`; `out` has room for
+        // `n <= 64` frames (`PteFrame` is a transparent `struct pte_frame`).
+        let mask = unsafe {
             bindings::ptes_frames(
                 self.vma.as_ptr(),
                 addr as _,
@@ -737,7 +799,12 @@ impl<M: WalkMode> PteTable<'_, Frames, M> {
         // INVARIANT: the next entry to read; `batch` follows, `len` is 0.
         self.pos += n;
         self.batch = self.pos;
-        Some((addr, &out[..n]))
+        Some(FrameBatch {
+            addr,
+            len: n,
+            mask,
+            frames: out,
+        })
     }
 }
 
@@ -959,31 +1026,49 @@ impl<'a, M: WalkMode> PmdHugeLock<'a, M> {
         self.info
     }
 
-    /// The frames of the pages of the huge PMD from page `first` (of the
-    /// `PMD_SIZE / PAGE_SIZE`), as many as `out` holds: page `i` has the
-    /// PMD's PFN (or swap offset) plus `i`. Empty if `first` is past the
-    /// last page.
+    /// The frame of the huge PMD, as of its first page: page `i` of the PMD
+    /// has the PFN (or swap offset) plus `i`. [`PteFrame::mapped_exclusively`]
+    /// is the first page's; [`PmdHugeLock::pages_mapped_exclusively`] tells
+    /// each page's.
     #[inline]
-    pub fn frames<'o>(&self, first: usize, out: &'o mut [PteFrame]) -> &'o [PteFrame] {
+    pub fn frame(&self) -> PteFrame {
+        let mut frame = PteFrame::default();
+        // SAFETY: the PMD is locked and maps `addr` of `vma` (type
+        // invariant); `frame` is a valid `struct pte_frame` to write.
+        unsafe {
+            bindings::pmd_frame(
+                self.vma.as_ptr(),
+                self.addr as _,
+                self.pmdp,
+                (&mut frame as *mut PteFrame).cast(),
+            )
+        };
+        frame
+    }
+
+    /// Bit `i` is set if page `first + i` of the present huge PMD (of its
+    /// `PMD_SIZE / PAGE_SIZE`), for `i` below `n` (at most 64), is mapped
+    /// exclusively, by the rule of the tree's `/proc/PID/pagemap`. Bits of
+    /// pages past the PMD are clear.
+    #[inline]
+    pub fn pages_mapped_exclusively(&self, first: usize, n: usize) -> u64 {
         let pages = super::PMD_SIZE / PAGE_SIZE;
-        let n = core::cmp::min(out.len(), pages.saturating_sub(first));
+        let n = core::cmp::min(core::cmp::min(n, 64), pages.saturating_sub(first));
         if n == 0 {
-            return &[];
+            return 0;
         }
         // SAFETY: the PMD is locked and maps `addr` of `vma` (type
         // invariant); `first + n` is at most the PMD's pages, so both fit a
-        // `u32`; `out` has room for `n` frames.
+        // `u32`, and `n <= 64`.
         unsafe {
-            bindings::pmd_frames(
+            bindings::pmd_pages_exclusive(
                 self.vma.as_ptr(),
                 self.addr as _,
                 self.pmdp,
                 first as u32,
                 n as u32,
-                out.as_mut_ptr().cast(),
             )
-        };
-        &out[..n]
+        }
     }
 
     /// The huge PMD with its write-protect method, in a [`Protecting`]
