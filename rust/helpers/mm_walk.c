@@ -303,17 +303,29 @@ __rust_helper u64 rust_helper_ptes_frames(struct vm_area_struct *vma, unsigned l
 					  pte_t *ptep, unsigned int nr,
 					  struct pte_frame *frames)
 {
-	u64 mask = 0;
-	unsigned int i;
-	pte_t pte;
+	u64 mask = 0, m;
+	unsigned long i;
 
-	for (i = 0; i < nr; i++) {
-		pte = ptep_get(ptep + i);
-		if (pte_none(pte))
-			continue;
-		mask |= BIT_ULL(i);
-		pte_frame(vma, addr + i * PAGE_SIZE, pte, frames + i);
+	/* Which entries are not empty, two a round; then only those. */
+	for (i = 0; i + 1 < nr; i += 2) {
+		if (!pte_none(ptep_get(ptep + i)))
+			mask |= BIT_ULL(i);
+		if (!pte_none(ptep_get(ptep + i + 1)))
+			mask |= BIT_ULL(i + 1);
 	}
+	if (i < nr && !pte_none(ptep_get(ptep + i)))
+		mask |= BIT_ULL(i);
+	if (hweight64(mask) * 2 < nr) {
+		for (m = mask; m; m &= m - 1) {
+			i = __ffs64(m);
+			pte_frame(vma, addr + i * PAGE_SIZE, ptep_get(ptep + i), frames + i);
+		}
+		return mask;
+	}
+	/* Mostly populated: in order. */
+	for (i = 0; i < nr; i++, addr += PAGE_SIZE)
+		if (mask & BIT_ULL(i))
+			pte_frame(vma, addr, ptep_get(ptep + i), frames + i);
 	return mask;
 }
 

@@ -72,19 +72,19 @@ for w in $WORKLOADS; do
 	switch c
 	$B --workload "$w" --method read --reps "$BASE_REPS" || status=1
 done
-# read(pagemap) itself, C against Rust (each serves it with its PAGEMAP_SCAN):
-# rows "read-NAME".
+# read(pagemap) itself, C against Rust: rows "read-NAME", the read() calls
+# alone (--raw).
 for w in $READ_WORKLOADS; do
 	echo "pmbench-workload read-$w read(pagemap): $($B --list | sed -n "s/^$w  *//p")"
 	for impl in c rust; do
-		run $impl --workload "$w" --method read --row "read-$w" --reps 1 \
+		run $impl --workload "$w" --method read --raw --row "read-$w" --reps 1 \
 			--scale "$WARM_SCALE" | sed 's/^pmbench /pmbench-warm /'
 	done
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
 		if [ $((r % 2)) = 1 ]; then order="c rust"; else order="rust c"; fi
 		for impl in $order; do
-			run $impl --workload "$w" --method read --row "read-$w" \
+			run $impl --workload "$w" --method read --raw --row "read-$w" \
 				--reps "$REPS" || status=1
 		done
 		r=$((r + 1))

@@ -121,6 +121,30 @@ fn frame_shown(f: &PteFrame) -> u64 {
     frame & PM_PFRAME_MASK
 }
 
+/// [`entry`], through `memo`: the flags of the last state seen. Neighbouring
+/// pages mostly share it (a populated area), so most entries cost a compare.
+#[inline(always)]
+fn memo_entry<const SHOW_PFN: bool>(
+    memo: &mut Option<(u16, u64)>,
+    f: &PteFrame,
+    vma_flags: u64,
+) -> u64 {
+    let key = u16::from(f.info().bits()) | u16::from(f.mapped_exclusively()) << 8;
+    let fl = match *memo {
+        Some((k, fl)) if k == key => fl,
+        _ => {
+            let fl = entry(f, vma_flags, false);
+            *memo = Some((key, fl));
+            fl
+        }
+    };
+    if SHOW_PFN {
+        fl | frame_shown(f)
+    } else {
+        fl
+    }
+}
+
 /// The entry of a page table entry with frame `f`, in a VMA whose pages get
 /// `vma_flags`.
 #[inline(always)]
@@ -196,26 +220,29 @@ impl PagemapWalk<'_> {
         flags: u64,
     ) -> ControlFlow<()> {
         let mut out = [PteFrame::default(); FRAMES_BATCH];
-        // The flags of the last state seen: neighbouring pages mostly
-        // share it (a populated area), so most entries cost a compare.
-        let mut memo: Option<(u16, u64)> = None;
+        let mut memo = None;
         while let Some(batch) = table.next_frames(&mut out) {
-            for (e, f) in self.next(batch.len()).iter_mut().zip(batch.iter()) {
-                // An empty entry has the VMA's flags only.
-                let Some(f) = f else {
-                    *e = flags;
-                    continue;
-                };
-                let key = u16::from(f.info().bits()) | u16::from(f.mapped_exclusively()) << 8;
-                let fl = match memo {
-                    Some((k, fl)) if k == key => fl,
-                    _ => {
-                        let fl = entry(f, flags, false);
-                        memo = Some((key, fl));
-                        fl
+            let dst = self.next(batch.len());
+            let mask = batch.non_empty();
+            if (mask.count_ones() as usize) < batch.len() / 2 {
+                // Mostly empty entries, which have the VMA's flags only: all
+                // of them first, then the others.
+                dst.fill(flags);
+                let mut m = mask;
+                while m != 0 {
+                    let i = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    if let (Some(f), Some(e)) = (batch.get(i), dst.get_mut(i)) {
+                        *e = memo_entry::<SHOW_PFN>(&mut memo, f, flags);
                     }
-                };
-                *e = if SHOW_PFN { fl | frame_shown(f) } else { fl };
+                }
+            } else {
+                for (e, f) in dst.iter_mut().zip(batch.iter()) {
+                    *e = match f {
+                        Some(f) => memo_entry::<SHOW_PFN>(&mut memo, f, flags),
+                        None => flags,
+                    };
+                }
             }
             self.flow()?;
         }
