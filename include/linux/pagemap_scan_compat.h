@@ -102,6 +102,7 @@ static inline bool userfaultfd_rwp(struct vm_area_struct *vma)
 #define pmd_is_migration_entry(pmd)	is_migration_entry(pmd_to_swp_entry(pmd))
 #define softleaf_to_page(e)		pfn_swap_entry_to_page(e)
 #define folio_maybe_mapped_shared(f)	folio_likely_mapped_shared(f)
+#define softleaf_is_uffd_wp_marker(e)	pte_marker_entry_uffd_wp(e)
 
 /* No guard markers. */
 static inline bool softleaf_is_guard_marker(softleaf_t entry)

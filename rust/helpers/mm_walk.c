@@ -285,6 +285,13 @@ static __always_inline void pte_frame(struct vm_area_struct *vma, unsigned long 
 	}
 	*frame = (struct pte_frame) { .info = pte_classes(pte) };
 	entry = softleaf_from_pte(pte);
+	/*
+	 * The uffd bit of a swap entry whether or not the tree has uffd-wp
+	 * markers (pte_swp_uffd_any() is false without
+	 * CONFIG_PTE_MARKER_UFFD_WP), as pagemap_read() reads it.
+	 */
+	if (pte_swp_uffd(pte) || softleaf_is_uffd_wp_marker(entry))
+		frame->info |= PTE_INFO_UFFD;
 	frame_softleaf(frame, entry);
 	if (softleaf_has_pfn(entry)) {
 		page = softleaf_to_page(entry);

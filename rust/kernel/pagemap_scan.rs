@@ -318,10 +318,13 @@ impl PagemapRead<'_> {
     }
 
     /// Copies the first `bytes` bytes of `entries` to the user's buffer,
-    /// `offset` bytes into it (`EFAULT` on a fault, `EINVAL` if `entries`
-    /// has fewer bytes).
+    /// `offset` bytes into it (`EFAULT` on a fault; `EINVAL` if `entries`
+    /// has fewer bytes, or the copy would reach past the `count()` bytes of
+    /// the buffer).
     pub fn write_entries(&self, offset: usize, entries: &[u64], bytes: usize) -> Result {
-        if bytes > core::mem::size_of_val(entries) {
+        if bytes > core::mem::size_of_val(entries)
+            || offset.checked_add(bytes).is_none_or(|end| end > self.count)
+        {
             return Err(EINVAL);
         }
         // SAFETY: `u64` has no padding and any value is initialised bytes;

@@ -22,8 +22,9 @@
  * them). --row prints ROW as the workload's name (the read(pagemap) rows of
  * C against Rust: "read-NAME"); --raw times the read() calls alone, without
  * the pass over the entries that answers the workload's question (the same
- * user-space instructions on C and on Rust, which the rows leave out). The number of operations of a rep is the workload's default (one
- * for PAGEMAP_SCAN, one for the read baseline, each about 1 s under TCG)
+ * user-space instructions on C and on Rust, which the rows leave out). The
+ * number of operations of a rep is the workload's default (one for
+ * PAGEMAP_SCAN, one for the read baseline, each about 1 s under TCG)
  * times --scale (default 1, or $PMBENCH_SCALE), or --iters. The read method
  * reads 65536 entries per pread() ($PMBENCH_READ_CHUNK: fewer, for a
  * profile of one call).

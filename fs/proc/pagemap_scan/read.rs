@@ -411,6 +411,7 @@ pub(crate) fn read(mm: &Mm, r: &mut PagemapRead<'_>) -> Result<usize> {
     }
 
     let mut copied = 0usize;
+    let mut walked = Ok(());
     while count != 0 && start < end_vaddr {
         let mut end = start.wrapping_add(PMD_SIZE) & !(PMD_SIZE - 1);
         if end < start || end > end_vaddr {
@@ -422,7 +423,10 @@ pub(crate) fn read(mm: &Mm, r: &mut PagemapRead<'_>) -> Result<usize> {
             show_pfn,
         };
         let mut guard = mm.mmap_read_lock_killable()?;
-        let _ = guard.walk_page_range(start, end, &mut walker)?;
+        // C copies the piece and goes on after a failed walk, and returns
+        // the last walk's error with the offset moved (no walk fails
+        // here: the ranges are page aligned and the callbacks cannot).
+        walked = guard.walk_page_range(start, end, &mut walker).map(|_| ());
         drop(guard);
         start = end;
         let len = core::cmp::min(count, walker.pos * PM_ENTRY_BYTES);
@@ -431,5 +435,5 @@ pub(crate) fn read(mm: &Mm, r: &mut PagemapRead<'_>) -> Result<usize> {
         count -= len;
     }
     r.advance(copied);
-    Ok(copied)
+    walked.map(|()| copied)
 }

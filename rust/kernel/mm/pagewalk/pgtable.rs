@@ -797,6 +797,8 @@ impl<M: WalkMode> PteTable<'_, Frames, M> {
             )
         };
         // INVARIANT: the next entry to read; `batch` follows, `len` is 0.
+        // `wp_pending` is 0: with `len` 0 `make_uffd_wp()` never defers,
+        // and `make_uffd_wp_last_run()` is `Protection`'s only.
         self.pos += n;
         self.batch = self.pos;
         Some(FrameBatch {

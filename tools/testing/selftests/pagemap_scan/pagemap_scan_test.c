@@ -1351,6 +1351,105 @@ out:
 	unwindow(w);
 }
 
+/* ---------------------------------------------------------------- read() */
+
+/* pread() of /proc/self/pagemap: the return value, or -errno. */
+static long pm_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+	long r = pread(fd, buf, len, off);
+
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * read() of the pagemap file where the walk has no say: the offset and
+ * length rules, the end of the address space, a VM_PFNMAP mapping (not
+ * walked: its soft-dirty state only), and a process that exited. The
+ * implementation under test must answer as C does: each read runs on it
+ * and, where the switch exists, on C too.
+ */
+static void t_read_edges(void)
+{
+	static uint64_t a[64], b[64];
+	const uint64_t top = 1ULL << 57;	/* past the end of the address space */
+	struct {
+		const char *what;
+		uint64_t off;
+		size_t len;
+		long want;	/* the return value, or -errno */
+	} rd[] = {
+		{ "offset not a multiple of 8", 8 * 100 + 3, 64, -EINVAL },
+		{ "length not a multiple of 8", 8 * 100, 60, -EINVAL },
+		{ "length 0", 8 * 100, 0, 0 },
+		{ "the lowest pages, unmapped", 0, sizeof(a), sizeof(a) },
+		{ "past the end of the address space", top / PS * 8, sizeof(a), 0 },
+		{ "an offset whose page overflows", 1ULL << 60, sizeof(a), 0 },
+	};
+	int fd = pm_fd(), status, cfd;
+	uintptr_t s, e;
+	pid_t pid;
+	long r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rd); i++) {
+		memset(a, 0xa5, sizeof(a));
+		r = pm_pread(fd, a, rd[i].len, rd[i].off);
+		if (r != rd[i].want)
+			FAILF("read(%s): %ld, expected %ld\n", rd[i].what, r, rd[i].want);
+		if (r == sizeof(a))
+			for (size_t k = 0; k < 64; k++)
+				if (a[k])
+					FAILF("read(%s): entry %zu is %#llx, expected 0\n",
+					      rd[i].what, k, (unsigned long long)a[k]);
+	}
+
+	/* The [vvar] VM_PFNMAP mapping: the same entries from C. */
+	if (find_pfnmap(&s, &e)) {
+		size_t n = (e - s) / PS < 64 ? (e - s) / PS : 64;
+
+		memset(a, 0xa5, sizeof(a));
+		memset(b, 0x5a, sizeof(b));
+		r = pm_pread(fd, a, n * 8, s / PS * 8);
+		if (r != (long)(n * 8))
+			FAILF("read of the VM_PFNMAP mapping: %ld\n", r);
+		if (g_is_rust && !impl_select("c")) {
+			long rc = pm_pread(fd, b, n * 8, s / PS * 8);
+
+			impl_select("rust");
+			if (rc != r || memcmp(a, b, n * 8))
+				FAILF("read of the VM_PFNMAP mapping: %ld, %#llx; C %ld, %#llx\n",
+				      r, (unsigned long long)a[0], rc, (unsigned long long)b[0]);
+		}
+		for (size_t k = 0; k < n; k++)
+			if (a[k] & ~(1ULL << 55))
+				FAILF("VM_PFNMAP entry %zu: %#llx, expected soft-dirty or 0\n",
+				      k, (unsigned long long)a[k]);
+	} else {
+		FAILF("no VM_PFNMAP mapping (VmFlags pf) found, expected the [vvar] mapping\n");
+	}
+
+	/* A process that exited: its pagemap reads as empty (end of file). */
+	pid = fork();
+	if (pid < 0) {
+		FAILF("fork: %s\n", strerror(errno));
+		return;
+	}
+	if (!pid) {
+		pause();
+		_exit(0);
+	}
+	cfd = pm_open_pid(pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	if (cfd < 0) {
+		FAILF("open /proc/%d/pagemap: %s\n", (int)pid, strerror(errno));
+		return;
+	}
+	r = pm_pread(cfd, a, sizeof(a), (uintptr_t)a / PS * 8);
+	if (r != 0)
+		FAILF("read of an exited process: %ld, expected 0 (end of file)\n", r);
+	close(cfd);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -1392,6 +1491,7 @@ static const struct test tests[] = {
 	{ "fast_paths", t_fast_paths },
 	{ "end_handling", t_end_handling },
 	{ "fork_uffd_wp", t_fork },
+	{ "read_edges", t_read_edges },
 };
 
 int main(int argc, char **argv)
