@@ -691,6 +691,7 @@ __rust_helper u64 rust_helper_pmd_pages_exclusive(struct vm_area_struct *vma,
 	struct page *page;
 	u64 mask = 0;
 	unsigned int i;
+	int whole;
 
 	if (!nr || !pmd_present(pmd))
 		return 0;
@@ -700,9 +701,26 @@ __rust_helper u64 rust_helper_pmd_pages_exclusive(struct vm_area_struct *vma,
 	folio = page_folio(page);
 	if (!WALK_THP_SUBPAGES)
 		return walk_page_mapped_exclusively(folio, page) ? GENMASK_ULL(nr - 1, 0) : 0;
+#ifndef CONFIG_NO_PAGE_MAPCOUNT
+	/*
+	 * Each page's mapcount, with the folio's mappings as a whole read once
+	 * (walk_page_mapped_exclusively() per page reads them for each): the
+	 * folio is PMD-mapped here, under this PMD's lock.
+	 */
+	whole = folio_test_large(folio) ? folio_entire_mapcount(folio) : 0;
+	for (i = 0; i < nr; i++) {
+		int mapcount = atomic_read(&walk_thp_subpage(page, first + i)->_mapcount) + 1;
+
+		if (page_mapcount_is_type(mapcount))
+			mapcount = 0;
+		if (mapcount + whole == 1)
+			mask |= BIT_ULL(i);
+	}
+#else
 	for (i = 0; i < nr; i++)
 		if (walk_page_mapped_exclusively(folio, walk_thp_subpage(page, first + i)))
 			mask |= BIT_ULL(i);
+#endif
 	return mask;
 }
 

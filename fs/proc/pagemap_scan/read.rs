@@ -55,6 +55,8 @@ struct PagemapWalk<'b> {
     buf: &'b mut [u64],
     pos: usize,
     show_pfn: bool,
+    /// Room for the frames of a batch, set aside once per read.
+    frames: &'b mut [PteFrame; FRAMES_BATCH],
 }
 
 /// The entry flag a VMA's soft-dirty state gives each of its pages.
@@ -180,7 +182,8 @@ impl PagemapWalk<'_> {
     }
 
     /// Appends `n` entries: entry `i` has frame `frame + i * step` and
-    /// `flags`, and [`PM_MMAP_EXCLUSIVE`] if bit `i` of `excl` is set.
+    /// `flags`, and [`PM_MMAP_EXCLUSIVE`] if bit `i` of `excl` is set
+    /// (`n` at most 64 where `excl` is not 0).
     #[inline(always)]
     fn add_run(
         &mut self,
@@ -191,14 +194,21 @@ impl PagemapWalk<'_> {
         n: usize,
     ) -> ControlFlow<()> {
         let mut frame = frame;
-        for (i, e) in self.next(n).iter_mut().enumerate() {
-            let x = if i < 64 && excl >> i & 1 != 0 {
-                PM_MMAP_EXCLUSIVE
-            } else {
-                0
-            };
-            *e = (frame & PM_PFRAME_MASK) | flags | x;
-            frame = frame.wrapping_add(step);
+        let all = u64::MAX >> (64 - core::cmp::min(n, 64)).min(63);
+        let dst = self.next(n);
+        if excl == 0 || (n <= 64 && excl & all == all) {
+            // The common case: all pages alike (a THP mapped once, or not).
+            let flags = flags | if excl != 0 { PM_MMAP_EXCLUSIVE } else { 0 };
+            for e in dst.iter_mut() {
+                *e = (frame & PM_PFRAME_MASK) | flags;
+                frame = frame.wrapping_add(step);
+            }
+        } else {
+            for (i, e) in dst.iter_mut().enumerate() {
+                let x = (excl >> (i & 63) & 1) << PM_MMAP_EXCLUSIVE.trailing_zeros();
+                *e = (frame & PM_PFRAME_MASK) | flags | x;
+                frame = frame.wrapping_add(step);
+            }
         }
         self.flow()
     }
@@ -219,10 +229,14 @@ impl PagemapWalk<'_> {
         table: &mut PteTable<'_, Frames, ReadOnly>,
         flags: u64,
     ) -> ControlFlow<()> {
-        let mut out = [PteFrame::default(); FRAMES_BATCH];
         let mut memo = None;
-        while let Some(batch) = table.next_frames(&mut out) {
-            let dst = self.next(batch.len());
+        while let Some(batch) = table.next_frames(self.frames) {
+            let (pos, end) = (
+                self.pos,
+                core::cmp::min(self.pos + batch.len(), self.buf.len()),
+            );
+            self.pos = end;
+            let dst = &mut self.buf[pos..end];
             let mask = batch.non_empty();
             if (mask.count_ones() as usize) < batch.len() / 2 {
                 // Mostly empty entries, which have the VMA's flags only: all
@@ -410,6 +424,7 @@ pub(crate) fn read(mm: &Mm, r: &mut PagemapRead<'_>) -> Result<usize> {
         start = end_vaddr;
     }
 
+    let mut frames = [PteFrame::default(); FRAMES_BATCH];
     let mut copied = 0usize;
     let mut walked = Ok(());
     while count != 0 && start < end_vaddr {
@@ -421,6 +436,7 @@ pub(crate) fn read(mm: &Mm, r: &mut PagemapRead<'_>) -> Result<usize> {
             buf: &mut buf,
             pos: 0,
             show_pfn,
+            frames: &mut frames,
         };
         let mut guard = mm.mmap_read_lock_killable()?;
         // C copies the piece and goes on after a failed walk, and returns
