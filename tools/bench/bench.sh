@@ -22,7 +22,7 @@
 # Environment: BENCH_SCALE (multiplies every rep's work, default 1: about 1 s
 # per rep under TCG), BENCH_ROUNDS (C/Rust alternations, default 3),
 # BENCH_REPS (timed reps per run, default 2), BENCH_BASE_REPS (baseline
-# reps, default 3), BENCH_WORKLOADS (default: all), BENCH_READ_WORKLOADS
+# reps, default 3), BENCH_WORKLOADS (default: all; empty: none), BENCH_READ_WORKLOADS
 # (read(pagemap) C against Rust; default anon4k sparse thp, empty: none),
 # BENCH_CLOCKS (default "normal icount"), BENCH_OUT, BENCH_TIMEOUT (per boot,
 # default 1500 s).
@@ -37,7 +37,7 @@ SCALE=${BENCH_SCALE:-1}
 ROUNDS=${BENCH_ROUNDS:-3}
 REPS=${BENCH_REPS:-2}
 BASE_REPS=${BENCH_BASE_REPS:-3}
-WORKLOADS=${BENCH_WORKLOADS:-anon4k thp sparse wp hugetlb vec1 vec32 file maxpages}
+WORKLOADS=${BENCH_WORKLOADS-anon4k thp sparse wp hugetlb vec1 vec32 file maxpages}
 # read(pagemap), C against Rust: dense, sparse and THP ranges.
 READ_WORKLOADS=${BENCH_READ_WORKLOADS-anon4k sparse thp}
 VENV=$KCACHE/bench-venv
