@@ -296,10 +296,12 @@ impl PagemapRead<'_> {
         self.count
     }
 
-    /// The file offset the read starts at.
+    /// The file offset the read starts at, as an unsigned number (a
+    /// `loff_t` read as C's `pagemap_read()` does: `read()` refuses a
+    /// negative one before a handler is called).
     #[inline]
-    pub fn pos(&self) -> i64 {
-        *self.pos
+    pub fn pos(&self) -> u64 {
+        *self.pos as u64
     }
 
     /// Moves the file offset `n` bytes on (the bytes the read returns).

@@ -20,6 +20,7 @@ use kernel::{
         virt::VmaRef,
         Mm,
     },
+    num::casts::{arch::u64_as_usize, u32_as_usize, usize_as_u64},
     page::{PAGE_SHIFT, PAGE_SIZE},
     pagemap_scan::PagemapRead,
     prelude::*,
@@ -238,13 +239,13 @@ impl PagemapWalk<'_> {
             self.pos = end;
             let dst = &mut self.buf[pos..end];
             let mask = batch.non_empty();
-            if (mask.count_ones() as usize) < batch.len() / 2 {
+            if u32_as_usize(mask.count_ones()) < batch.len() / 2 {
                 // Mostly empty entries, which have the VMA's flags only: all
                 // of them first, then the others.
                 dst.fill(flags);
                 let mut m = mask;
                 while m != 0 {
-                    let i = m.trailing_zeros() as usize;
+                    let i = u32_as_usize(m.trailing_zeros());
                     m &= m - 1;
                     if let (Some(f), Some(e)) = (batch.get(i), dst.get_mut(i)) {
                         *e = memo_entry::<SHOW_PFN>(&mut memo, f, flags);
@@ -291,7 +292,7 @@ impl PagemapWalk<'_> {
             } else {
                 0
             };
-            let frame = frame0.wrapping_add(step.wrapping_mul(first as u64));
+            let frame = frame0.wrapping_add(step.wrapping_mul(usize_as_u64(first)));
             self.add_run(frame, step, fl | flags, excl, n)?;
             first += n;
         }
@@ -364,7 +365,7 @@ impl PageWalk for PagemapWalk<'_> {
             if self.show_pfn {
                 let psize = entry.vma().huge_page_size();
                 let index = (start & (psize - 1)) >> PAGE_SHIFT;
-                frame = f.pfn().unwrap_or(0).wrapping_add(index as u64);
+                frame = f.pfn().unwrap_or(0).wrapping_add(usize_as_u64(index));
                 step = 1;
             }
         } else if info.swp_uffd_wp_any() {
@@ -389,10 +390,9 @@ pub(crate) fn read(mm: &Mm, r: &mut PagemapRead<'_>) -> Result<usize> {
     let Some(mm) = mm.mmget_not_zero() else {
         return Ok(0);
     };
-    // The offset is compared as C's unsigned arithmetic does.
-    let pos = r.pos() as u64;
+    let pos = r.pos();
     let mut count = r.count();
-    if pos % PM_ENTRY_BYTES as u64 != 0 || count % PM_ENTRY_BYTES != 0 {
+    if pos % usize_as_u64(PM_ENTRY_BYTES) != 0 || count % PM_ENTRY_BYTES != 0 {
         return Err(EINVAL);
     }
     if count == 0 {
@@ -407,12 +407,12 @@ pub(crate) fn read(mm: &Mm, r: &mut PagemapRead<'_>) -> Result<usize> {
     )?;
 
     let task_size = mm.task_size();
-    let svpfn = pos / PM_ENTRY_BYTES as u64;
+    let svpfn = pos / usize_as_u64(PM_ENTRY_BYTES);
     let mut end_vaddr = task_size;
     let mut start = end_vaddr;
     if svpfn <= (u64::MAX >> PAGE_SHIFT) {
         let guard = mm.mmap_read_lock_killable()?;
-        start = guard.untagged_addr((svpfn << PAGE_SHIFT) as usize);
+        start = guard.untagged_addr(u64_as_usize(svpfn << PAGE_SHIFT));
         drop(guard);
         let end = start.wrapping_add((count / PM_ENTRY_BYTES) << PAGE_SHIFT);
         if end >= start && end < task_size {
