@@ -151,6 +151,19 @@ __rust_helper void rust_helper_mmu_notifier_invalidate_range_end(struct mmu_noti
 }
 
 /* PTEs: see include/linux/pte_info.h */
+
+/* The bits of a present @pte but PTE_INFO_ZERO_PFN and PTE_INFO_FILE. */
+static __always_inline u8 pte_present_classes(pte_t pte)
+{
+	u8 info = PTE_INFO_PRESENT;
+
+	if (pte_uffd(pte))
+		info |= PTE_INFO_UFFD;
+	if (pte_soft_dirty(pte))
+		info |= PTE_INFO_SOFT_DIRTY;
+	return info;
+}
+
 static __always_inline u8 pte_classes(pte_t pte)
 {
 	u8 info;
@@ -158,11 +171,7 @@ static __always_inline u8 pte_classes(pte_t pte)
 	if (pte_none(pte))
 		return 0;
 	if (pte_present(pte)) {
-		info = PTE_INFO_PRESENT;
-		if (pte_uffd(pte))
-			info |= PTE_INFO_UFFD;
-		if (pte_soft_dirty(pte))
-			info |= PTE_INFO_SOFT_DIRTY;
+		info = pte_present_classes(pte);
 		if (is_zero_pfn(pte_pfn(pte)))
 			info |= PTE_INFO_ZERO_PFN;
 		return info;
@@ -264,11 +273,7 @@ static __always_inline void pte_frame(struct vm_area_struct *vma, unsigned long 
 	u8 info, pg = 0;
 
 	if (pte_present(pte)) {
-		info = PTE_INFO_PRESENT;
-		if (pte_uffd(pte))
-			info |= PTE_INFO_UFFD;
-		if (pte_soft_dirty(pte))
-			info |= PTE_INFO_SOFT_DIRTY;
+		info = pte_present_classes(pte);
 		page = vm_normal_page(vma, addr, pte);
 		if (page) {
 			folio = page_folio(page);
