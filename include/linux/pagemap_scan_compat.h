@@ -79,6 +79,9 @@ static inline struct page *walk_thp_subpage(struct page *page, unsigned int i)
 #define pmd_swp_mkuffd(pmd)		pmd_swp_mkuffd_wp(pmd)
 #define huge_pte_uffd(pte)		huge_pte_uffd_wp(pte)
 #define huge_pte_mkuffd(pte)		huge_pte_mkuffd_wp(pte)
+#ifdef CONFIG_X86_64
+#define _PAGE_BIT_UFFD			_PAGE_BIT_UFFD_WP
+#endif
 
 /* No uffd read-write protection. */
 static inline bool userfaultfd_rwp(struct vm_area_struct *vma)
