@@ -30,8 +30,6 @@ enum pte_query {
 	PTE_QUERY_CLASSES,
 	/* every bit; PTE_INFO_FILE costs a page lookup per entry */
 	PTE_QUERY_FILE,
-	/* PTE_INFO_PRESENT and PTE_INFO_SWAP only: no other bit is read */
-	PTE_QUERY_PRESENCE,
 };
 
 /*

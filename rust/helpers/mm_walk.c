@@ -362,15 +362,6 @@ __rust_helper void rust_helper_pte_table_unlock(pte_t *pte, spinlock_t *ptl)
 	pte_unmap_unlock(pte, ptl);
 }
 
-/* One entry of rust_helper_ptes_query(), PTE_QUERY_PRESENCE. */
-static __always_inline void pte_presence_at(pte_t *ptep, u8 *info, unsigned long i)
-{
-	pte_t pte = ptep_get(ptep + i);
-
-	if (!pte_none(pte))
-		info[i] = pte_present(pte) ? PTE_INFO_PRESENT : PTE_INFO_SWAP;
-}
-
 /* One entry of rust_helper_ptes_query(), PTE_QUERY_CLASSES. */
 static __always_inline void pte_classes_at(pte_t *ptep, u8 *info, unsigned long i)
 {
@@ -457,31 +448,6 @@ static __always_inline void ptes_each_by_two(pte_t *ptep, u8 *info, unsigned int
 }
 
 /*
- * PTE_QUERY_PRESENCE of @nr entries. On x86-64, eight at a time first: a
- * group of empty entries (most of a sparse table) or of present ones (a
- * populated range) costs about three instructions an entry, not six.
- */
-static __always_inline void ptes_presence(pte_t *ptep, u8 *info, unsigned int nr)
-{
-	unsigned int i = 0;
-
-#ifdef HAVE_PTE_BITS8
-	for (; i + 8 <= nr; i += 8) {
-		pteval_t or, and;
-
-		pte_or_and8(ptep + i, &or, &and);
-		if (pte_none(__pte(or)))
-			continue;
-		if (and & _PAGE_PRESENT)
-			memset(info + i, PTE_INFO_PRESENT, 8);
-		else
-			ptes_each_by_two(ptep + i, info + i, 8, pte_presence_at);
-	}
-#endif
-	ptes_each_by_two(ptep + i, info + i, nr - i, pte_presence_at);
-}
-
-/*
  * Reads the @nr entries from @ptep, which map @addr onwards in @vma, and
  * stores what @query asks of each in @info (PTE_INFO_* bits). An empty entry
  * has info 0, which is not stored: the caller zeroes @info first (a sparse
@@ -504,9 +470,6 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
 	pte_t pte;
 
 	switch (query) {
-	case PTE_QUERY_PRESENCE:
-		ptes_presence(ptep, info, nr);
-		break;
 	case PTE_QUERY_FILE:
 		for (i = 0; i < nr; i++) {
 			pte = ptep_get(ptep + i);
@@ -518,6 +481,65 @@ __rust_helper void rust_helper_ptes_query(struct vm_area_struct *vma, unsigned l
 		ptes_each_by_two(ptep, info, nr, pte_classes_at);
 		break;
 	}
+}
+
+/* Entry @i of rust_helper_ptes_presence(). */
+static __always_inline void pte_presence_at(pte_t *ptep, unsigned long i,
+					    u64 *not_none, u64 *present)
+{
+	pte_t pte = ptep_get(ptep + i);
+
+	if (!pte_none(pte)) {
+		*not_none |= BIT_ULL(i);
+		if (pte_present(pte))
+			*present |= BIT_ULL(i);
+	}
+}
+
+/*
+ * One bit per entry of the @nr (at most 64) from @ptep, set if the entry is
+ * not none; in *@present, if it is present. The table lock must be held.
+ * Nothing else of an entry is read: a walker that only locates what is
+ * mapped finds its runs in the two words. On x86-64 eight entries at a
+ * time first: a group of empty entries (most of a sparse table) or of
+ * present ones (a populated range) costs about three instructions an
+ * entry.
+ */
+__rust_helper u64 rust_helper_ptes_presence(pte_t *ptep, unsigned int nr, u64 *present)
+{
+	u64 not_none = 0, pres = 0;
+	unsigned long i = 0;
+
+#ifdef HAVE_PTE_BITS8
+	for (; i + 8 <= nr; i += 8) {
+		pteval_t or, and;
+
+		pte_or_and8(ptep + i, &or, &and);
+		if (pte_none(__pte(or)))
+			continue;
+		if (and & _PAGE_PRESENT) {
+			not_none |= 0xffULL << i;
+			pres |= 0xffULL << i;
+			continue;
+		}
+		pte_presence_at(ptep, i, &not_none, &pres);
+		pte_presence_at(ptep, i + 1, &not_none, &pres);
+		pte_presence_at(ptep, i + 2, &not_none, &pres);
+		pte_presence_at(ptep, i + 3, &not_none, &pres);
+		pte_presence_at(ptep, i + 4, &not_none, &pres);
+		pte_presence_at(ptep, i + 5, &not_none, &pres);
+		pte_presence_at(ptep, i + 6, &not_none, &pres);
+		pte_presence_at(ptep, i + 7, &not_none, &pres);
+	}
+#endif
+	for (; i + 1 < nr; i += 2) {
+		pte_presence_at(ptep, i, &not_none, &pres);
+		pte_presence_at(ptep, i + 1, &not_none, &pres);
+	}
+	if (i < nr)
+		pte_presence_at(ptep, i, &not_none, &pres);
+	*present = pres;
+	return not_none;
 }
 
 /*

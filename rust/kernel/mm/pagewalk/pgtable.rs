@@ -250,9 +250,21 @@ pub trait PteQuery: private::Sealed {}
 /// A query that classifies each entry into a [`PteInfo`]: the table yields
 /// runs of equal state ([`PteTable::next_run`]).
 pub trait Classify: PteQuery {
-    /// The `enum pte_query` value of the C helper.
+    /// How a batch is read.
     #[doc(hidden)]
-    const QUERY: bindings::pte_query;
+    const SOURCE: ClassSource;
+}
+
+/// How a [`Classify`] query reads a batch of entries.
+#[doc(hidden)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ClassSource {
+    /// A [`PteInfo`] byte per entry, from `ptes_query()` with this
+    /// `enum pte_query` value.
+    Query(bindings::pte_query),
+    /// Two bits per entry, from `ptes_presence()`: not none, present.
+    /// Runs are found in the bit masks, with no byte per entry.
+    PresenceMasks,
 }
 
 /// Only whether each entry is write-protected for userfaultfd: the table
@@ -290,15 +302,15 @@ impl PteQuery for ClassesAndFile {}
 impl PteQuery for Frames {}
 
 impl Classify for Presence {
-    const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_PRESENCE;
+    const SOURCE: ClassSource = ClassSource::PresenceMasks;
 }
 
 impl Classify for Classes {
-    const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_CLASSES;
+    const SOURCE: ClassSource = ClassSource::Query(bindings::pte_query_PTE_QUERY_CLASSES);
 }
 
 impl Classify for ClassesAndFile {
-    const QUERY: bindings::pte_query = bindings::pte_query_PTE_QUERY_FILE;
+    const SOURCE: ClassSource = ClassSource::Query(bindings::pte_query_PTE_QUERY_FILE);
 }
 
 /// Entries read from the table per helper call: enough to make the call
@@ -354,12 +366,15 @@ pub struct PteRun {
 /// `ptl` is held, in lazy MMU mode; `[start, end)` lies within one PMD,
 /// inside `vma`. The last batch read is the `len` entries from `batch` (an
 /// index from `start`), read under the lock, and `batch + len <= nr`, the
-/// number of entries. For a [`Classify`] query, `info[..len]` holds their
-/// classification and `pos` (index of the next entry to yield) is in
-/// `batch..=batch + len`; for [`Protection`], bit `i` of `mask` is set if
-/// entry `batch + i` is not write-protected and not yielded yet, and bit
+/// number of entries. For a [`Classify`] query, `pos` (index of the next
+/// entry to yield) is in `batch..=batch + len`, and `info[..len]` holds
+/// their classification, or, for [`Presence`], bit `i` of `mask` is set if
+/// entry `batch + i` is not none and bit `i` of `present` if it is present
+/// (no bit at or above `len`); for [`Protection`], bit `i` of `mask` is set
+/// if entry `batch + i` is not write-protected and not yielded yet, and bit
 /// `i` of `last_run` only if entry `batch + i` is part of the run yielded
-/// last (`mask` and `last_run` are 0 for the other queries); for
+/// last (`last_run` is 0 for the other queries, `present` for all but
+/// [`Presence`]); for
 /// [`Frames`], `pos` is the next entry to read, `batch == pos` and
 /// `len == 0`. If `M`
 /// is [`Protecting`], `vma` is registered for uffd-wp and does not map raw
@@ -384,6 +399,7 @@ pub struct PteTable<'a, Q: PteQuery, M: WalkMode> {
     len: usize,
     info: [u8; BATCH],
     mask: u64,
+    present: u64,
     last_run: u64,
     wp_pending: u64,
     _query: PhantomData<(Q, M)>,
@@ -431,7 +447,8 @@ impl<'a, Q: PteQuery, M: WalkMode> PteTable<'a, Q, M> {
         end: usize,
     ) -> Self {
         // INVARIANT: nothing read or written yet (`pos == batch`,
-        // `len == 0`, no bit in `mask`, `last_run` or `wp_pending`, empty
+        // `len == 0`, no bit in `mask`, `present`, `last_run` or
+        // `wp_pending`, empty
         // flush range).
         PteTable {
             ptep,
@@ -447,6 +464,7 @@ impl<'a, Q: PteQuery, M: WalkMode> PteTable<'a, Q, M> {
             len: 0,
             info: [0; BATCH],
             mask: 0,
+            present: 0,
             last_run: 0,
             wp_pending: 0,
             _query: PhantomData,
@@ -620,29 +638,80 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
         // INVARIANT: `wp_pending` is 0 before `batch` changes.
         self.protect_pending();
         let n = core::cmp::min(batch_len(self.pos), self.nr - self.pos);
-        // The helper stores nothing for an empty entry: 0.
-        self.info = [0; BATCH];
-        // SAFETY: entries `pos..pos + n` are in the locked table (below
-        // `nr`), mapping `start + pos * PAGE_SIZE` onwards, and `info` has
-        // room for `BATCH >= n` bytes.
-        unsafe {
-            bindings::ptes_query(
-                self.vma.as_ptr(),
-                (self.start + self.pos * PAGE_SIZE) as _,
-                self.ptep.wrapping_add(self.pos),
-                n as u32,
-                self.info.as_mut_ptr(),
-                Q::QUERY,
-            )
-        };
-        // INVARIANT: `info[..n]` classifies the entries from `pos`.
+        match Q::SOURCE {
+            ClassSource::PresenceMasks => {
+                let mut present = 0;
+                // SAFETY: entries `pos..pos + n` are in the locked table
+                // (below `nr`), and `n <= 64`.
+                let mask = unsafe {
+                    bindings::ptes_presence(
+                        self.ptep.wrapping_add(self.pos),
+                        n as u32,
+                        &mut present,
+                    )
+                };
+                // INVARIANT: the bits of the `n` entries from `pos`.
+                self.mask = mask;
+                self.present = present;
+            }
+            ClassSource::Query(query) => {
+                // The helper stores nothing for an empty entry: 0.
+                self.info = [0; BATCH];
+                // SAFETY: entries `pos..pos + n` are in the locked table
+                // (below `nr`), mapping `start + pos * PAGE_SIZE` onwards,
+                // and `info` has room for `BATCH >= n` bytes.
+                unsafe {
+                    bindings::ptes_query(
+                        self.vma.as_ptr(),
+                        (self.start + self.pos * PAGE_SIZE) as _,
+                        self.ptep.wrapping_add(self.pos),
+                        n as u32,
+                        self.info.as_mut_ptr(),
+                        query,
+                    )
+                };
+                // INVARIANT: `info[..n]` classifies the entries from `pos`.
+            }
+        }
         self.batch = self.pos;
         self.len = n;
+    }
+
+    /// The number of entries from `batch + i` (`i < len`) that are in the
+    /// state of entry `batch + i` (at least 1), as far as the batch goes,
+    /// and that state.
+    #[inline(always)]
+    fn same_from(&self, i: usize) -> (usize, u8) {
+        match Q::SOURCE {
+            ClassSource::PresenceMasks => {
+                // Every entry whose bits differ from entry `i`'s: the run
+                // ends at the first of them from `i` on.
+                let not_none = 0u64.wrapping_sub((self.mask >> i) & 1);
+                let present = 0u64.wrapping_sub((self.present >> i) & 1);
+                let differ = ((self.mask ^ not_none) | (self.present ^ present)) >> i;
+                let b = if present != 0 {
+                    bindings::PTE_INFO_PRESENT as u8
+                } else if not_none != 0 {
+                    bindings::PTE_INFO_SWAP as u8
+                } else {
+                    0
+                };
+                let n = core::cmp::min(differ.trailing_zeros() as usize, self.len - i);
+                (n, b)
+            }
+            ClassSource::Query(_) => {
+                let b = self.info[i];
+                (same_prefix(&self.info[i..self.len], b), b)
+            }
+        }
     }
 
     /// The next run of entries with the same state, in address order.
     #[inline]
     pub fn next_run(&mut self) -> Option<PteRun> {
+        if Q::SOURCE == ClassSource::PresenceMasks {
+            return self.next_run_masks();
+        }
         if self.pos == self.nr {
             return None;
         }
@@ -658,6 +727,34 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
                 break;
             }
             self.refill();
+        }
+        Some(PteRun {
+            addr: self.start + first * PAGE_SIZE,
+            end: self.start + self.pos * PAGE_SIZE,
+            info: PteInfo(b),
+        })
+    }
+
+    /// [`PteTable::next_run`] on the bits of [`Presence`].
+    #[inline(always)]
+    fn next_run_masks(&mut self) -> Option<PteRun> {
+        if self.pos == self.nr {
+            return None;
+        }
+        if self.pos == self.batch + self.len {
+            self.refill();
+        }
+        let first = self.pos;
+        let (n, b) = self.same_from(self.pos - self.batch);
+        self.pos += n;
+        // A run that reaches the end of the batch may go on in the next.
+        while self.pos == self.batch + self.len && self.pos != self.nr {
+            self.refill();
+            let (n, next) = self.same_from(0);
+            if next != b {
+                break;
+            }
+            self.pos += n;
         }
         Some(PteRun {
             addr: self.start + first * PAGE_SIZE,
