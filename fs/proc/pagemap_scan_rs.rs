@@ -348,6 +348,13 @@ struct ScanWalk<'b, M: WalkMode> {
     memo: Memo,
     /// Depends on `vma_uffd`: set with it.
     pte_read: PteRead,
+    /// With `pte_read` [`PteRead::Presence`], the categories of a run of
+    /// empty, present and swap-like entries (by [`Seen::index`]), if it
+    /// matches, once bit [`Seen::index`] of `seen_known` is set: decided
+    /// once per VMA and state, so that a run costs no more than a look-up.
+    seen: [Option<u64>; 3],
+    /// Depends on `vma_category` and `vma_uffd`: reset with them.
+    seen_known: u8,
     /// A hugetlb page could not be write-protected in part in this pass.
     hugetlb_backout: bool,
     out: Output<RegionBuffer<'b>>,
@@ -364,6 +371,8 @@ impl<'b, M: WalkMode> ScanWalk<'b, M> {
             vma_uffd: VmaUffd::default(),
             memo: Memo::default(),
             pte_read: PteRead::default(),
+            seen: [None; 3],
+            seen_known: 0,
             hugetlb_backout: false,
             out: Output::new(&args, buf),
             _mode: PhantomData,
@@ -393,6 +402,68 @@ fn stop_if_full(r: core::result::Result<(), Full>) -> ControlFlow<()> {
 /// A page table entry's state, as the categories see it.
 #[derive(Clone, Copy)]
 struct Pte(PteInfo);
+
+/// An entry as [`Presence`] reads it: empty, present or swap-like, no other
+/// bit read (as [`Pte`] of its `PteInfo`).
+#[derive(Clone, Copy)]
+enum Seen {
+    None,
+    Present,
+    Swap,
+}
+
+impl Seen {
+    #[inline(always)]
+    fn of(info: PteInfo) -> Self {
+        if info.is_present() {
+            Seen::Present
+        } else if info.is_swap() {
+            Seen::Swap
+        } else {
+            Seen::None
+        }
+    }
+
+    #[inline(always)]
+    fn index(self) -> usize {
+        match self {
+            Seen::None => 0,
+            Seen::Present => 1,
+            Seen::Swap => 2,
+        }
+    }
+}
+
+impl Entry for Seen {
+    #[inline(always)]
+    fn is_none(self) -> bool {
+        matches!(self, Seen::None)
+    }
+    #[inline(always)]
+    fn is_present(self) -> bool {
+        matches!(self, Seen::Present)
+    }
+    #[inline(always)]
+    fn uffd(self) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn zero_pfn(self) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn soft_dirty(self) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn maps_file(self) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn guard(self) -> bool {
+        false
+    }
+}
 
 impl Entry for Pte {
     #[inline(always)]
@@ -584,6 +655,29 @@ impl<M: WalkMode> ScanWalk<'_, M> {
         ControlFlow::Continue(())
     }
 
+    /// [`Self::matching_ptes`] for [`Presence`]: each run's categories
+    /// are looked up (`seen`).
+    fn seen_ptes(&mut self, table: &mut PteTable<'_, Presence, M>) -> ControlFlow<()> {
+        while let Some(run) = table.next_run() {
+            let seen = Seen::of(run.info);
+            if self.seen_known & (1 << seen.index()) == 0 {
+                self.learn_seen(seen);
+            }
+            if let Some(categories) = self.seen[seen.index()] {
+                self.report_run(table, categories, run.addr, run.end)?;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Decides `seen` for `e`. Out of line: the look-up is what matters.
+    #[inline(never)]
+    fn learn_seen(&mut self, e: Seen) {
+        let c = self.vma_category | self.args.sem.page_categories(self.vma_uffd, e);
+        self.seen[e.index()] = self.args.is_interesting_page(c).then_some(c);
+        self.seen_known |= 1 << e.index();
+    }
+
     /// The general path: each run of equal entries is one candidate region.
     fn matching_ptes<Q: Classify>(&mut self, table: &mut PteTable<'_, Q, M>) -> ControlFlow<()> {
         while let Some(run) = table.next_run() {
@@ -665,6 +759,7 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
         };
         self.memo = Memo::default();
         self.pte_read = self.choose_pte_read();
+        self.seen_known = 0;
         Ok(VmaAction::Walk)
     }
 
@@ -679,7 +774,7 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
                 PteRead::Unprotected => {
                     pmd.view::<Protection, _>(s, e, |t| self.unprotected_ptes(t))
                 }
-                PteRead::Presence => pmd.view::<Presence, _>(s, e, |t| self.matching_ptes(t)),
+                PteRead::Presence => pmd.view::<Presence, _>(s, e, |t| self.seen_ptes(t)),
                 _ => pmd.view::<Classes, _>(s, e, |t| self.matching_ptes(t)),
             };
             match view? {
@@ -744,8 +839,14 @@ impl<M: WalkMode> PageWalk for ScanWalk<'_, M> {
             // Not write-protecting: a snapshot of the entry is enough. (The
             // same as thp_view(), written out: calling it from here too
             // measured 0.7% more instructions on hugetlb, icount.)
-            let pte = entry.get(self.wants_file());
-            let Some(categories) = self.matching_huge(pte.info()) else {
+            let info = if self.pte_read == PteRead::Presence {
+                // The categories that depend on other bits are not of
+                // interest (choose_pte_read()).
+                entry.presence()
+            } else {
+                entry.get(self.wants_file()).info()
+            };
+            let Some(categories) = self.matching_huge(info) else {
                 return GO;
             };
             return flow(self.out.output(categories, start, &mut end));

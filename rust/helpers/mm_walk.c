@@ -413,20 +413,24 @@ static __always_inline u64 pte_bits8(pte_t *ptep)
 }
 
 /*
- * The OR and the AND of the eight entries from @ptep (written out, as
- * pte_bits8()). x86's pte_none()
- * tests bits that are clear in an empty entry, so all eight are none if
- * the OR is; all are present if the AND has _PAGE_PRESENT.
+ * The OR of the eight entries from @ptep, and their AND (written out, as
+ * pte_bits8()): separate, so that an OR alone is a load-and-or per entry.
+ * x86's pte_none() tests bits that are clear in an empty entry, so all
+ * eight are none if the OR is; all are present if the AND has
+ * _PAGE_PRESENT.
  */
-static __always_inline void pte_or_and8(pte_t *ptep, pteval_t *or, pteval_t *and)
+static __always_inline pteval_t pte_or8(pte_t *ptep)
 {
-	pteval_t v0 = pte_val_at(ptep, 0), v1 = pte_val_at(ptep, 1);
-	pteval_t v2 = pte_val_at(ptep, 2), v3 = pte_val_at(ptep, 3);
-	pteval_t v4 = pte_val_at(ptep, 4), v5 = pte_val_at(ptep, 5);
-	pteval_t v6 = pte_val_at(ptep, 6), v7 = pte_val_at(ptep, 7);
+	return pte_val_at(ptep, 0) | pte_val_at(ptep, 1) | pte_val_at(ptep, 2) |
+	       pte_val_at(ptep, 3) | pte_val_at(ptep, 4) | pte_val_at(ptep, 5) |
+	       pte_val_at(ptep, 6) | pte_val_at(ptep, 7);
+}
 
-	*or = v0 | v1 | v2 | v3 | v4 | v5 | v6 | v7;
-	*and = v0 & v1 & v2 & v3 & v4 & v5 & v6 & v7;
+static __always_inline pteval_t pte_and8(pte_t *ptep)
+{
+	return pte_val_at(ptep, 0) & pte_val_at(ptep, 1) & pte_val_at(ptep, 2) &
+	       pte_val_at(ptep, 3) & pte_val_at(ptep, 4) & pte_val_at(ptep, 5) &
+	       pte_val_at(ptep, 6) & pte_val_at(ptep, 7);
 }
 #endif
 
@@ -512,12 +516,9 @@ __rust_helper u64 rust_helper_ptes_presence(pte_t *ptep, unsigned int nr, u64 *p
 
 #ifdef HAVE_PTE_BITS8
 	for (; i + 8 <= nr; i += 8) {
-		pteval_t or, and;
-
-		pte_or_and8(ptep + i, &or, &and);
-		if (pte_none(__pte(or)))
+		if (pte_none(__pte(pte_or8(ptep + i))))
 			continue;
-		if (and & _PAGE_PRESENT) {
+		if (pte_and8(ptep + i) & _PAGE_PRESENT) {
 			not_none |= 0xffULL << i;
 			pres |= 0xffULL << i;
 			continue;
@@ -972,6 +973,20 @@ __rust_helper bool rust_helper_pmd_maps_huge(pmd_t *pmdp)
 __rust_helper unsigned long rust_helper_vma_huge_page_size(struct vm_area_struct *vma)
 {
 	return huge_page_size(hstate_vma(vma));
+}
+
+/*
+ * PTE_INFO_PRESENT or PTE_INFO_SWAP of the hugetlb entry @ptep, 0 if it is
+ * none: nothing else of it is read.
+ */
+__rust_helper u8 rust_helper_huge_ptep_presence(struct mm_struct *mm, unsigned long addr,
+						pte_t *ptep)
+{
+	pte_t pte = huge_ptep_get(mm, addr, ptep);
+
+	if (pte_present(pte))
+		return PTE_INFO_PRESENT;
+	return pte_none(pte) ? 0 : PTE_INFO_SWAP;
 }
 
 /*

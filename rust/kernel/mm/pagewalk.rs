@@ -1053,7 +1053,10 @@ impl<W: PageWalk> Ops<W> {
             // `walk_hugetlb_range()`, the only caller, runs for hugetlb VMAs
             // only: no check per entry (it cost 4% of a hugetlb scan).
             let vma = VmaHugetlb::from_raw((*walk).vma);
-            (Self::ctx(walk), HugetlbEntry::new(ptep, vma, start, end))
+            (
+                Self::ctx(walk),
+                HugetlbEntry::new(ptep, (*walk).mm, vma, start, end),
+            )
         };
         let r = c.walker.hugetlb_entry(&mut entry, start, end);
         Self::errno(c, r)

@@ -7,7 +7,7 @@
 use crate::{
     bindings,
     mm::pagewalk::{
-        pgtable::{Pte, PteFrame},
+        pgtable::{Pte, PteFrame, PteInfo},
         Protecting, WalkMode,
     },
     mm::virt::VmaRef,
@@ -139,7 +139,9 @@ impl VmaHugetlb {
             // SAFETY: `ptep` is the entry of `addr` in this VMA, which is
             // registered for uffd-wp, valid under the locks the caller
             // holds; the notifier range is active.
-            let mut entry = unsafe { HugetlbEntry::<Protecting>::new(ptep, self, addr, end) };
+            let mut entry = unsafe {
+                HugetlbEntry::<Protecting>::new(ptep, (*self.as_ptr()).vm_mm, self, addr, end)
+            };
             entry.with_lock(|locked| locked.make_uffd_wp())?;
             addr += psize;
         }
@@ -154,11 +156,12 @@ impl VmaHugetlb {
 ///
 /// `ptep` is a valid hugetlb entry of `vma` mapping the huge page that
 /// contains `[start, end)` (inside `vma`), kept by the walk (mmap lock and
-/// hugetlb VMA lock held) for `'a`. If `M` is [`Protecting`], `vma` is
+/// hugetlb VMA lock held) for `'a`; `mm` is `vma`'s mm. If `M` is [`Protecting`], `vma` is
 /// registered for uffd-wp and an MMU notifier protection-change range
 /// covering `[start, end)` is active.
 pub struct HugetlbEntry<'a, M: WalkMode> {
     ptep: *mut bindings::pte_t,
+    mm: *mut bindings::mm_struct,
     vma: &'a VmaHugetlb,
     start: usize,
     end: usize,
@@ -168,16 +171,19 @@ pub struct HugetlbEntry<'a, M: WalkMode> {
 impl<'a, M: WalkMode> HugetlbEntry<'a, M> {
     /// # Safety
     ///
-    /// As in the type invariants.
+    /// As in the type invariants. (`mm` is passed in, not read from `vma`
+    /// per entry: a walk has it at hand.)
     #[inline]
     pub(crate) unsafe fn new(
         ptep: *mut bindings::pte_t,
+        mm: *mut bindings::mm_struct,
         vma: &'a VmaHugetlb,
         start: usize,
         end: usize,
     ) -> Self {
         HugetlbEntry {
             ptep,
+            mm,
             vma,
             start,
             end,
@@ -219,15 +225,27 @@ impl<'a, M: WalkMode> HugetlbEntry<'a, M> {
         // page stays valid memory even if the page is unmapped meanwhile,
         // and the answer is as stale as the snapshot.
         unsafe {
-            let raw = bindings::huge_ptep_get_info(
-                (*self.vma.as_ptr()).vm_mm,
-                self.start as _,
-                self.ptep,
-                file,
-                &mut info,
-            );
+            let raw =
+                bindings::huge_ptep_get_info(self.mm, self.start as _, self.ptep, file, &mut info);
             Pte::new(raw, info)
         }
+    }
+
+    /// Reads the entry without its lock (a snapshot), and only whether it
+    /// is empty, present or neither ([`PteInfo::is_none`],
+    /// [`PteInfo::is_present`], [`PteInfo::is_swap`]; the other predicates
+    /// read as false), as [`Presence`] reads a PTE: the cheapest look, for
+    /// a walker that only locates what is mapped.
+    ///
+    /// [`PteInfo::is_none`]: crate::mm::pagewalk::pgtable::PteInfo::is_none
+    /// [`PteInfo::is_present`]: crate::mm::pagewalk::pgtable::PteInfo::is_present
+    /// [`PteInfo::is_swap`]: crate::mm::pagewalk::pgtable::PteInfo::is_swap
+    /// [`Presence`]: crate::mm::pagewalk::pgtable::Presence
+    #[inline]
+    pub fn presence(&self) -> PteInfo {
+        // SAFETY: valid entry by the type invariant, of `mm`.
+        let info = unsafe { bindings::huge_ptep_presence(self.mm, self.start as _, self.ptep) };
+        PteInfo::from_raw(info)
     }
 
     /// Reads the entry under its page table lock, as a [`PteFrame`]: for

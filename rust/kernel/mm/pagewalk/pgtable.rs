@@ -696,7 +696,8 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
                 } else {
                     0
                 };
-                let n = core::cmp::min(differ.trailing_zeros() as usize, self.len - i);
+                // `i < len`: no wrap.
+                let n = core::cmp::min(differ.trailing_zeros() as usize, self.len.wrapping_sub(i));
                 (n, b)
             }
             ClassSource::Query(_) => {
@@ -736,29 +737,33 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
     }
 
     /// [`PteTable::next_run`] on the bits of [`Presence`].
+    ///
+    /// No sum or difference here wraps, by the type invariants: `batch <=
+    /// pos <= batch + len <= nr`, a run ends within its batch, and entry
+    /// `nr` would map `end`.
     #[inline(always)]
     fn next_run_masks(&mut self) -> Option<PteRun> {
         if self.pos == self.nr {
             return None;
         }
-        if self.pos == self.batch + self.len {
+        if self.pos == self.batch.wrapping_add(self.len) {
             self.refill();
         }
         let first = self.pos;
-        let (n, b) = self.same_from(self.pos - self.batch);
-        self.pos += n;
+        let (n, b) = self.same_from(self.pos.wrapping_sub(self.batch));
+        self.pos = self.pos.wrapping_add(n);
         // A run that reaches the end of the batch may go on in the next.
-        while self.pos == self.batch + self.len && self.pos != self.nr {
+        while self.pos == self.batch.wrapping_add(self.len) && self.pos != self.nr {
             self.refill();
             let (n, next) = self.same_from(0);
             if next != b {
                 break;
             }
-            self.pos += n;
+            self.pos = self.pos.wrapping_add(n);
         }
         Some(PteRun {
-            addr: self.start + first * PAGE_SIZE,
-            end: self.start + self.pos * PAGE_SIZE,
+            addr: self.start.wrapping_add(first << PAGE_SHIFT),
+            end: self.start.wrapping_add(self.pos << PAGE_SHIFT),
             info: PteInfo(b),
         })
     }
