@@ -371,17 +371,19 @@ static __always_inline void pte_classes_at(pte_t *ptep, u8 *info, unsigned long 
 		info[i] = pte_classes(pte);
 }
 
-#if defined(CONFIG_X86_64) && defined(_PAGE_BIT_UFFD)
+#ifdef CONFIG_X86_64
 /*
  * x86-64 reads eight entries at a time where a table's entries are mostly
  * alike: they are read with one load each, their bits combined in
- * registers, and one test decides for the eight.
+ * registers, and one test decides for the eight (the icount figures are in
+ * Documentation/benchmark.rst, "Eight entries at a time").
  */
-#define HAVE_PTE_BITS8
+#define HAVE_PTE_GROUPS
 
 /*
- * Entry @j from @ptep as ptep_get() reads it on x86, a READ_ONCE() of the
- * entry, but of its pteval_t: a volatile pte_t goes through the stack.
+ * Entry @j from @ptep as ptep_get() reads it on x86 (the generic
+ * READ_ONCE(*ptep)), but as a READ_ONCE() of its pteval_t: clang copies a
+ * volatile pte_t through the stack, a store per entry.
  */
 static __always_inline pteval_t pte_val_at(pte_t *ptep, unsigned int j)
 {
@@ -389,11 +391,40 @@ static __always_inline pteval_t pte_val_at(pte_t *ptep, unsigned int j)
 }
 
 /*
+ * The OR of the eight entries from @ptep, and their AND (written out: a
+ * loop over volatile loads is not unrolled; separate, so that an OR alone
+ * is a load-and-or per entry). x86's pte_none() tests bits that are clear
+ * in an empty entry, so all eight are none if the OR is (tested on the raw
+ * value: under paravirt __pte() translates frames); all are present if the
+ * AND has _PAGE_PRESENT.
+ */
+static __always_inline pteval_t pte_or8(pte_t *ptep)
+{
+	return pte_val_at(ptep, 0) | pte_val_at(ptep, 1) | pte_val_at(ptep, 2) |
+	       pte_val_at(ptep, 3) | pte_val_at(ptep, 4) | pte_val_at(ptep, 5) |
+	       pte_val_at(ptep, 6) | pte_val_at(ptep, 7);
+}
+
+static __always_inline bool ptes_none8(pte_t *ptep)
+{
+	return pte_none(native_make_pte(pte_or8(ptep)));
+}
+
+static __always_inline bool ptes_present8(pte_t *ptep)
+{
+	return pte_val_at(ptep, 0) & pte_val_at(ptep, 1) & pte_val_at(ptep, 2) &
+	       pte_val_at(ptep, 3) & pte_val_at(ptep, 4) & pte_val_at(ptep, 5) &
+	       pte_val_at(ptep, 6) & pte_val_at(ptep, 7) & _PAGE_PRESENT;
+}
+
+#ifdef CONFIG_HAVE_ARCH_USERFAULTFD_WP
+#define HAVE_PTE_BITS8
+
+/*
  * The present bit and the uffd bit of the eight entries from @ptep in one
  * word: x86 keeps them ten bits apart, so entry j's two bits moved up j
- * places land on no other's, and the eight of each bit are a byte. Five
- * instructions an entry where a test and a branch per bit take eight.
- * Written out: a loop over volatile loads is not unrolled.
+ * places land on no other's, and the eight of each bit are a byte; no test
+ * and branch per bit.
  */
 static __always_inline u64 pte_bits8(pte_t *ptep)
 {
@@ -411,27 +442,7 @@ static __always_inline u64 pte_bits8(pte_t *ptep)
 	bits |= (pte_val_at(ptep, 7) & keep) << 7;
 	return bits;
 }
-
-/*
- * The OR of the eight entries from @ptep, and their AND (written out, as
- * pte_bits8()): separate, so that an OR alone is a load-and-or per entry.
- * x86's pte_none() tests bits that are clear in an empty entry, so all
- * eight are none if the OR is; all are present if the AND has
- * _PAGE_PRESENT.
- */
-static __always_inline pteval_t pte_or8(pte_t *ptep)
-{
-	return pte_val_at(ptep, 0) | pte_val_at(ptep, 1) | pte_val_at(ptep, 2) |
-	       pte_val_at(ptep, 3) | pte_val_at(ptep, 4) | pte_val_at(ptep, 5) |
-	       pte_val_at(ptep, 6) | pte_val_at(ptep, 7);
-}
-
-static __always_inline pteval_t pte_and8(pte_t *ptep)
-{
-	return pte_val_at(ptep, 0) & pte_val_at(ptep, 1) & pte_val_at(ptep, 2) &
-	       pte_val_at(ptep, 3) & pte_val_at(ptep, 4) & pte_val_at(ptep, 5) &
-	       pte_val_at(ptep, 6) & pte_val_at(ptep, 7);
-}
+#endif
 #endif
 
 /*
@@ -506,19 +517,19 @@ static __always_inline void pte_presence_at(pte_t *ptep, unsigned long i,
  * Nothing else of an entry is read: a walker that only locates what is
  * mapped finds its runs in the two words. On x86-64 eight entries at a
  * time first: a group of empty entries (most of a sparse table) or of
- * present ones (a populated range) costs about three instructions an
- * entry.
+ * present ones (a populated range) is decided by one test.
  */
 __rust_helper u64 rust_helper_ptes_presence(pte_t *ptep, unsigned int nr, u64 *present)
 {
 	u64 not_none = 0, pres = 0;
 	unsigned long i = 0;
 
-#ifdef HAVE_PTE_BITS8
+#ifdef HAVE_PTE_GROUPS
 	for (; i + 8 <= nr; i += 8) {
-		if (pte_none(__pte(pte_or8(ptep + i))))
+		if (ptes_none8(ptep + i))
 			continue;
-		if (pte_and8(ptep + i) & _PAGE_PRESENT) {
+		if (ptes_present8(ptep + i)) {
+			/* Not GENMASK_ULL(i + 7, i): three shifts, not one. */
 			not_none |= 0xffULL << i;
 			pres |= 0xffULL << i;
 			continue;
@@ -600,7 +611,10 @@ __rust_helper u64 rust_helper_ptes_unprotected(pte_t *ptep, unsigned int nr)
 	}
 	if (i < nr)
 		pte_unprotected_at(ptep, i, &mask, &other);
-	/* Then the others (empty, swap entries, markers): under the same lock. */
+	/*
+	 * Then the others (empty, swap entries, markers; on x86-64 PROT_NONE
+	 * entries too): under the same lock.
+	 */
 	while (other) {
 		i = __ffs64(other);
 		other &= other - 1;

@@ -1048,7 +1048,7 @@ impl<W: PageWalk> Ops<W> {
         // VMA, with the hugetlb VMA lock held, for the entry of the huge
         // page containing `[start, end)`; in a protecting walk the VMA is
         // registered for uffd-wp (`test_walk`) and the notifier range
-        // covers the walked range.
+        // covers the walked range; `walk->mm` is the walked VMA's mm.
         let (c, mut entry) = unsafe {
             // `walk_hugetlb_range()`, the only caller, runs for hugetlb VMAs
             // only: no check per entry (it cost 4% of a hugetlb scan).

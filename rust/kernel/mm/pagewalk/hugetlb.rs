@@ -138,7 +138,8 @@ impl VmaHugetlb {
             let end = addr + psize;
             // SAFETY: `ptep` is the entry of `addr` in this VMA, which is
             // registered for uffd-wp, valid under the locks the caller
-            // holds; the notifier range is active.
+            // holds; the notifier range is active. The VMA is valid (a
+            // reference), so reading its `vm_mm` is, and that is its mm.
             let mut entry = unsafe {
                 HugetlbEntry::<Protecting>::new(ptep, (*self.as_ptr()).vm_mm, self, addr, end)
             };
@@ -241,6 +242,39 @@ impl<'a, M: WalkMode> HugetlbEntry<'a, M> {
     /// [`PteInfo::is_present`]: crate::mm::pagewalk::pgtable::PteInfo::is_present
     /// [`PteInfo::is_swap`]: crate::mm::pagewalk::pgtable::PteInfo::is_swap
     /// [`Presence`]: crate::mm::pagewalk::pgtable::Presence
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::mm::pagewalk::kunit::{Backing, TestMapping};
+    /// kernel::mm_test_walkers!();
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// const PMD_SIZE: usize = 512 * PAGE_SIZE;
+    /// // (present, none) as presence() and get() tell them, per huge page
+    /// // (none where the walk finds no entry: a hole).
+    /// fn look(map: &TestMapping) -> Result<[(bool, bool); 2]> {
+    ///     let mut seen = [(false, true); 2];
+    ///     let mut walker = HugetlbWalker::new(
+    ///         |entry, start, _| {
+    ///             let (p, g) = (entry.presence(), entry.get(false).info());
+    ///             assert_eq!((p.is_present(), p.is_none()), (g.is_present(), g.is_none()));
+    ///             assert_eq!(p.is_swap(), g.is_swap());
+    ///             seen[(start - map.start()) / PMD_SIZE] = (p.is_present(), p.is_none());
+    ///             Ok(())
+    ///         },
+    ///         |_, _, _| Ok(()),
+    ///     );
+    ///     let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///     let _ = guard.walk_page_range(map.start(), map.end(), &mut walker)?;
+    ///     Ok(seen)
+    /// }
+    ///
+    /// let map = TestMapping::new(2 * PMD_SIZE, Backing::Hugetlb2M, false)?;
+    /// map.write(map.start() + PMD_SIZE, 1)?;
+    /// assert_eq!(look(&map)?, [(false, true), (true, false)]);
+    /// # Ok::<(), Error>(())
+    /// ```
     #[inline]
     pub fn presence(&self) -> PteInfo {
         // SAFETY: valid entry by the type invariant, of `mm`.

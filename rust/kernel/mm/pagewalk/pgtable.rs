@@ -374,7 +374,7 @@ pub struct PteRun {
 /// if entry `batch + i` is not write-protected and not yielded yet, and bit
 /// `i` of `last_run` only if entry `batch + i` is part of the run yielded
 /// last (`last_run` is 0 for the other queries, `present` for all but
-/// [`Presence`]); for
+/// [`Presence`], `mask` for all but [`Presence`] and [`Protection`]); for
 /// [`Frames`], `pos` is the next entry to read, `batch == pos` and
 /// `len == 0`. If `M`
 /// is [`Protecting`], `vma` is registered for uffd-wp and does not map raw
@@ -685,7 +685,8 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
         match Q::SOURCE {
             ClassSource::PresenceMasks => {
                 // Every entry whose bits differ from entry `i`'s: the run
-                // ends at the first of them from `i` on.
+                // ends at the first of them from `i` on. (`0 - bit` wraps
+                // on purpose: all ones for a set bit.)
                 let not_none = 0u64.wrapping_sub((self.mask >> i) & 1);
                 let present = 0u64.wrapping_sub((self.present >> i) & 1);
                 let differ = ((self.mask ^ not_none) | (self.present ^ present)) >> i;
@@ -708,6 +709,69 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
     }
 
     /// The next run of entries with the same state, in address order.
+    ///
+    /// # Examples
+    ///
+    /// [`Presence`] (bits per batch) and [`Classes`] (a byte per entry)
+    /// find the same present pages, in runs that cross batches and end on
+    /// their boundaries (the first batch of a table has 4 entries, the
+    /// others 64):
+    ///
+    /// ```
+    /// use kernel::mm::pagewalk::{
+    ///     kunit::{Backing, TestMapping},
+    ///     pgtable::{Classes, Classify, Presence},
+    ///     Ptes,
+    /// };
+    /// kernel::mm_test_walkers!();
+    /// use kernel::page::PAGE_SIZE;
+    ///
+    /// // The present ranges as query `Q` tells them, adjacent runs merged.
+    /// fn present<Q: Classify>(map: &TestMapping) -> Result<KVec<(usize, usize)>> {
+    ///     let mut v = KVec::<(usize, usize)>::new();
+    ///     {
+    ///         let mut walker = PmdWalker::new(|pmd, start, end| {
+    ///             let r = pmd.with_ptes::<Q, _>(start, end, |t| -> Result {
+    ///                 while let Some(run) = t.next_run() {
+    ///                     if !run.info.is_present() {
+    ///                         continue;
+    ///                     }
+    ///                     match v.last_mut() {
+    ///                         Some((_, e)) if *e == run.addr => *e = run.end,
+    ///                         _ => v.push((run.addr, run.end), GFP_KERNEL)?,
+    ///                     }
+    ///                 }
+    ///                 Ok(())
+    ///             })?;
+    ///             if let Ptes::Table(r) = r {
+    ///                 r?;
+    ///             }
+    ///             Ok(())
+    ///         });
+    ///         let mut guard = map.mm().mmap_read_lock_killable()?;
+    ///         let _ = guard.walk_page_range(map.start(), map.end(), &mut walker)?;
+    ///     }
+    ///     Ok(v)
+    /// }
+    ///
+    /// let map = TestMapping::new(150 * PAGE_SIZE, Backing::Pages, false)?;
+    /// let pages = [0, 3, 4, 5, 6, 7, 8, 63, 64, 67, 68, 69, 70, 71, 72, 130];
+    /// for i in pages {
+    ///     map.write(map.start() + i * PAGE_SIZE, 1)?;
+    /// }
+    /// for i in 132..150 {
+    ///     map.write(map.start() + i * PAGE_SIZE, 1)?;
+    /// }
+    /// let runs = present::<Presence>(&map)?;
+    /// assert_eq!(runs, present::<Classes>(&map)?);
+    /// let at = |i: usize| map.start() + i * PAGE_SIZE;
+    /// let want = [(0, 1), (3, 9), (63, 65), (67, 73), (130, 131), (132, 150)];
+    /// assert_eq!(runs.len(), want.len());
+    /// for (r, w) in runs.iter().zip(want) {
+    ///     assert_eq!(*r, (at(w.0), at(w.1)));
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
     #[inline]
     pub fn next_run(&mut self) -> Option<PteRun> {
         if Q::SOURCE == ClassSource::PresenceMasks {
@@ -739,8 +803,8 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
     /// [`PteTable::next_run`] on the bits of [`Presence`].
     ///
     /// No sum or difference here wraps, by the type invariants: `batch <=
-    /// pos <= batch + len <= nr`, a run ends within its batch, and entry
-    /// `nr` would map `end`.
+    /// pos <= batch + len <= nr`, `same_from()` counts within its batch,
+    /// and entry `nr` would map `end`.
     #[inline(always)]
     fn next_run_masks(&mut self) -> Option<PteRun> {
         if self.pos == self.nr {
