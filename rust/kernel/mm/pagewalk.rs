@@ -27,6 +27,18 @@ use notifier::MmuNotifierRange;
 use pgtable::{PmdHugeLock, PteInfo, PteQuery, PteTable};
 use uffd::VmaUffdWp;
 
+/// The C `struct vm_area_struct` of `vma`: what [`VmaRef::as_ptr`] returns,
+/// always inlined. That one goes through `Opaque::get()`, which a module
+/// calls out of line (a call per PMD of a THP scan, per batch of a
+/// harvest).
+#[inline(always)]
+pub(crate) fn vma_raw(vma: &VmaRef) -> *mut bindings::vm_area_struct {
+    // `VmaRef` is a `repr(transparent)` `Opaque<vm_area_struct>`, itself
+    // `repr(transparent)` over the struct's storage in an `UnsafeCell`:
+    // the same pointer as `Opaque::get()`'s, as valid to write through.
+    core::ptr::from_ref(vma).cast_mut().cast()
+}
+
 pub(crate) mod compat;
 pub mod hugetlb;
 #[cfg(CONFIG_KUNIT)]
@@ -580,7 +592,7 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
             // invariant; `info` is a valid byte to write.
             let ptl = unsafe {
                 bindings::pmd_huge_lock_info(
-                    self.vma.as_ptr(),
+                    vma_raw(self.vma),
                     self.start as _,
                     self.pmdp,
                     file,
@@ -622,7 +634,7 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
             // SAFETY: the VMA is valid under the mmap lock the walk holds,
             // the PMD is its entry for `start` (type invariant), and
             // `split_huge_pmd()` takes the PMD lock and checks the PMD.
-            unsafe { bindings::split_huge_pmd(self.vma.as_ptr(), self.pmdp, self.start as _) };
+            unsafe { bindings::split_huge_pmd(vma_raw(self.vma), self.pmdp, self.start as _) };
         }
     }
 
@@ -701,7 +713,7 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
             // lock; `ptl` and `huge` are valid to write.
             let ptep = unsafe {
                 bindings::pte_table_lock_or_huge(
-                    (*self.vma.as_ptr()).vm_mm,
+                    (*vma_raw(self.vma)).vm_mm,
                     self.pmdp,
                     start as _,
                     &mut ptl,
@@ -841,7 +853,7 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
         let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
         // SAFETY: valid PMD of the VMA's mm; the walk holds the mmap lock.
         let ptep = unsafe {
-            bindings::pte_table_lock((*self.vma.as_ptr()).vm_mm, self.pmdp, start as _, &mut ptl)
+            bindings::pte_table_lock((*vma_raw(self.vma)).vm_mm, self.pmdp, start as _, &mut ptl)
         };
         if ptep.is_null() {
             // SAFETY: valid PMD (type invariant); read without its lock, the

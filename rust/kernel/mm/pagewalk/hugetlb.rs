@@ -8,7 +8,7 @@ use crate::{
     bindings,
     mm::pagewalk::{
         pgtable::{Pte, PteFrame, PteInfo},
-        Protecting, WalkMode,
+        vma_raw, Protecting, WalkMode,
     },
     mm::virt::VmaRef,
     prelude::*,
@@ -294,7 +294,7 @@ impl<'a, M: WalkMode> HugetlbEntry<'a, M> {
         // walk holds none); `frame` is a valid `struct pte_frame` to write.
         unsafe {
             bindings::huge_pte_frame(
-                self.vma.as_ptr(),
+                vma_raw(self.vma),
                 self.start as _,
                 self.ptep,
                 (&mut frame as *mut PteFrame).cast(),
@@ -323,8 +323,8 @@ impl<'a, M: WalkMode> HugetlbEntry<'a, M> {
         // VMA is valid and the lock order i_mmap_rwsem -> page table lock is
         // the hugetlb one.
         let ptl = unsafe {
-            bindings::i_mmap_lock_write_vma(self.vma.as_ptr());
-            bindings::huge_pte_lock(self.vma.as_ptr(), self.ptep)
+            bindings::i_mmap_lock_write_vma(vma_raw(self.vma));
+            bindings::huge_pte_lock(vma_raw(self.vma), self.ptep)
         };
         // INVARIANT: both locks were just taken.
         let locked = HugetlbLock {
@@ -433,7 +433,7 @@ impl HugetlbLock<'_, '_, Protecting> {
         if !e.covers_page() {
             return Err(EPERM);
         }
-        let vma = e.vma.as_ptr();
+        let vma = vma_raw(e.vma);
         let (ptep, addr) = (e.ptep, e.start);
         let pte = e.get(false);
         // SAFETY: the entry is locked (type invariant), belongs to `vma`,
@@ -472,7 +472,7 @@ impl<M: WalkMode> Drop for HugetlbLock<'_, '_, M> {
         // the reverse order of taking them.
         unsafe {
             bindings::spin_unlock(self.ptl);
-            bindings::i_mmap_unlock_write_vma(self.entry.vma.as_ptr());
+            bindings::i_mmap_unlock_write_vma(vma_raw(self.entry.vma));
         }
     }
 }

@@ -13,7 +13,7 @@
 use crate::{
     bindings,
     error::{code::EPERM, Error},
-    mm::pagewalk::{Protecting, WalkMode},
+    mm::pagewalk::{vma_raw, Protecting, WalkMode},
     mm::virt::VmaRef,
     page::{PAGE_SHIFT, PAGE_SIZE},
 };
@@ -501,7 +501,7 @@ impl<'a, Q: PteQuery, M: WalkMode> PteTable<'a, Q, M> {
         // the locked table, mapping `first` onwards.
         unsafe {
             bindings::ptes_make_uffd_wp_mask(
-                self.vma.as_ptr(),
+                vma_raw(self.vma),
                 first as _,
                 self.ptep.wrapping_add(self.batch),
                 mask,
@@ -620,7 +620,7 @@ impl<Q: PteQuery> PteTable<'_, Q, Protecting> {
         // (`Protecting`).
         unsafe {
             bindings::ptes_make_uffd_wp(
-                self.vma.as_ptr(),
+                vma_raw(self.vma),
                 addr as _,
                 self.ptep.wrapping_add(first),
                 n as u32,
@@ -662,7 +662,7 @@ impl<Q: Classify, M: WalkMode> PteTable<'_, Q, M> {
                 // and `info` has room for `BATCH >= n` bytes.
                 unsafe {
                     bindings::ptes_query(
-                        self.vma.as_ptr(),
+                        vma_raw(self.vma),
                         (self.start + self.pos * PAGE_SIZE) as _,
                         self.ptep.wrapping_add(self.pos),
                         n as u32,
@@ -958,7 +958,7 @@ impl<M: WalkMode> PteTable<'_, Frames, M> {
         // `n <= 64` frames (`PteFrame` is a transparent `struct pte_frame`).
         let mask = unsafe {
             bindings::ptes_frames(
-                self.vma.as_ptr(),
+                vma_raw(self.vma),
                 addr as _,
                 self.ptep.wrapping_add(self.pos),
                 n as u32,
@@ -1208,7 +1208,7 @@ impl<'a, M: WalkMode> PmdHugeLock<'a, M> {
         // invariant); `frame` is a valid `struct pte_frame` to write.
         unsafe {
             bindings::pmd_frame(
-                self.vma.as_ptr(),
+                vma_raw(self.vma),
                 self.addr as _,
                 self.pmdp,
                 (&mut frame as *mut PteFrame).cast(),
@@ -1233,7 +1233,7 @@ impl<'a, M: WalkMode> PmdHugeLock<'a, M> {
         // `u32`, and `n <= 64`.
         unsafe {
             bindings::pmd_pages_exclusive(
-                self.vma.as_ptr(),
+                vma_raw(self.vma),
                 self.addr as _,
                 self.pmdp,
                 first as u32,
@@ -1318,7 +1318,7 @@ impl PmdHugeLock<'_, Protecting> {
         if !self.whole {
             return Err(EPERM);
         }
-        let vma = self.vma.as_ptr();
+        let vma = vma_raw(self.vma);
         let addr = self.addr;
         // SAFETY: the PMD is locked, maps `addr` and belongs to `vma`, which
         // is registered for uffd-wp (type invariant), so it is still
