@@ -512,6 +512,25 @@ static __always_inline void pte_presence_at(pte_t *ptep, unsigned long i,
 }
 
 /*
+ * @one(@ptep, i, @a, @b) for each i in [@from, @to), two a round: as
+ * ptes_each_by_two(), for the helpers that collect a bit per entry in two
+ * words.
+ */
+static __always_inline void ptes_bits_by_two(pte_t *ptep, unsigned long from, unsigned long to,
+					     void (*one)(pte_t *, unsigned long, u64 *, u64 *),
+					     u64 *a, u64 *b)
+{
+	unsigned long i;
+
+	for (i = from; i + 1 < to; i += 2) {
+		one(ptep, i, a, b);
+		one(ptep, i + 1, a, b);
+	}
+	if (i < to)
+		one(ptep, i, a, b);
+}
+
+/*
  * One bit per entry of the @nr (at most 64) from @ptep, set if the entry is
  * not none; in *@present, if it is present. The table lock must be held.
  * Nothing else of an entry is read: a walker that only locates what is
@@ -534,6 +553,7 @@ __rust_helper u64 rust_helper_ptes_presence(pte_t *ptep, unsigned int nr, u64 *p
 			pres |= 0xffULL << i;
 			continue;
 		}
+		/* Written out: a mixed group is most of a sparse table's cost. */
 		pte_presence_at(ptep, i, &not_none, &pres);
 		pte_presence_at(ptep, i + 1, &not_none, &pres);
 		pte_presence_at(ptep, i + 2, &not_none, &pres);
@@ -544,12 +564,7 @@ __rust_helper u64 rust_helper_ptes_presence(pte_t *ptep, unsigned int nr, u64 *p
 		pte_presence_at(ptep, i + 7, &not_none, &pres);
 	}
 #endif
-	for (; i + 1 < nr; i += 2) {
-		pte_presence_at(ptep, i, &not_none, &pres);
-		pte_presence_at(ptep, i + 1, &not_none, &pres);
-	}
-	if (i < nr)
-		pte_presence_at(ptep, i, &not_none, &pres);
+	ptes_bits_by_two(ptep, i, nr, pte_presence_at, &not_none, &pres);
 	*present = pres;
 	return not_none;
 }
@@ -605,12 +620,7 @@ __rust_helper u64 rust_helper_ptes_unprotected(pte_t *ptep, unsigned int nr)
 	}
 #endif
 	/* Or two a round, and the rest. */
-	for (; i + 1 < nr; i += 2) {
-		pte_unprotected_at(ptep, i, &mask, &other);
-		pte_unprotected_at(ptep, i + 1, &mask, &other);
-	}
-	if (i < nr)
-		pte_unprotected_at(ptep, i, &mask, &other);
+	ptes_bits_by_two(ptep, i, nr, pte_unprotected_at, &mask, &other);
 	/*
 	 * Then the others (empty, swap entries, markers; on x86-64 PROT_NONE
 	 * entries too): under the same lock.
