@@ -14,17 +14,24 @@ KVER     ?= 6.12
 # (patches/upstream, Documentation/c-fixes.rst), in a tree and builds of
 # its own; the tests then expect C == Rust where C had a documented defect.
 CFIXED   ?= 0
-export KCACHE KVARIANT KVER CFIXED
+# The guest's architecture: x86_64 (the default) or arm64, and on arm64 the
+# page size, KPAGES=4K (the default) or 64K (tools/kver.sh).
+ARCH     ?= x86_64
+KPAGES   ?= 4K
+export KCACHE KVARIANT KVER CFIXED ARCH KPAGES
 
-kver     = $(shell KVER=$(KVER) KCACHE=$(KCACHE) KVARIANT=$(KVARIANT) CFIXED=$(CFIXED) tools/kver.sh $(1))
+kver     = $(shell KVER=$(KVER) KCACHE=$(KCACHE) KVARIANT=$(KVARIANT) CFIXED=$(CFIXED) ARCH=$(ARCH) KPAGES=$(KPAGES) tools/kver.sh $(1))
 KSRC    := $(call kver,KSRC)
 KOUT    := $(call kver,KOUT)
 KLLVM   := $(call kver,KLLVM)
+KARCH   := $(call kver,KARCH)
+# The C compiler of the guest's static test programs.
+KCC     := $(call kver,KCC)
 KSELFTEST_PAGEMAP := $(call kver,KSELFTEST_PAGEMAP)
 OUT     ?= $(CURDIR)/out/$(call kver,OUTTAG)
 PAYLOAD := $(OUT)/payload
 KHDR    := $(KOUT)/usr-headers
-KMAKE    = LIBCLANG_PATH=$(call kver,KLIBCLANG) $(MAKE) -C $(KSRC) O=$(KOUT) ARCH=x86_64 LLVM=$(KLLVM)
+KMAKE    = LIBCLANG_PATH=$(call kver,KLIBCLANG) $(MAKE) -C $(KSRC) O=$(KOUT) ARCH=$(KARCH) LLVM=$(KLLVM)
 VMRUN    = tools/vm/run.sh
 SELFTEST_MM := $(KSRC)/tools/testing/selftests/mm
 ifeq ($(KSRC),)
@@ -48,7 +55,9 @@ help:
 	@echo "make bench    Rust vs C vs read(pagemap) benchmark, tables and plot in out/bench"
 	@echo "make bench-scaling  time per scan against range size (2^12..2^20 pages), out/bench/scaling.png"
 	@echo "make check-perf  regression guard: Rust/C instruction ratios within recorded bounds"
+	@echo "make check-all  make check on both trees, x86_64, arm64 4K and arm64 64K"
 	@echo "KVER=7.3      any target on the 7.3 tree instead of 6.12 (the default)"
+	@echo "ARCH=arm64    any target on an arm64 guest (KPAGES=4K, the default, or 64K)"
 	@echo "CFIXED=1      any target with the C fix series (patches/upstream) applied to the tree"
 
 setup:
@@ -74,46 +83,47 @@ endif
 		tools/testing/criu/guest-criu.sh $(PAYLOAD)/
 	# What the tree's C answers where a stable update may change it.
 	tools/tree/facts.py > $(PAYLOAD)/tree-facts.sh
-	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
+	cd $(SELFTEST_MM) && $(KCC) -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/pagemap_ioctl $(KSELFTEST_PAGEMAP) -lm -lpthread
 	# Upstream selftests that read pagemap through vm_util.c: read() is
 	# served by the Rust handler too while it is active.
 	# (soft-dirty.c needs _GNU_SOURCE, as upstream's Makefile gives it.)
 	cd $(SELFTEST_MM) && for t in soft-dirty madv_populate; do \
-		gcc -static -O2 $$(grep -q '^#define _GNU_SOURCE' $$t.c || echo -D_GNU_SOURCE) \
+		$(KCC) -static -O2 $$(grep -q '^#define _GNU_SOURCE' $$t.c || echo -D_GNU_SOURCE) \
 		-isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/$$t $$t.c $(filter-out pagemap_ioctl.c,$(KSELFTEST_PAGEMAP)) \
 		-lm -lpthread || exit 1; done
 	# The selftest of the C fixes (patches/upstream, Documentation/c-fixes.rst).
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -I$(SELFTEST_MM) \
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -I$(SELFTEST_MM) \
 		-o $(PAYLOAD)/bin/pagemap_scan_walk tools/testing/selftests/upstream/mm/pagemap_scan_walk.c -lpthread
 ifneq ($(KVER),6.12)
 	# Upstream's other PAGEMAP_SCAN tests: guard regions, uffd read-write protection.
-	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
+	cd $(SELFTEST_MM) && $(KCC) -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/guard-regions guard-regions.c vm_util.c hugepage_settings.c -lm -lpthread
-	cd $(SELFTEST_MM) && gcc -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
+	cd $(SELFTEST_MM) && $(KCC) -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
 		-o $(PAYLOAD)/bin/uffd-unit-tests uffd-unit-tests.c uffd-common.c vm_util.c \
 		hugepage_settings.c -lm -lpthread
 endif
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c
 	# The hook by itself: a C handler module and its test (both trees).
 	$(KMAKE) M=$(CURDIR)/tools/testing/hook/ctest modules
 	cp tools/testing/hook/ctest/pagemap_scan_ctest.ko $(PAYLOAD)/
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/hook_ctest tools/testing/hook/hook_ctest.c
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_race tools/testing/hook/unload_race.c -lpthread
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_blocked tools/testing/hook/unload_blocked.c -lpthread
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/walk_end tools/testing/hook/walk_end.c
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pass_boundary tools/testing/hook/pass_boundary.c
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/migrate_wp tools/testing/hook/migrate_wp.c -lpthread
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/perms tools/testing/hook/perms.c
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/thp_race tools/testing/hook/thp_race.c -lpthread
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan_stress tools/testing/stress/pmscan_stress.c -lpthread
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/criu_pages tools/testing/criu/criu_pages.c \
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/hook_ctest tools/testing/hook/hook_ctest.c
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_race tools/testing/hook/unload_race.c -lpthread
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/unload_blocked tools/testing/hook/unload_blocked.c -lpthread
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/walk_end tools/testing/hook/walk_end.c
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pass_boundary tools/testing/hook/pass_boundary.c
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/migrate_wp tools/testing/hook/migrate_wp.c -lpthread
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/perms tools/testing/hook/perms.c
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/thp_race tools/testing/hook/thp_race.c -lpthread
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan_stress tools/testing/stress/pmscan_stress.c -lpthread
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/criu_pages tools/testing/criu/criu_pages.c \
 		tools/testing/criu/criu_fds.c
 	@if [ -f tools/testing/selftests/pagemap_scan/Makefile ]; then \
 		$(MAKE) -s -C tools/testing/selftests/pagemap_scan KHDR=$(KHDR)/include KSRC=$(KSRC) \
-			OUT=$(PAYLOAD)/bin PMSCAN_HUGE_1G=1; fi
-	@if [ -x tools/pagemap-scan/build-static.sh ]; then tools/pagemap-scan/build-static.sh $(PAYLOAD)/bin; fi
+			OUT=$(PAYLOAD)/bin PMSCAN_HUGE_1G=1 CC=$(KCC); fi
+	@if [ -x tools/pagemap-scan/build-static.sh ]; then \
+		PMSCAN_TARGET=$(call kver,KRUST_TARGET) tools/pagemap-scan/build-static.sh $(PAYLOAD)/bin; fi
 
 check: payload
 	@tools/testing/check.sh $(PAYLOAD) $(FUZZ_CASES)
@@ -131,7 +141,7 @@ fuzz: payload
 # Documentation/benchmark.rst (BENCH_* variables in tools/bench/bench.sh).
 .PHONY: bench
 bench: payload
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pagemap_bench tools/bench/pagemap_bench.c
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pagemap_bench tools/bench/pagemap_bench.c
 	@tools/bench/bench.sh $(PAYLOAD)
 
 # Time per scan against range size, 2^12 to 2^20 pages, dense and sparse,
@@ -146,7 +156,7 @@ bench-scaling:
 # each Rust/C ratio at or below its bound in tools/bench/guard-bounds.txt.
 .PHONY: check-perf
 check-perf: payload
-	gcc -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pagemap_bench tools/bench/pagemap_bench.c
+	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pagemap_bench tools/bench/pagemap_bench.c
 	@tools/bench/guard.sh $(PAYLOAD)
 
 # Only the stress test, for DURATION seconds.
@@ -163,6 +173,12 @@ DEBUG_VM_APPEND := acpi=off watchdog_thresh=60
 check-debug:
 	@VM_APPEND="$(DEBUG_VM_APPEND)" PERMS_SCANS=20000 \
 		$(MAKE) --no-print-directory KVARIANT=debug FUZZ_CASES=$(DEBUG_FUZZ_CASES) check
+
+# `make check` on every cell: both trees on x86_64, arm64 4K and arm64 64K
+# (tools/testing/check-all.sh; CHECK_ALL_CELLS picks some).
+.PHONY: check-all
+check-all:
+	@tools/testing/check-all.sh
 
 # Only the kernel crate's KUnit doctests (the walk API's among them), on
 # the debug kernel (lockdep, DEBUG_ATOMIC_SLEEP, KASAN): what CI runs on the

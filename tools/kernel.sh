@@ -5,10 +5,11 @@
 #
 #   tools/kernel.sh tree     unpack the tree KVER selects into $KCACHE and apply the overlay
 #   tools/kernel.sh config   tinyconfig + tools/kconfig/*.config, verified
-#   tools/kernel.sh build    bzImage + modules_prepare + headers (incremental)
+#   tools/kernel.sh build    kernel image + modules + headers (incremental)
 #   tools/kernel.sh all      all of the above
 #
-# Variables: KVER (kernel tree: 6.12, the default, or 7.3), KCACHE (cache
+# Variables: KVER (kernel tree: 6.12, the default, or 7.3), ARCH (x86_64,
+# the default, or arm64) and KPAGES (arm64: 4K or 64K), KCACHE (cache
 # directory, default ~/.cache/pmscan), KVARIANT (build flavour: "default",
 # "debug" or "builtin"), JOBS. The per-tree settings are in tools/kver.sh.
 set -euo pipefail
@@ -18,7 +19,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 JOBS=${JOBS:-$(($(nproc) + 1))}
 TARBALL=$KTARBALL
 export LIBCLANG_PATH=$KLIBCLANG
-KMAKE=(make -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM="$KLLVM" -j"$JOBS")
+KMAKE=(make -C "$KSRC" O="$KOUT" ARCH="$KARCH" LLVM="$KLLVM" -j"$JOBS")
 
 log() { printf '[kernel] %s\n' "$*" >&2; }
 
@@ -160,7 +161,7 @@ config() {
 	if [ -f "$KOUT/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 		return 0
 	fi
-	log "configuring $KVER $KVARIANT: tinyconfig + ${frags[*]##*/}"
+	log "configuring $KVER $KARCH $KPAGES $KVARIANT: tinyconfig + ${frags[*]##*/}"
 	"${KMAKE[@]}" -s tinyconfig
 	(cd "$KOUT" && "$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KOUT" .config "${frags[@]}" >/dev/null)
 	"${KMAKE[@]}" -s olddefconfig
@@ -199,12 +200,12 @@ build() {
 		log "waiting for another kernel build ($lock)"
 		flock 9
 	fi
-	log "building $KVER $KVARIANT kernel in $KOUT (-j$JOBS, LLVM=$KLLVM, libclang $LIBCLANG_PATH)"
+	log "building $KVER $KARCH $KPAGES $KVARIANT kernel in $KOUT (-j$JOBS, LLVM=$KLLVM, libclang $LIBCLANG_PATH)"
 	local t0=$SECONDS
 	set -o pipefail
-	"${KMAKE[@]}" bzImage modules 2>&1 | awk '!/^[ \t]+(CC|LD|AR|AS|RUSTC|BINDGEN|EXPORTS|HOSTCC|HOSTLD|GEN|SYNC|CALL|UPD|WRAP|RUSTDOC|OBJCOPY|MKPIGGY|VOFFSET|ZOFFSET|CPUSTR|BUILD|KSYMS|SORTTAB|MODPOST|CHKSHA1|COPY|HYPERCALLS|DESCEND|INSTALL|SYSHDR|SYSTBL|TBLSHDR|POLICY|MKELF|MKCAP|RELOCS|UNROLL|MKREQ|TEST|HDRTEST|LDS|CHK|CPP|DTC|VDSO2C|CLNG|DUMP) / { print; fflush() }'
+	"${KMAKE[@]}" "$KIMAGE_TARGET" modules 2>&1 | awk '!/^[ \t]+(CC|LD|AR|AS|RUSTC|BINDGEN|EXPORTS|HOSTCC|HOSTLD|GEN|SYNC|CALL|UPD|WRAP|RUSTDOC|OBJCOPY|MKPIGGY|VOFFSET|ZOFFSET|CPUSTR|BUILD|KSYMS|SORTTAB|MODPOST|CHKSHA1|COPY|HYPERCALLS|DESCEND|INSTALL|SYSHDR|SYSTBL|TBLSHDR|POLICY|MKELF|MKCAP|RELOCS|UNROLL|MKREQ|TEST|HDRTEST|LDS|CHK|CPP|DTC|VDSO2C|CLNG|DUMP) / { print; fflush() }'
 	"${KMAKE[@]}" -s headers_install INSTALL_HDR_PATH="$KOUT/usr-headers"
-	log "build done in $((SECONDS - t0)) s: $KOUT/arch/x86/boot/bzImage"
+	log "build done in $((SECONDS - t0)) s: $KOUT/$KIMAGE_PATH"
 }
 
 case "${1:-all}" in

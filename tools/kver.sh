@@ -12,6 +12,12 @@
 #   CFIXED    1: the tree's C with the upstream fix series applied
 #             (patches/upstream/KVER, Documentation/c-fixes.rst), in a tree
 #             and builds of its own; any other value: the tree as shipped
+#   ARCH      x86_64 (default) or arm64: the guest's architecture, the
+#             kernel cross-built with the same clang and rustc, the test
+#             programs with aarch64-linux-gnu-gcc, the guest on
+#             qemu-system-aarch64 (TCG). KARCH overrides it.
+#   KPAGES    arm64 only: 4K (default) or 64K, the kernel's base page size
+#             (CONFIG_ARM64_4K_PAGES or CONFIG_ARM64_64K_PAGES)
 #
 # Layout of $KCACHE (both trees side by side):
 #   linux-source-6.12/   build-default/      build-debug/       (6.12)
@@ -19,19 +25,57 @@
 #   debs/                the pinned .deb of trees that are not installed
 #                        with apt (7.3: trixie-backports), and its apt state
 #   linux-source-KVER-cfixed/, build-*-cfixed/   the same with CFIXED=1
+#   build-[7.3-]arm64-4k-VARIANT/, build-[7.3-]arm64-64k-VARIANT/
+#                        the arm64 builds of the same trees (one source
+#                        tree serves every architecture: builds are O=)
 
 KVER=${KVER:-6.12}
 KCACHE=${KCACHE:-$HOME/.cache/pmscan}
 KVARIANT=${KVARIANT:-default}
 CFIXED=${CFIXED:-0}
+KARCH=${KARCH:-${ARCH:-x86_64}}
+case "$KARCH" in
+x86_64 | x86)
+	KARCH=x86_64
+	KPAGES=4K
+	# The kernel's image target and where it lands in $KOUT.
+	KIMAGE_TARGET=bzImage
+	KIMAGE_PATH=arch/x86/boot/bzImage
+	# Static test programs for the guest.
+	KCC=gcc
+	KQEMU=qemu-system-x86_64
+	# The Rust target of the userspace crate and CLI.
+	KRUST_TARGET=x86_64-unknown-linux-gnu
+	KARCHTAG=""
+	;;
+arm64 | aarch64)
+	KARCH=arm64
+	KPAGES=${KPAGES:-4K}
+	case "$KPAGES" in
+	4K | 4k) KPAGES=4K ;;
+	64K | 64k) KPAGES=64K ;;
+	*) echo "KPAGES=$KPAGES: 4K or 64K on arm64" >&2; exit 2 ;;
+	esac
+	KIMAGE_TARGET=Image
+	KIMAGE_PATH=arch/arm64/boot/Image
+	KCC=aarch64-linux-gnu-gcc
+	KQEMU=qemu-system-aarch64
+	KRUST_TARGET=aarch64-unknown-linux-gnu
+	KARCHTAG=arm64-$(echo "$KPAGES" | tr K k)-
+	;;
+*)
+	echo "ARCH=$KARCH: unknown architecture (x86_64 or arm64)" >&2
+	exit 2
+	;;
+esac
 
 case "$KVER" in
 6.12)
 	# Installed from the machine's own apt sources (bookworm).
 	KPKG=linux-source-6.12
 	KTARBALL=/usr/src/linux-source-6.12.tar.xz
-	KOUT=$KCACHE/build-$KVARIANT
-	OUTTAG=$KVARIANT
+	KOUT=$KCACHE/build-$KARCHTAG$KVARIANT
+	OUTTAG=$KARCHTAG$KVARIANT
 	KLLVM=-19
 	# bindgen takes the newest libclang it finds: pin the one the tree
 	# was built with since the start, whatever else is installed.
@@ -54,8 +98,8 @@ case "$KVER" in
 	KPKG_SHA256=703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3
 	KPKG_SUITE=trixie-backports
 	KTARBALL=$KCACHE/debs/$KPKG/usr/src/linux-source-7.3.tar.xz
-	KOUT=$KCACHE/build-7.3-$KVARIANT
-	OUTTAG=7.3-$KVARIANT
+	KOUT=$KCACHE/build-7.3-$KARCHTAG$KVARIANT
+	OUTTAG=7.3-$KARCHTAG$KVARIANT
 	# CONFIG_RUST_INLINE_HELPERS needs clang of rustc's LLVM major (22
 	# for rustc 1.95), and the whole kernel is built with that clang.
 	KLLVM=-22
@@ -83,9 +127,11 @@ if [ "$CFIXED" = 1 ]; then
 	KOUT=$KOUT-cfixed
 	OUTTAG=$OUTTAG-cfixed
 fi
-# Config fragments: common, then per tree, then the variant's (and the
-# variant's per tree, where there is one).
-KFRAGS="tools/kconfig/pagemap_scan.config tools/kconfig/$KVER.config"
+# Config fragments: common, per architecture (and page size), per tree,
+# then the variant's (and the variant's per tree, where there is one).
+KFRAGS="tools/kconfig/pagemap_scan.config tools/kconfig/$KARCH.config"
+[ "$KARCH" != arm64 ] || KFRAGS="$KFRAGS tools/kconfig/arm64-$(echo "$KPAGES" | tr K k).config"
+KFRAGS="$KFRAGS tools/kconfig/$KVER.config"
 if [ "$KVARIANT" = debug ]; then
 	KFRAGS="$KFRAGS tools/kconfig/debug.config"
 	[ ! -f "$(dirname "${BASH_SOURCE[0]}")/kconfig/$KVER-debug.config" ] ||

@@ -33,7 +33,7 @@ done
 result $rc "rustfmt ${rs_files[*]}"
 
 rm -f fs/proc/pagemap_scan_rs.o
-make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM="$KLLVM" M="$REPO" CLIPPY=1 modules >/tmp/pmscan-clippy.out 2>&1
+make -s -C "$KSRC" O="$KOUT" ARCH="$KARCH" LLVM="$KLLVM" M="$REPO" CLIPPY=1 modules >/tmp/pmscan-clippy.out 2>&1
 rc=$?
 if grep -qE '^(warning|error)' /tmp/pmscan-clippy.out; then rc=1; cat /tmp/pmscan-clippy.out; fi
 result $rc "clippy on the module"
@@ -53,7 +53,7 @@ result "$([ -z "$missing" ] && echo 0 || echo 1)" "SAFETY comments on unsafe blo
 
 # Misuses of the walk abstractions (nested locks, scheduling under a lock,
 # leaked guards, forged guards, a leaked notifier) must not compile.
-KLLVM=$KLLVM tools/testing/compile_fail/run.sh "$KSRC" "$KOUT" >/tmp/pmscan-compile-fail.out 2>&1
+KLLVM=$KLLVM KARCH=$KARCH tools/testing/compile_fail/run.sh "$KSRC" "$KOUT" >/tmp/pmscan-compile-fail.out 2>&1
 rc=$?
 cat /tmp/pmscan-compile-fail.out
 result $rc "compile_fail: misuses of kernel::mm are compile errors"

@@ -17,6 +17,9 @@ case "$KVER" in
 # LLVM 22 (bookworm-security) matches rustc's LLVM; the tree is fetched below.
 7.3) PKGS+=(clang-22 lld-22 llvm-22 libclang-22-dev) ;;
 esac
+# An arm64 guest (ARCH=arm64): its QEMU, the C cross compiler and static
+# glibc of the test programs. The kernel is cross-built by the same clang.
+[ "$KARCH" != arm64 ] || PKGS+=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 SUDO=""
@@ -81,6 +84,46 @@ fetch_tree() {
 	log "$KPKG $KPKG_VERSION fetched and verified in $((SECONDS - t0)) s: $KTARBALL"
 }
 fetch_tree
+
+# fetch_arch_debs: on an arm64 guest, Debian's arm64 busybox-static, of
+# the very version the machine has for amd64 (its applet list is read from
+# the machine's busybox), from the machine's own mirror and suite, with a
+# private apt list, lists and cache for arm64 (no foreign architecture is
+# added to the machine's dpkg). Extracted into $KCACHE/debs/arm64/.
+fetch_arch_debs() {
+	[ "$KARCH" = arm64 ] || return 0
+	local dir=$KCACHE/debs/$KARCH pkg=busybox-static ver
+	ver=$(dpkg-query -W -f='${Version}' "$pkg")
+	if [ "$(cat "$dir/$pkg.version" 2>/dev/null)" = "$ver" ] && [ -x "$dir/$pkg/bin/busybox" ]; then
+		return 0
+	fi
+	log "fetching $pkg:$KARCH $ver (private apt list in $dir/apt)"
+	mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial"
+	local mirror
+	mirror=$(sed -n 's/^URIs: *\(.*\/debian\)\/*$/\1/p; s/^deb  *\(\[[^]]*\] *\)\?\([^ ]*\/debian\)\/* .*/\2/p' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
+		2>/dev/null | head -1 || true)
+	mirror=${mirror:-http://deb.debian.org/debian}
+	local suite
+	suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg arch=arm64] $mirror $suite main" \
+		> "$dir/apt/sources.list"
+	local apt=(apt-get -q -o Dir::Etc::sourcelist="$dir/apt/sources.list"
+		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$dir/apt/lists"
+		-o Dir::Cache="$dir/apt/cache" -o APT::Sandbox::User=root
+		-o Acquire::Languages=none -o APT::Architecture=arm64
+		-o APT::Architectures::=arm64)
+	"${apt[@]}" update >/dev/null
+	rm -f "$dir"/"$pkg"_*.deb
+	(cd "$dir" && "${apt[@]}" download "$pkg=$ver" >/dev/null)
+	rm -rf "${dir:?}/$pkg"
+	dpkg-deb -x "$dir"/"$pkg"_*_arm64.deb "$dir/$pkg"
+	rm -f "$dir"/"$pkg"_*.deb
+	[ -x "$dir/$pkg/bin/busybox" ] || { log "ERROR: $pkg:arm64 has no bin/busybox"; exit 1; }
+	echo "$ver" > "$dir/$pkg.version"
+	log "$pkg:arm64 $ver in $dir/$pkg"
+}
+fetch_arch_debs
 # The exact tree, first thing every make target prints.
 printf '[setup] %s\n' "$(tree_banner)" >&2
 

@@ -20,6 +20,7 @@
 
 #include <linux/atomic.h>
 #include <linux/export.h>
+#include <linux/hugetlb.h>
 #include <linux/kobject.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -304,6 +305,19 @@ PAGEMAP_SCAN_RS_EXPORT(vm_normal_page_pmd);
 #ifdef CONFIG_USERFAULTFD
 PAGEMAP_SCAN_RS_EXPORT(userfaultfd_wp_unpopulated);
 #endif
+#ifdef CONFIG_ARM64
+/*
+ * arm64 keeps these out of line, for its contiguous entries: the PTE
+ * transaction of write-protection (which unfolds a contiguous-PTE block)
+ * and huge_ptep_get() of every hugetlb read (which gathers the access and
+ * dirty bits of a hugetlb page made of contiguous entries).
+ */
+PAGEMAP_SCAN_RS_EXPORT(ptep_modify_prot_start);
+PAGEMAP_SCAN_RS_EXPORT(ptep_modify_prot_commit);
+#ifdef CONFIG_HUGETLB_PAGE
+PAGEMAP_SCAN_RS_EXPORT(huge_ptep_get);
+#endif
+#endif /* CONFIG_ARM64 */
 #else
 /* The walk helper that flushes (weak in helpers.o, so not exported there). */
 PAGEMAP_SCAN_RS_EXPORT(rust_helper_flush_tlb_range);

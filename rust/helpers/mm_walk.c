@@ -1120,8 +1120,8 @@ __rust_helper void rust_helper_i_mmap_unlock_write_vma(struct vm_area_struct *vm
 	i_mmap_unlock_write(vma->vm_file->f_mapping);
 }
 
-__rust_helper void rust_helper_set_huge_pte_at(struct vm_area_struct *vma, unsigned long addr,
-					       pte_t *ptep, pte_t pte)
+__rust_helper void rust_helper_set_huge_pte_at_vma(struct vm_area_struct *vma, unsigned long addr,
+						   pte_t *ptep, pte_t pte)
 {
 	set_huge_pte_at(vma->vm_mm, addr, ptep, pte,
 			huge_page_size(hstate_vma(vma)));

@@ -93,7 +93,7 @@ snap=$OUT/payload
 rm -rf "$snap"
 cp -a "$PAYLOAD" "$snap"
 if [ ! -x "$snap/bin/pagemap_bench" ] || [ "$REPO/tools/bench/pagemap_bench.c" -nt "$snap/bin/pagemap_bench" ]; then
-	gcc -static -O2 -Wall -isystem "$KHDR" -o "$snap/bin/pagemap_bench" "$REPO/tools/bench/pagemap_bench.c"
+	"$KCC" -static -O2 -Wall -isystem "$KHDR" -o "$snap/bin/pagemap_bench" "$REPO/tools/bench/pagemap_bench.c"
 fi
 
 rc=0
@@ -116,7 +116,7 @@ for clock in $CLOCKS; do
 	# None beside a timed run. The icount clock counts instructions: another
 	# VM changes the wall time of its boot, not its figures.
 	waited=0
-	while [ "$clock" != icount ] && pgrep -f '^qemu-system-x86_64 ' >/dev/null; do
+	while [ "$clock" != icount ] && pgrep -f '^qemu-system-(x86_64|aarch64) ' >/dev/null; do
 		[ $waited = 0 ] && log "waiting for another QEMU to finish"
 		waited=$((waited + 5))
 		[ $waited -lt "${BENCH_WAIT:-3600}" ] || { log "gave up waiting"; exit 1; }
@@ -126,7 +126,7 @@ for clock in $CLOCKS; do
 	t0=$SECONDS
 	set +e
 	{
-		echo "pmbench-host clock=$clock date=$(date -u +%Y-%m-%dT%H:%M:%SZ) loadavg_before=$(cut -d' ' -f1 /proc/loadavg) git=$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" status --porcelain -- rust fs patches include | grep -q . && echo +wip) module_sha256=$(sha256sum "$snap/pagemap_scan_rs.ko" | cut -c1-12) kernel=$KVER kernel_sha256=$(sha256sum "$KOUT/arch/x86/boot/bzImage" | cut -c1-12) qemu=$(qemu-system-x86_64 --version | sed -n 's/.*version \([^ ]*\).*/\1/p') host_cpu=\"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)\""
+		echo "pmbench-host clock=$clock date=$(date -u +%Y-%m-%dT%H:%M:%SZ) loadavg_before=$(cut -d' ' -f1 /proc/loadavg) git=$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" status --porcelain -- rust fs patches include | grep -q . && echo +wip) module_sha256=$(sha256sum "$snap/pagemap_scan_rs.ko" | cut -c1-12) kernel=$KVER arch=$KARCH pages=$KPAGES kernel_sha256=$(sha256sum "$KOUT/$KIMAGE_PATH" | cut -c1-12) qemu=$($KQEMU --version | sed -n 's/.*version \([^ ]*\).*/\1/p') host_cpu=\"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)\""
 		"$REPO/tools/vm/run.sh" --payload "$snap" "${flag[@]}" --log "$OUT/console-$clock.log" \
 			--timeout "${BENCH_TIMEOUT:-1500}" "$REPO/tools/bench/guest-bench.sh"
 		echo "pmbench-status $?"

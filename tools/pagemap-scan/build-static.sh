@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build static x86-64 binaries of the PAGEMAP_SCAN userspace and copy them
+# Build static binaries of the PAGEMAP_SCAN userspace and copy them
 # into OUTDIR, for a minimal guest (busybox, no shared libraries):
 #
 #   OUTDIR/pagemap-scan         the CLI
@@ -14,7 +14,12 @@
 # Usage: tools/pagemap-scan/build-static.sh OUTDIR
 # Environment: JOBS (cargo -j), CARGO_TARGET_DIR (default
 # tools/pagemap-scan/target/static), PMSCAN_TARGET (default
-# x86_64-unknown-linux-gnu). Static glibc needs libc6-dev's libc.a.
+# x86_64-unknown-linux-gnu; aarch64-unknown-linux-gnu for an arm64 guest).
+# Static glibc needs libc6-dev's libc.a (libc6-dev-arm64-cross's for arm64).
+# A target whose standard library rustup did not install (the machine has
+# the host's only, and no route to rustup's server) gets it built from
+# rust-src (-Zbuild-std, RUSTC_BOOTSTRAP=1: the same sources, not a
+# different toolchain), linked by aarch64-linux-gnu-gcc.
 set -euo pipefail
 
 if [ $# -ne 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
@@ -33,6 +38,15 @@ JOBS_ARG=()
 if [ -n "${JOBS:-}" ]; then JOBS_ARG=(-j "$JOBS"); fi
 CARGO=(cargo --quiet)
 COMMON=(--release --locked --target "$TARGET" "${JOBS_ARG[@]}")
+if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
+	export RUSTC_BOOTSTRAP=1
+	COMMON+=(-Zbuild-std=std,panic_abort)
+fi
+case "$TARGET" in
+aarch64-unknown-linux-gnu)
+	export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:-aarch64-linux-gnu-gcc}
+	;;
+esac
 BIN=$CARGO_TARGET_DIR/$TARGET/release
 
 log() { printf '[pagemap-scan] %s\n' "$*" >&2; }

@@ -14,8 +14,10 @@ result=$OUTDIR/check-output.txt
 echo "FUZZ_CASES=$FUZZ_CASES" > "$PAYLOAD/config.sh"
 echo "FUZZ_ONLY=${FUZZ_ONLY:-0}" >> "$PAYLOAD/config.sh"
 echo "KVARIANT=$KVARIANT" >> "$PAYLOAD/config.sh"
-# The tree (6.12 or 7.3).
+# The tree (6.12 or 7.3), the architecture and its base page size.
 echo "KVER=$KVER" >> "$PAYLOAD/config.sh"
+echo "KARCH=$KARCH" >> "$PAYLOAD/config.sh"
+echo "KPAGES=$KPAGES" >> "$PAYLOAD/config.sh"
 # Whether the kernel crate's doctests (KUnit) ran at boot: a kernel built
 # with them must report them.
 if grep -qx 'CONFIG_RUST_KERNEL_DOCTESTS=y' "$KOUT/.config"; then
@@ -52,7 +54,7 @@ vmdisks=()
 criu_failed=0
 if [ "$CRIU_SUITE" = 1 ]; then
 	t0=$SECONDS
-	if criu_img=$(KCACHE=$KCACHE "$REPO/tools/testing/criu/rootfs.sh"); then
+	if criu_img=$(KCACHE=$KCACHE KARCH=$KARCH "$REPO/tools/testing/criu/rootfs.sh"); then
 		vmdisks=(--disk "$criu_img")
 		echo "criu root filesystem ready in $((SECONDS - t0)) s: $criu_img"
 	else

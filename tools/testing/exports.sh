@@ -22,7 +22,8 @@ __pmd_trans_huge_lock __split_huge_pmd userfaultfd_wp_unpopulated
 is_hugetlb_entry_migration is_hugetlb_entry_hwpoisoned huge_zero_pfn
 huge_zero_folio flush_tlb_range flush_tlb_mm_range
 pagemap_scan_flush_tlb_range pagemap_scan_is_huge_zero_pmd
-rust_helper_flush_tlb_range rust_helper_flush_hugetlb_tlb_range"
+rust_helper_flush_tlb_range rust_helper_flush_hugetlb_tlb_range
+ptep_modify_prot_start ptep_modify_prot_commit huge_ptep_get"
 
 # The set the module build needs (Documentation/rust-pagemap-scan.rst): what
 # it calls itself; what rustc inlines into it of the kernel crate calls from
@@ -32,6 +33,10 @@ if grep -qx CONFIG_RUST_INLINE_HELPERS=y "$config"; then
 	want_module="$want_module pagemap_scan_flush_tlb_range pagemap_scan_is_huge_zero_pmd
 		pte_offset_map_lock vm_normal_page vm_normal_page_pmd __pmd_trans_huge_lock
 		__split_huge_pmd userfaultfd_wp_unpopulated"
+	# arm64's out-of-line PTE transaction and hugetlb read.
+	if grep -qx CONFIG_ARM64=y "$config"; then
+		want_module="$want_module ptep_modify_prot_start ptep_modify_prot_commit huge_ptep_get"
+	fi
 else
 	want_module="$want_module rust_helper_flush_tlb_range"
 fi

@@ -21,7 +21,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-# KVER, KCACHE, KVARIANT select the kernel: $KOUT/arch/x86/boot/bzImage.
+# KVER, KCACHE, KVARIANT, ARCH, KPAGES select the kernel: $KOUT/$KIMAGE_PATH
+# (tools/kver.sh), booted on qemu-system-x86_64 or qemu-system-aarch64.
 . "$REPO/tools/kver.sh"
 # 5G: below 4 GiB the PCI hole and the kernel leave no free 1 GiB-aligned
 # gigabyte at boot, so with 3G the guest asked for its 1 GiB hugetlb page
@@ -45,8 +46,15 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-bzimage=$KOUT/arch/x86/boot/bzImage
-[ -f "$bzimage" ] || { echo "vm: no kernel at $bzimage (run make kernel KVER=$KVER)" >&2; exit 1; }
+bzimage=$KOUT/$KIMAGE_PATH
+[ -f "$bzimage" ] || { echo "vm: no kernel at $bzimage (run make kernel KVER=$KVER ARCH=$KARCH)" >&2; exit 1; }
+# The guest's busybox: the machine's own on x86_64; on arm64 Debian's
+# arm64 busybox-static of the same version, fetched by tools/setup.sh. Its
+# applets are listed by the machine's busybox (the arm64 one cannot run
+# here); setup.sh checks that the two versions are the same.
+busybox=/bin/busybox
+[ "$KARCH" = x86_64 ] || busybox=$KCACHE/debs/$KARCH/busybox-static/bin/busybox
+[ -x "$busybox" ] || { echo "vm: no $busybox (run make setup ARCH=$KARCH)" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pmscan-vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -54,8 +62,8 @@ trap 'rm -rf "$work"' EXIT
 # initramfs: busybox, /init, the payload.
 root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,pmscan/bin}
-cp /bin/busybox "$root/bin/busybox"
-for app in $("$root/bin/busybox" --list); do
+cp "$busybox" "$root/bin/busybox"
+for app in $(/bin/busybox --list); do
 	[ "$app" = busybox ] || ln -sf busybox "$root/bin/$app"
 done
 cp "$REPO/tools/vm/init" "$root/init"
@@ -77,10 +85,32 @@ truncate -s 256M "$work/swap.img"
 truncate -s 128M "$work/ext2.img"
 mkfs.ext2 -q -F "$work/ext2.img"
 
-append="console=ttyS0 panic=-1 oops=panic hung_task_panic=0 \
-hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=96 \
-transparent_hugepage=always loglevel=7 ${VM_APPEND:-}"
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$VM_MEM" -smp "$VM_CPUS"
+# Huge pages: the PMD size and (4K pages) the PUD size on every
+# architecture; on arm64 also the contiguous-PTE size (64K with 4K pages,
+# 2M with 64K pages, where the PMD is 512M) and, with 4K pages, the
+# contiguous-PMD one (32M).
+case "$KARCH-$KPAGES" in
+x86_64-*)
+	console=ttyS0
+	huge="hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=96"
+	machine=(-cpu max)
+	;;
+arm64-4K)
+	console=ttyAMA0
+	huge="hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=96 hugepagesz=64K hugepages=64 hugepagesz=32M hugepages=4"
+	;;
+arm64-64K)
+	console=ttyAMA0
+	huge="hugepagesz=512M hugepages=2 hugepagesz=2M hugepages=96"
+	;;
+esac
+# arm64: QEMU's virt board, GICv3, every CPU feature TCG has, pointer
+# authentication with QEMU's cheap algorithm instead of QARMA (same
+# architecture, a fraction of the emulation cost).
+[ "$KARCH" != arm64 ] || machine=(-M virt,gic-version=3 -cpu max,pauth-impdef=on)
+append="console=$console panic=-1 oops=panic hung_task_panic=0 \
+$huge transparent_hugepage=always loglevel=7 ${VM_APPEND:-}"
+qemu=("$KQEMU" -accel tcg "${machine[@]}" -m "$VM_MEM" -smp "$VM_CPUS"
 	-nographic -no-reboot -kernel "$bzimage" -initrd "$work/initramfs.cpio.gz"
 	-drive "file=$work/swap.img,if=virtio,format=raw"
 	-drive "file=$work/ext2.img,if=virtio,format=raw"
@@ -95,7 +125,7 @@ if [ $shell = 1 ]; then
 fi
 
 mkdir -p "$(dirname "$log")"
-echo "vm: booting $KVER $bzimage (TCG, ${VM_CPUS} cpus, $VM_MEM), console log: $log" >&2
+echo "vm: booting $KVER $KARCH $KPAGES $bzimage (TCG, ${VM_CPUS} cpus, $VM_MEM), console log: $log" >&2
 set +e
 timeout --foreground -k 10 "$timeout" "${qemu[@]}" < /dev/null 2>&1 | tee "$log" | \
 	awk '!/^\[ *[0-9]+\.[0-9]+\]/ { print; fflush() }'

@@ -22,7 +22,7 @@ for case in "$HERE"/*.rs; do
 	# which modpost checks for the case that must build.
 	echo "obj-m := pagemap_scan_rs.o" > "$tmp/m/Kbuild"
 	cat "$HERE/prelude.rs.in" "$case" > "$tmp/m/pagemap_scan_rs.rs"
-	if make -s -C "$KSRC" O="$KOUT" ARCH=x86_64 LLVM="${KLLVM:--19}" M="$tmp/m" modules \
+	if make -s -C "$KSRC" O="$KOUT" ARCH="${KARCH:-x86_64}" LLVM="${KLLVM:--19}" M="$tmp/m" modules \
 		> "$tmp/out" 2>&1; then
 		if [ "$want" = build ]; then
 			echo "ok - $name: builds"

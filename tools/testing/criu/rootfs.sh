@@ -8,12 +8,24 @@
 #
 # The image is cached in $KCACHE/criu-rootfs/<hash>.ext2, the hash covering
 # this script, the suite, the package list and the mirror: debootstrap runs
-# only when that image is missing. Variables: KCACHE, CRIU_MIRROR (default:
-# the first Debian mirror of the machine's apt sources), CRIU_SUITE (sid).
+# only when that image is missing. Variables: KCACHE, KARCH (x86_64, the
+# default, or arm64: the guest's architecture), CRIU_MIRROR (default: the
+# first Debian mirror of the machine's apt sources), CRIU_SUITE (sid).
+#
+# A foreign architecture (arm64 on this x86-64 machine) is bootstrapped
+# with --foreign: debootstrap unpacks every package but cannot run their
+# maintainer scripts here. Nothing the suite uses needs them: criu and its
+# libraries are plain files, found by the dynamic loader's default paths.
 set -euo pipefail
 
 KCACHE=${KCACHE:-$HOME/.cache/pmscan}
 SUITE=${CRIU_SUITE:-sid}
+KARCH=${KARCH:-x86_64}
+case "$KARCH" in
+x86_64) DEBARCH=amd64 ;;
+arm64) DEBARCH=arm64 ;;
+*) echo "KARCH=$KARCH: x86_64 or arm64" >&2; exit 2 ;;
+esac
 INCLUDE=criu,busybox
 # Mount point of the tmpfs the guest puts the test program and the images on.
 MOUNTPOINTS="work"
@@ -37,9 +49,9 @@ apt_mirror() {
 }
 
 MIRROR=${CRIU_MIRROR:-$(apt_mirror)}
-key=$( { cat "$0"; echo "$SUITE $INCLUDE $MIRROR $MOUNTPOINTS"; } | sha256sum | cut -c1-16)
+key=$( { cat "$0"; echo "$SUITE $INCLUDE $MIRROR $MOUNTPOINTS $DEBARCH"; } | sha256sum | cut -c1-16)
 dir=$KCACHE/criu-rootfs
-img=$dir/$key.ext2
+img=$dir/$DEBARCH-$key.ext2
 if [ -f "$img" ]; then
 	log "cached: $img"
 	echo "$img"
@@ -51,9 +63,11 @@ mkdir -p "$dir"
 work=$(mktemp -d "$dir/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 t0=$SECONDS
-log "debootstrap --variant=minbase --include=$INCLUDE $SUITE from $MIRROR"
-if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$work/root" "$MIRROR" \
-	> "$work/debootstrap.log" 2>&1; then
+foreign=()
+[ "$DEBARCH" = "$(dpkg --print-architecture)" ] || foreign=(--arch="$DEBARCH" --foreign)
+log "debootstrap --variant=minbase --include=$INCLUDE ${foreign[*]} $SUITE from $MIRROR"
+if ! debootstrap --variant=minbase --include="$INCLUDE" ${foreign[@]+"${foreign[@]}"} \
+	"$SUITE" "$work/root" "$MIRROR" > "$work/debootstrap.log" 2>&1; then
 	tail -30 "$work/debootstrap.log" >&2
 	log "debootstrap failed"
 	exit 1
@@ -61,16 +75,26 @@ fi
 for m in $MOUNTPOINTS; do
 	mkdir -p "$work/root/$m"
 done
+if [ ${#foreign[@]} = 0 ]; then
+	# shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
+	versions=$(chroot "$work/root" dpkg-query -W -f='${Package} ${Version}, ' criu busybox libc6 2>/dev/null || true)
+else
+	# Not configured: the versions are those of the unpacked .debs.
+	versions=$(for p in criu busybox libc6; do
+		ls "$work/root/var/cache/apt/archives/" | sed -n "s/^${p}_\([^_]*\)_.*/$p \1, /p"
+	done | tr -d '\n' | sed 's/%3a/:/g')
+	rm -rf "$work/root/debootstrap"
+fi
 rm -rf "$work/root/var/cache/apt/archives"/*.deb "$work/root/var/lib/apt/lists"/*
-# shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
-versions=$(chroot "$work/root" dpkg-query -W -f='${Package} ${Version}, ' criu busybox libc6 2>/dev/null || true)
 size=$(du -sm "$work/root" | cut -f1)
 # Room for the directory blocks and inodes, not for writes: the guest
 # mounts it read-only.
 truncate -s $(( size * 5 / 4 + 64 ))M "$work/rootfs.ext2"
 mkfs.ext2 -q -F -d "$work/root" "$work/rootfs.ext2"
 mv "$work/rootfs.ext2" "$img"
-# Older images of other inputs are not needed any more.
-find "$dir" -maxdepth 1 -name '*.ext2' ! -name "$key.ext2" -delete
+# Older images of other inputs (for this architecture) are not needed any
+# more.
+find "$dir" -maxdepth 1 -name "$DEBARCH-*.ext2" ! -name "$DEBARCH-$key.ext2" -delete
+find "$dir" -maxdepth 1 -name '????????????????.ext2' -delete
 log "built $img (${size} MiB: ${versions%, }) in $((SECONDS - t0)) s"
 echo "$img"

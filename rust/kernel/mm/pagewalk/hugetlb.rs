@@ -447,14 +447,14 @@ impl HugetlbLock<'_, '_, Protecting> {
                 // Read-only as well as uffd-wp, as hugetlb_change_protection()
                 // does: a writable migration entry would come back writable.
                 let new = bindings::huge_pte_swp_mkuffd_wp_readonly(pte.raw);
-                bindings::set_huge_pte_at(vma, addr as _, ptep, new);
+                bindings::set_huge_pte_at_vma(vma, addr as _, ptep, new);
             } else if !pte.huge_is_none() {
                 let old = bindings::huge_ptep_modify_prot_start(vma, addr as _, ptep);
                 let new = bindings::huge_pte_mkuffd_wp(old);
                 bindings::huge_ptep_modify_prot_commit(vma, addr as _, ptep, old, new);
             } else {
                 let marker = bindings::make_pte_marker_uffd_wp();
-                bindings::set_huge_pte_at(vma, addr as _, ptep, marker);
+                bindings::set_huge_pte_at_vma(vma, addr as _, ptep, marker);
             }
         }
         // An entry that was empty had no TLB entry to flush.
