@@ -66,6 +66,14 @@ impl Checker {
         }
     }
 
+    /// Something the sample cannot do on this system for a reason that is
+    /// no failure, with `PAGEMAP_SCAN_REQUIRE_ALL=1` too: the architecture
+    /// lacks the mechanism (soft-dirty on arm64). The caller checks the
+    /// absence itself, and does what works instead.
+    pub fn note(&mut self, what: &str, why: &str) {
+        println!("  NOTE  {what}: {why}");
+    }
+
     /// Stop at once: the sample cannot run at all (exit 1).
     pub fn fatal(&self, why: impl std::fmt::Display) -> ! {
         println!("{}: cannot run: {why}", self.name);

@@ -16,6 +16,8 @@ use pagemap_scan::mem::page_size;
 const PM_PRESENT: u64 = 1 << 63;
 const PM_SWAP: u64 = 1 << 62;
 const PFN_MASK: u64 = (1 << 55) - 1;
+/// Entries read per `pread` (a count of pages, whatever their size).
+const BATCH: usize = 4096;
 
 fn main() -> io::Result<()> {
     let pid: u32 = std::env::args()
@@ -34,7 +36,7 @@ fn main() -> io::Result<()> {
         u64::from_ne_bytes(b) & PFN_MASK
     };
     let mut out = BufWriter::new(io::stdout().lock());
-    let mut buf = vec![0u8; 8 * 4096];
+    let mut buf = vec![0u8; 8 * BATCH];
     let mut regions = 0u64;
     for v in maps::read(Some(pid))?
         .iter()
@@ -43,7 +45,7 @@ fn main() -> io::Result<()> {
         let mut run: Option<(u64, u64, u8)> = None;
         let mut addr = v.start;
         while addr < v.end {
-            let n = (((v.end - addr) / ps) as usize).min(4096);
+            let n = (((v.end - addr) / ps) as usize).min(BATCH);
             let b = &mut buf[..n * 8];
             pm.read_exact_at(b, addr / ps * 8)?;
             for (i, e) in b.chunks_exact(8).enumerate() {

@@ -12,22 +12,25 @@
 //! * [`probe()`]: which of these the running kernel supports.
 //! * [`harvest_check`]: an exact oracle for tests that harvest while
 //!   another thread writes (no write lost, no false positive).
-//! * [`maps`], [`mem`]: `/proc/PID/maps` parsing and anonymous mappings for
-//!   tests and samples.
+//! * [`maps`], [`mem`]: `/proc/PID/maps` parsing, anonymous and hugetlb
+//!   mappings for tests and samples, and the page, PMD and hugetlb sizes of
+//!   the running system (nothing assumes x86-64's 4 KiB pages).
 //!
 //! ## The `walk_end` contract
 //!
 //! The kernel writes `walk_end`, the address where the walk stopped. When the
 //! output vector fills up or `max_pages` is reached, the scan is continued by
 //! issuing the ioctl again from `walk_end`. The C implementation has a defect:
-//! once its internal bounce buffer (`PMD_SIZE / PAGE_SIZE` = 512 entries on
-//! x86-64) has been flushed within one call, a later successful walk does not
-//! update `walk_end`, so the kernel can return a `walk_end` *below* the end of
-//! regions it already returned. Restarting there would report those regions
-//! twice. [`Regions`] therefore restarts at `max(walk_end, end of the last
-//! region returned)`, which is always correct: every address below the last
-//! region's end has been examined. [`Regions::stale_walk_end_events`] counts
-//! how often that clipping was needed.
+//! once its internal bounce buffer (`PMD_SIZE / PAGE_SIZE` entries, at most
+//! `vec_len`: 512 with 4 KiB pages as on x86-64, 8192 on arm64 with 64 KiB
+//! pages, see [`mem::pmd_size`]) has been flushed within one call, a later
+//! successful walk does not update `walk_end`, so the kernel can return a
+//! `walk_end` *below* the end of regions it already returned. Restarting
+//! there would report those regions twice. [`Regions`] therefore restarts at
+//! `max(walk_end, end of the last region returned)`, which is always
+//! correct: every address below the last region's end has been examined.
+//! [`Regions::stale_walk_end_events`] counts how often that clipping was
+//! needed.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -49,5 +52,5 @@ pub use abi::{
 pub use error::errno;
 pub use mem::page_size;
 pub use probe::{probe, Features, Support};
-pub use scan::{Pagemap, Regions, Scan, DEFAULT_VEC_CAPACITY};
+pub use scan::{c_bounce_buffer_len, Pagemap, Regions, Scan, DEFAULT_VEC_CAPACITY};
 pub use uffd::WriteTracker;

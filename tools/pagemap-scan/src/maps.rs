@@ -30,7 +30,9 @@ pub struct Vma {
 impl Vma {
     /// True for VMAs a user-space `PAGEMAP_SCAN` cannot address: those above
     /// the user address limit, like x86-64's legacy `[vsyscall]` page (the
-    /// ioctl rejects them with `EFAULT`).
+    /// ioctl rejects them with `EFAULT`). arm64 has none (its `[vdso]` and
+    /// `[vvar]` are ordinary user VMAs), nor does any 64-bit architecture
+    /// put user VMAs in the upper half of the address space.
     pub fn is_kernel_gate(&self) -> bool {
         self.path == "[vsyscall]" || self.start >= 0x8000_0000_0000_0000
     }
@@ -159,6 +161,35 @@ pub fn parse_uffd_wp_starts(smaps: &[u8]) -> Vec<u64> {
         })
         .map(|(start, _, _)| start)
         .collect()
+}
+
+/// The `VmFlags` mnemonics (`rd`, `wr`, `sd`, `uw`, ...) of the VMA
+/// containing `addr`, from `smaps` content; `None` if no VMA contains it.
+pub fn parse_vm_flags_at(smaps: &[u8], addr: u64) -> Option<Vec<String>> {
+    let mut inside = false;
+    for line in smaps.split(|&b| b == b'\n') {
+        let first = line.split(|&b| b == b' ').next().unwrap_or(&[]);
+        if line.is_empty() {
+            continue;
+        }
+        if !first.ends_with(b":") {
+            inside = parse_line(line).is_ok_and(|v| v.start <= addr && addr < v.end);
+        } else if inside && first == b"VmFlags:" {
+            return Some(
+                line[first.len()..]
+                    .split(|&b| b == b' ')
+                    .filter(|f| !f.is_empty())
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+            );
+        }
+    }
+    None
+}
+
+/// [`parse_vm_flags_at`] of `/proc/PID/smaps` (`None` for our own).
+pub fn vm_flags_at(pid: Option<u32>, addr: u64) -> io::Result<Option<Vec<String>>> {
+    Ok(parse_vm_flags_at(&fs::read(proc_file(pid, "smaps"))?, addr))
 }
 
 /// What the CLI takes from smaps per VMA, in KiB.
@@ -296,6 +327,13 @@ Rss:                   0 kB
 VmFlags: rd wr mr mw me ac 
 ";
         assert_eq!(parse_uffd_wp_starts(smaps), vec![0x1000]);
+        let flags = parse_vm_flags_at(smaps, 0x1fff).unwrap();
+        assert_eq!(flags, ["rd", "wr", "mr", "mw", "me", "ac", "uw"]);
+        assert!(parse_vm_flags_at(smaps, 0x2000).is_none());
+        assert!(parse_vm_flags_at(smaps, 0x3000).is_some());
+        let m = crate::mem::Mapping::anon(1).unwrap();
+        let own = vm_flags_at(None, m.addr()).unwrap().unwrap();
+        assert!(own.iter().any(|f| f == "rd") && own.iter().any(|f| f == "wr"));
         assert!(uffd_wp_starts(None).unwrap().is_empty());
     }
 

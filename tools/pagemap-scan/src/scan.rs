@@ -7,11 +7,21 @@ use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::abi::{pagemap_scan, PageRegion, PmScanArg, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING};
-use crate::mem::page_size;
+use crate::mem::{page_size, pmd_size};
 
-/// Default number of `PageRegion`s per ioctl: one more than the C kernel's
-/// bounce buffer (512 on x86-64), so a single call can cross a flush.
+/// Default number of `PageRegion`s per ioctl. With 4 KiB pages (x86-64,
+/// arm64 4K) it is twice the C kernel's bounce buffer (`PMD_SIZE /
+/// PAGE_SIZE` = 512 entries), so a single call can cross a flush; with
+/// 64 KiB pages that buffer has 8192 entries (capped at `vec_len`).
 pub const DEFAULT_VEC_CAPACITY: usize = 1024;
+
+/// The number of entries of the C kernel's bounce buffer for a `vec_len`
+/// at least that large: `PMD_SIZE / PAGE_SIZE` (512 with 4 KiB pages, 8192
+/// with 64 KiB pages). A scan with more regions than this, and room for
+/// them, flushes it within one ioctl (see the crate docs on `walk_end`).
+pub fn c_bounce_buffer_len() -> usize {
+    (pmd_size() / page_size()) as usize
+}
 
 /// An open `/proc/PID/pagemap`, the file `PAGEMAP_SCAN` is issued on.
 #[derive(Debug)]
@@ -87,7 +97,9 @@ impl AsFd for Pagemap {
 /// ```no_run
 /// # use pagemap_scan::*;
 /// let pm = Pagemap::open_self()?;
-/// for r in pm.scan(0x1000..0x7fff_0000_0000)
+/// // (The start must be page aligned: page_size(), not 0x1000, which is
+/// // not a page boundary with 16 KiB or 64 KiB pages.)
+/// for r in pm.scan(page_size()..0x7fff_0000_0000)
 ///     .category_mask(PAGE_IS_PRESENT)
 ///     .return_mask(PAGE_IS_ALL)
 ///     .regions()

@@ -578,7 +578,7 @@ fn target_exiting_during_the_scan_fails() {
             .args([
                 "-c",
                 "import mmap,sys,time\n\
-                 m=[mmap.mmap(-1,4096*4) for _ in range(20000)]\n\
+                 m=[mmap.mmap(-1,mmap.PAGESIZE*4) for _ in range(20000)]\n\
                  print('ready',flush=True)\n\
                  time.sleep(60)",
             ])
@@ -743,6 +743,10 @@ fn rss_totals_quiet_all_and_json_errors() {
     }
     // RSS is smaps' Rss: present pages but the zero page.
     let m = Mapping::anon(8).unwrap();
+    // smaps (and so --dirty) counts whole VMAs: flags no other test's
+    // mapping has (VM_DONTCOPY) keep another thread's mapping from merging
+    // into this one meanwhile.
+    m.madvise(0..8, libc::MADV_DONTFORK).unwrap();
     for i in 0..5 {
         m.write(i, 1);
     }

@@ -27,7 +27,7 @@ use pagemap_scan::harvest_check::{
     catches_fabricated_report, check, EpochClock, HarvestLog, Policy, WriteLog,
 };
 use pagemap_scan::mem::Mapping;
-use pagemap_scan::{WriteTracker, DEFAULT_VEC_CAPACITY};
+use pagemap_scan::{c_bounce_buffer_len, WriteTracker, DEFAULT_VEC_CAPACITY};
 use sample_check::{must, page_set, region_pages, runs, Checker, Rng};
 
 struct Opts {
@@ -93,13 +93,16 @@ fn main() {
         BTreeSet::new(),
     );
     // (vector capacity, max_pages per ioctl) per round: exercise the
-    // kernel's bounce buffer (512 entries), tiny vectors and page limits.
+    // kernel's bounce buffer (`PMD_SIZE / PAGE_SIZE` entries: 512 with
+    // 4 KiB pages; 8192 with 64 KiB pages, more than the regions of the
+    // default 4096 pages), tiny vectors and page limits.
+    let b = c_bounce_buffer_len();
     let shapes = [
         (DEFAULT_VEC_CAPACITY, 0),
         (1, 0),
         (7, 0),
-        (512, 0),
-        (513, 0),
+        (b, 0),
+        (b + 1, 0),
         (64, 5),
         (DEFAULT_VEC_CAPACITY, 100),
         (3000, 0),

@@ -9,20 +9,31 @@
 //!    soft-dirty bits, let the program run, then dump only pages that are
 //!    `PAGE_IS_SOFT_DIRTY` (needs `CONFIG_MEM_SOFT_DIRTY`).
 //!
+//!    Without soft-dirty (every arm64 kernel: the architecture has no
+//!    soft-dirty bits; or a kernel built without it) the sample says so,
+//!    checks that no page is ever reported soft-dirty, and runs the same
+//!    iterations with what works there: userfaultfd asynchronous
+//!    write-protection, where a harvest (`PAGE_IS_WRITTEN` with
+//!    `PM_SCAN_WP_MATCHING`) reports the pages written since the previous
+//!    one and write-protects them again in the same walk. (Unlike
+//!    soft-dirty, only the process itself can set that up.)
+//!
 //! Every answer is compared with what the program did; the exit status is
 //! 1 on any mismatch. Parts the kernel cannot do are reported as SKIP
-//! (failures with `PAGEMAP_SCAN_REQUIRE_ALL=1`).
+//! (failures with `PAGEMAP_SCAN_REQUIRE_ALL=1`), but for soft-dirty on an
+//! architecture without it, which is a NOTE: there the absence is the
+//! right answer, and the fallback is checked instead.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use std::collections::BTreeSet;
 
 use pagemap_scan::mem::Mapping;
-use pagemap_scan::probe::{check_pagemap_scan, check_soft_dirty, swap_active};
+use pagemap_scan::probe::{check_pagemap_scan, soft_dirty, swap_active};
 use pagemap_scan::{
-    category_names, PageRegion, Pagemap, PAGE_IS_FILE, PAGE_IS_PFNZERO, PAGE_IS_PRESENT,
-    PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED,
+    category_names, PageRegion, Pagemap, WriteTracker, PAGE_IS_FILE, PAGE_IS_PFNZERO,
+    PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED,
 };
-use sample_check::{must, region_pages, runs, Checker};
+use sample_check::{must, page_set, region_pages, runs, Checker};
 
 const P: u64 = PAGE_IS_PRESENT;
 const S: u64 = PAGE_IS_SWAPPED;
@@ -70,6 +81,104 @@ fn set(r: std::ops::Range<usize>) -> BTreeSet<usize> {
 
 fn content(p: usize) -> u64 {
     0xc0de_0000 + p as u64
+}
+
+/// The pages each pre-dump iteration writes.
+fn iterations() -> Vec<Vec<usize>> {
+    vec![vec![5, 10, 11, 12, 40, 63, 70], vec![1], vec![]]
+}
+
+/// Step 3 with soft-dirty: `clear_refs`, write, dump the soft-dirty pages.
+fn soft_dirty_predump(c: &mut Checker, pm: &Pagemap, m: &Mapping) {
+    let dirty_scan = pm
+        .scan(m.range())
+        .category_mask(SD)
+        .category_anyof_mask(P | S)
+        .return_mask(SD);
+    for (iter, subset) in iterations().into_iter().enumerate() {
+        must(
+            c,
+            "clear_refs",
+            std::fs::write("/proc/self/clear_refs", "4"),
+        );
+        let clean = must(c, "scan", dirty_scan.collect());
+        c.eq(
+            &format!("iteration {iter}: clean after clear_refs"),
+            region_pages(m, &clean),
+            BTreeSet::new(),
+        );
+        for &p in &subset {
+            m.write(p, content(p));
+        }
+        let dirty = must(c, "scan", dirty_scan.collect());
+        show(m, &format!("iteration {iter}: soft-dirty"), &dirty);
+        c.eq(
+            &format!("iteration {iter}: exactly the pages written"),
+            region_pages(m, &dirty),
+            subset.iter().copied().collect(),
+        );
+        c.ok(
+            &format!("iteration {iter}: regions carry only SOFT_DIRTY"),
+            dirty.iter().all(|r| r.categories == SD),
+            || format!("{:?}", rel(m, &dirty)),
+        );
+    }
+}
+
+/// Without soft-dirty: `clear_refs` is accepted, and written pages are
+/// never `PAGE_IS_SOFT_DIRTY`, before or after it.
+fn check_no_soft_dirty(c: &mut Checker, pm: &Pagemap, m: &Mapping) {
+    let sd_scan = pm.scan(m.range()).category_mask(SD).return_mask(SD);
+    let before = must(c, "scan", sd_scan.collect());
+    c.eq(
+        "no page is soft-dirty (kernel without soft-dirty)",
+        region_pages(m, &before),
+        BTreeSet::new(),
+    );
+    let cleared = std::fs::write("/proc/self/clear_refs", "4");
+    c.ok("clear_refs 4 is accepted", cleared.is_ok(), || {
+        format!("{cleared:?}")
+    });
+    m.write(5, content(5));
+    let after = must(c, "scan", sd_scan.collect());
+    c.eq(
+        "a page written after clear_refs is not soft-dirty either",
+        region_pages(m, &after),
+        BTreeSet::new(),
+    );
+}
+
+/// Step 3 with userfaultfd asynchronous write-protection instead of
+/// soft-dirty: registering write-protects the range (the first "clear"),
+/// each harvest reports the written pages and write-protects them again.
+fn uffd_wp_predump(c: &mut Checker, m: &Mapping) {
+    let wt = match WriteTracker::new() {
+        Ok(wt) => wt,
+        Err(e) => return c.skip("uffd-wp pre-dump", &e.to_string()),
+    };
+    must(c, "register for uffd-wp", wt.register(m.range()));
+    for (iter, subset) in iterations().into_iter().enumerate() {
+        let clean = must(c, "peek", wt.peek(m.range()));
+        c.eq(
+            &format!("uffd-wp iteration {iter}: nothing written since the last harvest"),
+            page_set(m, &clean),
+            BTreeSet::new(),
+        );
+        for &p in &subset {
+            m.write(p, content(p));
+        }
+        let written = must(c, "harvest", wt.harvest(m.range()));
+        println!(
+            "  uffd-wp iteration {iter}: written {}",
+            runs(&page_set(m, &written))
+        );
+        c.eq(
+            &format!("uffd-wp iteration {iter}: exactly the pages written"),
+            page_set(m, &written),
+            subset.iter().copied().collect(),
+        );
+    }
+    must(c, "unregister", wt.unregister(m.range()));
 }
 
 fn main() {
@@ -157,47 +266,23 @@ fn main() {
         );
     }
 
-    // 3. Soft-dirty pre-dump iterations.
-    println!("step 3: clear_refs, write a subset, dump soft-dirty pages");
-    match check_soft_dirty().reason() {
-        Some(why) => c.skip("soft-dirty pre-dump", why),
-        None => {
-            let dirty_scan = pm
-                .scan(m.range())
-                .category_mask(SD)
-                .category_anyof_mask(P | S)
-                .return_mask(SD);
-            for (iter, subset) in [vec![5, 10, 11, 12, 40, 63, 70], vec![1], vec![]]
-                .into_iter()
-                .enumerate()
-            {
-                must(
-                    &c,
-                    "clear_refs",
-                    std::fs::write("/proc/self/clear_refs", "4"),
-                );
-                let clean = must(&c, "scan", dirty_scan.collect());
-                c.eq(
-                    &format!("iteration {iter}: clean after clear_refs"),
-                    region_pages(&m, &clean),
-                    BTreeSet::new(),
-                );
-                for &p in &subset {
-                    m.write(p, content(p));
-                }
-                let dirty = must(&c, "scan", dirty_scan.collect());
-                show(&m, &format!("iteration {iter}: soft-dirty"), &dirty);
-                c.eq(
-                    &format!("iteration {iter}: exactly the pages written"),
-                    region_pages(&m, &dirty),
-                    subset.iter().copied().collect(),
-                );
-                c.ok(
-                    &format!("iteration {iter}: regions carry only SOFT_DIRTY"),
-                    dirty.iter().all(|r| r.categories == SD),
-                    || format!("{:?}", rel(&m, &dirty)),
-                );
+    // 3. Pre-dump iterations: soft-dirty, or uffd-wp where there is none.
+    println!("step 3: clear, write a subset, dump the pages written");
+    let sd = soft_dirty();
+    match sd.support.reason() {
+        None => soft_dirty_predump(&mut c, &pm, &m),
+        Some(why) => {
+            println!("  soft-dirty is not available: {why}");
+            check_no_soft_dirty(&mut c, &pm, &m);
+            match &sd.architecture_lacks {
+                Some(arch) => c.note(
+                    "soft-dirty pre-dump",
+                    &format!("{arch} has no soft-dirty bits; using uffd-wp instead"),
+                ),
+                None => c.skip("soft-dirty pre-dump", why),
             }
+            println!("step 3b: the same with userfaultfd write-protection (PAGE_IS_WRITTEN)");
+            uffd_wp_predump(&mut c, &m);
         }
     }
 

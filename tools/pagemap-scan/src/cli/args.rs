@@ -60,12 +60,12 @@ pub enum Cmd {
     /// Print, every interval, the pages a process wrote (soft-dirty)
     ///
     /// Tracks another process's writes with soft-dirty bits (needs
-    /// CONFIG_MEM_SOFT_DIRTY): clear_refs, wait, scan for
-    /// PAGE_IS_SOFT_DIRTY, clear again. A write landing between the scan
-    /// and the clear is missed; a mapping created during an interval counts
-    /// as written. Exact tracking with userfaultfd write-protection is only
-    /// possible from inside the process (the WriteTracker API, the
-    /// write-watch sample). Intervals go to stdout, status messages to
+    /// CONFIG_MEM_SOFT_DIRTY, which arm64 kernels cannot have): clear_refs,
+    /// wait, scan for PAGE_IS_SOFT_DIRTY, clear again. A write landing
+    /// between the scan and the clear is missed; a mapping created during
+    /// an interval counts as written. Exact tracking with userfaultfd
+    /// write-protection is only possible from inside the process (the
+    /// WriteTracker API, the write-watch sample). Intervals go to stdout, status messages to
     /// stderr, and a summary is printed at the end, also on SIGINT/SIGTERM
     /// (which are forwarded to COMMAND).
     Watch(WatchOpts),
@@ -207,7 +207,7 @@ fn category_help(name: &str) -> &'static str {
         "swapped" => "Only swapped-out pages",
         "pfnzero" => "Only pages mapping the shared zero page",
         "huge" => "Only pages of transparent or hugetlb huge pages",
-        "soft-dirty" => "Only soft-dirty pages (needs CONFIG_MEM_SOFT_DIRTY)",
+        "soft-dirty" => "Only soft-dirty pages (needs CONFIG_MEM_SOFT_DIRTY; none on arm64)",
         "guard" => "Only guard pages (MADV_GUARD_INSTALL; Linux 6.14+)",
         "accessed" => {
             "Only pages accessed since read-write protected (userfaultfd RWP VMAs only, \

@@ -116,7 +116,8 @@ One line per process with user memory, totals only.
 A JSON document for part of the caller's own address space.
 .TP
 \fBpagemap\-scan watch \-\-interval 500 \-\- make \-j4\fR
-The pages a build writes, every half second (needs soft\-dirty bits).
+The pages a build writes, every half second (needs soft\-dirty bits:
+CONFIG_MEM_SOFT_DIRTY, which arm64 kernels cannot have).
 .SH "SEE ALSO"
 \fBpmap\fR(1), \fBproc_pid_pagemap\fR(5), \fBproc_pid_smaps\fR(5),
 \fBuserfaultfd\fR(2), \fBmadvise\fR(2), and the kernel's

@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 
 use pagemap_scan::maps::{self, Vma};
-use pagemap_scan::probe::{check_soft_dirty, extra_categories, swap_active};
+use pagemap_scan::probe::{check_soft_dirty, extra_categories, swap_active, Support};
 use pagemap_scan::{
     page_size, Pagemap, PAGE_IS_ALL, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_HUGE, PAGE_IS_PFNZERO,
     PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN,
@@ -264,7 +264,9 @@ fn filter_notes(pid: u32, f: Filter, any: bool, uffd_vmas: usize) -> Vec<String>
     let mut notes = Vec::new();
     let required = |bit: u64| f.mask & bit != 0 && f.inverted & bit == 0;
     if f.mask & PAGE_IS_SOFT_DIRTY != 0 {
-        if let Some(why) = check_soft_dirty().reason() {
+        // Probed once (a mapping and a read of our smaps), not per PID.
+        static SOFT_DIRTY: std::sync::OnceLock<Support> = std::sync::OnceLock::new();
+        if let Some(why) = SOFT_DIRTY.get_or_init(check_soft_dirty).reason() {
             let what = if required(PAGE_IS_SOFT_DIRTY) {
                 "--soft-dirty cannot match any page"
             } else {
@@ -1171,18 +1173,24 @@ mod tests {
 
     #[test]
     fn clip_never_overflows() {
+        // In pages of the running system (4 KiB, 16 KiB or 64 KiB).
+        let p = page_size();
         let all = AddrRange {
             start: 0,
             end: u64::MAX,
         };
-        assert_eq!(clip(0x1000, 0x3000, Some(all)), Some(0x1000..0x3000));
+        assert_eq!(clip(p, 3 * p, Some(all)), Some(p..3 * p));
+        // A range inside pages 1 and 2 is widened to whole pages.
         let r = AddrRange {
-            start: 0x1800,
-            end: 0x2001,
+            start: p + p / 2,
+            end: 2 * p + 1,
         };
-        assert_eq!(clip(0x1000, 0x5000, Some(r)), Some(0x1000..0x3000));
-        assert_eq!(clip(0x4000, 0x5000, Some(r)), None);
-        assert_eq!(clip(0x4000, 0x5000, None), Some(0x4000..0x5000));
+        assert_eq!(clip(p, 5 * p, Some(r)), Some(p..3 * p));
+        assert_eq!(clip(0, 5 * p, Some(r)), Some(p..3 * p));
+        assert_eq!(clip(4 * p, 5 * p, Some(r)), None);
+        assert_eq!(clip(4 * p, 5 * p, None), Some(4 * p..5 * p));
+        let top = u64::MAX - (p - 1);
+        assert_eq!(clip(top - p, top, Some(all)), Some(top - p..top));
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! async with `PM_SCAN_WP_MATCHING`, scanning and clearing are two steps: a
 //! write landing between them is lost. A mapping created during an interval
 //! is soft-dirty as a whole (the VMA flag), so its present pages count as
-//! written once.
+//! written once. Kernels without soft-dirty, among them every arm64 kernel
+//! (the architecture has no soft-dirty bits), get a refusal that says so.
 //!
 //! Intervals (and the final summary) go to stdout, status messages to
 //! stderr. SIGINT, SIGTERM and SIGHUP end the watch with a summary; they
@@ -25,7 +26,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use pagemap_scan::maps;
-use pagemap_scan::probe::{check_pagemap_scan, check_soft_dirty};
+use pagemap_scan::probe::{check_pagemap_scan, soft_dirty, SoftDirty};
 use pagemap_scan::{
     errno, page_size, Pagemap, PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY,
     PAGE_IS_SWAPPED,
@@ -327,12 +328,24 @@ fn print_summary(w: &mut impl Write, s: &Summary, o: &WatchOpts) -> io::Result<(
     w.flush()
 }
 
-/// The refusal when soft-dirty is missing, naming what works instead.
-fn no_soft_dirty(why: &str) -> CliError {
+/// The refusal when soft-dirty is missing, naming the cause (a kernel
+/// option, or an architecture without soft-dirty bits, such as arm64) and
+/// what works instead. There is no fallback inside `watch`: the other
+/// write-tracking mechanism, userfaultfd write-protection, can only be set
+/// up by the process itself.
+fn no_soft_dirty(sd: &SoftDirty) -> CliError {
+    let why = sd.support.reason().unwrap_or_default();
+    let cause = match &sd.architecture_lacks {
+        // The reason names the architecture and the option it cannot have.
+        Some(_) => why.to_string(),
+        None => format!(
+            "{why}; soft-dirty needs CONFIG_MEM_SOFT_DIRTY=y, which also needs \
+             architecture support"
+        ),
+    };
     CliError::Runtime(format!(
         "watch cannot track another process's writes on this kernel: it needs soft-dirty \
-         bits, which this kernel does not provide ({why}; soft-dirty needs \
-         CONFIG_MEM_SOFT_DIRTY=y, which also needs architecture support). \
+         bits, which this kernel does not provide ({cause}). \
          What works instead: exact write tracking with userfaultfd write-protection from \
          inside the process (the WriteTracker API; see the write-watch sample in \
          samples/pagemap_scan), or repeated snapshots of its memory with `pagemap-scan PID`."
@@ -417,8 +430,9 @@ fn watch_loop(
 /// Run `pagemap-scan watch ...`.
 pub fn run(o: &WatchOpts, w: &mut impl Write) -> Result<(), CliError> {
     check_pagemap_scan().map_err(|e| CliError::Runtime(e.to_string()))?;
-    if let Some(why) = check_soft_dirty().reason() {
-        return Err(no_soft_dirty(why));
+    let sd = soft_dirty();
+    if !sd.support.is_yes() {
+        return Err(no_soft_dirty(&sd));
     }
     if let Some(pid) = o.pid {
         check_target(pid)?;
@@ -524,6 +538,34 @@ mod tests {
             describe_status(ExitStatus::from_raw(libc::SIGTERM)),
             "was killed by SIGTERM"
         );
+    }
+
+    #[test]
+    fn refusal_names_the_cause() {
+        let arm64 = SoftDirty {
+            support: pagemap_scan::Support::No(
+                "the aarch64 architecture has no soft-dirty bits: its kernels cannot have \
+                 CONFIG_MEM_SOFT_DIRTY"
+                    .into(),
+            ),
+            architecture_lacks: Some("aarch64".into()),
+            vma_flag: Some(false),
+        };
+        let CliError::Runtime(m) = no_soft_dirty(&arm64) else {
+            panic!()
+        };
+        assert!(m.contains("aarch64 architecture has no soft-dirty"), "{m}");
+        assert!(m.contains("What works instead"), "{m}");
+        assert!(!m.contains("needs CONFIG_MEM_SOFT_DIRTY=y"), "{m}");
+        let config = SoftDirty {
+            support: pagemap_scan::Support::No("kernel built without it".into()),
+            architecture_lacks: None,
+            vma_flag: Some(false),
+        };
+        let CliError::Runtime(m) = no_soft_dirty(&config) else {
+            panic!()
+        };
+        assert!(m.contains("needs CONFIG_MEM_SOFT_DIRTY=y"), "{m}");
     }
 
     fn sh(script: &str) -> Child {
