@@ -1236,6 +1236,29 @@ __rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int h
 }
 
 /*
+ * The free hugetlb pages of 1 << @huge_shift bytes (a snapshot), or -EINVAL
+ * where the kernel has no hugetlb size of that size: the sizes a test can
+ * map are the architecture's, which the kernel knows (x86-64: PMD and PUD;
+ * arm64: contiguous PTEs, PMD, contiguous PMDs, and PUD with 4 KiB pages).
+ */
+__rust_helper long rust_helper_kunit_hugetlb_free(unsigned int huge_shift)
+{
+#ifdef CONFIG_HUGETLB_PAGE
+	struct hstate *h = hstate_sizelog(huge_shift);
+
+	if (h)
+		return READ_ONCE(h->free_huge_pages);
+#endif
+	return -EINVAL;
+}
+
+/* The bytes a PUD entry maps (PGDIR_SIZE where the PUD level is folded). */
+__rust_helper unsigned long rust_helper_kunit_pud_size(void)
+{
+	return PUD_SIZE;
+}
+
+/*
  * Marks the VMA at @addr of the running KUnit test's kthread as registered
  * for userfaultfd write-protection, without a userfaultfd context: the
  * abstractions' uffd-wp paths can then be tested without a user process. A

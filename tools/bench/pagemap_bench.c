@@ -14,20 +14,26 @@
  *   pmbench workload=NAME impl=X rep=I iters=N pages=P ns=T wall=T calls=N check=C
  *
  * ns is the CLOCK_MONOTONIC time of the rep: `iters` repetitions of the
- * workload's operation (for the write-tracking workload only the harvest
- * is timed, not the writes; wall includes them). calls counts the ioctl()
- * or pread() calls of the rep. pages is the size of the scanned range in 4K
- * pages, check a result digest that must be the same for every
- * implementation of the same workload and method (the bench driver compares
- * them). --row prints ROW as the workload's name (the read(pagemap) rows of
- * C against Rust: "read-NAME"); --raw times the read() calls alone, without
- * the pass over the entries that answers the workload's question (the same
- * user-space instructions on C and on Rust, which the rows leave out). The
- * number of operations of a rep is the workload's default (one for
- * PAGEMAP_SCAN, one for the read baseline, each about 1 s under TCG)
- * times --scale (default 1, or $PMBENCH_SCALE), or --iters. The read method
- * reads 65536 entries per pread() ($PMBENCH_READ_CHUNK: fewer, for a
- * profile of one call).
+ * workload's operation (for the write-tracking workload only the harvest is
+ * timed, not the writes; wall includes them). calls counts the ioctl() or
+ * pread() calls of the rep. pages is the size of the scanned range in base
+ * pages (4 KiB, or 64 KiB on arm64 with 64 KiB pages), check a result
+ * digest that must be the same for every implementation of the same
+ * workload and method (the bench driver compares them). --row prints ROW as
+ * the workload's name (the read(pagemap) rows of C against Rust:
+ * "read-NAME"); --raw times the read() calls alone, without the pass over
+ * the entries that answers the workload's question (the same user-space
+ * instructions on C and on Rust, which the rows leave out). The number of
+ * operations of a rep is the workload's default (one for PAGEMAP_SCAN, one
+ * for the read baseline, each about 1 s under TCG) times --scale (default
+ * 1, or $PMBENCH_SCALE), or --iters. The read method reads 65536 entries
+ * per pread() ($PMBENCH_READ_CHUNK: fewer, for a profile of one call).
+ *
+ * Sizes follow the running kernel: the page size, the PMD size for THP and
+ * hugetlb pages (2 MiB with 4 KiB pages, 512 MiB with 64 KiB ones: the thp
+ * workload maps at least two of them, the hugetlb one asks for PMD-sized
+ * pages by size). Without soft-dirty (arm64) the softdirty baseline of the
+ * wp workload finds nothing; it says so on stderr.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,12 +55,17 @@
 #ifndef MAP_HUGETLB
 #define MAP_HUGETLB 0x40000
 #endif
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define BIT_ULL(nr)	(1ULL << (nr))
 
-#define PAGE		4096UL
-#define HPAGE		(2UL << 20)
+/* The page and PMD sizes of the running kernel (main()). */
+static unsigned long page_size = 4096, pmd_size = 2UL << 20;
+#define PAGE		page_size
+#define HPAGE		pmd_size
 #define PM_PRESENT	BIT_ULL(63)
 #define PM_SOFT_DIRTY	BIT_ULL(55)
 
@@ -221,6 +232,33 @@ static void clear_soft_dirty(void)
 	close(fd);
 }
 
+/* Soft-dirty tracking: a new mapping has "sd" in its VmFlags (vm_util.c). */
+static int softdirty_supported(void)
+{
+	char *p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long lo, hi, a = (unsigned long)p;
+	int in = 0, sd = 0;
+	char line[256];
+
+	if (p == MAP_FAILED || !f)
+		die("%s: %s", __func__, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		/* A VMA's line: "lo-hi ...". */
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = a >= lo && a < hi;
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			for (char *t = strtok(line + 8, "\n "); t; t = strtok(NULL, "\n "))
+				sd |= !strcmp(t, "sd");
+			break;
+		}
+	}
+	fclose(f);
+	munmap(p, PAGE);
+	return sd;
+}
+
 enum kind { K_PRESENT, K_WP, K_TINYVEC, K_MAXPAGES };
 
 struct workload {
@@ -228,6 +266,7 @@ struct workload {
 	const char *what;
 	enum kind kind;
 	size_t len;		/* mapping size */
+	size_t pages;		/* or, if not 0, size in base pages */
 	int iters;		/* PAGEMAP_SCAN operations per rep at scale 1 */
 	int base_iters;		/* read(pagemap) operations per rep at scale 1 */
 	uint64_t vec_len;	/* PAGEMAP_SCAN vec length */
@@ -267,7 +306,7 @@ static const struct workload workloads[] = {
 	  .kind = K_PRESENT, .len = 64 << 20, .iters = 900, .base_iters = 1150,
 	  .vec_len = 64, .ret_extra = PAGE_IS_FILE },
 	{ .name = "ioctl1", .what = "one populated 4K page: the fixed cost of an ioctl",
-	  .kind = K_PRESENT, .len = 4096, .iters = 300000, .base_iters = 300000,
+	  .kind = K_PRESENT, .pages = 1, .iters = 300000, .base_iters = 300000,
 	  .vec_len = 64 },
 	{ .name = "maxpages", .what = "anonymous 4K populated, max_pages 256, loop on walk_end",
 	  .kind = K_MAXPAGES, .len = 64 << 20, .iters = 1250, .base_iters = 1000,
@@ -281,11 +320,11 @@ static const struct workload workloads[] = {
 	 */
 #define SCALE_DENSE(lg, it, bit) \
 	{ .name = "scale-dense-" #lg, .what = "scaling: 2^" #lg " pages, all present (zero page)", \
-	  .kind = K_PRESENT, .len = PAGE << (lg), .iters = (it), .base_iters = (bit), \
+	  .kind = K_PRESENT, .pages = 1UL << (lg), .iters = (it), .base_iters = (bit), \
 	  .vec_len = 64 }
 #define SCALE_SPARSE(lg, it, bit) \
 	{ .name = "scale-sparse-" #lg, .what = "scaling: 2^" #lg " pages, 1 in 64 present", \
-	  .kind = K_PRESENT, .len = PAGE << (lg), .iters = (it), .base_iters = (bit), \
+	  .kind = K_PRESENT, .pages = 1UL << (lg), .iters = (it), .base_iters = (bit), \
 	  .vec_len = 512 }
 	SCALE_DENSE(12, 6400, 4400), SCALE_DENSE(14, 1600, 1100), SCALE_DENSE(16, 400, 275),
 	SCALE_DENSE(18, 100, 69), SCALE_DENSE(20, 25, 18),
@@ -302,11 +341,16 @@ struct state {
 	uint64_t nwrites;	/* wp: writes per cycle */
 };
 
+/* Free hugetlb pages of the PMD size. */
 static int hugetlb_free(void)
 {
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	char path[96];
+	FILE *f;
 	int n = 0;
 
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%lukB/free_hugepages",
+		 HPAGE >> 10);
+	f = fopen(path, "r");
 	if (!f || fscanf(f, "%d", &n) != 1)
 		n = 0;
 	if (f)
@@ -318,7 +362,10 @@ static void setup_workload(struct state *s)
 {
 	const struct workload *w = s->w;
 
-	s->len = w->len;
+	s->len = w->pages ? w->pages * PAGE : w->len;
+	/* At least two THPs (with 64 KiB pages, 1 GiB). */
+	if (!strcmp(w->name, "thp") && s->len < 2 * HPAGE)
+		s->len = 2 * HPAGE;
 	if (!strcmp(w->name, "anon4k") || !strcmp(w->name, "maxpages") ||
 	    !strcmp(w->name, "ioctl1")) {
 		s->p = map_anon(s->len, 0, MADV_NOHUGEPAGE);
@@ -336,15 +383,18 @@ static void setup_workload(struct state *s)
 		s->p = map_anon(s->len, 0, MADV_NOHUGEPAGE);
 		touch(s->p, s->len, 64 * PAGE);
 	} else if (!strcmp(w->name, "hugetlb")) {
-		int n = hugetlb_free();
+		/* 8 to 64 pages; where a page is 512 MiB (64 KiB pages), 1 GiB worth. */
+		int n = hugetlb_free(), need = HPAGE > (128UL << 20) ? (1UL << 30) / HPAGE : 8;
 
 		if (n > 64)
 			n = 64;
-		if (n < 8)
-			die("only %d free 2M hugetlb pages", n);
+		if (n < need)
+			die("only %d free %lu kB (PMD) hugetlb pages, %d needed", n, HPAGE >> 10,
+			    need);
 		s->len = n * HPAGE;
 		s->p = mmap(NULL, s->len, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+			    (__builtin_ctzl(HPAGE) << MAP_HUGE_SHIFT), -1, 0);
 		if (s->p == MAP_FAILED)
 			die("mmap hugetlb %zu: %s", s->len, strerror(errno));
 		touch(s->p, s->len, HPAGE);
@@ -376,6 +426,9 @@ static void setup_workload(struct state *s)
 		touch(s->p, s->len, PAGE);
 		s->nwrites = s->len / PAGE / 10;
 		if (s->read) {
+			if (!softdirty_supported())
+				fprintf(stderr, "pagemap_bench: WARNING: wp: %s\n",
+					"no soft-dirty (none on arm64): the baseline finds no page");
 			clear_soft_dirty();
 			return;
 		}
@@ -484,6 +537,13 @@ int main(int argc, char **argv)
 	const char *name = NULL, *label = NULL, *method = "scan", *row = NULL;
 	double scale = getenv("PMBENCH_SCALE") ? atof(getenv("PMBENCH_SCALE")) : 1;
 
+	FILE *pmd_file = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+
+	page_size = sysconf(_SC_PAGESIZE);
+	if (!pmd_file || fscanf(pmd_file, "%lu", &pmd_size) != 1 || !pmd_size)
+		pmd_size = page_size * (page_size / 8);
+	if (pmd_file)
+		fclose(pmd_file);
 	if (getenv("PMBENCH_READ_CHUNK"))
 		read_chunk = strtoul(getenv("PMBENCH_READ_CHUNK"), NULL, 0);
 	if (!read_chunk || read_chunk > 1 << 16)

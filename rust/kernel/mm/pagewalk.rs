@@ -404,11 +404,12 @@ impl PteHole<'_, Protecting> {
     /// ```
     ///
     /// In a hugetlb VMA the huge pages a range touches are protected whole,
-    /// also a 1 GiB page of which the walk covers 2 MiB (C does the same):
+    /// also a PUD-sized page of which the walk covers a PMD's worth (C does
+    /// the same):
     ///
     /// ```
     /// use kernel::mm::pagewalk::{
-    ///     kunit::{Backing, TestMapping},
+    ///     kunit::{pud_size, Backing, TestMapping},
     ///     PMD_SIZE,
     /// };
     /// kernel::mm_test_walkers!();
@@ -451,15 +452,22 @@ impl PteHole<'_, Protecting> {
     ///     Ok((holes, entries))
     /// }
     ///
-    /// let big = TestMapping::new(1 << 30, Backing::Hugetlb1G, false)?;
-    /// big.register_uffd_wp()?;
-    /// assert_eq!(read(&big)?, (1, 0));
-    /// assert_eq!(protect(&big, (big.start(), big.start() + PMD_SIZE))?, (1, 1));
-    /// // The whole 1 GiB page has its marker now: an entry, no hole.
-    /// assert_eq!(read(&big)?, (0, 1));
+    /// // A PUD-sized page (1 GiB), which every architecture with 4 KiB
+    /// // pages has here; arm64 with 64 KiB pages has no PUD level.
+    /// if Backing::HugetlbPud.free_pages().is_some() {
+    ///     let big = TestMapping::new(pud_size(), Backing::HugetlbPud, false)?;
+    ///     big.register_uffd_wp()?;
+    ///     assert_eq!(read(&big)?, (1, 0));
+    ///     assert_eq!(protect(&big, (big.start(), big.start() + PMD_SIZE))?, (1, 1));
+    ///     // The whole page has its marker now: an entry, no hole.
+    ///     assert_eq!(read(&big)?, (0, 1));
+    /// } else {
+    ///     assert_ne!(PAGE_SIZE, 4096);
+    /// }
     ///
-    /// // A 2 MiB page: protecting 4 KiB of it protects it whole (a marker).
-    /// let map = TestMapping::new(PMD_SIZE, Backing::Hugetlb2M, false)?;
+    /// // A PMD-sized page: protecting one small page of it protects it
+    /// // whole (a marker).
+    /// let map = TestMapping::new(PMD_SIZE, Backing::HugetlbPmd, false)?;
     /// map.register_uffd_wp()?;
     /// assert_eq!(protect(&map, (map.start(), map.start() + PAGE_SIZE))?, (1, 1));
     /// assert_eq!(read(&map)?, (0, 1));

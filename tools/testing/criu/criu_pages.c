@@ -45,6 +45,12 @@
  * Besides memory the process holds what ordinary processes hold (unix
  * sockets, a pipe, an eventfd, a memfd, SysV shared memory in its own IPC
  * namespace; criu_fds.c), and the check after the restore covers them.
+ *
+ * Sizes: pages are the kernel's base pages, huge pages its PMDs (THP):
+ * 2 MiB with 4 KiB pages, where the numbers below are given; with 64 KiB
+ * pages a PMD is 512 MiB, the thp segment has 2 THPs instead of 8 (5 THPs
+ * in all, 2.5 GiB) and the guard segment's 4K-page parts keep their page
+ * counts (see guard_state()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -82,13 +88,18 @@
 /* /proc/PID/pagemap: the page is a guard (bit 58, with PAGE_IS_GUARD). */
 #define PM_GUARD	0x0400000000000000ULL
 
-#define PAGE		4096UL
+/* The running kernel's page and PMD sizes (set in main()). */
+static unsigned long page_size = 4096, pmd_size = 2UL << 20, seg_stride = 1UL << 30;
+#define PAGE		page_size
 #define WORDS		(PAGE / sizeof(uint64_t))
-#define HPAGE		(2UL << 20)
+#define HPAGE		pmd_size
 #define HPAGE_PAGES	(HPAGE / PAGE)
-/* Segment i lives at BASE + i * 1 GiB: fixed and 2 MiB aligned. */
+/*
+ * Segment i lives at BASE + i * SEG_STRIDE: fixed and PMD-aligned, 1 GiB
+ * apart (8 PMDs with 64 KiB pages: 4 GiB).
+ */
 #define BASE		0x500000000000UL
-#define SEG_STRIDE	(512 * HPAGE)
+#define SEG_STRIDE	seg_stride
 
 /* What expect() returns for a page that is not data. */
 #define HOLE		(-1)	/* unmapped */
@@ -272,7 +283,12 @@ static long swapped_pages(char *start, unsigned long npages)
 	return n;
 }
 
-/* thp: 8 huge pages, all written; phase 2 writes one 4K page of THP 1 and all of THP 3. */
+/*
+ * thp: 8 huge pages (2 with 64 KiB pages), all written; phase 2 writes one
+ * page of THP 1 and all of THP 3 (of THP 0 and 1 where there are 2).
+ */
+static unsigned long thp_one = 1, thp_all = 3;
+
 static int thp_setup(struct seg *s)
 {
 	unsigned long i;
@@ -293,7 +309,7 @@ static int thp_setup(struct seg *s)
 
 static int thp_expect(struct seg *s, unsigned long i)
 {
-	if (i == HPAGE_PAGES + 17 || i / HPAGE_PAGES == 3)
+	if (i == thp_one * HPAGE_PAGES + 17 || i / HPAGE_PAGES == thp_all)
 		return 2;
 	return 1;
 }
@@ -516,6 +532,8 @@ static void mark(const char *name, const char *fmt, ...)
  *   H4-5  a guard of 24 pages across the page-table boundary
  *   H6-13 every odd page a guard, every even one written: 2048 regions;
  *         phase 2 removes the guards of H12-13
+ * (With 64 KiB pages H0-H5 are PMDs of 8192 pages, H1 with 1024 guards; the
+ * 4096 pages of H6-13 stay 4096 pages, after H5, for the same 2048 regions.)
  * CRIU collects the guards at the dump (not at the pre-dump) with
  * PAGEMAP_SCAN, 1000 regions per call, continuing from walk_end until
  * walk_end is the end of the address space. Here 1595 regions: the first
@@ -528,8 +546,14 @@ static void mark(const char *name, const char *fmt, ...)
  */
 static int guard_state(unsigned long i, int ph)
 {
-	unsigned long k = i % HPAGE_PAGES;
+	unsigned long k = i % HPAGE_PAGES, mid = HPAGE_PAGES / 2, b45 = 5 * HPAGE_PAGES;
 
+	if (i >= 6 * HPAGE_PAGES) {
+		/* H6-13: 4096 pages; phase 2 removes the guards of the last 1024. */
+		if (i % 2 == 0)
+			return 1;
+		return ph == 2 && i >= 6 * HPAGE_PAGES + 3072 ? 0 : GUARD;
+	}
 	switch (i / HPAGE_PAGES) {
 	case 0:
 		return ph == 2 && k == HPAGE_PAGES - 1 ? 2 : 1;
@@ -545,20 +569,16 @@ static int guard_state(unsigned long i, int ph)
 			return 1;
 		return ph == 2 && k % 8 == 7 ? 2 : 0;
 	case 2:
-		if ((k >= 256 && k < 260) || k == HPAGE_PAGES - 1)
+		if ((k >= mid && k < mid + 4) || k == HPAGE_PAGES - 1)
 			return GUARD;
-		return ph == 2 && (k == 255 || k == 260) ? 2 : 1;
+		return ph == 2 && (k == mid - 1 || k == mid + 4) ? 2 : 1;
 	case 3:
 		return ph == 2 && k == 0 ? 2 : 1;
-	case 4:
-	case 5:
-		if (i >= 4 * HPAGE_PAGES + 500 && i < 5 * HPAGE_PAGES + 12)
-			return GUARD;
-		return i == 4 * HPAGE_PAGES + 499 || i == 5 * HPAGE_PAGES + 12;
 	}
-	if (i % 2 == 0)
-		return 1;
-	return ph == 2 && i >= 12 * HPAGE_PAGES ? 0 : GUARD;
+	/* H4-5 */
+	if (i >= b45 - 12 && i < b45 + 12)
+		return GUARD;
+	return i == b45 - 13 || i == b45 + 12;
 }
 
 static int guard_expect(struct seg *s, unsigned long i)
@@ -667,15 +687,16 @@ static const struct seg_ops fprivate_ops = { fprivate_setup, NULL, fprivate_expe
 static const struct seg_ops fshared_ops = { fshared_setup, NULL, fshared_expect };
 static const struct seg_ops guard_ops = { guard_setup, guard_phase2, guard_expect, guard_guard };
 
+/* The npages of thp, hugezero and guard are set in main(): they count PMDs. */
 static struct seg segs[] = {
-	{ "thp", 8 * HPAGE_PAGES, &thp_ops },
-	{ "hugezero", 4 * HPAGE_PAGES, &hugezero_ops },
+	{ "thp", 8, &thp_ops },
+	{ "hugezero", 4, &hugezero_ops },
 	{ "small", 1024, &small_ops },
 	{ "swap", 1024, &swap_ops },
 	{ "sparse", 16384, &sparse_ops },
 	{ "fprivate", 512, &fprivate_ops, 1 },
 	{ "fshared", 256, &fshared_ops, 1 },
-	{ "guard", 14 * HPAGE_PAGES, &guard_ops },
+	{ "guard", 6, &guard_ops },	/* + 4096 pages */
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -898,6 +919,39 @@ static int guards_on(void)
 	return 0;
 }
 
+/*
+ * The page and PMD sizes of the kernel (the PMD size as upstream's
+ * selftests read it), and the segment sizes that count PMDs.
+ */
+static void set_sizes(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+	unsigned int k;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	if (!f || fscanf(f, "%lu", &pmd_size) != 1 || !pmd_size)
+		pmd_size = page_size * (page_size / 8);
+	if (f)
+		fclose(f);
+	seg_stride = 8 * pmd_size > 1UL << 30 ? 8 * pmd_size : 1UL << 30;
+	for (k = 0; k < NSEGS; k++) {
+		struct seg *s = &segs[k];
+
+		if (s->ops == &thp_ops && pmd_size > 2UL << 20) {
+			/* 512 MiB THPs: 2, phase 2 in THP 0 and 1. */
+			s->npages = 2;
+			thp_one = 0;
+			thp_all = 1;
+		}
+		if (s->ops == &thp_ops || s->ops == &hugezero_ops)
+			s->npages *= HPAGE_PAGES;
+		else if (s->ops == &guard_ops)
+			s->npages = s->npages * HPAGE_PAGES + 4096;	/* H0-H5, H6-13 */
+	}
+	say("# page size %lu KiB, PMD %lu KiB, segments %lu MiB apart\n", page_size >> 10,
+	    pmd_size >> 10, seg_stride >> 20);
+}
+
 #define LINE 2048
 
 /* One protobuf varint at *@p (below @end); -1 when truncated. */
@@ -1052,6 +1106,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dir = argv[1];
+	set_sizes();
 	/* Own session and process group: CRIU dumps a self-contained tree. */
 	setsid();
 	sigemptyset(&set);

@@ -13,9 +13,11 @@
 # first Debian mirror of the machine's apt sources), CRIU_SUITE (sid).
 #
 # A foreign architecture (arm64 on this x86-64 machine) is bootstrapped
-# with --foreign: debootstrap unpacks every package but cannot run their
-# maintainer scripts here. Nothing the suite uses needs them: criu and its
-# libraries are plain files, found by the dynamic loader's default paths.
+# with --foreign: debootstrap downloads every package and unpacks the
+# required ones, and cannot run maintainer scripts here. The others (criu,
+# its libraries) are unpacked here with dpkg-deb. Nothing the suite uses
+# needs configuring: criu and its libraries are plain files, found by the
+# dynamic loader's default paths.
 set -euo pipefail
 
 KCACHE=${KCACHE:-$HOME/.cache/pmscan}
@@ -79,6 +81,18 @@ if [ ${#foreign[@]} = 0 ]; then
 	# shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
 	versions=$(chroot "$work/root" dpkg-query -W -f='${Package} ${Version}, ' criu busybox libc6 2>/dev/null || true)
 else
+	# The packages the first stage left packed (criu among them).
+	for deb in "$work/root/var/cache/apt/archives"/*.deb; do
+		dpkg-deb -x "$deb" "$work/root"
+	done
+	# The first stage leaves /proc a link to the host's, for its second
+	# stage: the guest mounts its own there.
+	if [ -L "$work/root/proc" ]; then
+		rm "$work/root/proc"
+		mkdir "$work/root/proc"
+	fi
+	[ -L "$work/root/bin" ] && [ -x "$work/root/usr/sbin/criu" ] ||
+		{ log "foreign root filesystem: no usr/sbin/criu, or /bin is not a link"; exit 1; }
 	# Not configured: the versions are those of the unpacked .debs.
 	versions=$(for p in criu busybox libc6; do
 		ls "$work/root/var/cache/apt/archives/" | sed -n "s/^${p}_\([^_]*\)_.*/$p \1, /p"

@@ -26,11 +26,12 @@ static long scan(void)
 {
 	struct page_region vec[4];
 	char page[1];
-	unsigned long start = (unsigned long)page & ~4095UL;
+	unsigned long psize = sysconf(_SC_PAGESIZE);
+	unsigned long start = (unsigned long)page & ~(psize - 1);
 	struct pm_scan_arg arg = {
 		.size = sizeof(arg),
 		.start = start,
-		.end = start + 4096,
+		.end = start + psize,
 		.vec = (unsigned long)vec,
 		.vec_len = 4,
 		.category_mask = PAGE_IS_PRESENT,

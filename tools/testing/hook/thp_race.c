@@ -14,18 +14,21 @@
  *  - MADV_SOFT_OFFLINE on one page splits the THP and migrates that page
  *    (no mmap lock at all); at most SOFT_OFFLINES times a run, as each
  *    one poisons a page frame for good;
- *  - MADV_COLLAPSE makes a split 2 MiB range a THP again.
+ *  - MADV_COLLAPSE makes a split PMD range a THP again.
  * So each page must read as present and huge (within a whole, aligned
- * 2 MiB region), present, or swapped (a 4K migration entry), never
+ * PMD region), present, or swapped (a migration entry of a page), never
  * swapped and huge (nothing migrates a THP whole here: that takes a
  * second NUMA node, and compaction skips folios of pageblock order) and
  * never missing.
  *
  * The expected values are the same on C and Rust. Usage: thp_race
  * [SECONDS] (default 20). Fails if the scans did not see THPs split and
- * collapsed (a 2 MiB range huge in one scan and not in the next, and the
+ * collapsed (a PMD range huge in one scan and not in the next, and the
  * other way round), no page was soft-offlined, or no scan saw a THP and a
  * migration entry: then it did not test its subject.
+ *
+ * The THPs are PMD-sized: 8 of 2 MiB with 4 KiB pages; 2 of 512 MiB with
+ * 64 KiB pages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,11 +52,13 @@
 #define MADV_SOFT_OFFLINE 101
 #endif
 
-#define HPAGE	(2UL << 20)
-#define NHUGE	8
+#define MAX_HUGE	8
 #define SOFT_OFFLINES	16
 #define CATS	(PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_HUGE)
 
+/* The THP (PMD) size and how many of them: set in main(). */
+static unsigned long hpage;
+static int nhuge;
 static long psize;
 static char *buf;
 static atomic_int stop;
@@ -74,13 +79,13 @@ static void *chaos(void *arg)
 
 	while (!atomic_load(&stop)) {
 		int op = rnd(&s) % 3;
-		char *thp = buf + rnd(&s) % NHUGE * HPAGE;
-		char *p = thp + (1 + rnd(&s) % (HPAGE / psize - 1)) * psize;
+		char *thp = buf + rnd(&s) % nhuge * hpage;
+		char *p = thp + (1 + rnd(&s) % (hpage / psize - 1)) * psize;
 
 		if (op == 1 && (rnd(&s) % 16 ||
 				atomic_fetch_add(&n_tries, 1) >= SOFT_OFFLINES))
 			continue;
-		if (op == 2 ? madvise(thp, HPAGE, advice[op]) : madvise(p, psize, advice[op]))
+		if (op == 2 ? madvise(thp, hpage, advice[op]) : madvise(p, psize, advice[op]))
 			atomic_fetch_add(&n_errs[op], 1);
 		else
 			atomic_fetch_add(&n_ops[op], 1);
@@ -93,14 +98,14 @@ static void *chaos(void *arg)
  * the memory can have, else a description in @why.
  */
 static int scan_once(int fd, struct page_region *vec, long vec_len, long *huge,
-		     long *swapped, char is_huge[NHUGE], char *why, size_t wl)
+		     long *swapped, char is_huge[MAX_HUGE], char *why, size_t wl)
 {
-	uintptr_t start = (uintptr_t)buf, end = start + NHUGE * HPAGE, at = start, a;
+	uintptr_t start = (uintptr_t)buf, end = start + nhuge * hpage, at = start, a;
 	long n, i;
 
-	memset(is_huge, 0, NHUGE);
+	memset(is_huge, 0, nhuge);
 
-	n = pm_scan_range(fd, buf, buf + NHUGE * HPAGE, vec, vec_len,
+	n = pm_scan_range(fd, buf, buf + nhuge * hpage, vec, vec_len,
 			  (struct scan_req){ .anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 					     .ret = CATS },
 			  NULL);
@@ -118,14 +123,14 @@ static int scan_once(int fd, struct page_region *vec, long vec_len, long *huge,
 		}
 		at = r->end;
 		if (r->categories == (PAGE_IS_PRESENT | PAGE_IS_HUGE)) {
-			if ((r->start - start) % HPAGE || (r->end - start) % HPAGE) {
+			if ((r->start - start) % hpage || (r->end - start) % hpage) {
 				snprintf(why, wl, "huge region %#lx-%#lx not whole THPs",
 					 (unsigned long)(r->start - start),
 					 (unsigned long)(r->end - start));
 				return -1;
 			}
-			for (a = r->start; a < r->end; a += HPAGE)
-				is_huge[(a - start) / HPAGE] = 1;
+			for (a = r->start; a < r->end; a += hpage)
+				is_huge[(a - start) / hpage] = 1;
 			(*huge)++;
 		} else if (r->categories == PAGE_IS_SWAPPED) {
 			(*swapped)++;
@@ -147,30 +152,45 @@ static int scan_once(int fd, struct page_region *vec, long vec_len, long *huge,
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 20, t0;
-	long scans = 0, bad = 0, huge = 0, swapped = 0, vec_len = NHUGE * HPAGE / 4096;
+	long scans = 0, bad = 0, huge = 0, swapped = 0, vec_len;
 	char impl[16] = "c", why[200] = "", msg[300];
 	struct page_region *vec;
 	long splits = 0, collapses = 0, i;
-	char was_huge[NHUGE], is_huge[NHUGE];
+	char was_huge[MAX_HUGE], is_huge[MAX_HUGE];
 	pthread_t th[2];
+	FILE *f;
 	int fd;
 
 	psize = sysconf(_SC_PAGESIZE);
+	/* The PMD size as upstream's selftests read it, else what a PMD maps. */
+	f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+	if (!f || fscanf(f, "%lu", &hpage) != 1 || !hpage)
+		hpage = psize * (psize / 8);
+	if (f)
+		fclose(f);
+	/* 16 MiB of THPs, at least two (64 KiB pages: 1 GiB). */
+	nhuge = (16UL << 20) / hpage;
+	if (nhuge < 2)
+		nhuge = 2;
+	if (nhuge > MAX_HUGE)
+		nhuge = MAX_HUGE;
+	vec_len = nhuge * hpage / psize;
 	read_impl(impl, sizeof(impl));
 	printf("TAP version 13\n1..4\n# implementation: %s\n", impl);
+	printf("# %d THPs of %lu KiB\n", nhuge, hpage >> 10);
 
 	fd = open("/proc/self/pagemap", O_RDONLY);
 	vec = calloc(vec_len, sizeof(*vec));
-	buf = mmap(NULL, (NHUGE + 1) * HPAGE, PROT_READ | PROT_WRITE,
+	buf = mmap(NULL, (nhuge + 1) * hpage, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (fd < 0 || !vec || buf == MAP_FAILED) {
 		printf("# setup: %s\n", strerror(errno));
 		printf("# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n");
 		return 1;
 	}
-	buf = (char *)(((uintptr_t)buf + HPAGE - 1) & ~(HPAGE - 1));
-	madvise(buf, NHUGE * HPAGE, MADV_HUGEPAGE);
-	memset(buf, 1, NHUGE * HPAGE);
+	buf = (char *)(((uintptr_t)buf + hpage - 1) & ~(hpage - 1));
+	madvise(buf, nhuge * hpage, MADV_HUGEPAGE);
+	memset(buf, 1, nhuge * hpage);
 	check(scan_once(fd, vec, vec_len, &huge, &swapped, was_huge, why, sizeof(why)) == 0 &&
 	      huge,
 	      "the buffer is populated, with THPs");
@@ -190,7 +210,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		/* What the scans saw happen to each THP since the last one. */
-		for (i = 0; i < NHUGE; i++) {
+		for (i = 0; i < nhuge; i++) {
 			splits += was_huge[i] && !is_huge[i];
 			collapses += !was_huge[i] && is_huge[i];
 			was_huge[i] = is_huge[i];

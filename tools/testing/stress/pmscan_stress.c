@@ -40,7 +40,7 @@
 #define MADV_COLLAPSE 25
 #endif
 
-#define TRACKED_PAGES 2048	/* 8 MiB: four PMDs */
+#define TRACKED_PAGES 2048	/* 4 KiB pages: 8 MiB, four PMDs (64 KiB: 128 MiB) */
 #define CHAOS_PAGES 4096	/* 16 MiB */
 
 static long psize;

@@ -246,21 +246,23 @@ impl<'a, M: WalkMode> HugetlbEntry<'a, M> {
     /// # Examples
     ///
     /// ```
-    /// use kernel::mm::pagewalk::kunit::{Backing, TestMapping};
+    /// use kernel::mm::pagewalk::{
+    ///     kunit::{pud_size, Backing, TestMapping},
+    ///     PMD_SIZE,
+    /// };
     /// kernel::mm_test_walkers!();
-    /// use kernel::page::PAGE_SIZE;
+    /// use kernel::page::PAGE_SHIFT;
     ///
-    /// const PMD_SIZE: usize = 512 * PAGE_SIZE;
     /// // (present, none) as presence() and get() tell them, per huge page
-    /// // (none where the walk finds no entry: a hole).
-    /// fn look(map: &TestMapping) -> Result<[(bool, bool); 2]> {
+    /// // of `size` bytes (none where the walk finds no entry: a hole).
+    /// fn look(map: &TestMapping, size: usize) -> Result<[(bool, bool); 2]> {
     ///     let mut seen = [(false, true); 2];
     ///     let mut walker = HugetlbWalker::new(
     ///         |entry, start, _| {
     ///             let (p, g) = (entry.presence(), entry.get(false).info());
     ///             assert_eq!((p.is_present(), p.is_none()), (g.is_present(), g.is_none()));
     ///             assert_eq!(p.is_swap(), g.is_swap());
-    ///             seen[(start - map.start()) / PMD_SIZE] = (p.is_present(), p.is_none());
+    ///             seen[(start - map.start()) / size] = (p.is_present(), p.is_none());
     ///             Ok(())
     ///         },
     ///         |_, _, _| Ok(()),
@@ -270,9 +272,24 @@ impl<'a, M: WalkMode> HugetlbEntry<'a, M> {
     ///     Ok(seen)
     /// }
     ///
-    /// let map = TestMapping::new(2 * PMD_SIZE, Backing::Hugetlb2M, false)?;
-    /// map.write(map.start() + PMD_SIZE, 1)?;
-    /// assert_eq!(look(&map)?, [(false, true), (true, false)]);
+    /// // Two pages of every hugetlb size below the PUD's that has a free
+    /// // page: the PMD size (which must have one), and on arm64 the
+    /// // contiguous-PTE and contiguous-PMD sizes, whose entries are read
+    /// // and set as one.
+    /// let mut sizes = 0;
+    /// for shift in (PAGE_SHIFT + 1) as u32..pud_size().trailing_zeros() {
+    ///     let backing = Backing::Hugetlb(shift);
+    ///     let size = backing.page_size();
+    ///     if backing.free_pages().unwrap_or(0) == 0 {
+    ///         assert_ne!(size, PMD_SIZE);
+    ///         continue;
+    ///     }
+    ///     let map = TestMapping::new(2 * size, backing, false)?;
+    ///     map.write(map.start() + size, 1)?;
+    ///     assert_eq!(look(&map, size)?, [(false, true), (true, false)]);
+    ///     sizes += 1;
+    /// }
+    /// assert!(sizes >= 1);
     /// # Ok::<(), Error>(())
     /// ```
     #[inline]
@@ -417,7 +434,7 @@ impl HugetlbLock<'_, '_, Protecting> {
     ///     Ok((entries, got, wp))
     /// }
     ///
-    /// let map = TestMapping::new(PMD_SIZE, Backing::Hugetlb2M, true)?;
+    /// let map = TestMapping::new(PMD_SIZE, Backing::HugetlbPmd, true)?;
     /// let end = map.end();
     /// assert_eq!(protect(&map, end, Ok(()))?, (0, 0, 0));
     ///

@@ -34,16 +34,32 @@ use crate::{
 };
 use core::ptr::NonNull;
 
+use super::PMD_SIZE;
+
 /// What backs a [`TestMapping`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Backing {
     /// Small pages (or transparent huge pages, where the kernel's THP
     /// setting and the alignment allow them).
     Pages,
-    /// hugetlb pages of 2 MiB.
-    Hugetlb2M,
-    /// hugetlb pages of 1 GiB.
-    Hugetlb1G,
+    /// hugetlb pages of the PMD size ([`PMD_SIZE`]: 2 MiB with 4 KiB pages,
+    /// 512 MiB with arm64's 64 KiB pages).
+    HugetlbPmd,
+    /// hugetlb pages of the PUD size ([`pud_size()`]: 1 GiB with 4 KiB
+    /// pages). arm64 with 64 KiB pages and 48-bit addresses has no such
+    /// page (three levels): see [`Backing::free_pages`].
+    HugetlbPud,
+    /// hugetlb pages of `1 << shift` bytes: any size the architecture
+    /// has, arm64's contiguous-PTE and contiguous-PMD sizes among them.
+    Hugetlb(u32),
+}
+
+/// The bytes a PUD entry maps: 1 GiB with 4 KiB pages; with a folded PUD
+/// level (arm64's 64 KiB pages, three levels) what a PGD entry maps.
+#[inline]
+pub fn pud_size() -> usize {
+    // SAFETY: no precondition: returns a constant.
+    unsafe { bindings::kunit_pud_size() }
 }
 
 impl Backing {
@@ -51,9 +67,32 @@ impl Backing {
     fn huge_shift(self) -> u32 {
         match self {
             Backing::Pages => 0,
-            Backing::Hugetlb2M => 21,
-            Backing::Hugetlb1G => 30,
+            Backing::HugetlbPmd => PMD_SIZE.trailing_zeros(),
+            Backing::HugetlbPud => pud_size().trailing_zeros(),
+            Backing::Hugetlb(shift) => shift,
         }
+    }
+
+    /// The bytes of one page of this backing.
+    pub fn page_size(self) -> usize {
+        match self {
+            Backing::Pages => crate::page::PAGE_SIZE,
+            _ => 1usize << self.huge_shift(),
+        }
+    }
+
+    /// The free hugetlb pages of this size, `None` where the kernel has no
+    /// hugetlb size of it (no hstate: the architecture does not have it);
+    /// `None` for [`Backing::Pages`].
+    pub fn free_pages(self) -> Option<usize> {
+        let shift = self.huge_shift();
+        if shift == 0 {
+            return None;
+        }
+        // SAFETY: no precondition: reads the counter of the hstate of that
+        // size, if there is one.
+        let free = unsafe { bindings::kunit_hugetlb_free(shift) };
+        usize::try_from(free).ok()
     }
 }
 

@@ -23,6 +23,12 @@
  * 6.12.117, ENOTTY since 6.12.118); the first category bit that is not
  * valid is the number of PAGE_IS_* bits of the tree's uapi.
  *
+ * Tagged addresses: on x86_64 without LAM a tag makes an address
+ * non-canonical (EFAULT); arm64 ignores the top byte of a user address
+ * (TBI), and PAGEMAP_SCAN untags start, end and vec (untagged_addr()), so
+ * there a tag gives the answer of the untagged address. A tagged argument
+ * pointer is refused on both (arm64: without PR_SET_TAGGED_ADDR_CTRL).
+ *
  * One TAP line per row.
  */
 #define _GNU_SOURCE
@@ -35,13 +41,18 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "kselftest.h"
 #include "pmscan.h"
 
+#if !defined(__x86_64__) && !defined(__aarch64__)
+#error "the tagged-address rows know x86_64 (LAM) and arm64 (TBI) only"
+#endif
+
 #define NPG 16
-#define KADDR 0xffff888000000000ULL		/* direct map: kernel memory */
+#define KADDR 0xffff888000000000ULL		/* kernel memory (x86: the direct map) */
 
 enum vec_exp { V_POISON, V_ONE_REGION, V_ANY };
 enum arg_exp { A_UNCHANGED, A_WALK_END, A_ANY };
@@ -78,7 +89,8 @@ static char *ro_page;		/* a read-only page */
 static uint64_t task_size_max;
 /*
  * The first non-canonical user address: 2^47 with four paging levels, 2^56
- * with five (7.3 always builds five levels in, and QEMU offers LA57).
+ * with five (7.3 always builds five levels in, and QEMU offers LA57); on
+ * arm64 2^48 (VA_BITS 48), past TASK_SIZE_MAX itself.
  */
 static uint64_t noncanon = 1ULL << 47;
 #define NONCANON noncanon
@@ -163,7 +175,11 @@ SETUP(s_arg_readonly, {
 	mprotect(ro_page, PS, PROT_READ);
 	c->argp = ro_page + 64; })
 SETUP(s_tag_start, c->arg.start |= 1ULL << 62)
+#ifdef __x86_64__
 SETUP(s_tag_start57, c->arg.start |= 0x3fULL << 57)
+#elif defined(__aarch64__)
+SETUP(s_tag_start57, c->arg.start |= 0xffULL << 56)
+#endif
 SETUP(s_tag_end, c->arg.end |= 1ULL << 62)
 SETUP(s_tag_vec, c->arg.vec |= 1ULL << 62)
 SETUP(s_tag_arg, c->argp = (void *)((uintptr_t)&c->arg | (1ULL << 62)))
@@ -296,6 +312,7 @@ static const struct bcase rows[] = {
 	  -EFAULT, false, V_POISON,     A_ANY },
 	{ "arg read-only (walk_end write-back fails)", s_arg_readonly,
 	  -EFAULT, true,  V_ONE_REGION, A_UNCHANGED },
+#ifdef __x86_64__
 	{ "tagged start (bit 62, no LAM)", s_tag_start,
 	  -EFAULT, false, V_POISON,     A_UNCHANGED },
 	{ "tagged start (LAM_U57 bits, no LAM)", s_tag_start57,
@@ -304,6 +321,17 @@ static const struct bcase rows[] = {
 	  -EFAULT, false, V_POISON,     A_UNCHANGED },
 	{ "tagged vec (bit 62, no LAM)", s_tag_vec,
 	  -EFAULT, false, V_POISON,     A_UNCHANGED },
+#elif defined(__aarch64__)
+	/* TBI: the answer of the untagged request (the reference row). */
+	{ "tagged start (bit 62, TBI: as untagged)", s_tag_start,
+	  1,       true,  V_ONE_REGION, A_WALK_END },
+	{ "tagged start (top byte 0xff, TBI: as untagged)", s_tag_start57,
+	  1,       true,  V_ONE_REGION, A_WALK_END },
+	{ "tagged end (bit 62, TBI: as untagged)", s_tag_end,
+	  1,       true,  V_ONE_REGION, A_WALK_END },
+	{ "tagged vec (bit 62, TBI: as untagged)", s_tag_vec,
+	  1,       true,  V_ONE_REGION, A_WALK_END },
+#endif
 	{ "tagged arg pointer (bit 62)", s_tag_arg,
 	  -EFAULT, false, V_POISON,     A_UNCHANGED },
 	{ "max_pages 0 (= unlimited)", s_max_pages0,
@@ -519,17 +547,17 @@ static void case_exited(void)
 		close(fd);
 }
 
+/*
+ * TASK_SIZE_MAX, the limit of access_ok(): x86_64 keeps the last page below
+ * 2^47 (2^56 with five-level paging) out of it, arm64 has 2^VA_BITS.
+ */
 static uint64_t detect_task_size_max(void)
 {
-	/* 5-level paging allows mappings above 2^47. */
-	void *p = mmap((void *)(1ULL << 48), PS, PROT_READ,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-
-	if (p != MAP_FAILED) {
-		munmap(p, PS);
-		return (1ULL << 56) - PS;
-	}
-	return (1ULL << 47) - PS;
+#ifdef __x86_64__
+	return pm_user_end() - PS;
+#elif defined(__aarch64__)
+	return pm_user_end();
+#endif
 }
 
 int main(int argc, char **argv)
@@ -583,6 +611,7 @@ int main(int argc, char **argv)
 	}
 	ksft_print_msg("TASK_SIZE_MAX %#llx\n", (unsigned long long)task_size_max);
 	{
+#ifdef __x86_64__
 		/* x86 LAM: only effective after ARCH_ENABLE_TAGGED_ADDR (0x4002). */
 		long r = syscall(SYS_arch_prctl, 0x4002, 6);
 
@@ -591,13 +620,22 @@ int main(int argc, char **argv)
 			       r ? "not untagged (expect EFAULT)" : "untagged by the kernel");
 		if (!r)
 			ksft_print_msg("LAM is active: the tagged rows below assume no LAM\n");
+#elif defined(__aarch64__)
+		/* arm64: the tagged address ABI (of pointers the kernel reads) is opt-in. */
+		int r = prctl(PR_GET_TAGGED_ADDR_CTRL, 0, 0, 0, 0);
+
+		ksft_print_msg("TBI: PAGEMAP_SCAN untags start, end and vec; tagged ABI %s\n",
+			       r < 0 ? strerror(errno) : r & PR_TAGGED_ADDR_ENABLE ?
+			       "enabled (the tagged argument pointer row assumes it is not)" :
+			       "off: a tagged argument pointer faults");
+#endif
 	}
 
 	uffd = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED);
 	if (uffd < 0)
 		ksft_exit_fail_msg("userfaultfd WP_ASYNC: %s\n", strerror(-uffd));
-	/* Layout: [target 16][gap 4][other 4], all in one 2M region. */
-	base = map_aligned(24 * PS, SZ_2M, PROT_READ | PROT_WRITE,
+	/* Layout: [target 16][gap 4][other 4], all in one PMD. */
+	base = map_aligned(24 * PS, PMD_SZ, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		ksft_exit_fail_msg("mmap\n");

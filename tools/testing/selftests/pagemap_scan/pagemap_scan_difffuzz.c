@@ -6,9 +6,9 @@
  * ext2 file shared/private, zero pages, THP, hugetlb, swapped pages, uffd-wp
  * async and sync ranges, pte markers, PROT_NONE, soft-dirty clearing, gaps;
  * where the kernel has them, guard regions and 7.3's uffd read-write
- * protection) and builds it twice, in two 1 GiB aligned windows 16 TiB
- * apart. The copies are checked to be equivalent with a full read-only scan
- * under implementation A (re-drawn if THP/swap/etc. made them differ). Then
+ * protection) and builds it twice, in two windows 16 TiB apart. The copies
+ * are checked to be equivalent with a full read-only scan under
+ * implementation A (re-drawn if THP/swap/etc. made them differ). Then
  * random scans run:
  *
  *  - read-only scans (no WP_MATCHING) run A then B then A again on copy 1;
@@ -18,7 +18,7 @@
  *    to both, and they are compared again (the write-protect state). A state
  *    difference is re-checked a few times (pages under migration read as
  *    swapped for a moment); one that stays is a mismatch, unless the kernel
- *    changed a copy on its own outside the call's 2M-aligned window and the
+ *    changed a copy on its own outside the call's PMD-aligned window and the
  *    copies are equal inside it: then the layout is dropped as unstable (see
  *    changed_outside()). Both counts are printed; too many unstable layouts
  *    fail.
@@ -28,7 +28,8 @@
  *
  * Intentional differences of the Rust implementation, checked (not ignored)
  * when exactly one side is Rust (see Documentation/testing.rst):
- *  (a) walk_end: C copies out its 512-entry bounce buffer, restarts the walk
+ *  (a) walk_end: C copies out its bounce buffer (an entry per page of a PMD:
+ *      512 with 4 KiB pages, 8192 with 64 KiB ones), restarts the walk
  *      and, when the restarted walk finishes without running out of space,
  *      leaves walk_end at the restart point although later regions were
  *      returned (detected as C.walk_end < end of C's last region). Rust must
@@ -71,9 +72,21 @@
  *      and under WP_MATCHING after they were write-protected;
  *  (4) the vector ends vec_arg entries before an unmapped page, with a
  *      vec_len above that: the copy-out faults at or near an internal
- *      bounce-buffer flush (vec_arg 511, 512, 513, 1024, ...). No pass may
+ *      bounce-buffer flush (vec_arg 511, 512, 513, 1024, ... with 4 KiB
+ *      pages; around the multiples of the bounce buffer). No pass may
  *      write-protect pages after a flush failed: the write-protect state of
  *      the copies is compared as for every WP_MATCHING call.
+ *
+ * Page size: layouts and scans are drawn in base pages, with the huge kinds
+ * (THP, PMD-sized hugetlb pages) in PMDs and everything about C's bounce
+ * buffer in its entries, so that the same seed draws the same cases on any
+ * kernel with 4 KiB pages. With 64 KiB pages a PMD is 512 MiB: a layout
+ * then holds at most two of them (THP or hugetlb) per copy, and one hugetlb
+ * page.
+ *
+ * Soft-dirty: where the kernel has none (arm64), no scan, state scan or
+ * read may ever report a page soft-dirty; every one that does counts as a
+ * mismatch.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -139,7 +152,7 @@ static const char *kind_name[K_NR] = { "gap", "anon", "shanon", "memfd", "ext2-s
 
 struct seg {
 	uint8_t kind;
-	uint32_t npages;	/* 4K pages; huge kinds: multiple of 512 */
+	uint32_t npages;	/* base pages; huge kinds: a multiple of PMD_PG */
 	uint32_t ops;
 	uint32_t seed;
 	/* derived at layout time */
@@ -149,10 +162,15 @@ struct seg {
 struct scan {
 	int64_t s, e;		/* page-relative start/end (in bytes if abs) */
 	uint32_t s_off, e_off;	/* sub-page byte offsets (unaligned) */
-	uint8_t abs;		/* 1: s/e are absolute addresses */
+	/*
+	 * 1: s/e are absolute addresses; 2, 3: page-relative, with a tag in
+	 * the top byte of the start (2) or of the end (3), which arm64 ignores
+	 * (TBI): both copies' own pages, through a tagged address.
+	 */
+	uint8_t abs;
 	uint8_t vec_mode;	/* 0 vec, 1 NULL, 2 unmapped guard, 3 in range, 4 faulting */
 	uint64_t flags, vec_len, max_pages, inv, mask, anyof, ret, size;
-	uint32_t vec_arg;	/* 3: byte offset in the copy; 4: entries before the fault */
+	uint64_t vec_arg;	/* 3: byte offset in the copy; 4: entries before the fault */
 };
 
 struct layout {
@@ -173,9 +191,23 @@ struct repro {
 
 #define ARENA0 0x100000000000ULL
 #define COPY_STRIDE 0x100000000000ULL	/* 16 TiB */
-#define MAX_SPAN_PAGES 8192		/* 32 MiB per copy */
-#define PAD_PAGES 0x10000000ULL		/* 1 TiB */
-#define CAP 16384
+/*
+ * Set in main() from the page and PMD sizes; the values here are those of
+ * 4 KiB pages. A copy spans 16 PMDs at most (32 MiB), scans reach up to
+ * 1 TiB past it, the vectors hold 16384 regions or 16 bounce buffers.
+ */
+static long max_span_pages = 8192;
+static uint64_t pad_pages = 0x10000000ULL;
+static long vec_cap = 16384;
+#define MAX_SPAN_PAGES max_span_pages
+#define PAD_PAGES pad_pages
+#define CAP vec_cap
+/* C's bounce buffer: one entry per page of a PMD (PAGEMAP_WALK_SIZE). */
+#define BOUNCE PMD_PG
+/* 64 KiB pages: PMDs per layout (THP and hugetlb), hugetlb segments. */
+static int max_pmds = 1 << 20, max_hugetlb = 2;
+static bool have_sd;		/* soft-dirty tracking (softdirty_supported()) */
+static long n_sd;		/* SOFT_DIRTY reports without it */
 
 static const char *impl_a = "c", *impl_b = "c";
 static bool self_mode = true, switching, pretend_b_rust;
@@ -370,7 +402,8 @@ static bool build_seg(const struct layout *L, int si, int c)
 		break;
 	case K_HUGETLB:
 		/* odd seeds: shared hugetlb (FILE pages) */
-		flags |= (sg->seed & 1 ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_HUGETLB;
+		flags |= (sg->seed & 1 ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
+			 map_hugetlb_flags(PMD_SZ);
 		huge = true;
 		break;
 	}
@@ -411,7 +444,7 @@ static bool build_seg(const struct layout *L, int si, int c)
 	}
 	/* Population. */
 	if (sg->kind == K_THP || huge) {
-		uint64_t unit = huge ? SZ_2M : SZ_2M, n = len / unit;
+		uint64_t unit = PMD_SZ, n = len / unit;
 
 		for (i = 0; i < n; i++) {
 			uint64_t r = rnd(&s, 4);
@@ -469,7 +502,7 @@ static bool build_seg(const struct layout *L, int si, int c)
 		}
 	}
 	if ((sg->ops & OP_WP) && (sg->ops & OP_UFFD)) {
-		uint64_t unit = huge ? 512 : 1;
+		uint64_t unit = huge ? PMD_PG : 1;
 		uint64_t nu = sg->npages / unit, a = rnd(&s, nu), n = 1 + rnd(&s, nu - a);
 
 		uffd_wp(uffd_async, p + a * unit * PS, n * unit * PS, true);
@@ -490,7 +523,7 @@ static bool build_seg(const struct layout *L, int si, int c)
 	 * (each access resolves the protection of its page: ACCESSED again).
 	 */
 	if ((sg->ops & OP_RWPROT) && (sg->ops & OP_RWP)) {
-		uint64_t unit = huge ? 512 : 1;
+		uint64_t unit = huge ? PMD_PG : 1;
 		uint64_t nu = sg->npages / unit, a = rnd(&s, nu), n = 1 + rnd(&s, nu - a), k;
 		int r = uffd_rwprotect(uffd_rwp, p + a * unit * PS, n * unit * PS, true);
 
@@ -580,9 +613,29 @@ struct outcome {
 
 static uint64_t scan_addr(const struct scan *sc, int c, bool end)
 {
-	if (sc->abs)
+	uint64_t a;
+
+	if (sc->abs == 1)
 		return end ? (uint64_t)sc->e : (uint64_t)sc->s;
-	return copy_base(c) + (end ? sc->e : sc->s) * (int64_t)PS + (end ? sc->e_off : sc->s_off);
+	a = copy_base(c) + (end ? sc->e : sc->s) * (int64_t)PS + (end ? sc->e_off : sc->s_off);
+	if (sc->abs == 2 && !end)
+		a |= 1ULL << 62;
+	if (sc->abs == 3 && end)
+		a |= 0x3fULL << 57;
+	return a;
+}
+
+/*
+ * The address the kernel takes @a for: arm64 ignores the top byte of a user
+ * address (untagged_addr(): bit 55 extended over it); elsewhere @a itself.
+ */
+static uint64_t untag(uint64_t a)
+{
+#ifdef __aarch64__
+	return (uint64_t)((int64_t)(a << 8) >> 8);
+#else
+	return a;
+#endif
 }
 
 /* Whether a mode-3 vector fits a writable, plain segment of the layout. */
@@ -705,6 +758,24 @@ static bool regions_equal_rel(const struct page_region *a, uint64_t ba,
 
 static void describe_state_diff(const struct layout *L, long na, long nb, char *why, size_t wl);
 
+/*
+ * Without soft-dirty tracking no region may carry SOFT_DIRTY: the number of
+ * regions of @v[0, @n) that do, added to n_sd (the first ones printed).
+ */
+static long sd_reported(const struct page_region *v, long n, const char *where)
+{
+	long k = 0;
+
+	if (have_sd)
+		return 0;
+	for (long i = 0; i < n; i++)
+		k += !!(v[i].categories & P_D);
+	if (k && n_sd < 5)
+		printf("# %s: %ld regions SOFT_DIRTY on a kernel without soft-dirty\n", where, k);
+	n_sd += k;
+	return k;
+}
+
 /* Full scans of both copies into vec_a, vec_b (counts in n[0], n[1]), compared. */
 static bool states_equal(const struct layout *L, long n[2], char *why, size_t wl)
 {
@@ -712,6 +783,8 @@ static bool states_equal(const struct layout *L, long n[2], char *why, size_t wl
 
 	n[0] = na;
 	n[1] = nb;
+	sd_reported(vec_a, na, "state scan of copy 0");
+	sd_reported(vec_b, nb, "state scan of copy 1");
 
 	for (long i = 0; i < na; i++)
 		cov_pages[vec_a[i].categories & (ARRAY_SIZE(cov_pages) - 1)] +=
@@ -839,7 +912,7 @@ static bool states_settle(const struct layout *L, long n[2], char *why, size_t w
 
 /*
  * Before a WP_MATCHING call the states of both copies are kept (pre[c]). The
- * call can only change pages in the 2M-aligned window around its range (a
+ * call can only change pages in the PMD-aligned window around its range (a
  * partially write-protected THP is split as a whole), and only in some ways:
  * it clears WRITTEN (uffd-wp), clears HUGE (THP split) and turns a none
  * entry into a marker (SWAPPED). It never maps, unmaps, swaps, collapses or
@@ -896,13 +969,14 @@ static bool kernel_change(uint64_t was, uint64_t now)
 
 enum { OUT_NONE, OUT_KERNEL, OUT_SUSPECT };
 
-/* The call's 2M-aligned window, in pages of the copy: [*lo, *hi). */
+/* The call's PMD-aligned window, in pages of the copy: [*lo, *hi). */
 static void call_window(const struct scan *sc, uint64_t *lo, uint64_t *hi)
 {
 	int64_t e = sc->e + (sc->e_off ? 1 : 0);
+	const uint64_t m = PMD_PG - 1;
 
-	*lo = sc->s < 0 ? 0 : (uint64_t)sc->s & ~511ULL;
-	*hi = e <= 0 ? 0 : ((uint64_t)e + 511) & ~511ULL;
+	*lo = sc->s < 0 ? 0 : (uint64_t)sc->s & ~m;
+	*hi = e <= 0 ? 0 : ((uint64_t)e + m) & ~m;
 }
 
 /* Changes of copy @c outside the call's window (the state after is in vec_a/vec_b). */
@@ -915,7 +989,7 @@ static int changed_outside(const struct layout *L, const struct scan *sc, int c,
 	int kind = OUT_NONE;
 	char c1[128], c2[128];
 
-	if (sc->abs || npre[c] < 0 || npost < 0)
+	if (sc->abs == 1 || npre[c] < 0 || npost < 0)
 		return OUT_NONE;
 	call_window(sc, &lo, &hi);
 	while (from < L->span &&
@@ -988,7 +1062,7 @@ static bool equal_in_window(const struct layout *L, const struct scan *sc, long 
 /*
  * Merge adjacent regions with equal categories; returns new count. With
  * @flushes, not across C's internal flushes (each non-final pass copies out
- * exactly 512 entries), where neither side merges.
+ * exactly BOUNCE entries), where neither side merges.
  */
 static long merge_regions(struct page_region *v, long n, long *merges, bool flushes)
 {
@@ -996,7 +1070,7 @@ static long merge_regions(struct page_region *v, long n, long *merges, bool flus
 
 	for (i = 0; i < n; i++) {
 		if (o && v[o - 1].end == v[i].start && v[o - 1].categories == v[i].categories &&
-		    !(flushes && i % 512 == 0)) {
+		    !(flushes && i % BOUNCE == 0)) {
 			v[o - 1].end = v[i].end;
 			(*merges)++;
 			continue;
@@ -1008,7 +1082,7 @@ static long merge_regions(struct page_region *v, long n, long *merges, bool flus
 
 static uint64_t aligned_end(const struct scan *sc, int c)
 {
-	return (scan_addr(sc, c, true) + PS - 1) & ~(PS - 1);
+	return (untag(scan_addr(sc, c, true)) + PS - 1) & ~(PS - 1);
 }
 
 /*
@@ -1037,18 +1111,18 @@ static const struct layout *cmp_layout;
  * copy @c, under PM_SCAN_WP_MATCHING, for a huge page that the scan cannot
  * write-protect whole because the scan's start or end or its max_pages
  * budget cuts it:
- *  - a 2 MiB page of a hugetlb segment is taken back and walk_end set on
+ *  - a PMD-sized page of a hugetlb segment is taken back and walk_end set on
  *    purpose to where the walk met it (the page's start, or the scan's
  *    start inside it), and the walk goes on;
  *  - a THP is reported, split and taken back, and its pages reported one
  *    by one: walk_end stays where the budget or the vector ran out inside
- *    that 2 MiB.
+ *    that PMD.
  * Rust does the same in both. Anywhere else a walk_end short of the end is
  * C's stale one (defect (a)), which Rust corrects.
  */
 static bool huge_backout_at(const struct scan *sc, int c, uint64_t addr)
 {
-	uint64_t pg, hp_start, hp_end, start = scan_addr(sc, c, false);
+	uint64_t pg, hp_start, hp_end, start = untag(scan_addr(sc, c, false));
 	int i;
 
 	if (!cmp_layout || !(sc->flags & PM_SCAN_WP_MATCHING) || addr < copy_base(c))
@@ -1060,8 +1134,8 @@ static bool huge_backout_at(const struct scan *sc, int c, uint64_t addr)
 		if ((sg->kind != K_HUGETLB && sg->kind != K_THP) ||
 		    pg < sg->off || pg >= sg->off + sg->npages)
 			continue;
-		hp_start = copy_base(c) + (sg->off + ((pg - sg->off) & ~511ULL)) * PS;
-		hp_end = hp_start + 512 * PS;
+		hp_start = copy_base(c) + (sg->off + ((pg - sg->off) & ~(PMD_PG - 1))) * PS;
+		hp_end = hp_start + PMD_SZ;
 		if (sg->kind == K_HUGETLB && addr != hp_start && addr != start)
 			return false;
 		return hp_start < start || aligned_end(sc, c) < hp_end || sc->max_pages;
@@ -1076,7 +1150,7 @@ static bool huge_backout_at(const struct scan *sc, int c, uint64_t addr)
 static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 		    const struct outcome *y, int cy, bool model, char *why, size_t wl)
 {
-	uint64_t bx = sc->abs ? 0 : copy_base(cx), by = sc->abs ? 0 : copy_base(cy);
+	uint64_t bx = sc->abs == 1 ? 0 : copy_base(cx), by = sc->abs == 1 ? 0 : copy_base(cy);
 	long nx, merges = 0, n;
 	bool trunc, stale_we;
 
@@ -1120,7 +1194,7 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 		n_quirk_b++;
 	/*
 	 * (a) C leaves walk_end at an earlier stop point although its walk went
-	 * on to the end: after an internal bounce-buffer flush (more than 512
+	 * on to the end: after an internal bounce-buffer flush (more than BOUNCE
 	 * regions), or after a THP that max_pages cut and that was then split
 	 * and taken back. Rust reports the end of the walk. A stop is final,
 	 * and walk_end must then be equal, when C ran out of room: the vector
@@ -1133,7 +1207,7 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 		long i;
 
 		for (i = 0; i < nx; i++)
-			pages += (x->v[i].end - x->v[i].start) / 4096;
+			pages += (x->v[i].end - x->v[i].start) / PS;
 		/*
 		 * A walk_end below the end of the last returned region is
 		 * always stale (C's second pass can fill the vector exactly
@@ -1238,7 +1312,7 @@ static uint64_t draw_mask(uint64_t *s, int pzero, int maxbits)
 static void draw_layout(uint64_t *s, struct layout *L)
 {
 	uint64_t off = 0;
-	int huge_used = 0;
+	int huge_used = 0, pmds = 0;
 
 	memset(L, 0, sizeof(*L));
 	L->nseg = 1 + rnd(s, 10);
@@ -1249,11 +1323,18 @@ static void draw_layout(uint64_t *s, struct layout *L)
 		sg->seed = sm64(s);
 		sg->kind = r < 12 ? K_GAP : r < 40 ? K_ANON : r < 48 ? K_SHANON : r < 56 ? K_MEMFD :
 			   r < 64 ? K_FILE_SH : r < 72 ? K_FILE_PRIV : r < 86 ? K_THP : K_HUGETLB;
-		if (sg->kind == K_HUGETLB && huge_used >= 2)
+		if (sg->kind == K_HUGETLB && huge_used >= max_hugetlb)
+			sg->kind = K_ANON;
+		if ((sg->kind == K_THP || sg->kind == K_HUGETLB) && pmds >= max_pmds)
 			sg->kind = K_ANON;
 		if (sg->kind == K_THP || sg->kind == K_HUGETLB) {
-			sg->npages = 512 * (1 + (sg->kind == K_THP ? rnd(s, 2) : 0));
-			off = (off + 511) & ~511ULL;
+			int n = 1 + (sg->kind == K_THP ? rnd(s, 2) : 0);
+
+			if (n > max_pmds - pmds)
+				n = max_pmds - pmds;
+			pmds += n;
+			sg->npages = PMD_PG * n;
+			off = (off + PMD_PG - 1) & ~(uint64_t)(PMD_PG - 1);
 			if (sg->kind == K_HUGETLB)
 				huge_used++;
 		} else {
@@ -1261,8 +1342,8 @@ static void draw_layout(uint64_t *s, struct layout *L)
 
 			sg->npages = q < 40 ? 1 + rnd(s, 16) : q < 80 ? 1 + rnd(s, 256) :
 				     1 + rnd(s, 1500);
-			if (pct(s, 15))		/* sometimes start on a 2M boundary */
-				off = (off + 511) & ~511ULL;
+			if (pct(s, 15))		/* sometimes start on a PMD boundary */
+				off = (off + PMD_PG - 1) & ~(uint64_t)(PMD_PG - 1);
 		}
 		if (off + sg->npages > MAX_SPAN_PAGES) {
 			L->nseg = i;
@@ -1378,6 +1459,16 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 			sc->e = (b0 + PS) | (0x3fULL << 57);
 			break;
 		}
+		/*
+		 * arm64 takes a tagged address for the untagged one: the first
+		 * page of each copy, read through its own tagged address (an
+		 * absolute one would make both read copy 0).
+		 */
+		if (untag(sc->s) != sc->s || untag(sc->e) != sc->e) {
+			sc->abs = untag(sc->s) != sc->s ? 2 : 3;
+			sc->s = 0;
+			sc->e = 1;
+		}
 	}
 	r = rnd(s, 100);
 	sc->flags = r < 55 ? 0 : r < 80 ? PM_SCAN_WP_MATCHING : r < 90 ? PM_SCAN_CHECK_WPASYNC :
@@ -1431,7 +1522,7 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 	} else if (r < 65) {
 		sc->vec_len = CAP;
 	} else if (r < 75) {
-		sc->vec_len = 500 + rnd(s, 31);
+		sc->vec_len = BOUNCE - 12 + rnd(s, 31);	/* around a bounce buffer */
 	} else if (r < 97) {
 		sc->vec_len = 1 + rnd(s, 2000);
 	} else {
@@ -1451,15 +1542,16 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 			sc->vec_mode = 0;	/* CAP >= 3000 */
 	} else if (r < 7) {
 		/* The vector faults at or near an internal flush. */
-		static const uint32_t at[] = { 511, 512, 513, 1023, 1024, 1025 };
+		const uint32_t at[] = { BOUNCE - 1, BOUNCE, BOUNCE + 1, 2 * BOUNCE - 1,
+					2 * BOUNCE, 2 * BOUNCE + 1 };
 
 		sc->vec_mode = 4;
-		sc->vec_arg = pct(s, 70) ? at[rnd(s, 6)] : 1 + rnd(s, 2048);
+		sc->vec_arg = pct(s, 70) ? at[rnd(s, 6)] : 1 + rnd(s, 4 * BOUNCE);
 		sc->vec_len = pct(s, 90) ? sc->vec_arg + 1 + rnd(s, 1024) : 1 + rnd(s, sc->vec_arg);
 	}
 	r = rnd(s, 100);
 	sc->max_pages = r < 55 ? 0 : r < 70 ? 1 + rnd(s, 8) : r < 85 ? 1 + rnd(s, span + 1) :
-			r < 95 ? 500 + rnd(s, 31) : ~0ULL;
+			r < 95 ? PMD_PG - 12 + rnd(s, 31) : ~0ULL;
 	if (pct(s, 1))
 		sc->size = rnd(s, 2) ? sizeof(struct pm_scan_arg) - 8 :
 				       sizeof(struct pm_scan_arg) + 8;
@@ -1500,20 +1592,30 @@ static void describe(const struct repro *R)
 	for (int i = 0; i < R->nscan; i++) {
 		const struct scan *sc = &R->sc[i];
 
-		printf("#   scan %d%s: %s [%s%lld%s, %s%lld%s) flags=%#llx",
-		       i, i == R->nscan - 1 ? " (mismatch)" : "", sc->abs ? "absolute" : "pages",
-		       sc->abs ? "0x" : "", (long long)sc->s, sc->s_off ? "+unaligned" : "",
-		       sc->abs ? "0x" : "", (long long)sc->e, sc->e_off ? "+unaligned" : "",
-		       (unsigned long long)sc->flags);
+		if (sc->abs == 1)
+			printf("#   scan %d%s: absolute [%#llx%s, %#llx%s) flags=%#llx",
+			       i, i == R->nscan - 1 ? " (mismatch)" : "",
+			       (unsigned long long)sc->s, sc->s_off ? "+unaligned" : "",
+			       (unsigned long long)sc->e, sc->e_off ? "+unaligned" : "",
+			       (unsigned long long)sc->flags);
+		else
+			printf("#   scan %d%s: pages [%lld%s, %lld%s)%s flags=%#llx",
+			       i, i == R->nscan - 1 ? " (mismatch)" : "",
+			       (long long)sc->s, sc->s_off ? "+unaligned" : "",
+			       (long long)sc->e, sc->e_off ? "+unaligned" : "",
+			       sc->abs == 2 ? " tagged start" : sc->abs == 3 ? " tagged end" : "",
+			       (unsigned long long)sc->flags);
 		printf(" vec=%s vec_len=%llu max_pages=%llu size=%llu\n",
 		       sc->vec_mode == 0 ? "buf" : sc->vec_mode == 1 ? "NULL" :
 		       sc->vec_mode == 2 ? "unmapped" : sc->vec_mode == 3 ? "in-range" : "faulting",
 		       (unsigned long long)sc->vec_len, (unsigned long long)sc->max_pages,
 		       (unsigned long long)sc->size);
 		if (sc->vec_mode == 3)
-			printf("#            vector at byte %#x of the copy\n", sc->vec_arg);
+			printf("#            vector at byte %#llx of the copy\n",
+			       (unsigned long long)sc->vec_arg);
 		if (sc->vec_mode == 4)
-			printf("#            vector faults after %u entries\n", sc->vec_arg);
+			printf("#            vector faults after %llu entries\n",
+			       (unsigned long long)sc->vec_arg);
 		printf("#            inverted=%s mask=%s anyof=%s return=%s\n",
 		       cats_str(sc->inv, c1, sizeof(c1)), cats_str(sc->mask, c2, sizeof(c2)),
 		       cats_str(sc->anyof, c3, sizeof(c3)), cats_str(sc->ret, c4, sizeof(c4)));
@@ -1543,7 +1645,7 @@ static void spec_str(const struct repro *R, char *b, size_t l)
 			      (unsigned long long)sc->anyof, (unsigned long long)sc->ret,
 			      (unsigned long long)sc->size);
 		if (sc->vec_arg)
-			o += snprintf(b + o, l - o, ",%u", sc->vec_arg);
+			o += snprintf(b + o, l - o, ",%llu", (unsigned long long)sc->vec_arg);
 	}
 }
 
@@ -1578,13 +1680,14 @@ static bool parse_spec(const char *str, struct repro *R)
 				R->L.span = off + b;
 		} else if (!strncmp(tok, "s=", 2) && R->nscan < MAX_SCANS) {
 			struct scan *sc = &R->sc[R->nscan++];
-			unsigned int so, eo, ab, vm, va = 0;
+			unsigned int so, eo, ab, vm;
+			unsigned long long va = 0;
 			long long se[2] = { 0 };
 			unsigned long long f[8] = { 0 };
 			int nf;
 
 			nf = sscanf(tok,
-				    "s=%lld,%lld,%u,%u,%u,%u,%llx,%llx,%llx,%llx,%llx,%llx,%llx,%llx,%u",
+				    "s=%lld,%lld,%u,%u,%u,%u,%llx,%llx,%llx,%llx,%llx,%llx,%llx,%llx,%llu",
 				    &se[0], &se[1], &so, &eo, &ab, &vm, &f[0], &f[1], &f[2], &f[3],
 				    &f[4], &f[5], &f[6], &f[7], &va);
 			if (nf != 14 && nf != 15)
@@ -1703,7 +1806,7 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 	}
 	if (oa.ret < 0)
 		n_err++;
-	if (oa.ret > 512 || ob.ret > 512)
+	if (oa.ret > BOUNCE || ob.ret > BOUNCE)
 		n_bigvec++;
 	/* Scans whose result (A's) holds a GUARD or an ACCESSED region. */
 	{
@@ -1718,8 +1821,13 @@ static int exec_scan(const struct layout *L, const struct scan *sc, uint64_t *ws
 		n_vec_in_range++;
 	if (sc->vec_mode == 4) {
 		n_vec_fault++;
-		if (oa.ret < 0 && oa.err == EFAULT && oa.nwritten >= 512)
+		if (oa.ret < 0 && oa.err == EFAULT && oa.nwritten >= BOUNCE)
 			n_vec_fault_late++;
+	}
+	if (sd_reported(oa.v, oa.ret < oa.nwritten ? oa.ret : oa.nwritten, impl_a) +
+	    sd_reported(ob.v, ob.ret < ob.nwritten ? ob.ret : ob.nwritten, impl_b)) {
+		snprintf(why, wl, "SOFT_DIRTY reported on a kernel without soft-dirty");
+		return R_MISMATCH;
 	}
 	cmp_layout = L;
 	/* compare() uses vec_t[0..CAP) as scratch; keep C on the x side. */
@@ -1951,7 +2059,9 @@ static void report_mismatch(struct repro *R, long caseno, const char *why)
 
 /* ------------------------------------------------------------ read() */
 
-#define RD_ENTRIES 1280		/* the longest read drawn, in entries */
+/* The longest read drawn, in entries: 2.5 PMDs' worth (1280 with 4 KiB pages). */
+static long rd_entries = 1280;
+#define RD_ENTRIES rd_entries
 static int rd_fd[2] = { -1, -1 };	/* [0] privileged, [1] without CAP_SYS_ADMIN */
 static uint64_t *rd_buf[3];
 static long n_rd, n_rd_unstable, n_rd_err, n_rd_fault, n_rd_mism, n_rd_shared;
@@ -2316,19 +2426,27 @@ int main(int argc, char **argv)
 	ext2_dir = env_or("PMSCAN_EXT2_DIR", "/mnt/ext2");
 	if (statfs(ext2_dir, &sf) || sf.f_type != 0xEF53)
 		die("%s is not an ext2 file system (set PMSCAN_EXT2_DIR)\n", ext2_dir);
-	hfree = hugetlb_free(2048);
-	if (hfree < 4)
-		die("need >= 4 free 2M hugetlb pages, have %ld\n", hfree);
-	{
-		/* Five-level paging (LA57) maps above 2^47. */
-		void *p = mmap((void *)(1ULL << 48), PS, PROT_READ,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-
-		if (p != MAP_FAILED) {
-			munmap(p, PS);
-			user_end = 1ULL << 56;
-		}
+	/* Page-size dependent limits (their values with 4 KiB pages above). */
+	max_span_pages = 16 * PMD_PG;
+	pad_pages = (1ULL << 40) / PS;
+	if (vec_cap < 16 * BOUNCE)
+		vec_cap = 16 * BOUNCE;
+	rd_entries = PMDP(1280);
+	if (PMD_SZ > SZ_2M) {
+		/* 512 MiB PMDs: two per copy, one hugetlb page per copy. */
+		max_pmds = 2;
+		max_hugetlb = 1;
 	}
+	have_sd = softdirty_supported();
+	printf("# page size %lu KiB, PMD %lu KiB (%ld-entry bounce buffer), soft-dirty %s\n",
+	       PS >> 10, PMD_SZ >> 10, BOUNCE,
+	       have_sd ? "yes" : "no: SOFT_DIRTY and pagemap bit 55 must never be reported");
+	hfree = hugetlb_free(PMD_SZ >> 10);
+	if (hfree < 2 * max_hugetlb)
+		die("need >= %d free %lu kB (PMD) hugetlb pages, have %ld\n", 2 * max_hugetlb,
+		    PMD_SZ >> 10, hfree);
+	/* 2^47, 2^56 with five-level paging (LA57), 2^48 on arm64. */
+	user_end = pm_user_end();
 	uffd_async = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED |
 			       UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 	uffd_sync = uffd_open(0);
@@ -2447,7 +2565,7 @@ next:
 	}
 	printf("# layouts %ld (redrawn %ld, unstable %ld), cases %ld: read-only %ld, wp %ld, ",
 	       n_layouts, n_redraw, n_unstable, n_cases, n_ro, n_wp);
-	printf("error returns %ld, >512 regions %ld\n", n_err, n_bigvec);
+	printf("error returns %ld, >%ld regions %ld\n", n_err, BOUNCE, n_bigvec);
 	printf("# kernel noise: transient state differences %ld, ", n_transient);
 	printf("copies changed by the kernel %ld\n", n_env);
 	printf("# model triggers (C side): stale walk_end (a) %ld, mergeable pairs (b) %ld, ",
@@ -2505,6 +2623,11 @@ next:
 			printf("# rust handler served no read\n");
 			n_mism++;
 		}
+	}
+	if (!have_sd && (n_sd || rd_bits[0])) {
+		printf("# no soft-dirty on this kernel, yet %ld regions and %llu read entries %s\n",
+		       n_sd, (unsigned long long)rd_bits[0], "were soft-dirty");
+		n_mism++;
 	}
 	if (n_rd_unstable * 20 > n_rd + n_rd_unstable) {
 		printf("# %ld of %ld reads unstable: too many\n", n_rd_unstable,

@@ -28,8 +28,25 @@
 #define SZ_2M (2UL << 20)
 #define SZ_1G 0x40000000UL
 
+/*
+ * The running kernel's sizes, set by pm_init(): the base page (4 KiB on
+ * x86_64, 4 or 64 KiB on arm64), the PMD, which is the THP size (2 MiB
+ * with 4 KiB pages, 512 MiB with 64 KiB ones), and what one PMD table
+ * maps (1 GiB with 4 KiB pages; 4 TiB with 64 KiB ones, where the three
+ * levels of a 48-bit address space fold the PUD into the PGD).
+ */
 extern unsigned long pm_page_size;
+extern unsigned long pm_pmd_size;
+extern unsigned long pm_pud_size;
 #define PS pm_page_size
+#define PMD_SZ pm_pmd_size
+#define PMD_PG ((long)(pm_pmd_size / pm_page_size))	/* pages per PMD */
+/*
+ * A page count of a layout made for 4 KiB pages, where a PMD maps 512
+ * pages, kept at the same place relative to the PMDs (and to C's bounce
+ * buffer, one entry per page of a PMD) on any page size: x * PMD_PG / 512.
+ */
+#define PMDP(x) ((long)(x) * PMD_PG / 512)
 
 /* Result of one PAGEMAP_SCAN ioctl. */
 struct pm_res {
@@ -38,7 +55,7 @@ struct pm_res {
 	uint64_t walk_end;	/* walk_end read back from the argument */
 };
 
-void pm_init(void);
+void pm_init(void);			/* page, PMD and PUD sizes */
 int pm_fd(void);			/* /proc/self/pagemap, opened once */
 int pm_open_pid(pid_t pid);
 
@@ -65,10 +82,13 @@ int uffd_wp(int uffd, void *addr, size_t len, bool protect);
 void *map_aligned(size_t len, size_t align, int prot, int flags, int fd,
 		  off_t off);
 /*
- * Reserve a fresh, never touched 1 GiB aligned window (PROT_NONE) so that no
- * page table exists below it; mappings are then placed there with MAP_FIXED.
+ * Reserve a fresh, never touched window (PROT_NONE) aligned to the PUD size
+ * (pm_pud_size) so that no page table exists below it, not even the PMD
+ * table; mappings are then placed there with MAP_FIXED.
  */
 void *reserve_window(size_t len);
+/* The first address past the user address space (2^47, 2^48, 2^56...). */
+uint64_t pm_user_end(void);
 
 /* Implementation switch (guest only). */
 bool impl_switch_present(void);
@@ -90,8 +110,18 @@ const char *kernel_release(void);
 long sysfs_read_long(const char *path);	/* -1 on error */
 int sysfs_read_str(const char *path, char *buf, size_t len);
 bool vma_has_flag(void *addr, const char *flag);	/* smaps VmFlags */
+/*
+ * Soft-dirty tracking, as upstream's selftests find it (vm_util.c): a new
+ * anonymous mapping has "sd" in its VmFlags. arm64 has no soft-dirty bit:
+ * PAGE_IS_SOFT_DIRTY is then never reported.
+ */
 bool softdirty_supported(void);
 long hugetlb_free(unsigned long size_kb);	/* -1: no such hstate */
+bool hugetlb_has_size(unsigned long size);	/* hugepages-<size>kB exists */
+/* mmap() flags for a hugetlb page of @size bytes (a power of two). */
+int map_hugetlb_flags(unsigned long size);
+/* The byte size of a hugetlbfs mount (its block size), 0 on error. */
+unsigned long hugetlbfs_page_size(const char *dir);
 int clear_refs_softdirty(void);
 
 /* Formatting */

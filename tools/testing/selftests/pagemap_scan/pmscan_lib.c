@@ -10,17 +10,37 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include "pmscan.h"
 
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+
+/* Until pm_init(): the sizes of x86_64. */
 unsigned long pm_page_size = 4096;
+unsigned long pm_pmd_size = SZ_2M;
+unsigned long pm_pud_size = SZ_1G;
 static int pm_self_fd = -1;
 
 #define SYSFS_IMPL "/sys/kernel/mm/pagemap_scan/impl"
 #define SYSFS_CALLS "/sys/kernel/mm/pagemap_scan/rust_calls"
 
+#define PMD_SIZE_FILE "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
+
+/*
+ * The page size from sysconf(); the PMD size as upstream's selftests read it
+ * (vm_util.c: read_pmd_pagesize()), else what a PMD maps with 8-byte
+ * entries; the PUD size likewise: a table holds page_size / 8 entries.
+ */
 void pm_init(void)
 {
+	long pmd;
+
 	pm_page_size = sysconf(_SC_PAGESIZE);
+	pmd = sysfs_read_long(PMD_SIZE_FILE);
+	pm_pmd_size = pmd > 0 ? (unsigned long)pmd : pm_page_size * (pm_page_size / 8);
+	pm_pud_size = pm_pmd_size * (pm_page_size / 8);
 }
 
 int pm_fd(void)
@@ -140,10 +160,39 @@ void *map_aligned(size_t len, size_t align, int prot, int flags, int fd,
 
 void *reserve_window(size_t len)
 {
-	size_t span = (len + SZ_1G - 1) & ~(SZ_1G - 1);
+	size_t span = (len + pm_pud_size - 1) & ~(pm_pud_size - 1);
 
-	return map_aligned(span, SZ_1G, PROT_NONE,
+	return map_aligned(span, pm_pud_size, PROT_NONE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+}
+
+/* Whether @addr is a user address: a page can be mapped there (or is). */
+static bool user_addr_ok(uint64_t addr)
+{
+	void *p = mmap((void *)(uintptr_t)addr, PS, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return errno == EEXIST;
+	munmap(p, PS);
+	return p == (void *)(uintptr_t)addr;
+}
+
+/*
+ * The user address space ends at 2^56 with x86's five-level paging (LA57),
+ * at 2^52 or 2^48 on arm64 (VA_BITS), at 2^47 with x86's four levels: the
+ * first of those whose upper half takes a mapping (a hint above 2^47 or
+ * 2^48 is what lets a mapping go there).
+ */
+uint64_t pm_user_end(void)
+{
+	static const int bits[] = { 56, 52, 48, 47, 42, 39, 0 };
+	static uint64_t end;
+
+	for (int i = 0; !end && bits[i]; i++)
+		if (user_addr_ok(1ULL << (bits[i] - 1)))
+			end = 1ULL << bits[i];
+	return end ? end : 1ULL << 39;
 }
 
 int sysfs_read_str(const char *path, char *buf, size_t len)
@@ -368,6 +417,28 @@ long hugetlb_free(unsigned long size_kb)
 	snprintf(path, sizeof(path),
 		 "/sys/kernel/mm/hugepages/hugepages-%lukB/free_hugepages", size_kb);
 	return sysfs_read_long(path);
+}
+
+bool hugetlb_has_size(unsigned long size)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%lukB", size >> 10);
+	return access(path, F_OK) == 0;
+}
+
+int map_hugetlb_flags(unsigned long size)
+{
+	return MAP_HUGETLB | (__builtin_ctzl(size) << MAP_HUGE_SHIFT);
+}
+
+unsigned long hugetlbfs_page_size(const char *dir)
+{
+	struct statfs sf;
+
+	if (statfs(dir, &sf) || sf.f_type != 0x958458f6)	/* HUGETLBFS_MAGIC */
+		return 0;
+	return sf.f_bsize;
 }
 
 int clear_refs_softdirty(void)

@@ -10,8 +10,11 @@
 # compares C with Rust ("--impl-a c --impl-b rust --cases 20000 --time 110").
 # Without the switch (host), they run against the built-in C and the fuzzer
 # runs in --self mode. pagemap_scan_huge1g runs when it was built
-# (PMSCAN_HUGE_1G=1). The exit status is non-zero when any program failed.
-# Environment: PMSCAN_EXT2_DIR, PMSCAN_HUGETLBFS, PMSCAN_BIN (binary dir).
+# (PMSCAN_HUGE_1G=1), on hugetlb pages of PMSCAN_HUGE_SIZE (default 1G;
+# 512M with arm64's 64K pages). The exit status is non-zero when any
+# program failed.
+# Environment: PMSCAN_EXT2_DIR, PMSCAN_HUGETLBFS, PMSCAN_BIN (binary dir),
+# PMSCAN_HUGE_SIZE.
 
 BIN=${PMSCAN_BIN:-$(dirname "$0")}
 SWITCH=/sys/kernel/mm/pagemap_scan/impl
@@ -67,7 +70,7 @@ for impl in $(impls); do
 	want suite && run pagemap_scan_test "$@"
 	want badinput && run pagemap_scan_badinput "$@"
 	if [ -x "$BIN/pagemap_scan_huge1g" ] && want huge1g; then
-		run pagemap_scan_huge1g "$@"
+		run pagemap_scan_huge1g "$@" --size "${PMSCAN_HUGE_SIZE:-1G}"
 	fi
 done
 # shellcheck disable=SC2086

@@ -7,6 +7,7 @@
 #include "suite_common.h"
 
 struct page_region *g_vec;
+long g_vec_cap = 8192;
 bool t_ok;
 bool g_is_rust;
 bool g_is_612;
@@ -116,17 +117,18 @@ bool chk_full(const char *what, void *base, long s, long e, struct sp sp,
 
 void *window(void)
 {
-	void *w = reserve_window(SZ_1G);
+	void *w = reserve_window(pm_pud_size);
 
 	if (w == MAP_FAILED)
-		ksft_exit_fail_msg("cannot reserve an aligned 1 GiB range: %s\n", strerror(errno));
-	munmap(w, SZ_1G);
+		ksft_exit_fail_msg("cannot reserve an aligned range of %lu MiB: %s\n",
+				   pm_pud_size >> 20, strerror(errno));
+	munmap(w, pm_pud_size);
 	return w;
 }
 
 void unwindow(void *w)
 {
-	munmap(w, SZ_1G);
+	munmap(w, pm_pud_size);
 }
 
 void *mapf(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -218,6 +220,11 @@ void suite_init(int argc, char **argv, const char *prog)
 	} else {
 		ksft_print_msg("implementation under test: built-in C (no switch)\n");
 	}
+	if (g_vec_cap < 4 * PMD_PG)
+		g_vec_cap = 4 * PMD_PG;
+	ksft_print_msg("page size %lu KiB, PMD %lu KiB, PUD %lu MiB, soft-dirty %s\n",
+		       PS >> 10, PMD_SZ >> 10, pm_pud_size >> 20,
+		       softdirty_supported() ? "yes" : "no (PAGE_IS_SOFT_DIRTY never reported)");
 	g_vec = mmap(NULL, (VEC_CAP + 1) * sizeof(*g_vec) + PS, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (g_vec == MAP_FAILED)

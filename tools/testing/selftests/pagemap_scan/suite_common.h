@@ -32,7 +32,12 @@ struct sp {
 #define RM (P_A | P_W | P_F | P_P | P_S | P_Z | P_H)	/* all but soft-dirty */
 #define SPR(...) ((struct sp){ .ret = RM, __VA_ARGS__ })
 
-#define VEC_CAP 8192
+/*
+ * The default output vector: 8192 entries, or room for 4 PMDs of one-page
+ * regions where a PMD has more pages (8192 with 64 KiB pages).
+ */
+extern long g_vec_cap;
+#define VEC_CAP g_vec_cap
 #define WE_END LONG_MIN		/* expected walk_end: the (aligned) end */
 #define RET_NX (-1000)		/* expected return: number of regions */
 
@@ -65,7 +70,12 @@ bool chk_full(const char *what, void *base, long s, long e, struct sp sp,
 #define CHKW(what, base, s, e, sp, we, nx, ...) \
 	chk_full(what, base, s, e, sp, RET_NX, we, nx, ##__VA_ARGS__)
 
-void *window(void);		/* fresh 1 GiB aligned, unmapped, table-free VA */
+/*
+ * A fresh, unmapped, table-free range of pm_pud_size (1 GiB with 4 KiB
+ * pages, 4 TiB with 64 KiB ones) aligned to its size: no PMD table exists
+ * for it, so neither a PTE table nor an empty PMD entry.
+ */
+void *window(void);
 void unwindow(void *w);
 void *mapf(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,7 +26,20 @@
 #define MADV_SOFT_OFFLINE	101
 #endif
 
-#define PMD_SIZE	(2UL << 20)
+/* The bytes a PMD maps: 2 MiB with 4 KiB pages, 512 MiB with 64 KiB. */
+static size_t pmd_size(void)
+{
+	size_t page = sysconf(_SC_PAGESIZE), size = 0;
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+
+	if (f) {
+		if (fscanf(f, "%zu", &size) != 1)
+			size = 0;
+		fclose(f);
+	}
+	/* Without THP: a page of page-sized entries of 8 bytes. */
+	return size ? size : page * (page / 8);
+}
 
 static long scan(int fd, struct pm_scan_arg *arg)
 {
@@ -49,13 +63,15 @@ static int uffd_wp_async_open(void)
 }
 
 /*
- * More one-page regions than the 512 of the kernel's bounce buffer: the
- * walk stops twice, copies out and goes on to the end of the range, so
- * walk_end must be the end of the range, not the last internal stop.
+ * More one-page regions than the kernel's bounce buffer holds (a PMD's
+ * worth of pages: 512 with 4 KiB pages): the walk stops twice, copies out
+ * and goes on to the end of the range, so walk_end must be the end of the
+ * range, not the last internal stop.
  */
 TEST(walk_end_after_internal_flush)
 {
-	const size_t page = sysconf(_SC_PAGESIZE), n = 1200, len = 2 * n * page;
+	const size_t page = sysconf(_SC_PAGESIZE);
+	const size_t n = 2 * (pmd_size() / page) + 176, len = 2 * n * page;
 	struct page_region *vec;
 	struct pm_scan_arg arg;
 	char *p;
@@ -69,7 +85,7 @@ TEST(walk_end_after_internal_flush)
 	ASSERT_EQ(madvise(p, len, MADV_NOHUGEPAGE), 0);
 	for (i = 0; i < n; i++)
 		p[2 * i * page] = 1;
-	vec = calloc(2000, sizeof(*vec));
+	vec = calloc(n + 800, sizeof(*vec));
 	ASSERT_NE(vec, NULL);
 
 	memset(&arg, 0, sizeof(arg));
@@ -77,7 +93,7 @@ TEST(walk_end_after_internal_flush)
 	arg.start = (uintptr_t)p;
 	arg.end = (uintptr_t)p + len;
 	arg.vec = (uintptr_t)vec;
-	arg.vec_len = 2000;
+	arg.vec_len = n + 800;
 	arg.category_mask = PAGE_IS_PRESENT;
 	arg.return_mask = PAGE_IS_PRESENT;
 	ASSERT_EQ(scan(fd, &arg), n);
@@ -90,14 +106,14 @@ TEST(walk_end_after_internal_flush)
 }
 
 /*
- * Written 4K pages, then a written THP that the range ends inside of:
+ * Written small pages, then a written THP that the range ends inside of:
  * with PM_SCAN_WP_MATCHING the THP's part is reported, the THP split, its
  * report taken back and its pages reported one by one. Those pages
- * continue the 4K pages' region with the same categories: one region.
+ * continue the small pages' region with the same categories: one region.
  */
 TEST(merge_after_thp_take_back)
 {
-	const size_t len = 2 * PMD_SIZE;
+	const size_t pmd = pmd_size(), len = 2 * pmd;
 	struct uffdio_register reg;
 	struct page_region vec[4];
 	struct pm_scan_arg arg;
@@ -111,14 +127,14 @@ TEST(merge_after_thp_take_back)
 	if (uffd < 0)
 		SKIP(return, "no userfaultfd with asynchronous write protection");
 
-	/* A PMD of 4K pages, then a PMD-aligned THP. */
-	map = mmap(NULL, len + PMD_SIZE, PROT_READ | PROT_WRITE,
+	/* A PMD of small pages, then a PMD-aligned THP. */
+	map = mmap(NULL, len + pmd, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(map, MAP_FAILED);
-	p = (char *)(((uintptr_t)map + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
-	thp = p + PMD_SIZE;
-	ASSERT_EQ(madvise(p, PMD_SIZE, MADV_NOHUGEPAGE), 0);
-	if (madvise(thp, PMD_SIZE, MADV_HUGEPAGE))
+	p = (char *)(((uintptr_t)map + pmd - 1) & ~(pmd - 1));
+	thp = p + pmd;
+	ASSERT_EQ(madvise(p, pmd, MADV_NOHUGEPAGE), 0);
+	if (madvise(thp, pmd, MADV_HUGEPAGE))
 		SKIP(return, "no THP");
 	memset(p, 1, len);
 
@@ -131,7 +147,7 @@ TEST(merge_after_thp_take_back)
 	memset(&arg, 0, sizeof(arg));
 	arg.size = sizeof(arg);
 	arg.start = (uintptr_t)thp;
-	arg.end = (uintptr_t)thp + PMD_SIZE;
+	arg.end = (uintptr_t)thp + pmd;
 	arg.vec = (uintptr_t)vec;
 	arg.vec_len = 4;
 	arg.category_mask = PAGE_IS_HUGE;
@@ -140,7 +156,7 @@ TEST(merge_after_thp_take_back)
 		SKIP(return, "the range did not get a THP");
 
 	arg.start = (uintptr_t)p;
-	arg.end = (uintptr_t)thp + PMD_SIZE / 2;
+	arg.end = (uintptr_t)thp + pmd / 2;
 	arg.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
 	arg.category_mask = PAGE_IS_WRITTEN;
 	arg.return_mask = PAGE_IS_WRITTEN | PAGE_IS_HUGE;
@@ -148,11 +164,11 @@ TEST(merge_after_thp_take_back)
 	ASSERT_GE(ret, 1);
 	EXPECT_EQ(ret, 1);
 	EXPECT_EQ(vec[0].start, (uintptr_t)p);
-	EXPECT_EQ(vec[0].end, (uintptr_t)thp + PMD_SIZE / 2);
+	EXPECT_EQ(vec[0].end, (uintptr_t)thp + pmd / 2);
 	EXPECT_EQ(vec[0].categories, PAGE_IS_WRITTEN);
 	EXPECT_EQ(arg.walk_end, arg.end);
 
-	munmap(map, len + PMD_SIZE);
+	munmap(map, len + pmd);
 	close(uffd);
 	close(fd);
 }
