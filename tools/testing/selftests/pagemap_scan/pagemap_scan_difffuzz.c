@@ -1436,8 +1436,14 @@ static void draw_scan(uint64_t *s, const struct layout *L, struct scan *sc)
 		sc->e_off = 1 + rnd(s, PS - 1);
 	}
 	if (pct(s, 3)) {	/* absolute out-of-range / kernel / tagged */
-		/* Past the user address space: 2^47, or 2^56 with LA57. */
-		const uint64_t bad[] = { 0xffff888000000000ULL, user_end, ~0ULL, user_end };
+		/*
+		 * Past the user address space, one page past its end: the end
+		 * of x86's (2^47, or 2^56 with LA57) is one page past its
+		 * last page, arm64's (2^48) is the end of its last page, and
+		 * a range ending there is a valid one.
+		 */
+		const uint64_t past = user_end + PS;
+		const uint64_t bad[] = { 0xffff888000000000ULL, past, ~0ULL, past };
 		uint64_t b0 = copy_base(0);
 
 		sc->abs = 1;

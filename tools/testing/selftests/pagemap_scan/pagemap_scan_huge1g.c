@@ -305,8 +305,12 @@ static int parse_size(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const char *const what[] = { "private", "shared", "wp", "wp_hole" };
-	static void (*const fn[])(void) = { t_private, t_shared, t_wp, t_wp_hole };
+	static const struct { const char *what; void (*fn)(void); } t[] = {
+		{ "private", t_private },
+		{ "shared", t_shared },
+		{ "wp", t_wp },
+		{ "wp_hole", t_wp_hole },
+	};
 	char name[64];
 
 	/* --size SIZE taken out of argv, the rest for the suite. */
@@ -323,11 +327,11 @@ int main(int argc, char **argv)
 		       hname, hpg, (unsigned long long)(slot_size() >> 20));
 	if (hsize < PS * 2)
 		ksft_exit_fail_msg("--size %s: not above the page size\n", hname);
-	suite_plan(ARRAY_SIZE(fn));
-	for (unsigned int i = 0; i < ARRAY_SIZE(fn); i++) {
-		snprintf(name, sizeof(name), "hugetlb_%s_%s", hname, what[i]);
+	suite_plan(ARRAY_SIZE(t));
+	for (unsigned int i = 0; i < ARRAY_SIZE(t); i++) {
+		snprintf(name, sizeof(name), "hugetlb_%s_%s", hname, t[i].what);
 		test_begin(name);
-		fn[i]();
+		t[i].fn();
 		test_end();
 	}
 	return suite_exit();
