@@ -257,8 +257,32 @@ criu_same() {
 	return $same
 }
 
+# criu_merge: decoded pagemap entries (criu_decode) with each run of
+# entries that continue one another (field 1 the vaddr, field 5 the pages)
+# and agree on every other field printed as one entry. CRIU splits a run
+# where a page pipe buffer fills: a dump of other pages before it (the
+# pread() path's huge zero pages) moves the split, not the pages.
+criu_merge() {
+	ps=$(awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)
+	awk -v ps="$ps" '
+	function out() { if (have) printf " 1=%s%s 5=0x%x\n", vs, rest, nr; have = 0 }
+	!/ 1=0x[0-9a-f]* / || !/ 5=0x[0-9a-f]*$/ { out(); print; next }
+	{
+		v = 0; n = 0; r = ""
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^1=/) { w = substr($i, 3); v = w + 0 }
+			else if ($i ~ /^5=/) n = substr($i, 3) + 0
+			else r = r " " $i
+		}
+		if (have && r == rest && v == va + nr * ps) { nr += n; next }
+		out(); va = v; vs = w; nr = n; rest = r; have = 1
+	}
+	END { out() }'
+}
+
 # criu_same_hugezero A B: the same comparison, but of the entries outside
-# the huge zero page segment; inside it, A's entries must be among B's.
+# the huge zero page segment (runs split apart merged, criu_merge); inside
+# it, A's entries must be among B's.
 # CRIU's pread() path (B) recognises only the 4K zero page's PFN and so
 # dumps the pages mapped to the huge zero page, which PAGEMAP_SCAN reports
 # as PFNZERO and CRIU skips.
@@ -266,8 +290,8 @@ criu_same_hugezero() {
 	same=0
 	hz=$(sed -n 's/^hugezero //p' "$CRIU_ROOT/work/$1/segments")
 	for st in $criu_stages; do
-		criu_decode "$1" $st --skip "$hz" > /tmp/criu-a.txt
-		criu_decode "$2" $st --skip "$hz" > /tmp/criu-b.txt
+		criu_decode "$1" $st --skip "$hz" | criu_merge > /tmp/criu-a.txt
+		criu_decode "$2" $st --skip "$hz" | criu_merge > /tmp/criu-b.txt
 		if [ -z "$hz" ] || ! cmp /tmp/criu-a.txt /tmp/criu-b.txt; then
 			echo "# criu: $st pagemap images of $1 and $2 differ outside the huge zero page ($hz):"
 			diff /tmp/criu-a.txt /tmp/criu-b.txt | head -40
