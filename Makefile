@@ -83,8 +83,16 @@ endif
 		tools/testing/criu/guest-criu.sh $(PAYLOAD)/
 	# What the tree's C answers where a stable update may change it.
 	tools/tree/facts.py > $(PAYLOAD)/tree-facts.sh
+	# Upstream's pagemap_ioctl with the selftest fixes of
+	# tools/testing/selftests/fixes/ (gethugepage()'s size, which 64K
+	# pages overflow), from a copy: the tree stays as shipped.
+	mkdir -p $(OUT)/selftests-fixed
+	cp $(SELFTEST_MM)/pagemap_ioctl.c $(OUT)/selftests-fixed/
+	for p in tools/testing/selftests/fixes/*.patch; do \
+		patch -s -p5 -d $(OUT)/selftests-fixed < $$p || exit 1; done
 	cd $(SELFTEST_MM) && $(KCC) -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
-		-o $(PAYLOAD)/bin/pagemap_ioctl $(KSELFTEST_PAGEMAP) -lm -lpthread
+		-o $(PAYLOAD)/bin/pagemap_ioctl $(OUT)/selftests-fixed/pagemap_ioctl.c \
+		$(filter-out pagemap_ioctl.c,$(KSELFTEST_PAGEMAP)) -lm -lpthread
 	# Upstream selftests that read pagemap through vm_util.c: read() is
 	# served by the Rust handler too while it is active.
 	# (soft-dirty.c needs _GNU_SOURCE, as upstream's Makefile gives it.)

@@ -134,12 +134,24 @@ run_on() {
 		echo "suite: $name impl=$impl pass=0 fail=1 skip=0"
 		return 1
 	fi
+	settle_memory
 	before=$(rust_served)
 	out=/tmp/suite.$name.$impl.out
 	"$@" > "$out" 2>&1
 	rc=$?
 	cat "$out"
 	calls=$(( $(rust_served) - before ))
+}
+
+# settle_memory: with 64K pages a THP (and the huge zero page) is an
+# order-13 block of 512 MiB, which the suites before can leave fragmented:
+# drop the page cache and compact memory first. (With 4K pages a THP is
+# an order-9 block: nothing is done, as before.)
+settle_memory() {
+	[ "${KPAGES:-4K}" = 64K ] || return 0
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	echo 1 > /proc/sys/vm/compact_memory
 }
 
 # run_ksft NAME IMPL CMD...: run a kselftest-style program on IMPL.

@@ -27,7 +27,11 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # 5G: below 4 GiB the PCI hole and the kernel leave no free 1 GiB-aligned
 # gigabyte at boot, so with 3G the guest asked for its 1 GiB hugetlb page
 # in vain (hugepages 1G=0); from 5G on the range above 4 GiB has one.
-VM_MEM=${VM_MEM:-5G}
+# arm64 with 64K pages: 10G, for upstream's pagemap_ioctl, which maps 10
+# PMD-sized THPs (5 GiB there) besides the reserved hugetlb pages.
+mem=5G
+[ "$KARCH-$KPAGES" != arm64-64K ] || mem=10G
+VM_MEM=${VM_MEM:-$mem}
 VM_CPUS=${VM_CPUS:-2}
 payload="" log="$KCACHE/vm-console-$OUTTAG.log" timeout=1200 icount=0 shell=0 script=""
 disks=()
@@ -100,8 +104,10 @@ arm64-4K)
 	huge="hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=96 hugepagesz=64K hugepages=64 hugepagesz=32M hugepages=4"
 	;;
 arm64-64K)
+	# The default size (upstream's tests use it) is the contiguous-PTE
+	# 2M: the suites that mean a PMD-sized page ask for 512M by name.
 	console=ttyAMA0
-	huge="hugepagesz=512M hugepages=2 hugepagesz=2M hugepages=96"
+	huge="default_hugepagesz=2M hugepagesz=512M hugepages=3 hugepagesz=2M hugepages=96"
 	;;
 esac
 # arm64: QEMU's virt board, GICv3, every CPU feature TCG has, pointer
