@@ -90,7 +90,9 @@ endif
 	cp $(SELFTEST_MM)/pagemap_ioctl.c $(OUT)/selftests-fixed/
 	for p in tools/testing/selftests/fixes/*.patch; do \
 		patch -s -p5 -d $(OUT)/selftests-fixed < $$p || exit 1; done
+	# (__FILE__ names the files it creates: the name, not the copy's path.)
 	cd $(SELFTEST_MM) && $(KCC) -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \
+		-fmacro-prefix-map=$(OUT)/selftests-fixed/= \
 		-o $(PAYLOAD)/bin/pagemap_ioctl $(OUT)/selftests-fixed/pagemap_ioctl.c \
 		$(filter-out pagemap_ioctl.c,$(KSELFTEST_PAGEMAP)) -lm -lpthread
 	# Upstream selftests that read pagemap through vm_util.c: read() is

@@ -86,7 +86,10 @@ fi
 
 # Disks: raw swap and a fresh ext2 filesystem.
 truncate -s 256M "$work/swap.img"
-truncate -s 128M "$work/ext2.img"
+# With 64K pages the fuzzer's file segments grow with the PMD (512M).
+ext2=128M
+[ "$KPAGES" != 64K ] || ext2=4G
+truncate -s "$ext2" "$work/ext2.img"
 mkfs.ext2 -q -F "$work/ext2.img"
 
 # Huge pages: the PMD size and (4K pages) the PUD size on every

@@ -120,6 +120,7 @@ criu_roundtrip() {
 	mkdir -p "$hd/pre" "$hd/dump"
 	rt0=$(criu_now)
 	pre_calls=0
+	settle_memory
 	# Standard streams opened inside the root filesystem: CRIU dumps
 	# files on the mounts it can see from there.
 	# shellcheck disable=SC2016 # expanded by the guest's sh
@@ -183,6 +184,13 @@ criu_roundtrip() {
 	ok=$?
 	grep -E '^# (checked|all|files)|word|hole' "$hd/program.log"
 	cstep $ok "$rt: restored process verified every page and its files: $(cat "$hd/result" 2>/dev/null)"
+	# With 64K pages the page images of a round trip (its THPs are 512
+	# MiB each) would leave the next one no room in the guest's memory:
+	# only the pagemap and mm images, which the suite compares, are kept.
+	if [ "${KPAGES:-4K}" = 64K ]; then
+		wait $pid 2>/dev/null
+		rm -f "$hd"/pre/pages-*.img "$hd"/dump/pages-*.img
+	fi
 	echo "# criu: $rt round trip in $(($(criu_now) - rt0)) s, $rt_calls ioctls and $rt_reads pagemap reads served by Rust ($pre_calls ioctls in the pre-dump)"
 }
 
@@ -366,7 +374,9 @@ criu_suite() {
 		criu_same_hugezero c pread
 		cstep $? "pagemap images: C == pread() (but for the huge zero page pread() dumps)"
 		for r in rust pread; do
-			if cmp "$CRIU_ROOT/work/c/dump/pages-1.img" "$CRIU_ROOT/work/$r/dump/pages-1.img" >/dev/null; then
+			if [ "${KPAGES:-4K}" = 64K ]; then
+				echo "# criu: pages-1.img not kept with 64K pages"
+			elif cmp "$CRIU_ROOT/work/c/dump/pages-1.img" "$CRIU_ROOT/work/$r/dump/pages-1.img" >/dev/null; then
 				echo "# criu: dump pages-1.img of c and $r identical"
 			else
 				echo "# criu: dump pages-1.img of c and $r differ (not compared)"
