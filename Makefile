@@ -84,11 +84,11 @@ endif
 	# What the tree's C answers where a stable update may change it.
 	tools/tree/facts.py > $(PAYLOAD)/tree-facts.sh
 	# Upstream's pagemap_ioctl with the selftest fixes of
-	# tools/testing/selftests/fixes/ (gethugepage()'s size, which 64K
+	# tools/testing/selftests/fixes/KVER/ (range sizes as int, which 64K
 	# pages overflow), from a copy: the tree stays as shipped.
 	mkdir -p $(OUT)/selftests-fixed
 	cp $(SELFTEST_MM)/pagemap_ioctl.c $(OUT)/selftests-fixed/
-	for p in tools/testing/selftests/fixes/*.patch; do \
+	for p in tools/testing/selftests/fixes/$(KVER)/*.patch; do \
 		patch -s -p5 -d $(OUT)/selftests-fixed < $$p || exit 1; done
 	# (__FILE__ names the files it creates: the name, not the copy's path.)
 	cd $(SELFTEST_MM) && $(KCC) -static -O2 -isystem $(KHDR)/include -I. -I.. -I../../../include \

@@ -65,8 +65,8 @@ result $? "checkpatch $KPATCHES/"
 # The series for upstream (Documentation/c-fixes.rst): outside a kernel git
 # tree checkpatch cannot look up the commit its Fixes: tags name.
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q --ignore UNKNOWN_COMMIT_ID,FILE_PATH_CHANGES \
-	"$REPO"/patches/upstream/*/*.patch) >>/tmp/pmscan-cp.out 2>&1
-result $? "checkpatch patches/upstream/"
+	"$REPO"/patches/upstream/*/*.patch "$REPO"/tools/testing/selftests/fixes/*/*.patch) >>/tmp/pmscan-cp.out 2>&1
+result $? "checkpatch patches/upstream/ and the selftest fixes"
 (cd /tmp && perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse -q -f "$REPO"/fs/proc/pagemap_scan.c "$REPO"/rust/helpers/mm_walk.c "$REPO"/rust/6.12/helpers/*.[ch] \
 	"$REPO"/include/linux/*.h "$REPO"/tools/testing/hook/*.[ch] "$REPO"/tools/testing/hook/ctest/pagemap_scan_ctest.c \
 	"$REPO"/tools/testing/stress/*.c "$REPO"/tools/testing/criu/*.c \
