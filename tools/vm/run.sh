@@ -27,10 +27,11 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # 5G: below 4 GiB the PCI hole and the kernel leave no free 1 GiB-aligned
 # gigabyte at boot, so with 3G the guest asked for its 1 GiB hugetlb page
 # in vain (hugepages 1G=0); from 5G on the range above 4 GiB has one.
-# arm64 with 64K pages: 10G, for upstream's pagemap_ioctl, which maps 10
-# PMD-sized THPs (5 GiB there) besides the reserved hugetlb pages.
+# arm64 with 64K pages: 16G, for upstream's pagemap_ioctl, which maps 10
+# PMD-sized THPs (5 GiB there), and for the criu suite, whose process and
+# dump (in tmpfs) hold 512 MiB THPs, besides the reserved hugetlb pages.
 mem=5G
-[ "$KARCH-$KPAGES" != arm64-64K ] || mem=10G
+[ "$KARCH-$KPAGES" != arm64-64K ] || mem=16G
 VM_MEM=${VM_MEM:-$mem}
 VM_CPUS=${VM_CPUS:-2}
 payload="" log="$KCACHE/vm-console-$OUTTAG.log" timeout=1200 icount=0 shell=0 script=""
