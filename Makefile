@@ -41,7 +41,7 @@ endif
 # Fuzz budget inside `make check`; `make fuzz FUZZ_CASES=...` for more.
 # With arm64's 64K pages a case maps PMD-scaled layouts (512 MiB THPs) and
 # takes about four times as long: 5000 cases there.
-ifeq ($(KPAGES),64K)
+ifeq ($(call kver,KARCH)-$(call kver,KPAGES),arm64-64K)
 FUZZ_CASES ?= 5000
 else
 FUZZ_CASES ?= 20000

@@ -106,8 +106,13 @@ fetch_arch_debs() {
 	mirror=${mirror:-http://deb.debian.org/debian}
 	local suite
 	suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg arch=arm64] $mirror $suite main" \
-		> "$dir/apt/sources.list"
+	# The suites the machine's package may come from: a point release, an
+	# update, a security update.
+	{
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg arch=arm64] $mirror $suite main"
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg arch=arm64] $mirror $suite-updates main"
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg arch=arm64] ${mirror%/debian}/debian-security $suite-security main"
+	} > "$dir/apt/sources.list"
 	local apt=(apt-get -q -o Dir::Etc::sourcelist="$dir/apt/sources.list"
 		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$dir/apt/lists"
 		-o Dir::Cache="$dir/apt/cache" -o APT::Sandbox::User=root

@@ -217,8 +217,8 @@ fn get_args(uarg: UserArg) -> Result<Args> {
     .map_err(Error::from)
 }
 
-/// `pagemap_scan_init_bounce_buffer()`: room for `min(512, vec_len)`
-/// regions, set aside before the walk (none without an output array): on
+/// `pagemap_scan_init_bounce_buffer()`: room for `min(BOUNCE_ENTRIES,
+/// vec_len)` regions (a PMD's worth of pages: 512 with 4 KiB pages), set aside before the walk (none without an output array): on
 /// the stack in `inline` if it is enough, else on the heap.
 #[inline(always)]
 fn init_bounce_buffer<'a>(

@@ -1120,6 +1120,11 @@ __rust_helper void rust_helper_i_mmap_unlock_write_vma(struct vm_area_struct *vm
 	i_mmap_unlock_write(vma->vm_file->f_mapping);
 }
 
+/*
+ * Named apart from set_huge_pte_at(): where the architecture has that one
+ * out of line (arm64), bindgen binds it, and the kernel crate's bindings
+ * prefer it over a helper of the same name, whose arguments differ.
+ */
 __rust_helper void rust_helper_set_huge_pte_at_vma(struct vm_area_struct *vma, unsigned long addr,
 						   pte_t *ptep, pte_t pte)
 {
@@ -1143,8 +1148,8 @@ __rust_helper void rust_helper_huge_ptep_modify_prot_commit(struct vm_area_struc
 /*
  * As rust_helper_flush_tlb_range(). Where the architecture has its own
  * (arm64, powerpc), a module calls it: arm64's is inline; powerpc's calls
- * functions it does not export (not handled: the project builds x86, and
- * arm64 next). The generic one is flush_tlb_range().
+ * functions it does not export (not handled: the project builds x86-64 and
+ * arm64). The generic one is flush_tlb_range().
  */
 #ifdef CONFIG_RUST_INLINE_HELPERS
 __rust_helper void rust_helper_flush_hugetlb_tlb_range(struct vm_area_struct *vma,
@@ -1198,7 +1203,7 @@ __rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int h
 	struct file *file = NULL;
 	unsigned long addr;
 
-	if (!test)
+	if (!test || huge_shift >= BITS_PER_LONG)
 		return -EINVAL;
 	if (huge_shift) {
 		/*
@@ -1236,18 +1241,24 @@ __rust_helper long rust_helper_kunit_mmap_anon(unsigned long len, unsigned int h
 }
 
 /*
- * The free hugetlb pages of 1 << @huge_shift bytes (a snapshot), or -EINVAL
- * where the kernel has no hugetlb size of that size: the sizes a test can
- * map are the architecture's, which the kernel knows (x86-64: PMD and PUD;
- * arm64: contiguous PTEs, PMD, contiguous PMDs, and PUD with 4 KiB pages).
+ * The hugetlb pages of 1 << @huge_shift bytes a mapping can fault in
+ * without a reservation (free, not reserved: a snapshot, read as sysfs
+ * does), or -EINVAL where the kernel has no hugetlb size of that size: the
+ * sizes a test can map are the architecture's, which the kernel knows
+ * (x86-64: PMD and PUD; arm64: contiguous PTEs, PMD, contiguous PMDs, and
+ * PUD with 4 KiB pages).
  */
 __rust_helper long rust_helper_kunit_hugetlb_free(unsigned int huge_shift)
 {
 #ifdef CONFIG_HUGETLB_PAGE
-	struct hstate *h = hstate_sizelog(huge_shift);
+	struct hstate *h;
 
+	if (huge_shift >= BITS_PER_LONG)
+		return -EINVAL;
+	h = hstate_sizelog(huge_shift);
 	if (h)
-		return READ_ONCE(h->free_huge_pages);
+		return max_t(long, READ_ONCE(h->free_huge_pages) -
+			     READ_ONCE(h->resv_huge_pages), 0);
 #endif
 	return -EINVAL;
 }

@@ -653,7 +653,7 @@ impl<'a, M: WalkMode> PmdEntry<'a, M> {
     /// migration entry) from one read of the PMD, without its lock: a
     /// split or a migration first invalidates the PMD, which keeps it
     /// present and huge (the rule `mm/debug_vm_pgtable.c` states) with its
-    /// soft-dirty and uffd-wp bits (x86, arm64), so the read is a state the
+    /// soft-dirty (x86) and uffd-wp bits, so the read is a state the
     /// entry had, as under the lock; an entry that looks like the huge zero
     /// page is read again under the lock (its PFN is compared after the
     /// read). [`PteInfo::maps_file`] is never set: no page is looked at.

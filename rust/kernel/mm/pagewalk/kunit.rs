@@ -50,7 +50,8 @@ pub enum Backing {
     /// page (three levels): see [`Backing::free_pages`].
     HugetlbPud,
     /// hugetlb pages of `1 << shift` bytes: any size the architecture
-    /// has, arm64's contiguous-PTE and contiguous-PMD sizes among them.
+    /// has, arm64's contiguous-PTE and contiguous-PMD sizes among them (a
+    /// size it has not, or a shift past the word, maps nothing: `EINVAL`).
     Hugetlb(u32),
 }
 
@@ -73,11 +74,12 @@ impl Backing {
         }
     }
 
-    /// The bytes of one page of this backing.
-    pub fn page_size(self) -> usize {
+    /// The bytes of one page of this backing; `None` for a shift past
+    /// the word.
+    pub fn page_size(self) -> Option<usize> {
         match self {
-            Backing::Pages => crate::page::PAGE_SIZE,
-            _ => 1usize << self.huge_shift(),
+            Backing::Pages => Some(crate::page::PAGE_SIZE),
+            _ => 1usize.checked_shl(self.huge_shift()),
         }
     }
 
@@ -89,8 +91,9 @@ impl Backing {
         if shift == 0 {
             return None;
         }
-        // SAFETY: no precondition: reads the counter of the hstate of that
-        // size, if there is one.
+        // SAFETY: no precondition: the helper refuses a shift past the
+        // word, and reads the counters of the hstate of that size, if there
+        // is one.
         let free = unsafe { bindings::kunit_hugetlb_free(shift) };
         usize::try_from(free).ok()
     }
@@ -120,13 +123,14 @@ impl TestMapping {
     /// reserved either (`MAP_NORESERVE`): a test that only walks its holes
     /// needs no free huge page (the guest has no 1 GiB page to spare).
     ///
-    /// `EINVAL` outside a KUnit test; the errors of `vm_mmap()` (`ENOMEM`
-    /// when no hugetlb page is free, for example).
+    /// `EINVAL` outside a KUnit test or for a hugetlb size the kernel has
+    /// not; the errors of `vm_mmap()` (`ENOMEM` when no hugetlb page is
+    /// free, for example).
     pub fn new(len: usize, backing: Backing, populate: bool) -> Result<Self> {
         let mut mm: *mut bindings::mm_struct = core::ptr::null_mut();
         let shift = backing.huge_shift();
         // SAFETY: `mm` is valid to write; the helper checks that a KUnit
-        // test runs.
+        // test runs and refuses a shift past the word.
         let ret = unsafe { bindings::kunit_mmap_anon(len as _, shift, populate, &mut mm) };
         if ret < 0 {
             // Said here: a test failing for want of memory (hugetlb pages
