@@ -17,10 +17,14 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tools/kver.sh"
 [ $# -eq 1 ] || { echo "usage: $0 PAYLOAD" >&2; exit 2; }
 BOUNDS=$REPO/tools/bench/guard-bounds.txt
-OUT=${BENCH_OUT:-$REPO/out/bench-guard-$KVER}
+OUT=${BENCH_OUT:-$REPO/out/bench-guard-$KVER${KARCHTAG:+-${KARCHTAG%-}}}
 
-workloads=$(awk -v k="$KVER" '$1 == k { printf "%s ", $2 }' "$BOUNDS")
-[ -n "$workloads" ] || { echo "no bounds for $KVER in $BOUNDS" >&2; exit 2; }
+# The bounds of this tree and architecture: "6.12" (x86_64), or
+# "6.12/arm64-4k" and the like.
+key=$KVER
+[ "$KARCH" = x86_64 ] || key=$KVER/${KARCHTAG%-}
+workloads=$(awk -v k="$key" '$1 == k { printf "%s ", $2 }' "$BOUNDS")
+[ -n "$workloads" ] || { echo "no bounds for $key in $BOUNDS" >&2; exit 2; }
 
 # Rows read-NAME are read(pagemap) of workload NAME.
 scan_workloads= read_workloads=
@@ -43,7 +47,7 @@ if [ $rc -ne 0 ]; then
 	fail=$((fail + 1))
 fi
 for w in $workloads; do
-	bound=$(awk -v k="$KVER" -v w="$w" '$1 == k && $2 == w { print $3 }' "$BOUNDS")
+	bound=$(awk -v k="$key" -v w="$w" '$1 == k && $2 == w { print $3 }' "$BOUNDS")
 	ratio=$(awk -F, -v w="$w" '$1 == "icount" && $2 == w { print $7 }' "$OUT/summary.csv" 2>/dev/null)
 	if [ -z "$ratio" ]; then
 		echo "not ok - $w: no icount figure"
