@@ -74,8 +74,20 @@ kernel: setup
 
 # The handler as a module, built out of tree from this checkout (not for
 # KVARIANT=builtin, whose kernel has it built in).
+# The module's objects live beside its sources, one set for every kernel
+# build: kbuild runs in the build directory with relative paths, so two
+# builds of one tree that differ only in configuration (arm64 4K and 64K)
+# give the same command lines, and it would take the other's objects as up
+# to date. A stamp names the build they are of; another build cleans them.
+MODULE_STAMP := .pmscan-module-build
+define module_for_this_build
+	@if [ "$$(cat $(1)/$(MODULE_STAMP) 2>/dev/null)" != "$(KOUT)" ]; then \
+		$(KMAKE) -s M=$(1) clean && echo "$(KOUT)" > $(1)/$(MODULE_STAMP); fi
+endef
+
 module: kernel
 ifneq ($(KVARIANT),builtin)
+	$(call module_for_this_build,$(CURDIR))
 	$(KMAKE) M=$(CURDIR) modules
 endif
 
@@ -122,6 +134,7 @@ ifneq ($(KVER),6.12)
 endif
 	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c
 	# The hook by itself: a C handler module and its test (both trees).
+	$(call module_for_this_build,$(CURDIR)/tools/testing/hook/ctest)
 	$(KMAKE) M=$(CURDIR)/tools/testing/hook/ctest modules
 	cp tools/testing/hook/ctest/pagemap_scan_ctest.ko $(PAYLOAD)/
 	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/hook_ctest tools/testing/hook/hook_ctest.c
