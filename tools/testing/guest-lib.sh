@@ -257,6 +257,8 @@ stress_run() {
 	wait $pid
 	rc=$?
 	cat /tmp/stress.out
+	# 128+N: the program died of signal N (its buffered output is lost).
+	[ $rc -eq 0 ] || echo "# stress: pmscan_stress exit status $rc"
 	calls=$(( $(rust_calls) - before ))
 	echo "# stress: $reloads module reloads or switches ($bad failed, $busy rmmod refused while scans ran), $calls ioctls served by Rust"
 	[ $bad -eq 0 ] || echo "not ok - module reloads failed"
