@@ -56,22 +56,6 @@ static int pagemap_fd, uffd, populate;
 static char *area;
 static struct page_region *wvec;	/* written_pages(): npages entries */
 
-/* Pages per PMD, the entries of C's bounce buffer (PAGEMAP_WALK_SIZE). */
-static long pmd_pages(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
-	long pmd = 0;
-
-	if (f) {
-		if (fscanf(f, "%ld", &pmd) != 1)
-			pmd = 0;
-		fclose(f);
-	}
-	if (pmd <= 0)
-		pmd = psize * (psize / 8);
-	return pmd / psize;
-}
-
 /* A harvest of [start, end): the WRITTEN pages, nothing else. */
 static long scan(char *start, char *end, unsigned long flags, struct page_region *vec,
 		 long vec_len, unsigned long *walk_end)
@@ -264,7 +248,7 @@ int main(void)
 	long ks[6];
 
 	psize = sysconf(_SC_PAGESIZE);
-	bounce = pmd_pages();
+	bounce = tap_pmd_pages(psize);
 	nreg = 2 * bounce + 176;
 	npages = 8 * bounce;
 	vpage = 2 * nreg + 16;

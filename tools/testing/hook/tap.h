@@ -97,4 +97,24 @@ static inline long pm_scan_range(int fd, void *start, void *end, struct page_reg
 	return ret < 0 ? -errno : ret;
 }
 
+/*
+ * Pages of @psize bytes per PMD, the entries of C's bounce buffer
+ * (PAGEMAP_WALK_SIZE): hpage_pmd_size, or without THP a page of 8-byte
+ * entries.
+ */
+static inline long tap_pmd_pages(long psize)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+	long pmd = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &pmd) != 1)
+			pmd = 0;
+		fclose(f);
+	}
+	if (pmd <= 0)
+		pmd = psize * (psize / 8);
+	return pmd / psize;
+}
+
 #endif /* PMSCAN_TAP_H */

@@ -29,22 +29,6 @@
 static long psize;
 static int zero;	/* read-fault instead of writing */
 
-/* Pages per PMD, the entries of C's bounce buffer (PAGEMAP_WALK_SIZE). */
-static long pmd_pages(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
-	long pmd = 0;
-
-	if (f) {
-		if (fscanf(f, "%ld", &pmd) != 1)
-			pmd = 0;
-		fclose(f);
-	}
-	if (pmd <= 0)
-		pmd = psize * (psize / 8);
-	return pmd / psize;
-}
-
 static void present(char *p)
 {
 	if (zero)
@@ -80,7 +64,7 @@ int main(void)
 	int fd, rust;
 
 	psize = sysconf(_SC_PAGESIZE);
-	b = pmd_pages();
+	b = tap_pmd_pages(psize);
 	/* 4 KiB pages: 4096 pages, 1200 regions (two flushes), 2000 entries. */
 	npages = 8 * b;
 	nregions = 2 * b + 176;
