@@ -37,6 +37,16 @@ else
 	log "Debian packages present"
 fi
 
+# deb_mirror: the mirror the machine uses for Debian (its first
+# deb.debian.org-like URI), or deb.debian.org.
+deb_mirror() {
+	local mirror
+	mirror=$(sed -n 's/^URIs: *\(.*\/debian\)\/*$/\1/p; s/^deb  *\(\[[^]]*\] *\)\?\([^ ]*\/debian\)\/* .*/\2/p' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
+		2>/dev/null | head -1 || true)
+	echo "${mirror:-http://deb.debian.org/debian}"
+}
+
 # fetch_tree: download the pinned linux-source .deb of a tree that the
 # machine's apt sources do not carry, with a private sources list, lists
 # and cache (the machine's apt configuration is not touched), check its
@@ -49,12 +59,8 @@ fetch_tree() {
 	log "fetching $KPKG $KPKG_VERSION from $KPKG_SUITE (private apt list in $dir/apt)"
 	local t0=$SECONDS
 	mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial"
-	# The mirror the machine uses for Debian (first deb.debian.org-like URI).
 	local mirror
-	mirror=$(sed -n 's/^URIs: *\(.*\/debian\)\/*$/\1/p; s/^deb  *\(\[[^]]*\] *\)\?\([^ ]*\/debian\)\/* .*/\2/p' \
-		/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-		2>/dev/null | head -1 || true)
-	mirror=${mirror:-http://deb.debian.org/debian}
+	mirror=$(deb_mirror)
 	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $KPKG_SUITE main" \
 		> "$dir/apt/sources.list"
 	local apt=(apt-get -q -o Dir::Etc::sourcelist="$dir/apt/sources.list"
@@ -100,10 +106,7 @@ fetch_arch_debs() {
 	log "fetching $pkg:$KARCH $ver (private apt list in $dir/apt)"
 	mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial"
 	local mirror
-	mirror=$(sed -n 's/^URIs: *\(.*\/debian\)\/*$/\1/p; s/^deb  *\(\[[^]]*\] *\)\?\([^ ]*\/debian\)\/* .*/\2/p' \
-		/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-		2>/dev/null | head -1 || true)
-	mirror=${mirror:-http://deb.debian.org/debian}
+	mirror=$(deb_mirror)
 	local suite
 	suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
 	# The suites the machine's package may come from: a point release, an
