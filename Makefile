@@ -78,16 +78,23 @@ kernel: setup
 # build: kbuild runs in the build directory with relative paths, so two
 # builds of one tree that differ only in configuration (arm64 4K and 64K)
 # give the same command lines, and it would take the other's objects as up
-# to date. A stamp names the build they are of; another build cleans them.
+# to date. A stamp names the build they are of; another build removes them.
+# Not with `make M=DIR clean`: that deletes every *.ko, *.o, *.a and .*.cmd
+# under DIR, here the whole checkout with out/*/payload and the crates'
+# target directories.
+# $(1): the module directory, $(2): its object directories, relative to it.
 MODULE_STAMP := .pmscan-module-build
+MODULE_PRODUCTS := '*.o' '*.ko' '*.mod' '*.mod.c' '*.bc' '.*.cmd' modules.order Module.symvers
 define module_for_this_build
 	@if [ "$$(cat $(1)/$(MODULE_STAMP) 2>/dev/null)" != "$(KOUT)" ]; then \
-		$(KMAKE) -s M=$(1) clean && echo "$(KOUT)" > $(1)/$(MODULE_STAMP); fi
+		cd $(1) && for d in . $(2); do \
+			for f in $(MODULE_PRODUCTS); do find $$d -maxdepth 1 -type f -name "$$f" -delete; done; \
+		done && echo "$(KOUT)" > $(MODULE_STAMP); fi
 endef
 
 module: kernel
 ifneq ($(KVARIANT),builtin)
-	$(call module_for_this_build,$(CURDIR))
+	$(call module_for_this_build,$(CURDIR),fs/proc)
 	$(KMAKE) M=$(CURDIR) modules
 endif
 
@@ -134,7 +141,7 @@ ifneq ($(KVER),6.12)
 endif
 	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/pmscan-demo samples/demo/pagemap_scan_demo.c
 	# The hook by itself: a C handler module and its test (both trees).
-	$(call module_for_this_build,$(CURDIR)/tools/testing/hook/ctest)
+	$(call module_for_this_build,$(CURDIR)/tools/testing/hook/ctest,)
 	$(KMAKE) M=$(CURDIR)/tools/testing/hook/ctest modules
 	cp tools/testing/hook/ctest/pagemap_scan_ctest.ko $(PAYLOAD)/
 	$(KCC) -static -O2 -Wall -isystem $(KHDR)/include -o $(PAYLOAD)/bin/hook_ctest tools/testing/hook/hook_ctest.c
