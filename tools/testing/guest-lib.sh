@@ -258,7 +258,14 @@ stress_run() {
 	rc=$?
 	cat /tmp/stress.out
 	# 128+N: the program died of signal N (its buffered output is lost).
-	[ $rc -eq 0 ] || echo "# stress: pmscan_stress exit status $rc"
+	if [ $rc -ne 0 ]; then
+		echo "# stress: pmscan_stress exit status $rc"
+		# Unhandled user faults are logged at KERN_INFO, off the console
+		# (debug.exception-trace, tools/vm/init).
+		dmesg | grep -e pmscan_stress -e 'Out of memory' | tail -5 | sed 's/^/# stress: /'
+		# Who is left to have sent a signal (the program names the sender).
+		ps -o pid,ppid,args | sed 's/^/# stress: ps: /'
+	fi
 	calls=$(( $(rust_calls) - before ))
 	echo "# stress: $reloads module reloads or switches ($bad failed, $busy rmmod refused while scans ran), $calls ioctls served by Rust"
 	[ $bad -eq 0 ] || echo "not ok - module reloads failed"

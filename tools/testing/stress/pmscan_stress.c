@@ -40,6 +40,8 @@
 #define MADV_COLLAPSE 25
 #endif
 
+#define TOTALS_FAILED "# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n"
+
 #define TRACKED_PAGES 2048	/* 4 KiB pages: 8 MiB, four PMDs (64 KiB: 128 MiB) */
 #define CHAOS_PAGES 4096	/* 16 MiB */
 
@@ -257,6 +259,55 @@ static void *mutator(void *arg)
 	return NULL;
 }
 
+/* Append v in base to buf at n (async-signal-safe); the new length. */
+static int put_num(char *buf, int n, unsigned long v, unsigned int base)
+{
+	char digits[24];
+	int i = 0;
+
+	do {
+		digits[i++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (i)
+		buf[n++] = digits[--i];
+	return n;
+}
+
+static int put_str(char *buf, int n, const char *s)
+{
+	while (*s)
+		buf[n++] = *s++;
+	return n;
+}
+
+/*
+ * A fatal signal: say which, and where or from whom, before dying, since a
+ * signal's default action would end the process without a word (only
+ * async-signal-safe calls here).
+ */
+static void fatal(int sig, siginfo_t *si, void *uctx)
+{
+	char msg[160];
+	int n = put_str(msg, 0, "not ok 1 fatal signal ");
+
+	n = put_num(msg, n, sig, 10);
+	n = put_str(msg, n, " code ");
+	n = put_num(msg, n, (unsigned int)si->si_code, 10);
+	if (si->si_code <= 0) {
+		/* Sent by a process (kill(), tgkill(), sigqueue()). */
+		n = put_str(msg, n, " from pid ");
+		n = put_num(msg, n, si->si_pid, 10);
+	} else {
+		n = put_str(msg, n, " at 0x");
+		n = put_num(msg, n, (unsigned long)si->si_addr, 16);
+	}
+	n = put_str(msg, n, "\n" TOTALS_FAILED);
+	if (write(1, msg, n) != n)
+		_exit(128 + sig);
+	_exit(128 + sig);
+}
+
 static void watchdog(int sig)
 {
 	printf("not ok 1 stalled: no progress for too long, giving up\n");
@@ -276,6 +327,15 @@ int main(int argc, char **argv)
 	int i, nth = 0;
 	char msg[128];
 
+	struct sigaction sa = { .sa_sigaction = fatal, .sa_flags = SA_SIGINFO };
+	static const int fatal_signals[] = {
+		SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTERM, SIGHUP,
+		SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGXCPU, SIGXFSZ,
+	};
+
+	for (i = 0; i < (int)(sizeof(fatal_signals) / sizeof(fatal_signals[0])); i++)
+		sigaction(fatal_signals[i], &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	psize = sysconf(_SC_PAGESIZE);
 	printf("TAP version 13\n1..3\n");
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
