@@ -40,6 +40,9 @@
 #define MADV_COLLAPSE 25
 #endif
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
 #define TOTALS_FAILED "# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n"
 
 #define TRACKED_PAGES 2048	/* 4 KiB pages: 8 MiB, four PMDs (64 KiB: 128 MiB) */
@@ -286,7 +289,7 @@ static int put_str(char *buf, int n, const char *s)
  * signal's default action would end the process without a word (only
  * async-signal-safe calls here).
  */
-static void fatal(int sig, siginfo_t *si, void *uctx)
+static void on_fatal_signal(int sig, siginfo_t *si, void *uctx)
 {
 	char msg[160];
 	int n = put_str(msg, 0, "not ok 1 fatal signal ");
@@ -327,13 +330,13 @@ int main(int argc, char **argv)
 	int i, nth = 0;
 	char msg[128];
 
-	struct sigaction sa = { .sa_sigaction = fatal, .sa_flags = SA_SIGINFO };
+	struct sigaction sa = { .sa_sigaction = on_fatal_signal, .sa_flags = SA_SIGINFO };
 	static const int fatal_signals[] = {
 		SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTERM, SIGHUP,
 		SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGXCPU, SIGXFSZ,
 	};
 
-	for (i = 0; i < (int)(sizeof(fatal_signals) / sizeof(fatal_signals[0])); i++)
+	for (i = 0; i < (int)ARRAY_SIZE(fatal_signals); i++)
 		sigaction(fatal_signals[i], &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	psize = sysconf(_SC_PAGESIZE);
