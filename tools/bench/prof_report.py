@@ -28,6 +28,8 @@ def symbols(path, base=0, text_only=False):
         parts = line.split()
         if len(parts) != 3 or parts[1] not in "tTwW":
             continue
+        if parts[2].startswith("$"):
+            continue  # an arm64 mapping symbol ($x, $d): not a function
         syms.append((int(parts[0], 16) + base, parts[2]))
     if text_only:
         # Only .text of the module: its symbols are offsets in .text.

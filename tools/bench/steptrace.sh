@@ -77,7 +77,7 @@ fi
 STEP_TARGET=127.0.0.1:$PORT STEP_FUNC=$func STEP_FUNC_RS=$rsfunc STEP_OUT=$OUT/trace.txt \
 	STEP_IMPL_ADDR=$(sym pagemap_scan_handler) STEP_USE_C_ADDR=$(sym pagemap_scan_use_c) \
 	STEP_SKIP=${STEP_SKIP:-3} STEP_CALLS=${STEP_CALLS:-1} \
-	timeout "${STEP_TIMEOUT:-1800}" gdb -q -batch -nx -x "$REPO/tools/bench/steptrace_gdb.py" \
+	STEP_ARCH=$KARCH timeout "${STEP_TIMEOUT:-1800}" "$(gdb_for_guest)" -q -batch -nx -x "$REPO/tools/bench/steptrace_gdb.py" \
 	"$KOUT/vmlinux" > "$OUT/gdb.log" 2>&1 || true
 kill "$vm" 2>/dev/null || true
 pkill -f "tcp:127.0.0.1:$PORT" 2>/dev/null || true

@@ -12,6 +12,7 @@ Reads its parameters from the environment:
   STEP_USE_C_ADDR  address of the bool that sends the ioctl to C anyway
   STEP_OUT    output file: one line per traced call, "impl n pc:count ..."
   STEP_MAX    cap on the steps of one call
+  STEP_ARCH   the guest's architecture: x86_64 (default) or arm64
 
 While single-stepping, QEMU keeps interrupts and timers off the stepped
 vCPU (its default sstep flags), so a call's count is exact and repeatable.
@@ -46,6 +47,27 @@ def u64(addr):
     return int.from_bytes(inf.read_memory(addr, 8).tobytes(), "little")
 
 
+if os.environ.get("STEP_ARCH", "x86_64") == "arm64":
+    # The return address is in the link register at entry, and the call
+    # is over when the pc gets there with the stack pointer back.
+    PC, SP = "pc", "sp"
+
+    def return_address(sp0):
+        return reg("x30")
+
+    def returned(sp0):
+        return reg("sp") >= sp0
+else:
+    # The return address is on the stack at entry, popped by the return.
+    PC, SP = "rip", "rsp"
+
+    def return_address(sp0):
+        return u64(sp0)
+
+    def returned(sp0):
+        return reg("rsp") > sp0
+
+
 done = {}
 seen = {}
 while True:
@@ -60,13 +82,13 @@ while True:
         if all(done.get(i, 0) >= calls for i in ("c", "rust")):
             break
         continue
-    sp0 = reg("rsp")
-    ret = u64(sp0)
+    sp0 = reg(SP)
+    ret = return_address(sp0)
     counts = {}
     n = 0
     while n < maxsteps:
-        pc = reg("rip")
-        if pc == ret and reg("rsp") > sp0:
+        pc = reg(PC)
+        if pc == ret and returned(sp0):
             break
         counts[pc] = counts.get(pc, 0) + 1
         n += 1
