@@ -82,6 +82,13 @@ while True:
         if all(done.get(i, 0) >= calls for i in ("c", "rust")):
             break
         continue
+    if rust and "scanfn" not in done:
+        # Where the module's scan function is (struct
+        # pagemap_scan_handler's third word): the reports place the
+        # module's symbols by it (/proc/modules gives the start of its text
+        # region, which on arm64 begins with PLTs).
+        out.write(f"scanfn {u64(u64(impl_addr) + 16):x}\n")
+        done["scanfn"] = 1
     sp0 = reg(SP)
     ret = return_address(sp0)
     counts = {}

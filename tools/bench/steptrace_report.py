@@ -20,13 +20,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from prof_report import demangle, symbols  # noqa: E402
 
 
-def main():
-    d, vmlinux = sys.argv[1], sys.argv[2]
+def module_base(d):
+    """The address of the module's .text: from the address of its scan
+    function if the trace has it, else the start of its text region
+    (/proc/modules), which is .text's on x86-64."""
+    for line in open(f"{d}/trace.txt"):
+        if line.startswith("scanfn "):
+            scanfn = int(line.split()[1], 16)
+            for off, n in symbols(f"{d}/pagemap_scan_rs.ko", 0, text_only=True):
+                if re.search(r"12Registration.*E4scan", n):
+                    return scanfn - off
     base = None
     for line in open(f"{d}/console.log", errors="replace"):
         m = re.search(r"pmprof-module pagemap_scan_rs \d+ \d+ \S+ \S+ (0x[0-9a-f]+)", line)
         if m:
             base = int(m.group(1), 16)
+    return base
+
+
+def main():
+    d, vmlinux = sys.argv[1], sys.argv[2]
+    base = module_base(d)
     ksyms = symbols(vmlinux)
     msyms = symbols(f"{d}/pagemap_scan_rs.ko", base, text_only=True) if base else []
     syms = sorted(ksyms + [(a, "[rs]" + n) for a, n in msyms])
@@ -49,6 +63,8 @@ def main():
     totals = {}
     for line in open(f"{d}/trace.txt"):
         f = line.split()
+        if f[0] == "scanfn":
+            continue
         impl, n = f[0], int(f[1])
         if impl in per:
             continue
@@ -69,11 +85,7 @@ def main():
 
 
 def annotate(d, sub):
-    base = None
-    for line in open(f"{d}/console.log", errors="replace"):
-        m = re.search(r"pmprof-module pagemap_scan_rs \d+ \d+ \S+ \S+ (0x[0-9a-f]+)", line)
-        if m:
-            base = int(m.group(1), 16)
+    base = module_base(d)
     rust = [line.split() for line in open(f"{d}/trace.txt") if line.startswith("rust ")]
     if base is None or not rust:
         return
