@@ -21,6 +21,7 @@
 #include <linux/pagewalk.h>
 #include <linux/pte_info.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
 #include <linux/swapops.h>
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
@@ -61,6 +62,15 @@ __rust_helper unsigned long rust_helper_untagged_addr_remote(struct mm_struct *m
 __rust_helper bool rust_helper_file_opener_sys_admin(struct file *file)
 {
 	return file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
+}
+
+/*
+ * PAGEMAP_SCAN's bounce buffer: @n regions, uninitialised, as C allocates
+ * its own (no krealloc() and layout checks for an array that never grows).
+ */
+__rust_helper void *rust_helper_pagemap_scan_alloc_regions(size_t n)
+{
+	return kmalloc_array(n, sizeof(struct page_region), GFP_KERNEL);
 }
 
 /* user pointers */
