@@ -35,7 +35,9 @@ use kernel::{
         arch::{u64_as_usize, IntoSafeCastArch},
         usize_as_u64, usize_into_u32, IntoSafeCast,
     },
-    pagemap_scan::{self, PagemapRead, RegionBuffer, Registration, ScanHandler, UserArg},
+    pagemap_scan::{
+        self, PagemapRead, RegionBuffer, RegionRoom, Registration, ScanHandler, UserArg,
+    },
     prelude::*,
 };
 
@@ -161,7 +163,8 @@ fn scan_walk<M: WalkMode>(
 ) -> Result<usize> {
     // A few entries fit on the stack: small arrays cost no allocation.
     let mut inline = [const { MaybeUninit::<PageRegion>::uninit() }; INLINE_REGIONS];
-    let mut walk = ScanWalk::<M>::new(args, init_bounce_buffer(&args, &mut inline)?);
+    let mut heap = None;
+    let mut walk = ScanWalk::<M>::new(args, init_bounce_buffer(&args, &mut inline, &mut heap)?);
     let mut vec = UserVec {
         addr: u64_as_usize(args.vec),
         written: 0,
@@ -218,17 +221,21 @@ fn get_args(uarg: UserArg) -> Result<Args> {
 }
 
 /// `pagemap_scan_init_bounce_buffer()`: room for `min(BOUNCE_ENTRIES,
-/// vec_len)` regions (a PMD's worth of pages: 512 with 4 KiB pages), set aside before the walk (none without an output array): on
-/// the stack in `inline` if it is enough, else on the heap.
+/// vec_len)` regions (a PMD's worth of pages: 512 with 4 KiB pages), set
+/// aside before the walk (none without an output array): on the stack in
+/// `inline` if it is enough, else in `heap`.
 #[inline(always)]
 fn init_bounce_buffer<'a>(
     args: &Args,
     inline: &'a mut [MaybeUninit<PageRegion>; INLINE_REGIONS],
+    heap: &'a mut Option<RegionRoom>,
 ) -> Result<Option<RegionBuffer<'a>>> {
     Ok(match Output::<RegionBuffer<'_>>::bounce_len(args) {
         0 => None,
         n if n <= INLINE_REGIONS => Some(RegionBuffer::in_place(&mut inline[..n])),
-        n => Some(RegionBuffer::with_room(n)?),
+        n => Some(RegionBuffer::in_place(
+            heap.insert(RegionRoom::new(n)?).as_uninit_mut(),
+        )),
     })
 }
 

@@ -184,61 +184,68 @@ impl UserArg {
     }
 }
 
+/// Heap room for a [`RegionBuffer`]: `len` uninitialised regions from
+/// `kmalloc_array()`, as C allocates its bounce buffer, freed on drop.
+///
+/// # Invariants
+///
+/// `ptr` is a `kmalloc` allocation of `len` regions (or `ZERO_SIZE_PTR` if
+/// `len` is 0), aligned for them, owned by this value.
+pub struct RegionRoom {
+    ptr: NonNull<MaybeUninit<PageRegion>>,
+    len: usize,
+}
+
+impl RegionRoom {
+    /// Room for `len` regions; `ENOMEM` if it cannot be allocated.
+    pub fn new(len: usize) -> Result<Self> {
+        // kmalloc aligns its objects to at least `ARCH_SLAB_MINALIGN`.
+        const _: () = assert!(core::mem::align_of::<PageRegion>() <= bindings::ARCH_SLAB_MINALIGN);
+        // SAFETY: no precondition (it may sleep, as `GFP_KERNEL` may): it
+        // returns NULL if `len` regions do not fit in a `size_t` or cannot
+        // be allocated.
+        let p = unsafe { bindings::pagemap_scan_alloc_regions(len) };
+        let ptr = NonNull::new(p.cast()).ok_or(ENOMEM)?;
+        // INVARIANT: a fresh `kmalloc` allocation of `len` regions (aligned
+        // for them, as asserted above; `ZERO_SIZE_PTR`, aligned, for 0).
+        Ok(RegionRoom { ptr, len })
+    }
+
+    /// The room, to lend to [`RegionBuffer::in_place`].
+    #[inline]
+    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<PageRegion>] {
+        // SAFETY: `ptr` is this value's allocation of `len` regions, aligned
+        // (type invariant); uninitialised memory is a valid `MaybeUninit`;
+        // borrowed mutably with `self`.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for RegionRoom {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: `ptr` is this value's own `kmalloc` allocation or
+        // `ZERO_SIZE_PTR`, both of which `kfree` takes (type invariant),
+        // freed only here; no borrow of it outlives `self`.
+        unsafe { bindings::kfree(self.ptr.as_ptr().cast()) };
+    }
+}
+
 /// The regions a scan found and has not copied to the user yet: room for a
-/// fixed number of entries, set aside before the walk (on the heap, or in
-/// storage the caller lends, e.g. on its stack for a few entries), filled
-/// as the walk finds regions: no allocation, no zero-filling under the
-/// walk's locks.
+/// fixed number of entries, set aside before the walk (storage the caller
+/// lends: a [`RegionRoom`], or its stack for a few entries), filled as the
+/// walk finds regions: no allocation, no zero-filling under the walk's
+/// locks.
 ///
 /// # Invariants
 ///
 /// `ptr` points to room for `room` regions, valid for `'a`, of which the
-/// first `len <= room` are initialised. If `heap`, that room is a
-/// `kmalloc` allocation the buffer owns (freed on drop).
+/// first `len <= room` are initialised.
 pub struct RegionBuffer<'a> {
     ptr: NonNull<PageRegion>,
     len: usize,
     room: usize,
-    heap: bool,
     _storage: PhantomData<&'a mut [MaybeUninit<PageRegion>]>,
-}
-
-impl RegionBuffer<'static> {
-    /// An empty buffer with room for `room` regions, on the heap.
-    ///
-    /// `kmalloc_array()`, as C allocates its bounce buffer: through
-    /// `KVec::with_capacity()` the allocation cost 150 instructions more a
-    /// scan (`reserve`, `krealloc`; Documentation/benchmark.rst), for an
-    /// array that never grows.
-    pub fn with_room(room: usize) -> Result<Self> {
-        // SAFETY: no precondition: it returns NULL if `room` regions do
-        // not fit in a `size_t` or cannot be allocated.
-        let p = unsafe { bindings::pagemap_scan_alloc_regions(room) };
-        let ptr = NonNull::new(p.cast::<PageRegion>()).ok_or(ENOMEM)?;
-        // INVARIANT: a fresh `kmalloc` allocation of `room` regions (aligned
-        // for them: kmalloc aligns to at least 8 bytes), none initialised,
-        // owned by the buffer; with `room` 0 it is `ZERO_SIZE_PTR`, aligned
-        // and never written.
-        Ok(RegionBuffer {
-            ptr,
-            len: 0,
-            room,
-            heap: true,
-            _storage: PhantomData,
-        })
-    }
-}
-
-impl Drop for RegionBuffer<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        if self.heap {
-            // SAFETY: with `heap`, `ptr` is the buffer's own `kmalloc`
-            // allocation (type invariant), freed only here; regions need no
-            // drop.
-            unsafe { bindings::kfree(self.ptr.as_ptr().cast()) };
-        }
-    }
 }
 
 impl<'a> RegionBuffer<'a> {
@@ -250,7 +257,6 @@ impl<'a> RegionBuffer<'a> {
             ptr: NonNull::from(&mut *storage).cast(),
             len: 0,
             room: storage.len(),
-            heap: false,
             _storage: PhantomData,
         }
     }
