@@ -64,7 +64,7 @@ __rust_helper bool rust_helper_file_opener_sys_admin(struct file *file)
 	return file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
 }
 
-/* PAGEMAP_SCAN's bounce buffer of @n regions, as C allocates it. */
+/* PAGEMAP_SCAN's bounce buffer: @n regions, uninitialised, as C's. */
 __rust_helper void *rust_helper_pagemap_scan_alloc_regions(size_t n)
 {
 	return kmalloc_array(n, sizeof(struct page_region), GFP_KERNEL);

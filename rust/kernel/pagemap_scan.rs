@@ -197,17 +197,19 @@ pub struct RegionRoom {
 }
 
 impl RegionRoom {
-    /// Room for `len` regions; `ENOMEM` if it cannot be allocated.
+    /// Room for `len` regions; `ENOMEM` if it cannot be allocated. May
+    /// sleep.
     pub fn new(len: usize) -> Result<Self> {
         // kmalloc aligns its objects to at least `ARCH_SLAB_MINALIGN`.
         const _: () = assert!(core::mem::align_of::<PageRegion>() <= bindings::ARCH_SLAB_MINALIGN);
-        // SAFETY: no precondition (it may sleep, as `GFP_KERNEL` may): it
-        // returns NULL if `len` regions do not fit in a `size_t` or cannot
-        // be allocated.
+        // SAFETY: no precondition but a context that may sleep (documented
+        // above): it returns NULL if `len` regions do not fit in a `size_t`
+        // or cannot be allocated.
         let p = unsafe { bindings::pagemap_scan_alloc_regions(len) };
         let ptr = NonNull::new(p.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: a fresh `kmalloc` allocation of `len` regions (aligned
-        // for them, as asserted above; `ZERO_SIZE_PTR`, aligned, for 0).
+        // INVARIANT: a fresh `kmalloc` allocation of `len` regions, aligned
+        // for them as asserted above (for 0, `ZERO_SIZE_PTR`: 16, aligned
+        // too).
         Ok(RegionRoom { ptr, len })
     }
 
@@ -215,8 +217,9 @@ impl RegionRoom {
     #[inline]
     pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<PageRegion>] {
         // SAFETY: `ptr` is this value's allocation of `len` regions, aligned
-        // (type invariant); uninitialised memory is a valid `MaybeUninit`;
-        // borrowed mutably with `self`.
+        // (type invariant), so a successful kmalloc of at most
+        // `KMALLOC_MAX_SIZE` bytes; uninitialised memory is a valid
+        // `MaybeUninit`; borrowed mutably with `self`.
         unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
@@ -252,11 +255,12 @@ impl<'a> RegionBuffer<'a> {
     /// An empty buffer using `storage` as its room.
     #[inline]
     pub fn in_place(storage: &'a mut [MaybeUninit<PageRegion>]) -> Self {
+        let room = storage.len();
         // INVARIANT: `storage` is borrowed for `'a`; nothing initialised.
         RegionBuffer {
-            ptr: NonNull::from(&mut *storage).cast(),
+            ptr: NonNull::from(storage).cast(),
             len: 0,
-            room: storage.len(),
+            room,
             _storage: PhantomData,
         }
     }
