@@ -25,6 +25,13 @@ OUT=${PROF_OUT:-$REPO/out/bench/profile}
 [ $# -ge 1 ] || { echo "usage: $0 PAYLOAD [WORKLOAD...]" >&2; exit 2; }
 PAYLOAD=$1
 shift
+# pcsample.py reads x86-64's rip (register 16) and prof_report.py places
+# the module at its /proc/modules address, which on arm64 is its PLTs':
+# on arm64, tools/bench/steptrace.sh counts exactly instead.
+if [ "$KARCH" != x86_64 ]; then
+	echo "profile: x86_64 guests only (ARCH=$KARCH: use tools/bench/steptrace.sh)" >&2
+	exit 2
+fi
 WORKLOADS=${*:-anon4k sparse vec1 file}
 PORT=${PROF_PORT:-$((20000 + RANDOM % 20000))}
 
