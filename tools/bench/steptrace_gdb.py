@@ -70,6 +70,7 @@ else:
 
 done = {}
 seen = {}
+scanfn_written = False
 while True:
     try:
         gdb.execute("continue", to_string=True)
@@ -82,13 +83,13 @@ while True:
         if all(done.get(i, 0) >= calls for i in ("c", "rust")):
             break
         continue
-    if rust and "scanfn" not in done:
+    if rust and not scanfn_written:
         # Where the module's scan function is (struct
         # pagemap_scan_handler's third word): the reports place the
         # module's symbols by it (/proc/modules gives the start of its text
         # region, which on arm64 begins with PLTs).
         out.write(f"scanfn {u64(u64(impl_addr) + 16):x}\n")
-        done["scanfn"] = 1
+        scanfn_written = True
     sp0 = reg(SP)
     ret = return_address(sp0)
     counts = {}

@@ -257,7 +257,7 @@ stress_run() {
 	wait $pid
 	rc=$?
 	cat /tmp/stress.out
-	# 128+N: the program died of signal N (its buffered output is lost).
+	# 128+N: the program died of signal N (it names a catchable one).
 	if [ $rc -ne 0 ]; then
 		echo "# stress: pmscan_stress exit status $rc"
 		# Unhandled user faults are logged at KERN_INFO, off the console

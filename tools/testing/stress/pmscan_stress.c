@@ -306,7 +306,8 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uctx)
 		n = put_num(msg, n, (unsigned long)si->si_addr, 16);
 	}
 	n = put_str(msg, n, "\n" TOTALS_FAILED);
-	if (write(1, msg, n) != n)
+	/* Nothing more to do if it cannot be written. */
+	if (write(1, msg, n) < 0)
 		_exit(128 + sig);
 	_exit(128 + sig);
 }
@@ -314,7 +315,7 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uctx)
 static void watchdog(int sig)
 {
 	printf("not ok 1 stalled: no progress for too long, giving up\n");
-	printf("# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n");
+	printf(TOTALS_FAILED);
 	fflush(stdout);
 	_exit(1);
 }
@@ -351,7 +352,7 @@ int main(int argc, char **argv)
 	if (pagemap < 0 || memfd < 0 || uffd < 0 || tracked == MAP_FAILED ||
 	    chaos == MAP_FAILED || ioctl(uffd, UFFDIO_API, &api)) {
 		printf("not ok 1 setup: %s\n", strerror(errno));
-		printf("# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n");
+		printf(TOTALS_FAILED);
 		return 1;
 	}
 	register_wp(tracked, TRACKED_PAGES * psize);

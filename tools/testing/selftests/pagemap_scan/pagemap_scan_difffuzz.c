@@ -1106,6 +1106,24 @@ static bool nothing_left(const struct scan *sc, int c, uint64_t from)
 /* The layout of the case being compared (for the hugetlb back-out rule). */
 static const struct layout *cmp_layout;
 
+/* The segment of the compared layout that addr (in copy c) is in, or NULL. */
+static const struct seg *seg_at(int c, uint64_t addr)
+{
+	uint64_t pg;
+	int i;
+
+	if (!cmp_layout || addr < copy_base(c))
+		return NULL;
+	pg = (addr - copy_base(c)) / PS;
+	for (i = 0; i < cmp_layout->nseg; i++) {
+		const struct seg *sg = &cmp_layout->seg[i];
+
+		if (pg >= sg->off && pg < sg->off + sg->npages)
+			return sg;
+	}
+	return NULL;
+}
+
 /*
  * Whether one of C's huge page back-outs can have left walk_end at @addr in
  * copy @c, under PM_SCAN_WP_MATCHING, for a huge page that the scan cannot
@@ -1123,42 +1141,17 @@ static const struct layout *cmp_layout;
 static bool huge_backout_at(const struct scan *sc, int c, uint64_t addr)
 {
 	uint64_t pg, hp_start, hp_end, start = untag(scan_addr(sc, c, false));
-	int i;
+	const struct seg *sg = seg_at(c, addr);
 
-	if (!cmp_layout || !(sc->flags & PM_SCAN_WP_MATCHING) || addr < copy_base(c))
+	if (!sg || !(sc->flags & PM_SCAN_WP_MATCHING) ||
+	    (sg->kind != K_HUGETLB && sg->kind != K_THP))
 		return false;
 	pg = (addr - copy_base(c)) / PS;
-	for (i = 0; i < cmp_layout->nseg; i++) {
-		const struct seg *sg = &cmp_layout->seg[i];
-
-		if ((sg->kind != K_HUGETLB && sg->kind != K_THP) ||
-		    pg < sg->off || pg >= sg->off + sg->npages)
-			continue;
-		hp_start = copy_base(c) + (sg->off + ((pg - sg->off) & ~(PMD_PG - 1))) * PS;
-		hp_end = hp_start + PMD_SZ;
-		if (sg->kind == K_HUGETLB && addr != hp_start && addr != start)
-			return false;
-		return hp_start < start || aligned_end(sc, c) < hp_end || sc->max_pages;
-	}
-	return false;
-}
-
-/* Whether addr (in copy c) is in a hugetlb segment of the layout. */
-static bool in_hugetlb_seg(int c, uint64_t addr)
-{
-	uint64_t pg;
-	int i;
-
-	if (!cmp_layout || addr < copy_base(c))
+	hp_start = copy_base(c) + (sg->off + ((pg - sg->off) & ~(PMD_PG - 1))) * PS;
+	hp_end = hp_start + PMD_SZ;
+	if (sg->kind == K_HUGETLB && addr != hp_start && addr != start)
 		return false;
-	pg = (addr - copy_base(c)) / PS;
-	for (i = 0; i < cmp_layout->nseg; i++) {
-		const struct seg *sg = &cmp_layout->seg[i];
-
-		if (pg >= sg->off && pg < sg->off + sg->npages)
-			return sg->kind == K_HUGETLB;
-	}
-	return false;
+	return hp_start < start || aligned_end(sc, c) < hp_end || sc->max_pages;
 }
 
 /*
@@ -1269,11 +1262,13 @@ static bool compare(const struct scan *sc, const struct outcome *x, int cx,
 			 * took back left its stop (patches/upstream 0002;
 			 * C with the series leaves the back-out's, as Rust).
 			 */
-			if (!hugetlb_backout)
-				hugetlb_backout =
+			if (!hugetlb_backout) {
+				const struct seg *sg = seg_at(cy, y->walk_end);
+
+				hugetlb_backout = sg && sg->kind == K_HUGETLB &&
 					relv(y->walk_end, by) < relv(x->walk_end, bx) &&
-					in_hugetlb_seg(cy, y->walk_end) &&
 					huge_backout_at(sc, cy, y->walk_end);
+			}
 
 			if (!hugetlb_backout &&
 			    relv(y->walk_end, by) != relv(aligned_end(sc, cx), bx)) {
